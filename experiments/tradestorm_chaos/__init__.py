@@ -1,0 +1,1 @@
+"""tradestorm_chaos"""

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what tradestorm needs on a fresh machine: uv, the locked Python
+# environment (.venv), the distribution's Prometheus, and with --with-browser
+# Debian's Chromium (for the report tests). Safe to run again: it installs only
+# what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+with_browser=0
+for arg in "$@"; do
+  case "$arg" in
+    --with-browser) with_browser=1 ;;
+    *) echo "bootstrap: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+if [ "$with_browser" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
+  missing+=(chromium)
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  # de-duplicate
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "bootstrap: installing ${missing[*]} from the distribution" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  elif command -v apt-get >/dev/null 2>&1 && command -v sudo >/dev/null 2>&1; then
+    echo "bootstrap: installing ${missing[*]} with sudo" >&2
+    sudo apt-get update -qq
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "bootstrap: please install the distribution package(s): ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+if ! python3 -m uv --version >/dev/null 2>&1; then
+  echo "bootstrap: installing uv" >&2
+  python3 -m pip install --quiet --disable-pip-version-check uv
+fi
+python3 -m uv sync --frozen --quiet

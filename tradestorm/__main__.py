@@ -1,0 +1,3 @@
+from tradestorm.cli import main
+
+main()

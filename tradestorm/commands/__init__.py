@@ -1,0 +1,1 @@
+"""One module per group of ``tradestorm`` subcommands (see ``tradestorm.cli.COMMANDS``)."""
