@@ -1,0 +1,1 @@
+"""Shared test fakes, each named as a fake (import as ``fakes.<module>``: tests/ is on sys.path)."""
