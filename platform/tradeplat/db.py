@@ -1,0 +1,166 @@
+"""The asyncpg pool of a replica: short timeouts, recovery without restart.
+
+A service starts serving before its database answers: ``Database.connect_forever``
+keeps trying in the background (readiness stays false meanwhile). Once the pool
+exists, a database outage only breaks the connections in it; asyncpg drops a
+broken connection when it is released and opens a new one on the next acquire,
+so the pool heals by itself when the database comes back. Every database error
+that means "not now" is mapped to ``DatabaseUnavailable`` (HTTP 503).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+
+from tradeplat.errors import DatabaseUnavailable
+
+log = logging.getLogger("tradeplat.db")
+
+# SQLSTATE classes that mean "the database cannot serve right now", not a bug:
+# 08 connection exception, 53 insufficient resources, 57 operator intervention
+# (shutdown, statement timeout via 57014), 40 transaction rollback (deadlock,
+# serialization failure: the caller may retry), 55P03 lock not available.
+_TRANSIENT_CLASSES = ("08", "53", "57", "40")
+_TRANSIENT_STATES = {"55P03"}
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, asyncpg.PostgresError):
+        state = getattr(exc, "sqlstate", None) or ""
+        return state[:2] in _TRANSIENT_CLASSES or state in _TRANSIENT_STATES
+    return isinstance(
+        exc,
+        asyncpg.InterfaceError | asyncpg.PostgresConnectionError | OSError | TimeoutError,
+    )
+
+
+@asynccontextmanager
+async def unavailable_on_outage() -> AsyncIterator[None]:
+    """Turn a transient database error into ``DatabaseUnavailable``."""
+    try:
+        yield
+    except DatabaseUnavailable:
+        raise
+    except Exception as exc:
+        if is_transient(exc):
+            raise DatabaseUnavailable(f"database: {type(exc).__name__}: {exc}") from exc
+        raise
+
+
+class Database:
+    """A lazily created pool with the timeouts of ``TRADEPLAT_DB_TIMEOUT_S``."""
+
+    def __init__(
+        self, dsn: str, *, timeout_s: float = 2.0, pool_max: int = 10, application_name: str = ""
+    ) -> None:
+        self.dsn = dsn
+        self.timeout_s = timeout_s
+        self.pool_max = pool_max
+        self.application_name = application_name[:63]
+        self._pool: asyncpg.Pool | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self._pool is not None
+
+    async def connect(self) -> None:
+        """Create the pool (raises when the database does not answer)."""
+        if self._pool is not None:
+            return
+        timeout_ms = str(int(self.timeout_s * 1000))
+        self._pool = await asyncpg.create_pool(
+            self.dsn,
+            min_size=1,
+            max_size=self.pool_max,
+            timeout=self.timeout_s,  # connect timeout
+            command_timeout=self.timeout_s,
+            max_inactive_connection_lifetime=60,
+            server_settings={
+                "application_name": self.application_name or "tradeplat",
+                "statement_timeout": timeout_ms,
+                "lock_timeout": timeout_ms,
+                "idle_in_transaction_session_timeout": str(int(self.timeout_s * 5000)),
+            },
+        )
+
+    async def connect_forever(
+        self, on_connected: Callable[[], Awaitable[None]] | None = None, *, max_delay_s: float = 2.0
+    ) -> None:
+        """Retry ``connect`` (then ``on_connected``) with backoff until both succeed."""
+        delay = 0.1
+        while True:
+            try:
+                await self.connect()
+                if on_connected is not None:
+                    await on_connected()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("database not ready, retrying", extra={"error": repr(exc)[:300]})
+                if self._pool is not None and on_connected is None:
+                    return
+                await asyncio.sleep(delay)
+                delay = min(max_delay_s, delay * 2)
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            try:
+                await asyncio.wait_for(pool.close(), timeout=self.timeout_s * 2)
+            except (TimeoutError, Exception):
+                pool.terminate()
+
+    def _require_pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise DatabaseUnavailable("the database has not answered since this replica started")
+        return self._pool
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        pool = self._require_pool()
+        async with unavailable_on_outage():
+            async with pool.acquire(timeout=self.timeout_s) as conn:
+                yield conn
+
+    @asynccontextmanager
+    async def transaction(self, **options: Any) -> AsyncIterator[asyncpg.Connection]:
+        async with self.connection() as conn, conn.transaction(**options):
+            yield conn
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        async with self.connection() as conn:
+            return await conn.fetch(query, *args)
+
+    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
+        async with self.connection() as conn:
+            return await conn.fetchrow(query, *args)
+
+    async def fetchval(self, query: str, *args: Any) -> Any:
+        async with self.connection() as conn:
+            return await conn.fetchval(query, *args)
+
+    async def execute(self, query: str, *args: Any) -> str:
+        async with self.connection() as conn:
+            return await conn.execute(query, *args)
+
+    async def ping(self, timeout_s: float | None = None) -> bool:
+        """True when a ``SELECT 1`` answers within the timeout."""
+        if self._pool is None:
+            return False
+        timeout = timeout_s or self.timeout_s
+        try:
+            async with asyncio.timeout(timeout):
+                async with self._pool.acquire(timeout=timeout) as conn:
+                    await conn.fetchval("SELECT 1", timeout=timeout)
+            return True
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            return False

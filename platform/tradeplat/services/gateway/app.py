@@ -1,0 +1,17 @@
+"""The gateway service's app."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import httpx
+from fastapi import FastAPI
+
+from tradeplat.config import Settings
+from tradeplat.web.app import create_app
+
+
+def create(
+    settings: Settings, *, transports: Mapping[str, httpx.AsyncBaseTransport] | None = None
+) -> FastAPI:
+    return create_app("gateway", settings, routers=[], transports=transports)

@@ -1,0 +1,1 @@
+"""Gateway routers, one per resource."""

@@ -1,0 +1,1 @@
+"""What every service's FastAPI app shares: runtime, middleware, handlers, probes."""

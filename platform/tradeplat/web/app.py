@@ -1,0 +1,57 @@
+"""``create_app``: the FastAPI app of one service, with everything they share."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import APIRouter, FastAPI
+
+from tradeplat.config import Settings
+from tradeplat.web.handlers import install_handlers
+from tradeplat.web.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from tradeplat.web.probes import router as probes_router
+from tradeplat.web.runtime import BackgroundTask, build_runtime
+
+VERSION = "1.0.0"
+
+
+def create_app(
+    service: str,
+    settings: Settings,
+    *,
+    routers: Sequence[APIRouter],
+    dependencies: tuple[str, ...] = (),
+    background: Sequence[tuple[str, BackgroundTask]] = (),
+    transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    title: str | None = None,
+    public: bool = False,
+) -> FastAPI:
+    runtime = build_runtime(service, settings, dependencies=dependencies, transports=transports)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start(list(background))
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title=title or f"tradeplat {service}",
+        version=VERSION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json" if public else "/internal/openapi.json",
+        docs_url="/docs" if public else None,
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    install_handlers(app)
+    app.include_router(probes_router)
+    for router in routers:
+        app.include_router(router)
+    # Outermost first: the context middleware sees every answer, 413s included.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, metrics=runtime.metrics)
+    return app

@@ -1,0 +1,121 @@
+"""Calls to another tradeplat service: one pooled httpx client per dependency.
+
+Every call has a timeout. Only idempotent calls are retried: GETs on a
+transport error, a timeout or a 502/503/504; a call marked ``safe_on_connect``
+(e.g. an order submission, idempotent on its client order id) only when the
+connection could not be opened, i.e. the request never left. Transport
+failures become ``DependencyUnavailable`` naming the dependency (HTTP 503).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from typing import Any
+
+import httpx
+
+from tradeplat.errors import DependencyUnavailable
+from tradeplat.observability import request_id
+from tradeplat.observability.metrics import Metrics
+
+log = logging.getLogger("tradeplat.clients")
+
+_RETRYABLE_STATUS = {502, 503, 504}
+
+
+async def _add_request_id(request: httpx.Request) -> None:
+    rid = request_id.current()
+    if rid and "x-request-id" not in request.headers:
+        request.headers["X-Request-ID"] = rid
+
+
+class ServiceClient:
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        *,
+        timeout_s: float,
+        metrics: Metrics | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_connections: int = 100,
+        attempts: int = 2,
+    ) -> None:
+        self.name = name
+        self.base_url = base_url
+        self.timeout_s = timeout_s
+        self.metrics = metrics
+        self.attempts = max(1, attempts)
+        self._client = httpx.AsyncClient(
+            base_url=base_url,
+            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 1.0)),
+            limits=httpx.Limits(
+                max_connections=max_connections,
+                max_keepalive_connections=max_connections,
+                keepalive_expiry=30,
+            ),
+            transport=transport,
+            event_hooks={"request": [_add_request_id]},
+            follow_redirects=False,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        timeout_s: float | None = None,
+        safe_on_connect: bool = False,
+    ) -> httpx.Response:
+        idempotent = method in {"GET", "HEAD", "OPTIONS"}
+        timeout = (
+            None if timeout_s is None else httpx.Timeout(timeout_s, connect=min(timeout_s, 1.0))
+        )
+        last_exc: Exception | None = None
+        for attempt in range(1, self.attempts + 1):
+            try:
+                kwargs: dict[str, Any] = {"json": json, "params": params, "headers": headers}
+                if timeout is not None:
+                    kwargs["timeout"] = timeout
+                response = await self._client.request(method, path, **kwargs)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                # The request never reached the server: safe to retry when idempotent
+                # or when the operation itself is idempotent.
+                last_exc = exc
+                if not (idempotent or safe_on_connect) or attempt == self.attempts:
+                    break
+            except httpx.TransportError as exc:  # read timeout, reset after sending, ...
+                last_exc = exc
+                if not idempotent or attempt == self.attempts:
+                    break
+            else:
+                if idempotent and response.status_code in _RETRYABLE_STATUS and (
+                    attempt < self.attempts
+                ):
+                    await response.aclose()
+                    last_exc = None
+                else:
+                    return response
+            if self.metrics is not None:
+                self.metrics.upstream_retries.labels(self.name).inc()
+            await asyncio.sleep(random.uniform(0.02, 0.08) * attempt)
+        assert last_exc is not None  # a 5xx on the last attempt was returned above
+        kind = "timed out" if isinstance(last_exc, httpx.TimeoutException) else "unreachable"
+        raise DependencyUnavailable(
+            f"{self.name} {kind}: {type(last_exc).__name__}", dependency=self.name
+        ) from last_exc
+
+    async def healthy(self, timeout_s: float = 1.0) -> bool:
+        try:
+            response = await self._client.get("/healthz", timeout=timeout_s)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200

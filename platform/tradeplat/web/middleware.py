@@ -1,0 +1,143 @@
+"""Pure ASGI middleware: request id + RED metrics + access log, and a body limit."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tradeplat.observability import request_id
+from tradeplat.observability.metrics import Metrics
+
+access_log = logging.getLogger("tradeplat.access")
+
+UNMATCHED_ROUTE = "<unmatched>"
+_QUIET_ROUTES = {"/healthz", "/readyz", "/metrics"}
+
+
+def _route_template(scope: Scope) -> str:
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else UNMATCHED_ROUTE
+
+
+class RequestContextMiddleware:
+    """Sets the request id (taken or generated), records RED metrics by route
+    template, writes one JSON access line per request and echoes ``X-Request-ID``."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = None
+        for name, value in scope.get("headers", ()):
+            if name == b"x-request-id":
+                incoming = value.decode("latin-1")
+                break
+        rid = request_id.accept_or_generate(incoming)
+        token = request_id.set_current(rid)
+        status_holder = {"status": 500}
+        start = time.perf_counter()
+        self.metrics.http_in_flight.inc()
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", rid.encode("latin-1")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            elapsed = time.perf_counter() - start
+            self.metrics.http_in_flight.dec()
+            route = _route_template(scope)
+            method = scope.get("method", "")
+            status = status_holder["status"]
+            self.metrics.http_requests.labels(route, method, str(status)).inc()
+            self.metrics.http_duration.labels(route, method).observe(elapsed)
+            if route not in _QUIET_ROUTES or status >= 400:
+                access_log.info(
+                    "request",
+                    extra={
+                        "method": method,
+                        "path": scope.get("path", ""),
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 2),
+                    },
+                )
+            request_id.reset(token)
+
+
+class BodySizeLimitMiddleware:
+    """Refuses a body larger than ``max_bytes`` with 413, announced or streamed."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def _refuse(self, send: Send) -> None:
+        body = json.dumps(
+            {"error": "payload_too_large", "detail": f"request body exceeds {self.max_bytes} bytes",
+             "field": "body"}
+        ).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = -1
+                if declared > self.max_bytes:
+                    await self._refuse(send)
+                    return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge()
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await self._refuse(send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def describe(scope: Scope) -> dict[str, Any]:  # pragma: no cover - debugging helper
+    return {"path": scope.get("path"), "route": _route_template(scope)}
