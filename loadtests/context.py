@@ -1,0 +1,44 @@
+"""What the users of one load process share: settings, accounts, journal, metrics.
+
+Built once at Locust's ``init`` event by :mod:`loadtests.hooks` and attached to
+the Locust ``Environment``; users read it with :func:`load_context`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from loadtests.accounts import Account
+from loadtests.errors import LoadRunError
+from loadtests.journal import OrderJournal
+from loadtests.metrics import ClientMetrics
+from loadtests.orders import ClientOrderIds, SymbolInfo
+from loadtests.settings import LoadSettings
+
+ATTRIBUTE = "tradestorm_load"
+
+
+@dataclass
+class LoadContext:
+    settings: LoadSettings
+    accounts: list[Account]
+    journal: OrderJournal | None = None
+    metrics: ClientMetrics | None = None
+    order_ids: ClientOrderIds | None = None
+    symbols: list[SymbolInfo] | None = None
+    _user_counter: itertools.count = field(default_factory=lambda: itertools.count())
+
+    def next_user_index(self) -> int:
+        return next(self._user_counter)
+
+
+def load_context(environment: Any) -> LoadContext:
+    ctx = getattr(environment, ATTRIBUTE, None)
+    if ctx is None:
+        raise LoadRunError(
+            "the tradestorm load context is missing: run loadtests/locustfile.py "
+            "(or call loadtests.hooks.install() in your locustfile)"
+        )
+    return ctx

@@ -1,0 +1,203 @@
+"""A FAKE trading gateway for tests and benchmarks of the load generator.
+
+It is NOT the platform: it answers the public API's routes (docs/contracts.md
+§1.1) the load users call with canned, fast answers and keeps orders in memory
+with the API's idempotency rules (201 new, 200 replay with
+``Idempotent-Replayed: true``). Every ``--lose-ack-every`` N-th new order is
+stored but answered 503, to exercise the client's retry with the same client
+order id; every ``--reject-every`` N-th new order is stored as REJECTED (a risk
+denial). ``GET /_fake/orders`` returns what it stored.
+
+Run: ``python -m loadtests.fakegateway [--port 0]``; it prints
+``listening http://127.0.0.1:PORT`` once it accepts connections.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import sys
+import uuid
+from typing import Any
+
+SYMBOLS = [
+    {"symbol": s, "reference_price": "100.0000", "tick_size": "0.0100", "trading_halted": False}
+    for s in ("AAPL", "MSFT", "GOOG", "AMZN", "TSLA")
+]
+JSON = [(b"content-type", b"application/json")]
+
+
+class FakeGateway:
+    """The ASGI application."""
+
+    def __init__(self, lose_ack_every: int = 0, reject_every: int = 0) -> None:
+        self.lose_ack_every = lose_ack_every
+        self.reject_every = reject_every
+        self.orders: dict[tuple[str, str], dict[str, Any]] = {}
+        self.by_id: dict[str, dict[str, Any]] = {}
+        self.posts = 0
+        self._created = 0
+        self._symbols = json.dumps({"symbols": SYMBOLS}).encode()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                else:
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        status, payload, headers = self.handle(scope, body)
+        await send({"type": "http.response.start", "status": status, "headers": JSON + headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    def handle(self, scope: dict[str, Any], body: bytes) -> tuple[int, bytes, list]:
+        method, path = scope["method"], scope["path"]
+        key = dict(scope["headers"]).get(b"x-api-key", b"").decode()
+        if path == "/healthz":
+            return 200, b'{"ok":true}', []
+        if path == "/_fake/orders":
+            return (
+                200,
+                json.dumps({"orders": list(self.by_id.values()), "posts": self.posts}).encode(),
+                [],
+            )
+        if not key:
+            return 401, b'{"detail":"missing X-API-Key"}', []
+        account = "acct-" + key
+        if path == "/v1/orders" and method == "POST":
+            return self.submit(account, body)
+        if path.startswith("/v1/orders/"):
+            order = self.by_id.get(path.split("/")[3])
+            if order is None or order["account_id"] != account:
+                return 404, b'{"detail":"order not found"}', []
+            if method == "DELETE":
+                if order["status"] not in ("NEW", "PARTIALLY_FILLED"):
+                    return 409, b'{"detail":"order is final"}', []
+                order["status"] = "CANCELED"
+            if path.endswith("/fills"):
+                return 200, b'{"fills":[]}', []
+            return 200, json.dumps(order).encode(), []
+        if path == "/v1/orders":
+            mine = [o for o in self.by_id.values() if o["account_id"] == account][-50:]
+            return 200, json.dumps({"orders": mine[::-1]}).encode(), []
+        if path == "/v1/marketdata/symbols":
+            return 200, self._symbols, []
+        if path.startswith("/v1/marketdata/quotes/"):
+            sym = path.rsplit("/", 1)[1]
+            return (
+                200,
+                json.dumps(
+                    {
+                        "symbol": sym,
+                        "bid": "99.9900",
+                        "ask": "100.0100",
+                        "last": "100.0000",
+                        "ts": 0,
+                    }
+                ).encode(),
+                [],
+            )
+        if path.startswith("/v1/marketdata/candles/"):
+            return 200, b'{"symbol":"AAPL","interval":"1m","candles":[]}', []
+        if path == "/v1/portfolio":
+            return (
+                200,
+                json.dumps(
+                    {
+                        "account_id": account,
+                        "cash": "1000000.0000",
+                        "positions": [],
+                        "pending_trades": 0,
+                    }
+                ).encode(),
+                [],
+            )
+        if path == "/v1/portfolio/ledger":
+            return 200, b'{"entries":[]}', []
+        if path.startswith("/v1/analytics/risk/"):
+            return 200, b'{"symbol":"AAPL","window":250,"volatility":"0.01"}', []
+        return 404, b'{"detail":"no such route"}', []
+
+    def submit(self, account: str, body: bytes) -> tuple[int, bytes, list]:
+        self.posts += 1
+        try:
+            req = json.loads(body)
+            coid = req["client_order_id"]
+        except (ValueError, KeyError, TypeError):
+            return 422, b'{"detail":[{"loc":["body","client_order_id"],"msg":"required"}]}', []
+        existing = self.orders.get((account, coid))
+        if existing is not None:
+            if existing["_request"] != body:
+                return 409, b'{"detail":"client_order_id reused with another body"}', []
+            return 200, json.dumps(_public(existing)).encode(), [(b"idempotent-replayed", b"true")]
+        self._created += 1
+        rejected = bool(self.reject_every) and self._created % self.reject_every == 0
+        order = {
+            "order_id": str(uuid.uuid4()),
+            "client_order_id": coid,
+            "account_id": account,
+            "symbol": req.get("symbol"),
+            "side": req.get("side"),
+            "type": req.get("type"),
+            "quantity": req.get("quantity"),
+            "price": req.get("price"),
+            "filled_quantity": 0,
+            "status": "REJECTED"
+            if rejected
+            else ("CANCELED" if req.get("type") == "MARKET" else "NEW"),
+            "reject_reason": "max_order_notional" if rejected else None,
+            "created_at": "2026-01-01T00:00:00Z",
+            "updated_at": "2026-01-01T00:00:00Z",
+            "_request": body,
+        }
+        self.orders[(account, coid)] = order
+        self.by_id[order["order_id"]] = _public(order)
+        if self.lose_ack_every and self._created % self.lose_ack_every == 0:
+            return 503, b'{"detail":"ack lost (fake)"}', []
+        return 201, json.dumps(_public(order)).encode(), []
+
+
+def _public(order: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in order.items() if not k.startswith("_")}
+
+
+def main(argv: list[str] | None = None) -> None:
+    import uvicorn
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--lose-ack-every", type=int, default=0)
+    parser.add_argument("--reject-every", type=int, default=0)
+    args = parser.parse_args(argv)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((args.host, args.port))
+    app = FakeGateway(args.lose_ack_every, args.reject_every)
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="on", http="httptools", loop="uvloop"
+    )
+    server = uvicorn.Server(config)
+
+    original_startup = server.startup
+
+    async def startup(sockets: Any = None) -> None:
+        await original_startup(sockets=sockets)
+        print(f"listening http://{args.host}:{sock.getsockname()[1]}", flush=True)
+
+    server.startup = startup  # type: ignore[method-assign]
+    server.run(sockets=[sock])
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

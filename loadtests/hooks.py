@@ -1,0 +1,116 @@
+"""Locust event listeners that wire tradestorm into a load process.
+
+``install()`` registers the command-line options and, at ``init``, builds the
+load context of the process: settings (validated once), accounts, and, in a
+process that runs users (standalone or worker, not a master), the order
+journal, the client metrics endpoint and its Prometheus registration. At
+``quitting`` (and, as a last resort, at interpreter exit) the journal is closed
+and the registration removed. Works with ``--processes N`` (each forked worker
+sets itself up after the fork) and with ``--master``/``--worker``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import sys
+from typing import Any
+
+import locust
+from locust.runners import MasterRunner
+
+from loadtests import settings as settings_mod
+from loadtests.accounts import load_accounts
+from loadtests.context import ATTRIBUTE, LoadContext
+from loadtests.errors import LoadtestsError
+from loadtests.journal import OrderJournal
+from loadtests.metrics import ClientMetrics
+from loadtests.registration import TargetRegistration
+
+log = logging.getLogger("tradestorm.load")
+_INSTALLED = "_tradestorm_hooks_installed"
+
+
+def install(events: Any = None) -> None:
+    """Register tradestorm's listeners on ``events`` (default: Locust's); idempotent."""
+    events = events or locust.events
+    if getattr(events, _INSTALLED, False):
+        return
+    setattr(events, _INSTALLED, True)
+    events.init_command_line_parser.add_listener(_on_parser)
+    events.init.add_listener(_on_init)
+
+
+def _on_parser(parser: Any, **_: Any) -> None:
+    settings_mod.add_arguments(parser)
+
+
+def _on_init(environment: Any, runner: Any = None, **_: Any) -> None:
+    try:
+        ctx = build_context(environment, runner)
+    except LoadtestsError as exc:
+        log.error("tradestorm load: %s", exc)
+        sys.exit(2)  # SystemExit passes through Locust's event hook: the process stops here
+    setattr(environment, ATTRIBUTE, ctx)
+
+
+def build_context(environment: Any, runner: Any) -> LoadContext:
+    """The load context of this process (raises ``LoadtestsError`` on bad input)."""
+    settings = settings_mod.LoadSettings.from_options(environment.parsed_options)
+    accounts = load_accounts(settings.accounts_file)
+    ctx = LoadContext(settings=settings, accounts=accounts)
+    if isinstance(runner, MasterRunner):
+        return ctx  # the master plays the shape; workers generate, journal and export
+    journal = OrderJournal(
+        settings.journal_dir,
+        run_id=settings.run_id,
+        meta={
+            "profile": settings.profile,
+            "seed": settings.seed,
+            "users": settings.users,
+            "duration_s": settings.duration_s,
+        },
+    )
+    journal.start_flusher()
+    metrics = ClientMetrics()
+    if runner is not None:
+        metrics.track_users(lambda: runner.user_count)
+    host, port = metrics.serve(settings.metrics_host, settings.metrics_port)
+    registration = None
+    if settings.state_dir is not None:
+        advertised = "127.0.0.1" if host in ("0.0.0.0", "") else host
+        registration = TargetRegistration(
+            settings.state_dir,
+            f"{advertised}:{port}",
+            {"run_id": settings.run_id, "profile": settings.profile},
+        )
+        registration.write()
+    log.info(
+        "tradestorm load: journal %s, client metrics http://%s:%d/metrics", journal.path, host, port
+    )
+    ctx.journal, ctx.metrics = journal, metrics
+
+    def on_request(
+        request_type: str,
+        name: str,
+        response_time: float,
+        exception: Any,
+        context: dict[str, Any] | None = None,
+        **_: Any,
+    ) -> None:
+        outcome = "fail" if exception is not None else (context or {}).get("outcome", "ok")
+        metrics.observe(name, request_type, outcome, response_time / 1000.0)
+
+    def close(**_: Any) -> None:
+        try:
+            journal.close()
+        except LoadtestsError:
+            log.exception("closing the order journal failed")
+        if registration is not None:
+            registration.remove()
+        metrics.stop()
+
+    environment.events.request.add_listener(on_request)
+    environment.events.quitting.add_listener(close)
+    atexit.register(close)
+    return ctx

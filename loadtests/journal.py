@@ -1,0 +1,174 @@
+"""The order journal: what this load process submitted and what the platform acknowledged.
+
+One JSON-lines file per load process (``orders-<host>-<pid>.jsonl``). Records:
+
+``start``   ``{"kind", "t", "run_id", "pid", "host", "profile", "seed", "schema"}`` (first line)
+``submit``  the intent, written before the first attempt: ``{"kind", "t", "client_order_id",
+            "account_id", "symbol", "side", "type", "quantity", "price"}``
+``ack``     an order the platform acknowledged (HTTP 200/201): the submitted fields plus
+            ``"order_id", "status", "filled_quantity", "http_status", "replayed", "attempts"``
+``cancel``  an acknowledged cancel: ``{"kind", "t", "order_id", "account_id", "status"}``
+``end``     ``{"kind", "t", "submitted", "acknowledged"}`` on a clean shutdown (last line)
+
+``t`` is Unix seconds. Records are buffered and written, flushed and fsynced at
+least every ``flush_interval_s`` (0.5 s) by a background greenlet, so a crash of
+the load generator loses at most the last interval; ``close()`` flushes the rest.
+A missing ``end`` line tells the reader that the process did not stop cleanly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+from loadtests.errors import JournalError
+
+SCHEMA = 1
+log = logging.getLogger(__name__)
+
+
+class OrderJournal:
+    """Append-only JSON-lines journal of one load process."""
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        run_id: str,
+        flush_interval_s: float = 0.5,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        self.directory = Path(directory)
+        self.run_id = run_id
+        self.flush_interval_s = flush_interval_s
+        self.pid = os.getpid()
+        host = socket.gethostname().replace("/", "_") or "host"
+        self.path = self.directory / f"orders-{host}-{self.pid}.jsonl"
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        except OSError as exc:
+            raise JournalError(
+                f"{self.path}: cannot open the order journal: {exc.strerror}"
+            ) from exc
+        self._buffer: list[str] = []
+        self._flusher: Any = None
+        self._closed = False
+        self.submitted = 0
+        self.acknowledged = 0
+        self._append(
+            {
+                "kind": "start",
+                "t": time.time(),
+                "run_id": run_id,
+                "pid": self.pid,
+                "host": host,
+                "schema": SCHEMA,
+                **(meta or {}),
+            }
+        )
+        self.flush()
+
+    # -- records ---------------------------------------------------------
+    def _append(self, record: dict[str, Any]) -> None:
+        if self._closed:
+            raise JournalError(f"{self.path}: journal already closed")
+        self._buffer.append(json.dumps(record, separators=(",", ":")) + "\n")
+
+    def submitted_order(self, intent: dict[str, Any]) -> None:
+        """Record the intent to submit an order (before the first attempt)."""
+        self.submitted += 1
+        self._append({"kind": "submit", "t": time.time(), **intent})
+
+    def acknowledged_order(
+        self,
+        intent: dict[str, Any],
+        order: dict[str, Any],
+        *,
+        http_status: int,
+        replayed: bool,
+        attempts: int,
+    ) -> None:
+        """Record an order the platform acknowledged (HTTP 200 or 201)."""
+        self.acknowledged += 1
+        self._append(
+            {
+                "kind": "ack",
+                "t": time.time(),
+                **intent,
+                "order_id": order.get("order_id"),
+                "status": order.get("status"),
+                "filled_quantity": order.get("filled_quantity"),
+                "http_status": http_status,
+                "replayed": replayed,
+                "attempts": attempts,
+            }
+        )
+
+    def canceled_order(self, order: dict[str, Any]) -> None:
+        self._append(
+            {
+                "kind": "cancel",
+                "t": time.time(),
+                "order_id": order.get("order_id"),
+                "account_id": order.get("account_id"),
+                "status": order.get("status"),
+                "filled_quantity": order.get("filled_quantity"),
+            }
+        )
+
+    # -- durability ------------------------------------------------------
+    def flush(self) -> None:
+        """Write, flush and fsync whatever is buffered."""
+        if not self._buffer or self._file.closed:
+            return
+        lines, self._buffer = self._buffer, []
+        try:
+            self._file.write("".join(lines))
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError as exc:
+            self._buffer[:0] = lines
+            raise JournalError(
+                f"{self.path}: cannot write the order journal: {exc.strerror}"
+            ) from exc
+
+    def start_flusher(self) -> None:
+        """Flush every ``flush_interval_s`` in a background greenlet."""
+        import gevent
+
+        def loop() -> None:
+            while not self._closed:
+                gevent.sleep(self.flush_interval_s)
+                try:
+                    self.flush()
+                except JournalError:
+                    log.exception("order journal flush failed; retrying")
+
+        if self._flusher is None:
+            self._flusher = gevent.spawn(loop)
+
+    def close(self) -> None:
+        """Write the ``end`` record, flush everything and close the file (idempotent)."""
+        if self._closed:
+            return
+        self._append(
+            {
+                "kind": "end",
+                "t": time.time(),
+                "submitted": self.submitted,
+                "acknowledged": self.acknowledged,
+            }
+        )
+        self._closed = True
+        if self._flusher is not None:
+            self._flusher.kill(block=False)
+        try:
+            self.flush()
+        finally:
+            self._file.close()

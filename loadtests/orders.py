@@ -1,0 +1,120 @@
+"""Order intents: what a trader submits, drawn from a seeded random generator.
+
+Prices are ``Decimal`` quantised to the symbol's tick (4 decimals on the wire);
+quantities are integers. Client order ids are unique per process and run:
+``<run_id>-<process token>-<n>`` (at most 64 characters, as the API allows).
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import secrets
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+PRICE_PLACES = Decimal("0.0001")
+DEFAULT_SYMBOLS = ("AAPL", "MSFT", "GOOG", "AMZN", "TSLA")
+
+
+@dataclass(frozen=True)
+class SymbolInfo:
+    symbol: str
+    reference_price: Decimal
+    tick_size: Decimal = Decimal("0.01")
+    trading_halted: bool = False
+
+    @classmethod
+    def from_api(cls, item: dict[str, Any]) -> SymbolInfo:
+        return cls(
+            symbol=str(item["symbol"]),
+            reference_price=Decimal(str(item["reference_price"])),
+            tick_size=Decimal(str(item.get("tick_size") or "0.01")),
+            trading_halted=bool(item.get("trading_halted", False)),
+        )
+
+
+def fallback_symbols() -> list[SymbolInfo]:
+    """Used until the symbols endpoint answers: the default symbols at 100.00."""
+    return [SymbolInfo(s, Decimal("100.00")) for s in DEFAULT_SYMBOLS]
+
+
+class ClientOrderIds:
+    """Unique client order ids for one load process."""
+
+    def __init__(self, run_id: str, token: str | None = None) -> None:
+        self.prefix = f"{run_id}-{token or secrets.token_hex(4)}-"
+        self._counter = itertools.count(1)
+
+    def next(self) -> str:
+        return f"{self.prefix}{next(self._counter)}"
+
+
+@dataclass(frozen=True)
+class OrderIntent:
+    client_order_id: str
+    account_id: str
+    symbol: str
+    side: str
+    type: str
+    quantity: int
+    price: Decimal | None
+
+    def body(self) -> dict[str, Any]:
+        """The ``POST /v1/orders`` body."""
+        body: dict[str, Any] = {
+            "client_order_id": self.client_order_id,
+            "symbol": self.symbol,
+            "side": self.side,
+            "type": self.type,
+            "quantity": self.quantity,
+        }
+        if self.price is not None:
+            body["price"] = str(self.price)
+        return body
+
+    def record(self) -> dict[str, Any]:
+        """The journal's view of the intent."""
+        return {
+            "client_order_id": self.client_order_id,
+            "account_id": self.account_id,
+            "symbol": self.symbol,
+            "side": self.side,
+            "type": self.type,
+            "quantity": self.quantity,
+            "price": None if self.price is None else str(self.price),
+        }
+
+
+def limit_price(rng: random.Random, info: SymbolInfo, band: float = 0.005) -> Decimal:
+    """A price within ``band`` of the reference, on the tick, never below one tick."""
+    offset = Decimal(str(round(rng.uniform(-band, band), 6)))
+    raw = info.reference_price * (1 + offset)
+    ticks = (raw / info.tick_size).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return max(ticks * info.tick_size, info.tick_size).quantize(PRICE_PLACES)
+
+
+def draw_intent(
+    rng: random.Random,
+    symbols: list[SymbolInfo],
+    account_id: str,
+    ids: ClientOrderIds,
+    *,
+    market_share: float = 0.2,
+    max_quantity: int = 50,
+) -> OrderIntent:
+    """One order: a symbol, a side, LIMIT (near the reference price) or MARKET, 1..max shares."""
+    info = rng.choice(symbols)
+    side = "BUY" if rng.random() < 0.5 else "SELL"
+    is_market = rng.random() < market_share
+    quantity = rng.randint(1, max_quantity)
+    return OrderIntent(
+        client_order_id=ids.next(),
+        account_id=account_id,
+        symbol=info.symbol,
+        side=side,
+        type="MARKET" if is_market else "LIMIT",
+        quantity=quantity,
+        price=None if is_market else limit_price(rng, info),
+    )

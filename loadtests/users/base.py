@@ -1,0 +1,120 @@
+"""The base of every platform user: account, seeded randomness, pacing, outcomes."""
+
+from __future__ import annotations
+
+import random
+from typing import Any, ClassVar
+
+from locust import FastHttpUser
+from locust.contrib.fasthttp import ResponseContextManager
+
+from loadtests.context import LoadContext, load_context
+from loadtests.orders import SymbolInfo, fallback_symbols
+
+
+class PlatformUser(FastHttpUser):
+    """A user acting as one of the demo accounts.
+
+    Randomness comes only from ``self.rng`` (``random.Random`` seeded with the
+    run's seed, the worker index, the class and the user's index), so a run with
+    the same seed and profile repeats its choices. Each user has a single task,
+    ``step``, which draws the action itself: Locust's own task picker uses the
+    global ``random``.
+    """
+
+    abstract = True
+    think_time: ClassVar[tuple[float, float]] = (0.5, 2.0)
+    # (weight, method name) of the actions ``step`` draws from
+    actions: ClassVar[tuple[tuple[int, str], ...]] = ()
+
+    def __init__(self, environment: Any) -> None:
+        self.ctx: LoadContext = load_context(environment)
+        settings = self.ctx.settings
+        self.network_timeout = settings.request_timeout_s
+        self.connection_timeout = min(settings.request_timeout_s, 5.0)
+        super().__init__(environment)
+        worker = int(getattr(environment.runner, "worker_index", 0) or 0)
+        index = self.ctx.next_user_index()
+        self.rng = random.Random(f"{settings.seed}/{worker}/{type(self).__name__}/{index}")
+        accounts = self.ctx.accounts
+        self.account = accounts[(worker * 7919 + index) % len(accounts)]
+        self.auth = {"X-API-Key": self.account.api_key}
+        self._pacing_last: float | None = None
+        self._names = [name for _, name in self.actions]
+        self._weights = [weight for weight, _ in self.actions]
+
+    # -- pacing ------------------------------------------------------------
+    def wait_time(self) -> float:
+        per_user = self.ctx.settings.pacing_per_user
+        if not per_user:
+            return self.rng.uniform(*self.think_time)
+        # constant pacing: one iteration every 1/per_user seconds, whatever it took
+        import time
+
+        interval = 1.0 / per_user
+        now = time.monotonic()
+        if self._pacing_last is None:
+            wait = self.rng.uniform(0, interval)  # spread the users' phases
+        else:
+            wait = max(0.0, interval - (now - self._pacing_last))
+        self._pacing_last = now + wait
+        return wait
+
+    # -- the single task ---------------------------------------------------
+    def step(self) -> None:
+        name = self.rng.choices(self._names, self._weights)[0]
+        getattr(self, name)()
+
+    tasks = [step]
+
+    # -- helpers -----------------------------------------------------------
+    def symbols(self) -> list[SymbolInfo]:
+        """Tradable symbols, fetched once per process (fallback: the defaults)."""
+        if self.ctx.symbols is None:
+            with self.client.get(
+                "/v1/marketdata/symbols",
+                name="/v1/marketdata/symbols",
+                headers=self.auth,
+                catch_response=True,
+            ) as resp:
+                if self.classify(resp) == "ok":
+                    try:
+                        items = resp.json()["symbols"]
+                        self.ctx.symbols = [SymbolInfo.from_api(i) for i in items]
+                    except (ValueError, KeyError, TypeError, ArithmeticError):
+                        resp.failure("symbols: unreadable body")
+        symbols = [s for s in (self.ctx.symbols or fallback_symbols()) if not s.trading_halted]
+        return symbols or fallback_symbols()
+
+    @staticmethod
+    def mark(resp: ResponseContextManager, outcome: str) -> None:
+        resp.request_meta["context"]["outcome"] = outcome
+
+    def classify(self, resp: ResponseContextManager) -> str:
+        """Judge a read: 2xx ok, 429 throttled (a correct answer), anything else a failure."""
+        code = resp.status_code
+        if 200 <= code < 300:
+            resp.success()
+            return "ok"
+        if code == 429:
+            self.mark(resp, "throttled")
+            resp.success()
+            return "throttled"
+        resp.failure(_describe(resp))
+        return "fail"
+
+    def read(self, path: str, name: str) -> None:
+        with self.client.get(path, name=name, headers=self.auth, catch_response=True) as resp:
+            self.classify(resp)
+
+
+def _describe(resp: ResponseContextManager) -> str:
+    code = resp.status_code
+    if not code:
+        error = getattr(resp, "error", None)
+        return f"no response: {type(error).__name__ if error else 'connection error'}: {error}"
+    try:
+        text = (resp.text or "")[:200]
+    except Exception:  # noqa: BLE001 - a body we cannot decode is still worth a status line
+        text = ""
+    return f"HTTP {code}: {text}"

@@ -1,0 +1,152 @@
+"""Traders: submit LIMIT and MARKET orders, cancel them, poll them.
+
+Every submission carries a client order id and is journaled as an intent
+before the first attempt. After a timeout, a connection error or a 5xx the
+same body (same client order id) is sent again, up to ``--order-attempts``
+times with jittered exponential backoff; the platform answers a replay with
+200 and ``Idempotent-Replayed: true``. A 201/200 acknowledges the order and is
+journaled; a risk denial (201, status REJECTED) counts as ``denied`` and a 429
+as ``throttled``: both are correct answers, not failures.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import gevent
+
+from loadtests.orders import ClientOrderIds, draw_intent
+from loadtests.users.base import PlatformUser, _describe
+
+OPEN = frozenset({"NEW", "PARTIALLY_FILLED"})
+
+
+class Trader(PlatformUser):
+    weight = 5
+    think_time = (0.5, 1.5)
+    actions = ((55, "submit_order"), (15, "cancel_order"), (20, "poll_order"), (10, "list_orders"))
+    market_share = 0.2
+    max_known_orders = 50
+
+    def __init__(self, environment: Any) -> None:
+        super().__init__(environment)
+        if self.ctx.order_ids is None:
+            self.ctx.order_ids = ClientOrderIds(self.ctx.settings.run_id)
+        self.known: deque[str] = deque(maxlen=self.max_known_orders)  # acknowledged order ids
+        self.open: dict[str, str] = {}  # order id -> status, for orders still on the book
+
+    # -- submit --------------------------------------------------------------
+    def submit_order(self) -> dict[str, Any] | None:
+        """Submit one order; returns the acknowledged order or None."""
+        assert self.ctx.order_ids is not None
+        intent = draw_intent(
+            self.rng,
+            self.symbols(),
+            self.account.account_id,
+            self.ctx.order_ids,
+            market_share=self.market_share,
+        )
+        record = intent.record()
+        journal = self.ctx.journal
+        if journal is not None:
+            journal.submitted_order(record)
+        body = intent.body()
+        attempts = self.ctx.settings.order_attempts
+        for attempt in range(1, attempts + 1):
+            with self.client.post(
+                "/v1/orders", json=body, headers=self.auth, name="/v1/orders", catch_response=True
+            ) as resp:
+                code = resp.status_code
+                if code in (200, 201):
+                    order = _order_of(resp)
+                    if order is None:
+                        resp.failure(f"HTTP {code} without an order in the body")
+                    else:
+                        replayed = code == 200 or resp.headers.get("Idempotent-Replayed") == "true"
+                        if journal is not None:
+                            journal.acknowledged_order(
+                                record, order, http_status=code, replayed=replayed, attempts=attempt
+                            )
+                        if order.get("status") == "REJECTED":
+                            self.mark(resp, "denied")
+                        resp.success()
+                        self._remember(order)
+                        return order
+                elif code == 429:
+                    self.mark(resp, "throttled")
+                    resp.success()
+                    return None
+                elif code == 0 or code >= 500:
+                    resp.failure(f"{_describe(resp)} (attempt {attempt}/{attempts})")
+                else:
+                    resp.failure(_describe(resp))  # a 4xx: the request itself is wrong
+                    return None
+            if attempt < attempts:
+                gevent.sleep(min(2.0, 0.1 * 2**attempt) * (0.5 + self.rng.random()))
+        return None
+
+    def _remember(self, order: dict[str, Any]) -> None:
+        order_id = str(order["order_id"])
+        self.known.append(order_id)
+        if order.get("status") in OPEN:
+            self.open[order_id] = str(order["status"])
+        if len(self.open) > self.max_known_orders:
+            self.open.pop(next(iter(self.open)))
+
+    # -- cancel, poll, list ----------------------------------------------------
+    def cancel_order(self) -> None:
+        if not self.open:
+            self.submit_order()
+            return
+        order_id = self.rng.choice(sorted(self.open))
+        with self.client.delete(
+            f"/v1/orders/{order_id}",
+            name="/v1/orders/{order_id}",
+            headers=self.auth,
+            catch_response=True,
+        ) as resp:
+            code = resp.status_code
+            if code == 200:
+                order = _order_of(resp)
+                if order is not None and self.ctx.journal is not None:
+                    self.ctx.journal.canceled_order(order)
+                self.open.pop(order_id, None)
+                resp.success()
+            elif code == 409:  # filled or canceled meanwhile: a correct answer
+                self.open.pop(order_id, None)
+                resp.success()
+            elif code == 429:
+                self.mark(resp, "throttled")
+                resp.success()
+            else:
+                resp.failure(_describe(resp))
+
+    def poll_order(self) -> None:
+        if not self.known:
+            self.list_orders()
+            return
+        order_id = self.rng.choice(self.known)
+        with self.client.get(
+            f"/v1/orders/{order_id}",
+            name="/v1/orders/{order_id}",
+            headers=self.auth,
+            catch_response=True,
+        ) as resp:
+            if self.classify(resp) == "ok":
+                order = _order_of(resp)
+                if order is not None and order.get("status") not in OPEN:
+                    self.open.pop(order_id, None)
+
+    def list_orders(self) -> None:
+        self.read("/v1/orders?limit=50", "/v1/orders [list]")
+
+
+def _order_of(resp: Any) -> dict[str, Any] | None:
+    try:
+        order = resp.json()
+    except ValueError:
+        return None
+    if not isinstance(order, dict) or not isinstance(order.get("order_id"), str):
+        return None
+    return order
