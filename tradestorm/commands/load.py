@@ -1,0 +1,167 @@
+"""``tradestorm load``: run a load profile against a target; statistics and journals to RESULTS.
+
+Exit codes: 0 the profile ran to its end (failed requests are data for the
+gate), 2 bad input (file and field named) or a load generator that broke
+(see RESULTS/logs/locust.log), 130 interrupted (the run is stopped gracefully:
+statistics written, journals flushed).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from loadtests.errors import ConfigError, LoadRunError
+from loadtests.profiles import PROFILES
+from loadtests.settings import parse_duration
+from tradestorm.errors import InputError, TargetError, TradestormError
+
+
+def _resolve_target(
+    target: str, host: str | None, accounts: Path | None, state_dir: Path | None
+) -> tuple[str, Path, Path | None]:
+    """(gateway URL, accounts file, state folder for metrics registration)."""
+    if host:
+        if accounts is None and target != "local":
+            raise InputError("--accounts", "accounts", "required with --host")
+        if accounts is not None:
+            return host, accounts, None
+    if target != "local":
+        raise InputError(
+            "--target",
+            "target",
+            f"{target!r}: this command drives the local target; for another "
+            "target give --host URL --accounts FILE",
+        )
+    from tradestorm.local.state import load_state, resolve_state_dir
+
+    root = resolve_state_dir(state_dir)
+    state = load_state(root)
+    gateway = host or state.get("gateway_url")
+    accounts_file = accounts or state.get("accounts_file")
+    if not gateway:
+        raise TargetError(f"{root}/state.json has no gateway_url: is the target fully up?")
+    if not accounts_file:
+        raise TargetError(f"{root}/state.json has no accounts_file: is the target fully up?")
+    return str(gateway), Path(accounts_file), root
+
+
+@click.command("load")
+@click.option(
+    "--profile",
+    "profile",
+    default="steady",
+    show_default=True,
+    type=click.Choice(sorted(PROFILES)),
+    help="load profile",
+)
+@click.option("--target", default="local", show_default=True, help="target to drive")
+@click.option("--duration", default="60s", show_default=True, help="20s, 5m, 1h30m")
+@click.option(
+    "--results",
+    "results",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="results folder (Locust CSVs, journal/, logs/)",
+)
+@click.option("--users", type=click.IntRange(min=1), default=None, help="peak users [10]")
+@click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True)
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Locust worker processes",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    help="user iterations per second at the peak (0: think times)",
+)
+@click.option(
+    "--state-dir", type=click.Path(path_type=Path), default=None, help="local target state folder"
+)
+@click.option("--host", default=None, help="gateway URL (instead of the running local target)")
+@click.option(
+    "--accounts", type=click.Path(path_type=Path), default=None, help="accounts JSON (with --host)"
+)
+def load(
+    profile: str,
+    target: str,
+    duration: str,
+    results: Path,
+    users: int | None,
+    seed: int,
+    processes: int,
+    rate: float,
+    state_dir: Path | None,
+    host: str | None,
+    accounts: Path | None,
+) -> None:
+    """Run a load profile: traders, market watchers, portfolio viewers, analytics users."""
+    from loadtests.results import summarize
+    from loadtests.runner import start_load
+
+    try:
+        duration_s = parse_duration(duration, "--duration", "duration")
+        gateway, accounts_file, registration_dir = _resolve_target(
+            target, host, accounts, state_dir
+        )
+        run = start_load(
+            profile,
+            host=gateway,
+            accounts_file=accounts_file,
+            results_dir=results,
+            duration_s=duration_s,
+            users=users,
+            seed=seed,
+            processes=processes,
+            rate=rate,
+            state_dir=registration_dir,
+        )
+    except ConfigError as exc:
+        raise InputError(exc.source, exc.field, exc.problem) from exc
+    except LoadRunError as exc:
+        raise TradestormError(str(exc)) from exc
+    console = Console(stderr=True)
+    console.print(
+        f"load: profile [bold]{profile}[/] against {gateway} for {duration_s:g}s "
+        f"(pid {run.pid}, log {run.log_path})"
+    )
+    try:
+        code = run.wait(timeout_s=duration_s + 60)
+    except KeyboardInterrupt:
+        run.stop()
+        console.print("load: interrupted; statistics and journals written")
+        raise SystemExit(130) from None
+    summary = summarize(results)
+    table = Table(title=f"load {profile}: {results}")
+    for column in (
+        "requests",
+        "failures",
+        "req/s",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "orders submitted",
+        "orders acknowledged",
+    ):
+        table.add_column(column, justify="right")
+    table.add_row(
+        str(summary.requests),
+        str(summary.failures),
+        f"{summary.requests_per_s:.1f}",
+        *(
+            f"{v:g}" if v is not None else "-"
+            for v in (summary.p50_ms, summary.p95_ms, summary.p99_ms)
+        ),
+        str(summary.submitted),
+        str(summary.acknowledged),
+    )
+    Console().print(table)
+    if code != 0:
+        raise TradestormError(f"the load generator exited with code {code}; see {run.log_path}")
