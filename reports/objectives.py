@@ -1,0 +1,160 @@
+"""The gate's result (``slo.json``): objectives per phase, recovery times, HPA checks."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from reports import fmt
+from reports.results import ResultsFolder
+from reports.run_info import PHASE_ORDER
+
+_OPS = {"<=": "≤", ">=": "≥", "==": "=", "!=": "≠"}
+
+
+@dataclass(frozen=True)
+class ObjectiveRow:
+    name: str
+    description: str
+    phase: str
+    side: str
+    value: float | None
+    unit: str | None
+    op: str
+    target: float | None
+    warning: float | None
+    verdict: str
+    key: bool
+    weight: float | None
+    detail: str
+    query: str
+
+    @property
+    def measured(self) -> str:
+        return fmt.value(self.value, self.unit) if self.value is not None else "no data"
+
+    @property
+    def objective(self) -> str:
+        op = _OPS.get(self.op, self.op)
+        text = f"{op} {fmt.value(self.target, self.unit)}" if self.target is not None else "—"
+        if self.warning is not None:
+            text += f" (warn {op} {fmt.value(self.warning, self.unit)})"
+        return text
+
+    @property
+    def lower_is_better(self) -> bool | None:
+        if self.op.startswith("<"):
+            return True
+        if self.op.startswith(">"):
+            return False
+        return None
+
+
+@dataclass(frozen=True)
+class PhaseGroup:
+    phase: str
+    rows: list[ObjectiveRow]
+
+
+@dataclass(frozen=True)
+class RecoveryRow:
+    name: str
+    sli: str
+    fault_end: float | None
+    recovered_at: float | None
+    seconds: float | None
+    target_seconds: float | None
+    verdict: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class HpaRow:
+    name: str
+    service: str
+    verdict: str
+    scale_out_seconds: float | None
+    max_replicas_hit: bool | None
+    scaled_in: bool | None
+    flaps: int | None
+    detail: str
+
+
+@dataclass
+class SloView:
+    present: bool
+    objectives: list[ObjectiveRow] = field(default_factory=list)
+    recovery: list[RecoveryRow] = field(default_factory=list)
+    hpa: list[HpaRow] = field(default_factory=list)
+    relative: list[dict] = field(default_factory=list)
+
+    @property
+    def groups(self) -> list[PhaseGroup]:
+        phases = sorted({o.phase for o in self.objectives},
+                        key=lambda p: (PHASE_ORDER.index(p) if p in PHASE_ORDER else 99, p))
+        return [PhaseGroup(p, [o for o in self.objectives if o.phase == p]) for p in phases]
+
+    @property
+    def counts(self) -> Counter:
+        return Counter(o.verdict for o in self.objectives)
+
+    @property
+    def failing(self) -> list[ObjectiveRow]:
+        return [o for o in self.objectives if o.verdict in ("fail", "warning")]
+
+
+def read_slo(folder: ResultsFolder) -> SloView:
+    slo = folder.slo
+    if slo is None:
+        return SloView(present=False)
+    view = SloView(present=True)
+    for o in slo.objs("objectives"):
+        view.objectives.append(ObjectiveRow(
+            name=o.text("name") or "(unnamed)",
+            description=o.text("description") or "",
+            phase=o.text("phase") or "run",
+            side=o.text("side") or "",
+            value=o.number("value"),
+            unit=o.text("unit"),
+            op=o.text("op") or "",
+            target=o.number("target"),
+            warning=o.number("warning"),
+            verdict=o.text("verdict") or "unknown",
+            key=bool(o.flag("key")),
+            weight=o.number("weight"),
+            detail=o.text("detail") or "",
+            query=o.text("query") or "",
+        ))
+    for r in slo.objs("recovery"):
+        view.recovery.append(RecoveryRow(
+            name=r.text("name") or "(unnamed)",
+            sli=r.text("sli") or "",
+            fault_end=r.number("fault_end"),
+            recovered_at=r.number("recovered_at"),
+            seconds=r.number("seconds"),
+            target_seconds=r.number("target_seconds"),
+            verdict=r.text("verdict") or "unknown",
+            detail=r.text("detail") or "",
+        ))
+    for h in slo.objs("hpa"):
+        view.hpa.append(HpaRow(
+            name=h.text("name") or "(unnamed)",
+            service=h.text("service") or "",
+            verdict=h.text("verdict") or "unknown",
+            scale_out_seconds=h.number("scale_out_seconds"),
+            max_replicas_hit=h.flag("max_replicas_hit"),
+            scaled_in=h.flag("scaled_in"),
+            flaps=h.integer("flaps"),
+            detail=h.text("detail") or "",
+        ))
+    comparison = slo.obj("comparison")
+    if comparison is not None:
+        for item in comparison.objs("items"):
+            view.relative.append({
+                "name": item.text("name") or "",
+                "previous": item.number("previous"),
+                "current": item.number("current"),
+                "change_pct": item.number("change_pct"),
+                "verdict": item.text("verdict") or "",
+            })
+    return view

@@ -1,0 +1,126 @@
+"""What was run (``run.json``: scenario, target, phases, faults, versions) and the verdict."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from reports.fields import Fields
+from reports.results import ResultsFolder
+
+PHASE_ORDER = ("baseline", "fault", "recovery", "run")
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    start: float | None
+    end: float | None
+
+
+@dataclass(frozen=True)
+class Fault:
+    action: str
+    target: str
+    args: dict[str, str]
+    start: float | None
+    end: float | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.action} {self.target}".strip()
+
+
+@dataclass
+class RunInfo:
+    run_id: str
+    scenario: str
+    target: str
+    status: str
+    started_at: float | None
+    ended_at: float | None
+    phases: list[Phase] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+    load: dict[str, str] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.started_at is None or self.ended_at is None:
+            return None
+        return self.ended_at - self.started_at
+
+
+@dataclass(frozen=True)
+class Verdict:
+    verdict: str
+    score: float | None
+    exit_code: int | None
+    spec: str | None
+    evaluated_at: float | None
+
+
+def _flat(obj: Fields | None) -> dict[str, str]:
+    if obj is None:
+        return {}
+    out = {}
+    for key, value in obj.data.items():
+        if value is None:
+            continue
+        out[str(key)] = value if isinstance(value, str) else _json_text(value)
+    return out
+
+
+def _json_text(value: object) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def read_run_info(folder: ResultsFolder) -> RunInfo:
+    run = folder.run
+    window = folder.slo.obj("window") if folder.slo else None
+    ts = folder.timeseries
+    started = (run.number("started_at") if run else None) \
+        or (ts.number("start") if ts else None) or (window.number("start") if window else None)
+    ended = (run.number("ended_at") if run else None) \
+        or (ts.number("end") if ts else None) or (window.number("end") if window else None)
+    if ended is None and folder.locust and folder.locust.history:
+        ended = folder.locust.history[-1].t
+        started = started if started is not None else folder.locust.history[0].t
+    info = RunInfo(
+        run_id=(run.text("run_id") if run else None) or folder.path.name,
+        scenario=(run.text("scenario") if run else None) or "(unknown scenario)",
+        target=(run.text("target") if run else None) or "(unknown target)",
+        status=(run.text("status") if run else None) or "unknown",
+        started_at=started,
+        ended_at=ended,
+    )
+    if run is None:
+        return info
+    for phase in run.objs("phases"):
+        info.phases.append(Phase(phase.text("name") or "?", phase.number("start"),
+                                 phase.number("end")))
+    for fault in run.objs("faults"):
+        info.faults.append(Fault(
+            action=fault.text("action") or "fault",
+            target=fault.text("target") or "",
+            args=_flat(fault.obj("args")),
+            start=fault.number("start"),
+            end=fault.number("end"),
+        ))
+    info.load = _flat(run.obj("load"))
+    info.versions = _flat(run.obj("versions"))
+    return info
+
+
+def read_verdict(folder: ResultsFolder) -> Verdict:
+    slo = folder.slo
+    if slo is None:
+        return Verdict("not evaluated", None, None, None, None)
+    return Verdict(
+        verdict=slo.text("verdict") or "unknown",
+        score=slo.number("score"),
+        exit_code=slo.integer("exit_code"),
+        spec=slo.text("spec"),
+        evaluated_at=slo.number("evaluated_at"),
+    )
