@@ -1,0 +1,64 @@
+"""The error hierarchy of the ``slo`` package.
+
+One root (:class:`SLOError`), specific subclasses; lower layers' errors (YAML,
+requests, prometheus-api-client) are mapped to the most specific one. Spec and
+results-folder problems are *input* errors (the user's file is wrong: exit 2,
+file and field named); Prometheus problems are *evaluation* errors (the gate
+cannot judge: verdict ``error``, exit 2).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class SLOError(Exception):
+    """Root of every error the ``slo`` package raises on purpose."""
+
+    exit_code = 2
+
+
+class InputFileError(SLOError):
+    """A file the user gave (spec, run.json, reconcile.json, ...) is malformed.
+
+    ``source`` names the file (and, for multi-document YAML, the document),
+    ``field`` the path inside it (``spec.objectives[2].op``).
+    """
+
+    def __init__(self, source: str | Path, field: str, problem: str) -> None:
+        self.source = str(source)
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{self.source}: field '{field}': {problem}")
+
+
+class SpecError(InputFileError):
+    """An SLO spec file is malformed (bad YAML, unknown kind, bad field, broken reference)."""
+
+
+class ResultsError(InputFileError):
+    """A run's results folder cannot be read (missing or malformed run.json, bad window)."""
+
+
+class PrometheusError(SLOError):
+    """Prometheus could not answer a query the gate needs."""
+
+
+class PrometheusUnreachable(PrometheusError):
+    """No HTTP answer from Prometheus at ``url`` (refused, timeout, DNS)."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"Prometheus at {url} is unreachable: {reason}")
+
+
+class QueryError(PrometheusError):
+    """Prometheus rejected a query; carries the query and Prometheus' own message."""
+
+    def __init__(self, query: str, message: str, url: str = "") -> None:
+        self.query = query
+        self.message = message
+        self.url = url
+        where = f" (Prometheus at {url})" if url else ""
+        super().__init__(f"query {query!r} failed{where}: {message}")

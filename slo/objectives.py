@@ -1,0 +1,133 @@
+"""Judge each objective in each phase of a run from already-fetched series."""
+
+from __future__ import annotations
+
+from slo.errors import PrometheusError
+from slo.result import FAIL, NO_DATA, PASS, WARNING, ObjectiveResult
+from slo.run import RunInfo
+from slo.series import Series, event_sum, reduce
+from slo.spec import Criteria, Objective, lower_is_better, meets
+
+Fetched = dict[str, "list[Series] | PrometheusError"]
+_RANK = {PASS: 0, WARNING: 1, FAIL: 2}
+
+
+def judge(value: float, op: str, target: float, warning: float | None) -> str:
+    """``fail`` when ``value`` misses the target, ``warning`` when it misses only the warning."""
+    if not meets(value, op, target):
+        return FAIL
+    if warning is not None and not meets(value, op, warning):
+        return WARNING
+    return PASS
+
+
+def display_query(objective: Objective) -> str:
+    sli = objective.sli
+    if sli.kind == "ratio":
+        part = sli.good if sli.good else f"{sli.total} - {sli.bad}"
+        return f"({part}) / ({sli.total})"
+    return sli.query or ""
+
+
+def phases_to_judge(objective: Objective, run: RunInfo) -> list[str]:
+    if run.only_phase is not None:
+        return [run.only_phase] if run.only_phase in objective.phases else []
+    return list(objective.phases)
+
+
+def evaluate_objective(objective: Objective, phase_name: str, run: RunInfo, fetched: Fetched,
+                       step_s: float) -> ObjectiveResult:
+    criteria = objective.phases[phase_name]
+    result = _blank(objective, phase_name, criteria)
+    phase = run.phase(phase_name)
+    if phase is None:
+        known = ", ".join(p.name for p in run.phases) or "none"
+        result.detail = f"phase {phase_name!r} is not in this run (its phases: {known})"
+        return result
+    for query in objective.sli.queries:
+        outcome = fetched.get(query)
+        if isinstance(outcome, PrometheusError):
+            result.detail = f"query failed: {outcome}"
+            return result
+    values = _phase_values(objective, fetched, phase.start, phase.end)
+    if not values:
+        result.detail = (f"no samples of {objective.sli.name!r} between {phase.start:.3f} and "
+                         f"{phase.end:.3f}")
+        return result
+    judged = [(judge(v, objective.op, criteria.target, criteria.warning), v, s, n) for s, v, n in values]
+    worse = max if lower_is_better(objective.op) else min
+    worst_rank = max(_RANK[j[0]] for j in judged)
+    candidates = [j for j in judged if _RANK[j[0]] == worst_rank]
+    verdict, value, series, samples = (
+        next(j for j in candidates if j[1] == worse(c[1] for c in candidates)))
+    result.verdict = verdict
+    result.value = value
+    result.samples = samples
+    result.detail = _describe(objective, criteria, verdict, value, samples)
+    if len(values) > 1:
+        result.series = dict(series.key)
+        result.detail += f"; worst of {len(values)} series: {series.label_text()}"
+    return result
+
+
+def _blank(objective: Objective, phase: str, criteria: Criteria) -> ObjectiveResult:
+    return ObjectiveResult(
+        name=objective.name, description=objective.description, phase=phase, side=objective.side,
+        query=display_query(objective), value=None, unit=objective.unit, op=objective.op,
+        target=criteria.target, warning=criteria.warning, verdict=NO_DATA, key=objective.key,
+        weight=objective.weight, aggregate=objective.aggregate, sli=objective.sli.name)
+
+
+def _phase_values(objective: Objective, fetched: Fetched, start: float,
+                  end: float) -> list[tuple[Series, float, int]]:
+    """(series, reduced value, sample count) for every series with samples in the window."""
+    sli = objective.sli
+    out: list[tuple[Series, float, int]] = []
+    if sli.kind == "threshold":
+        assert sli.query is not None
+        for series in _series(fetched, sli.query):
+            window = series.window(start, end)
+            if window.values:
+                value = reduce(window.values, objective.aggregate, objective.sample_op,
+                               objective.sample_threshold)
+                out.append((series, value, len(window.values)))
+        return out
+    assert sli.total is not None
+    part_query = sli.good or sli.bad
+    assert part_query is not None
+    totals = _series(fetched, sli.total)
+    parts = _series(fetched, part_query)
+    by_key = {s.key: s for s in parts}
+    for total in totals:
+        part = by_key.get(total.key)
+        if part is None and len(parts) == 1 and len(totals) == 1:
+            part = parts[0]  # label sets differ only by aggregation: one series each
+        total_w = total.window(start, end)
+        events = event_sum(total_w, sli.counter)
+        if not total_w.values or events <= 0:
+            continue  # no events: no data for this series
+        part_w = part.window(start, end) if part is not None else None
+        if part_w is None or not part_w.values:
+            continue  # absence of the good/bad series is not evidence (use `or vector(0)` if it is)
+        part_events = event_sum(part_w, sli.counter)
+        ratio = part_events / events
+        value = ratio if sli.good else 1.0 - ratio
+        out.append((total, min(1.0, max(0.0, value)), len(total_w.values)))
+    return out
+
+
+def _series(fetched: Fetched, query: str) -> list[Series]:
+    outcome = fetched.get(query)
+    return outcome if isinstance(outcome, list) else []
+
+
+def _describe(objective: Objective, criteria: Criteria, verdict: str, value: float,
+              samples: int) -> str:
+    what = objective.aggregate
+    if what == "compliance":
+        what = f"share of samples with value {objective.sample_op} {objective.sample_threshold:g}"
+    limits = f"{objective.op} {criteria.target:g}"
+    if criteria.warning is not None:
+        limits += f" (warning beyond {criteria.warning:g})"
+    return f"{what} = {value:.6g}{objective.unit and ' ' + objective.unit} over {samples} samples; " \
+           f"objective {limits}: {verdict}"

@@ -1,0 +1,111 @@
+"""Snapshot the report's panels from Prometheus into ``timeseries.json``.
+
+The report is built from files only, so the runner saves the series it plots
+while Prometheus still runs (docs/contracts.md §4). Every panel reads the SLI
+recording rules of ``slo/rules``; points lie on the regular grid
+``start + k*step`` and a missing value is ``null``. Fixed series (client,
+server, ...) are always present, all-null when Prometheus has none, so the
+report can say "no data" instead of silently dropping a line.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from slo.prometheus import PrometheusSource
+from slo.series import Series
+
+SCHEMA = 1
+EDGE_SERVICE = "gateway"  # the server-side twin of the client's view
+
+
+@dataclass(frozen=True)
+class Panel:
+    panel: str
+    name: str | None  # None: one series per value of ``by`` (named by it)
+    unit: str
+    query: str
+    by: str | None = None
+
+
+def panels(edge_service: str = EDGE_SERVICE) -> list[Panel]:
+    edge = f'service="{edge_service}"'
+    out = [
+        Panel("throughput", "client", "req/s", "client:requests:rate10s"),
+        Panel("throughput", "server", "req/s", f"sum(service:http_requests:rate10s{{{edge}}})"),
+        Panel("error_rate", "client", "ratio", "client:errors:ratio_rate10s"),
+        Panel("error_rate", "server", "ratio", f"max(service:http_errors:ratio_rate10s{{{edge}}})"),
+    ]
+    for side, metric in (("client", "client:latency_seconds"), ("server", "service:http_latency_seconds")):
+        for q in ("p50", "p95", "p99"):
+            selector = "" if side == "client" else f"{{{edge}}}"
+            query = f"max({metric}:{q}_10s{selector})"
+            out.append(Panel("latency", f"{side}_{q}", "s", query))
+    out += [
+        Panel("replicas_ready", None, "replicas", "service:replicas_ready", by="service"),
+        Panel("database_up", "database", "up", "platform:database_up"),
+        Panel("outbox_lag", "outbox_lag", "s", "platform:outbox_lag_seconds"),
+    ]
+    return out
+
+
+def export_timeseries(prometheus_url: str, start: float, end: float, path: Path,
+                      step_s: float = 1) -> Path:
+    """Write ``timeseries.json`` for ``[start, end]`` to ``path`` and return it.
+
+    Raises :class:`slo.errors.PrometheusUnreachable` when Prometheus does not
+    answer and :class:`slo.errors.QueryError` when it rejects a query.
+    """
+    if end <= start:
+        raise ValueError(f"end ({end}) must be after start ({start})")
+    if step_s <= 0:
+        raise ValueError(f"step_s must be > 0, got {step_s}")
+    path = Path(path)
+    wanted = panels()
+    grid = [start + k * step_s for k in range(int(math.floor((end - start) / step_s + 1e-9)) + 1)]
+    with PrometheusSource(prometheus_url) as source:
+        source.check()
+        fetched = source.range_queries([p.query for p in wanted], start, end, step_s)
+    series_out: list[dict[str, Any]] = []
+    for panel in wanted:
+        outcome = fetched[panel.query]
+        if isinstance(outcome, Exception):
+            raise outcome
+        if panel.by is None:
+            first = outcome[0] if outcome else None
+            series_out.append(_entry(panel, panel.name or panel.panel, {}, first, grid, step_s))
+        else:
+            for s in sorted(outcome, key=lambda s: s.labels.get(panel.by or "", "")):
+                value = s.labels.get(panel.by, "")
+                series_out.append(_entry(panel, value, {panel.by: value}, s, grid, step_s))
+    doc = {"schema": SCHEMA, "start": start, "end": end, "step_seconds": step_s,
+           "prometheus_url": prometheus_url, "series": series_out}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".timeseries-", suffix=".json", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(doc, handle, allow_nan=False, separators=(",", ":"))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _entry(panel: Panel, name: str, labels: dict[str, str], series: Series | None, grid: list[float],
+           step_s: float) -> dict[str, Any]:
+    points: list[list[float | None]] = []
+    tolerance = step_s / 2
+    for t in grid:
+        value = series.at(t, tolerance) if series is not None else None
+        if value is not None and not math.isfinite(value):
+            value = None
+        points.append([round(t, 3), value])
+    return {"panel": panel.panel, "name": name, "unit": panel.unit, "labels": labels,
+            "query": panel.query, "points": points}

@@ -1,0 +1,136 @@
+"""One real Prometheus per test session, loaded with known SLI data.
+
+Layout (Unix seconds, ``B`` = the labelled cases' run start, three hours ago):
+
+* labelled cases (``case="..."``) share one run shape: baseline [B, B+60],
+  fault [B+60, B+90.4], recovery [B+90.4, B+150];
+* HPA series for HPAs ``analytics`` (scales out 23 s after the fault phase
+  starts, hits maxReplicas 5, scales in) and ``orders`` (flaps);
+* ``R`` = B+2400: an unlabelled, healthy run for the reference spec (far
+  enough from the labelled cases that Prometheus' 5 min lookback cannot mix them).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from slo_promdata import OpenMetrics, build_tsdb, running_prometheus
+
+FAULT_END_OFFSET = 90.4
+RECOVERED_OFFSET = 98  # first good sample of case "rec": true recovery in (97, 98] after B
+
+
+@dataclass(frozen=True)
+class Known:
+    url: str
+    base: float  # B
+    ref: float  # R
+
+    def phases(self, start: float | None = None) -> list[tuple[str, float, float]]:
+        b = self.base if start is None else start
+        return [("baseline", b, b + 60), ("fault", b + 60, b + FAULT_END_OFFSET),
+                ("recovery", b + FAULT_END_OFFSET, b + 150)]
+
+    def fault(self, start: float | None = None, action: str = "kill_replicas",
+              target: str = "orders") -> dict:
+        b = self.base if start is None else start
+        return {"action": action, "target": target, "args": {"count": 1}, "start": b + 60,
+                "end": b + FAULT_END_OFFSET}
+
+
+def _by_phase(b: float, baseline: float, fault: float, recovery: float):
+    def value(t: float) -> float:
+        if t < b + 60:
+            return baseline
+        if t <= b + FAULT_END_OFFSET:
+            return fault
+        return recovery
+    return value
+
+
+def known_data(b: float, r: float) -> OpenMetrics:
+    om = OpenMetrics()
+    end = b + 150
+    p99 = "client:latency_seconds:p99_10s"
+    om.add(p99, {"case": "good"}, b, end, _by_phase(b, 0.10, 0.40, 0.12))
+    om.add(p99, {"case": "warn"}, b, end, _by_phase(b, 0.22, 0.40, 0.12))
+    om.add(p99, {"case": "bad"}, b, end, _by_phase(b, 0.10, 1.50, 0.12))
+    om.add(p99, {"case": "prev"}, b, end, _by_phase(b, 0.115, 0.40, 0.12))
+    # a gap: samples only in baseline (recovery has none)
+    om.add(p99, {"case": "gap"}, b, b + 59, lambda t: 0.1)
+
+    errors = "client:errors:ratio_rate10s"
+
+    def rec(t: float) -> float:
+        return 0.0 if t < b + 60 or t >= b + RECOVERED_OFFSET else 0.5
+    om.add(errors, {"case": "rec"}, b, end, rec)
+    om.add(errors, {"case": "norec"}, b, end, lambda t: 0.0 if t < b + 60 else 0.5)
+    om.add(errors, {"case": "ratio"}, b, end, _by_phase(b, 0.001, 0.2, 0.0))
+    om.add("client:requests:rate10s", {"case": "ratio"}, b, end, lambda t: 10.0)
+
+    multi = "service:http_errors:ratio_rate10s"
+    om.add(multi, {"case": "multi", "service": "orders"}, b, end, lambda t: 0.001)
+    om.add(multi, {"case": "multi", "service": "risk"}, b, end, lambda t: 0.05)
+
+    # HPA analytics: 2 replicas; 23 s after the fault phase starts 3, then 5 (= max), back to 2
+    def analytics(t: float) -> float:
+        if t < b + 83:
+            return 2
+        if t < b + 90:
+            return 3
+        if t < b + 120:
+            return 5
+        return 2
+    hpa = {"namespace": "tradestorm", "horizontalpodautoscaler": "analytics"}
+    om.add("kube_horizontalpodautoscaler_status_current_replicas", hpa, b, end, analytics)
+    om.add("kube_horizontalpodautoscaler_status_desired_replicas", hpa, b, end,
+           lambda t: analytics(t + 3))
+    om.add("kube_horizontalpodautoscaler_spec_max_replicas", hpa, b, end, lambda t: 5)
+    # HPA orders: flaps 2 -> 3 -> 2 -> 3 -> 2, never at max (10)
+    def flapping(t: float) -> float:
+        return 3 if b + 70 <= t < b + 80 or b + 100 <= t < b + 110 else 2
+    hpa_o = {"namespace": "tradestorm", "horizontalpodautoscaler": "orders"}
+    om.add("kube_horizontalpodautoscaler_status_current_replicas", hpa_o, b, end, flapping)
+    om.add("kube_horizontalpodautoscaler_status_desired_replicas", hpa_o, b, end, flapping)
+    om.add("kube_horizontalpodautoscaler_spec_max_replicas", hpa_o, b, end, lambda t: 10)
+
+    reference_run(om, r)
+    return om
+
+
+def reference_run(om: OpenMetrics, r: float) -> None:
+    """A healthy run for slo/specs/reference-platform.yaml: a fault that hurts a little,
+    recovered in 5 s. Every SLI of the reference spec has data."""
+    end = r + 150
+    fault_end = r + FAULT_END_OFFSET
+    hurt = lambda during, ok: (lambda t: during if r + 60 <= t < fault_end + 5 else ok)  # noqa: E731
+    om.add("client:requests:rate10s", {}, r, end, lambda t: 20.0)
+    om.add("client:errors:ratio_rate10s", {}, r, end, hurt(0.02, 0.0))
+    om.add("client:latency_seconds:p99_10s", {}, r, end, _by_phase(r, 0.08, 0.6, 0.09))
+    om.add("service:http_requests:rate10s", {"service": "gateway"}, r, end, lambda t: 20.0)
+    om.add("service:http_requests:rate10s", {"service": "orders"}, r, end, lambda t: 12.0)
+    for service in ("gateway", "orders"):
+        om.add("service:http_errors:ratio_rate10s", {"service": service}, r, end, hurt(0.02, 0.0))
+    om.add("service:http_latency_seconds:p99_10s", {"service": "gateway"}, r, end,
+           _by_phase(r, 0.06, 0.5, 0.07))
+    for service in ("gateway", "orders"):
+        om.add("service:replicas_desired", {"service": service}, r, end, lambda t: 2)
+    om.add("service:replicas_ready", {"service": "gateway"}, r, end, lambda t: 2)
+    om.add("service:replicas_ready", {"service": "orders"}, r, end, hurt(1, 2))
+    om.add("platform:database_up", {}, r, end, lambda t: 1)
+    om.add("platform:outbox_lag_seconds", {}, r, end, lambda t: 0.5)
+
+
+@pytest.fixture(scope="session")
+def known(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Known]:
+    folder: Path = tmp_path_factory.mktemp("prometheus-known")
+    now = time.time()
+    base = float(int(now // 60) * 60 - 3 * 3600)
+    ref = base + 2400
+    tsdb = build_tsdb(known_data(base, ref), folder)
+    with running_prometheus(tsdb, folder) as url:
+        yield Known(url=url, base=base, ref=ref)
