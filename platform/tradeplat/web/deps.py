@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 
 from tradeplat.db import Database
 from tradeplat.web.runtime import Runtime
@@ -20,3 +20,19 @@ def get_db(request: Request) -> Database:
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 DbDep = Annotated[Database, Depends(get_db)]
+
+
+def get_internal_account(
+    x_account_id: Annotated[
+        str,
+        Header(
+            description="the authenticated account (set by the gateway; internal services only)",
+            min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$",
+        ),
+    ],
+) -> str:
+    return x_account_id
+
+
+#: The account a gateway call is made for (internal services trust the gateway).
+AccountDep = Annotated[str, Depends(get_internal_account)]

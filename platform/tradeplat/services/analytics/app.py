@@ -1,4 +1,4 @@
-"""The analytics service's app."""
+"""The analytics service: CPU-heavy risk metrics."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import httpx
 from fastapi import FastAPI
 
 from tradeplat.config import Settings
+from tradeplat.services.analytics.routes import router
 from tradeplat.web.app import create_app
 
 
 def create(
     settings: Settings, *, transports: Mapping[str, httpx.AsyncBaseTransport] | None = None
 ) -> FastAPI:
-    return create_app("analytics", settings, routers=[], transports=transports)
+    return create_app("analytics", settings, routers=[router], transports=transports)

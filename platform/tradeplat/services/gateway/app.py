@@ -1,4 +1,4 @@
-"""The gateway service's app."""
+"""The gateway: the public REST API (OpenAPI at ``/openapi.json``)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,20 @@ import httpx
 from fastapi import FastAPI
 
 from tradeplat.config import Settings
+from tradeplat.services.gateway.routes import admin, analytics, marketdata, orders, portfolio
 from tradeplat.web.app import create_app
 
 
 def create(
     settings: Settings, *, transports: Mapping[str, httpx.AsyncBaseTransport] | None = None
 ) -> FastAPI:
-    return create_app("gateway", settings, routers=[], transports=transports)
+    return create_app(
+        "gateway",
+        settings,
+        routers=[orders.router, marketdata.router, portfolio.router, analytics.router,
+                 admin.router],
+        dependencies=("orders", "risk", "portfolio", "marketdata", "analytics"),
+        transports=transports,
+        title="tradeplat",
+        public=True,
+    )

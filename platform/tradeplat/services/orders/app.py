@@ -1,4 +1,4 @@
-"""The orders service's app."""
+"""The orders service: order lifecycle and matching."""
 
 from __future__ import annotations
 
@@ -8,10 +8,15 @@ import httpx
 from fastapi import FastAPI
 
 from tradeplat.config import Settings
+from tradeplat.services.orders.outbox_monitor import monitor_outbox
+from tradeplat.services.orders.routes import router
 from tradeplat.web.app import create_app
 
 
 def create(
     settings: Settings, *, transports: Mapping[str, httpx.AsyncBaseTransport] | None = None
 ) -> FastAPI:
-    return create_app("orders", settings, routers=[], transports=transports)
+    return create_app(
+        "orders", settings, routers=[router], dependencies=("risk",),
+        background=[("outbox-monitor", monitor_outbox)], transports=transports,
+    )
