@@ -1,0 +1,267 @@
+"""``tradestorm run SCENARIO`` and ``tradestorm demo``.
+
+Exit codes (the gate's, plus one for interruption):
+
+====  ==============================================================
+0     the SLO gate passed
+1     the gate failed (or reconcile found a lost order, or the
+      experiment's steady-state hypothesis deviated)
+2     error or inconclusive: a malformed scenario (file and field
+      named), a target that cannot be used, a stage that could not
+      run, or a gate without data
+130   interrupted (Ctrl-C / SIGTERM); the results folder holds what
+      the run had, with ``run.json`` status ``interrupted``
+====  ==============================================================
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+from rich.console import Console
+
+from tradestorm.errors import InputError
+from tradestorm.runner.durations import parse_duration
+
+DEMO_SCENARIO = "pod-kill-orders"
+DEMO_TIMINGS = {"warmup": 5.0, "baseline": 20.0, "fault": 20.0, "recovery": 30.0}
+DEMO_USERS = 10
+
+
+class DurationParam(click.ParamType):
+    name = "duration"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, float):
+            return value
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+DURATION = DurationParam()
+
+
+def _parse_sets(values: tuple[str, ...]) -> dict[str, Any]:
+    config: dict[str, Any] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise InputError("--set", item, "expected KEY=VALUE with KEY a configuration name")
+        try:
+            config[key] = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            config[key] = raw
+    return config
+
+
+def _console() -> Console:
+    # CI logs and pipes get plain lines; a terminal gets the live panel.
+    return Console(highlight=False, soft_wrap=False, stderr=False)
+
+
+def _print_outcome(console: Console, outcome: Any) -> None:
+    colour = {"pass": "green", "warning": "yellow", "fail": "red"}.get(outcome.verdict, "magenta")
+    console.print(
+        f"[bold {colour}]verdict: {outcome.verdict.upper()}[/bold {colour}]  "
+        f"(run {outcome.status}, exit code {outcome.exit_code})"
+    )
+    for reason in outcome.reasons:
+        console.print(f"  - {reason}", highlight=False)
+    console.print(f"results: {outcome.results_dir}", highlight=False, soft_wrap=True)
+    if outcome.report is not None:
+        console.print(f"report:  {outcome.report}", highlight=False, soft_wrap=True)
+    else:
+        console.print("report:  not built (see the errors above and run.json)", highlight=False)
+
+
+def execute(
+    scenario_ref: str,
+    *,
+    target: str | None = None,
+    results: Path | None = None,
+    state_dir: Path | None = None,
+    replicas: int = 2,
+    down_after: bool = False,
+    keep_up: bool = False,
+    overrides: dict[str, Any] | None = None,
+    kube: dict[str, Any] | None = None,
+    console: Console | None = None,
+) -> int:
+    """Run a scenario from start to verdict; returns the exit code."""
+    from tradestorm.runner.connection import open_kubernetes, open_local
+    from tradestorm.runner.orchestrator import Orchestrator, describe_plan
+    from tradestorm.runner.results import default_results_dir, make_run_id, prepare_results_dir
+    from tradestorm.runner.scenario import load_scenario
+
+    console = console or _console()
+    scenario = load_scenario(scenario_ref)
+    if overrides:
+        scenario = scenario.with_overrides(**overrides)
+    chosen = target or scenario.targets[0]
+    scenario.check_target(chosen)
+    run_id = make_run_id(scenario.name)
+    results_dir = prepare_results_dir(results or default_results_dir(run_id))
+
+    def say(message: str) -> None:
+        console.print(message, highlight=False, soft_wrap=True)
+
+    say(f"scenario {scenario.name} ({scenario.source}) on the {chosen} target: "
+        f"{describe_plan(scenario)}")
+    say(f"results: {results_dir}")
+    try:
+        if chosen == "local":
+            connection = open_local(state_dir, replicas=replicas, down_after=down_after,
+                                    keep_up=keep_up, say=say)
+        else:
+            connection = open_kubernetes(**(kube or {}))
+    except KeyboardInterrupt:
+        say("interrupted while bringing the target up")
+        return 130
+    try:
+        outcome = Orchestrator(scenario, connection, results_dir, run_id, console=console).run()
+    finally:
+        try:
+            import signal
+
+            old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+            try:
+                connection.release(down=True, say=say)
+            finally:
+                signal.signal(signal.SIGINT, old)
+        except Exception as exc:  # noqa: BLE001 - reported; the verdict is still printed
+            say(f"error: taking the target down failed: {exc}")
+    _print_outcome(console, outcome)
+    return outcome.exit_code
+
+
+def _list_scenarios(console: Console) -> None:
+    from tradestorm.errors import TradestormError
+    from tradestorm.runner.paths import display
+    from tradestorm.runner.scenario import available_scenarios, load_scenario
+
+    for name in available_scenarios():
+        try:
+            scenario = load_scenario(name)
+        except TradestormError as exc:
+            console.print(f"{name:<20} [red]invalid[/red]: {exc}", highlight=False)
+            continue
+        summary = scenario.description.splitlines()[0]
+        console.print(f"{name:<20} {','.join(scenario.targets):<18} {summary}  "
+                      f"[dim]({display(scenario.source)})[/dim]", highlight=False)
+
+
+@click.command("run")
+@click.argument("scenario", required=False)
+@click.option("--target", type=click.Choice(["local", "kubernetes"]),
+              help="Where to run (default: the scenario's first target).")
+@click.option("--results", "results", type=click.Path(path_type=Path, file_okay=False),
+              help="The run's results folder (default: results/<UTC time>-<scenario>/); "
+                   "must not hold files yet.")
+@click.option("--state-dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Local target state folder "
+                   "(default: $TRADESTORM_STATE_DIR or .tradestorm/local).")
+@click.option("--replicas", type=click.IntRange(1, 8), default=2, show_default=True,
+              help="Replicas per service when the run brings the local target up.")
+@click.option("--down-after", is_flag=True,
+              help="Take the local target down afterwards, even when it was already running.")
+@click.option("--keep-up", is_flag=True,
+              help="Keep the local target running afterwards when the run brought it up.")
+@click.option("--warmup", type=DURATION, help="Override phases.warmup (e.g. 5s).")
+@click.option("--baseline", type=DURATION, help="Override phases.baseline (e.g. 30s).")
+@click.option("--fault", type=DURATION, help="Override phases.fault (e.g. 20s).")
+@click.option("--recovery", type=DURATION, help="Override phases.recovery (e.g. 30s).")
+@click.option("--users", type=click.IntRange(1, 10_000), help="Override load.users.")
+@click.option("--seed", type=click.IntRange(0), help="Override load.seed.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="Override one entry of the experiment's configuration (repeatable).")
+@click.option("--validate", is_flag=True,
+              help="Only validate the scenario and exit (0 when valid).")
+@click.option("--list", "list_", is_flag=True, help="List the shipped scenarios and exit.")
+@click.option("--context", help="kubernetes: the kube context (must be allowed for chaos).")
+@click.option("--gateway-url", help="kubernetes: the gateway's URL as reachable from here.")
+@click.option("--prometheus-url", help="kubernetes: Prometheus' URL as reachable from here.")
+@click.option("--dsn", help="kubernetes: the database DSN for reconcile.")
+@click.option("--accounts", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="kubernetes: the accounts file written by 'tradeplat seed'.")
+@click.pass_context
+def run(ctx: click.Context, scenario: str | None, target: str | None, results: Path | None,
+        state_dir: Path | None, replicas: int, down_after: bool, keep_up: bool,
+        warmup: float | None, baseline: float | None, fault: float | None,
+        recovery: float | None, users: int | None, seed: int | None, sets: tuple[str, ...],
+        validate: bool, list_: bool, context: str | None, gateway_url: str | None,
+        prometheus_url: str | None, dsn: str | None, accounts: Path | None) -> None:
+    """Run SCENARIO (a name from experiments/scenarios/ or a path): load, fault,
+    reconcile, SLO gate and report, all in one results folder.
+
+    Exit code: 0 pass, 1 fail, 2 error or inconclusive, 130 interrupted."""
+    console = _console()
+    if list_:
+        _list_scenarios(console)
+        return
+    if scenario is None:
+        raise click.UsageError("missing SCENARIO (see --list)")
+    if down_after and keep_up:
+        raise click.UsageError("--down-after and --keep-up contradict each other")
+    overrides: dict[str, Any] = {k: v for k, v in {
+        "warmup": warmup, "baseline": baseline, "fault": fault, "recovery": recovery,
+        "users": users, "seed": seed,
+    }.items() if v is not None}
+    if sets:
+        overrides["configuration"] = _parse_sets(sets)
+    if validate:
+        from tradestorm.runner.orchestrator import describe_plan
+        from tradestorm.runner.scenario import load_scenario
+
+        loaded = load_scenario(scenario)
+        if overrides:
+            loaded = loaded.with_overrides(**overrides)
+        if target:
+            loaded.check_target(target)
+        console.print(f"{loaded.source}: valid ({describe_plan(loaded)}; "
+                      f"targets {', '.join(loaded.targets)})", highlight=False, soft_wrap=True)
+        return
+    code = execute(
+        scenario, target=target, results=results, state_dir=state_dir, replicas=replicas,
+        down_after=down_after, keep_up=keep_up, overrides=overrides,
+        kube={"context": context, "gateway_url": gateway_url, "prometheus_url": prometheus_url,
+              "dsn": dsn, "accounts_file": accounts},
+        console=console,
+    )
+    ctx.exit(code)
+
+
+@click.command("demo")
+@click.option("--results", "results", type=click.Path(path_type=Path, file_okay=False),
+              help="The run's results folder (default: results/<UTC time>-pod-kill-orders/).")
+@click.option("--state-dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Local target state folder "
+                   "(default: $TRADESTORM_STATE_DIR or .tradestorm/local).")
+@click.option("--keep-up", is_flag=True,
+              help="Keep the local target running afterwards when the demo brought it up.")
+@click.pass_context
+def demo(ctx: click.Context, results: Path | None, state_dir: Path | None, keep_up: bool) -> None:
+    """A short real chaos run on the local target: steady trading load, one orders
+    replica killed, the SLO verdict and the HTML report (about two minutes).
+
+    Brings the local target up when it is not running, and down again afterwards."""
+    console = _console()
+    plan = ", ".join(f"{k} {v:g}s" for k, v in DEMO_TIMINGS.items())
+    console.print(f"tradestorm demo: scenario {DEMO_SCENARIO} ({plan}, {DEMO_USERS} users) "
+                  "on the local target", highlight=False)
+    if not sys.stdout.isatty() and os.environ.get("CI"):
+        console.print("(running in CI: progress as plain lines)", highlight=False)
+    code = execute(
+        DEMO_SCENARIO, target="local", results=results, state_dir=state_dir,
+        keep_up=keep_up, overrides={**DEMO_TIMINGS, "users": DEMO_USERS}, console=console,
+    )
+    ctx.exit(code)

@@ -1,0 +1,16 @@
+"""The scenario runner behind ``tradestorm run`` and ``tradestorm demo``.
+
+One module per concept:
+
+- ``scenario``: the scenario file (load profile, experiment, SLO spec, phases,
+  targets), loaded and validated once; every mistake names the file and field.
+- ``durations``: "20s", "1m30s" and friends.
+- ``paths``: where scenarios, experiments and SLO specs are looked up.
+- ``connection``: the running target the run talks to (brought up if needed).
+- ``results``: the run's results folder and its ``run.json``.
+- ``versions``: the versions recorded in ``run.json``.
+- ``progress``: live progress in the terminal, read from Prometheus.
+- ``orchestrator``: the run itself (load, phases, experiment, reconcile,
+  timeseries, gate, report), interruptible with Ctrl-C.
+- ``errors``: the runner's errors (subclasses of ``tradestorm.errors``).
+"""

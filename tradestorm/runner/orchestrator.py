@@ -1,0 +1,546 @@
+"""One run of a scenario, from load start to verdict.
+
+::
+
+    warmup ─▶ baseline ─▶ fault (the experiment) ─▶ recovery ─▶ stop load
+        └─ reconcile ─▶ Prometheus snapshot ─▶ SLO gate ─▶ report
+
+The parts are reached only through their entry points (docs/contracts.md §5).
+The experiment runs in the main thread (Chaos Toolkit installs its signal
+handlers there and rolls back on Ctrl-C); the progress display polls
+Prometheus from a background thread.
+
+Phases in ``run.json`` carry the real times: the fault phase starts when the
+first fault was injected (from the experiment's own record) and lasts at least
+its planned length, and longer when the experiment's faults lasted longer;
+recovery starts when the last fault ended.
+
+Ctrl-C (or SIGTERM) at any point stops the load, lets the experiment roll back,
+checks that no fault is left (and removes any it finds, recording it), then
+still reconciles, snapshots Prometheus, evaluates the SLOs and builds the
+report from what exists, with ``status: interrupted`` and exit code 130. A
+second Ctrl-C skips what is left of that wrap-up, but never the load stop, the
+fault sweep or taking down a target the run started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+from rich.console import Console
+
+from tradestorm.runner import versions as versions_mod
+from tradestorm.runner.connection import Connection
+from tradestorm.runner.durations import format_duration
+from tradestorm.runner.errors import StageError
+from tradestorm.runner.progress import Progress, RunView
+from tradestorm.runner.results import (
+    PhaseRecord,
+    RunRecord,
+    write_json,
+    write_yaml,
+)
+from tradestorm.runner.scenario import Scenario
+
+EXIT_PASS, EXIT_FAIL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+# Time for the last samples of the run to be scraped and their recording rules
+# evaluated (the local target scrapes and evaluates every second).
+SETTLE_S = 3.0
+
+
+@dataclass
+class RunOutcome:
+    """What ``tradestorm run`` prints at the end and exits with."""
+
+    results_dir: Path
+    status: str
+    verdict: str
+    exit_code: int
+    report: Path | None
+    reasons: list[str] = field(default_factory=list)
+    record: RunRecord | None = None
+
+
+class _Interrupted(Exception):
+    """Raised in the main thread when the run is asked to stop (SIGINT/SIGTERM)."""
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (CI cancelling a job) stops a run like Ctrl-C does."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _shielded() -> Iterator[None]:
+    """Ignore SIGINT/SIGTERM while a cleanup that must finish runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    old_term = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+
+
+def load_experiment_document(path: Path) -> dict[str, Any]:
+    text = path.read_text(encoding="utf-8")
+    document = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    if not isinstance(document, dict):
+        raise StageError("experiment", f"{path}: not a Chaos Toolkit experiment (not a mapping)")
+    return document
+
+
+# Configuration keys through which an experiment takes the length of its fault;
+# the runner sets the one the experiment declares from ``phases.fault``.
+FAULT_DURATION_KEYS = ("fault_duration_s", "fault_duration", "duration_s", "duration")
+
+
+def experiment_configuration(scenario: Scenario, document: dict[str, Any]) -> dict[str, Any]:
+    """Chaos Toolkit configuration for this run: the fault length from the phases,
+    then the scenario's own ``configuration`` (which wins)."""
+    declared = document.get("configuration") or {}
+    config: dict[str, Any] = {}
+    for key in FAULT_DURATION_KEYS:
+        if key in declared:
+            config[key] = scenario.phases.fault
+            break
+    config.update(scenario.configuration)
+    return config
+
+
+class Orchestrator:
+    """Runs one scenario against one connected target and writes its results folder."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        connection: Connection,
+        results_dir: Path,
+        run_id: str,
+        *,
+        console: Console | None = None,
+        load_processes: int | None = None,
+        reconcile_drain_s: float = 30.0,
+    ) -> None:
+        self.scenario = scenario
+        self.conn = connection
+        self.results_dir = results_dir
+        self.console = console or Console()
+        self.load_processes = load_processes
+        self.reconcile_drain_s = reconcile_drain_s
+        now = time.time()
+        self.record = RunRecord(
+            run_id=run_id,
+            scenario=scenario.name,
+            target=connection.target,
+            started_at=now,
+            load={**scenario.load.to_dict()},
+            prometheus_url=connection.prometheus_url,
+            description=scenario.description,
+            scenario_file=str(scenario.source),
+            slo_spec=str(scenario.slo_spec),
+            target_started_by_run=connection.started_by_run,
+        )
+        self.view = RunView(scenario=scenario.name, target=connection.target,
+                            results_dir=results_dir, started_at=now)
+        self.progress: Progress | None = None
+        self.load_run: Any = None
+        self.interrupted = False
+        self.failed_reasons: list[str] = []
+        self.experiment_outcome: Any = None
+        self.reconcile_ok: bool | None = None
+        self.gate: Any = None
+        self.report_path: Path | None = None
+
+    # -- helpers ---------------------------------------------------------
+
+    def say(self, message: str) -> None:
+        if self.progress is not None:
+            self.progress.say(message)
+        else:
+            self.console.print(message, highlight=False, soft_wrap=True)
+
+    def _save(self) -> None:
+        self.record.write(self.results_dir)
+
+    def _stage(self, name: str, **info: Any) -> None:
+        self.record.stages.setdefault(name, {}).update(info)
+
+    def _fail(self, stage: str, problem: str) -> None:
+        message = f"{stage}: {problem}"
+        self.failed_reasons.append(message)
+        self.record.errors.append(message)
+        self._stage(stage, ok=False, error=problem)
+        self.say(f"[red]error[/red] {message}")
+
+    def _begin_phase(
+        self, name: str, planned: float | None, start: float | None = None
+    ) -> PhaseRecord:
+        phase = PhaseRecord(name=name, start=start or time.time(), planned_seconds=planned)
+        self.record.phases.append(phase)
+        self.view.set_phase(name, planned)
+        self._save()
+        return phase
+
+    def _wait_until(self, deadline: float) -> None:
+        """Sleep until ``deadline`` (wall clock), watching that the load still runs."""
+        while True:
+            left = deadline - time.time()
+            if left <= 0:
+                return
+            time.sleep(min(0.5, left))
+            if self.load_run is not None and not self.load_run.running:
+                raise StageError("load", "the load generator stopped before the run ended "
+                                 f"(see {self.results_dir / 'logs'})")
+
+    # -- stages ----------------------------------------------------------
+
+    def _write_inputs(self) -> dict[str, Any] | None:
+        write_yaml(self.results_dir / "scenario.yaml", self.scenario.document)
+        if self.scenario.experiment is None:
+            return None
+        document = load_experiment_document(self.scenario.experiment)
+        config = experiment_configuration(self.scenario, document)
+        as_run = dict(document)
+        as_run["configuration"] = {**(document.get("configuration") or {}), **config}
+        write_json(self.results_dir / "experiment.json", as_run)
+        self.record.experiment = {
+            "path": str(self.scenario.experiment),
+            "title": document.get("title"),
+            "configuration": config,
+        }
+        return config
+
+    def _start_load(self) -> None:
+        from loadtests.runner import start_load
+
+        plan = self.scenario.phases
+        # Profiles are shaped over the load's duration; give the experiment's own
+        # checks and rollbacks room, the load is stopped explicitly after recovery.
+        margin = max(30.0, 0.25 * plan.total) if self.scenario.has_fault else 15.0
+        duration = plan.total + margin
+        load = self.scenario.load
+        self.say(f"load: {load.profile} profile, {load.users} users, seed {load.seed}, "
+                 f"against {self.conn.gateway_url}")
+        try:
+            self.load_run = start_load(
+                load.profile,
+                host=self.conn.gateway_url,
+                accounts_file=self.conn.accounts_file,
+                results_dir=self.results_dir,
+                duration_s=duration,
+                users=load.users,
+                seed=load.seed,
+                processes=self.load_processes or load.processes,
+                rate=load.rate,
+                state_dir=self.conn.state_dir,
+                run_id=self.record.run_id,
+            )
+        except Exception as exc:  # noqa: BLE001 - the load part's errors, named
+            raise StageError("load", f"cannot start the load: {exc}") from exc
+        time.sleep(1.0)
+        if not self.load_run.running:
+            raise StageError("load", "the load generator exited at once; see "
+                             f"{self.results_dir / 'logs' / 'locust.log'}")
+        self._stage("load", started_at=time.time(), planned_duration_s=duration)
+
+    def _run_experiment(self, config: dict[str, Any]) -> None:
+        from tradestorm_chaos.runner import run_experiment
+
+        assert self.scenario.experiment is not None
+        plan = self.scenario.phases
+        called = time.time()
+        self.view.set_phase("fault", plan.fault, note=f"experiment {self.scenario.experiment.name}")
+        fault = self._begin_phase("fault", plan.fault, start=called)
+        baseline = self.record.phase("baseline")
+        if baseline is not None:
+            baseline.end = called
+        self._save()
+        try:
+            outcome = run_experiment(
+                self.scenario.experiment,
+                target=self.conn.target,
+                configuration=config,
+                journal_path=self.results_dir / "chaos-journal.json",
+                residue_path=self.results_dir / "residue.json",
+            )
+        except KeyboardInterrupt:
+            fault.end = time.time()
+            raise
+        self.experiment_outcome = outcome
+        returned = time.time()
+        faults = list(getattr(outcome, "faults", None) or [])
+        self.record.faults = faults
+        self.record.experiment = {
+            **(self.record.experiment or {}),
+            "status": outcome.status,
+            "deviated": bool(outcome.deviated),
+            "residue_clean": bool(outcome.residue_clean),
+            "started_at": called,
+            "ended_at": returned,
+        }
+        starts = [f["start"] for f in faults if isinstance(f.get("start"), int | float)]
+        ends = [f["end"] for f in faults if isinstance(f.get("end"), int | float)]
+        if starts:
+            first = min(starts)
+            fault.start = max(first, called)
+            if baseline is not None:
+                baseline.end = fault.start
+        fault_end = max([fault.start + plan.fault, *ends])
+        self._save()
+        if outcome.status == "interrupted":
+            fault.end = returned
+            raise KeyboardInterrupt
+        if outcome.deviated:
+            # a resilience finding, not a broken run: it fails the verdict (see _finish)
+            self.say("[red]the experiment's steady-state hypothesis deviated[/red]")
+        elif outcome.status != "completed":
+            self._fail("experiment", f"Chaos Toolkit reported '{outcome.status}' (the fault "
+                       f"did not run as planned); see {self.results_dir / 'chaos-journal.json'}")
+        if not outcome.residue_clean:
+            self._fail("experiment", f"the experiment left residue behind; see "
+                       f"{self.results_dir / 'residue.json'}")
+        over = bool(ends) and max(ends) < time.time()
+        self.view.set_phase("fault", max(0.0, fault_end - time.time()),
+                            note="fault over, observing" if over else "")
+        self._wait_until(fault_end)
+        fault.end = max(fault_end, fault.start)
+        recovery = self._begin_phase("recovery", plan.recovery, start=fault.end)
+        recovery_end = max(fault.end + plan.recovery, returned)
+        self._wait_until(recovery_end)
+        recovery.end = recovery_end
+
+    def _run_phases(self) -> None:
+        plan = self.scenario.phases
+        config = self._write_inputs()
+        self._start_load()
+        warm = self._begin_phase("warmup", plan.warmup)
+        self._wait_until(warm.start + plan.warmup)
+        warm.end = time.time()
+        baseline = self._begin_phase("baseline", plan.baseline, start=warm.end)
+        self._wait_until(baseline.start + plan.baseline)
+        if config is None:
+            baseline.end = baseline.start + plan.baseline
+            return
+        self._run_experiment(config)
+
+    def _stop_load(self) -> None:
+        if self.load_run is None:
+            return
+        self.view.set_phase("stopping load", None)
+        try:
+            with _shielded():
+                code = self.load_run.stop()
+            self._stage("load", ended_at=time.time(), exit_code=code)
+            if code not in (0, None) and not self.interrupted:
+                self._fail("load", f"the load generator exited with {code}")
+        except Exception as exc:  # noqa: BLE001 - recorded; the wrap-up goes on
+            self._fail("load", f"stopping the load failed: {exc}")
+
+    def _sweep_faults(self) -> None:
+        """After the experiment: make sure no fault outlives it (local target).
+
+        The experiment rolls back and audits residue itself; this is the
+        runner's independent check through the target's control APIs, and any
+        fault it has to remove is recorded and fails the run.
+        """
+        if self.conn.target != "local" or not self.scenario.has_fault:
+            return
+        removed: list[dict[str, Any]] = []
+        problems: list[str] = []
+        with _shielded(), httpx.Client(timeout=5.0) as client:
+            for name, url in self.conn.proxy_control_urls.items():
+                try:
+                    faults = client.get(f"{url}/faults").json().get("faults", [])
+                    if faults:
+                        client.delete(f"{url}/faults").raise_for_status()
+                        removed.append({"kind": "proxy_fault", "target": name,
+                                        "detail": json.dumps(faults, default=str)})
+                except (httpx.HTTPError, ValueError) as exc:
+                    problems.append(f"proxy {name}: {exc}")
+            supervisor = self.conn.supervisor_url
+            if supervisor:
+                try:
+                    status = client.get(f"{supervisor}/status").json()
+                    database = status.get("database") or status.get("postgres") or {}
+                    stopped = (database.get("running") is False or database.get("up") is False
+                               or database.get("state") == "stopped")
+                    if stopped:
+                        client.post(f"{supervisor}/database/start").raise_for_status()
+                        removed.append({"kind": "database_stopped", "target": "postgres",
+                                        "detail": "the database was still stopped; started it"})
+                except (httpx.HTTPError, ValueError, AttributeError) as exc:
+                    problems.append(f"supervisor: {exc}")
+        self._stage("fault_sweep", removed=removed, problems=problems, ok=not removed)
+        if removed:
+            self._fail("fault_sweep", "faults outlived the experiment and were removed by the "
+                       "runner: " + ", ".join(f"{r['kind']} on {r['target']}" for r in removed))
+
+    def _optional(self, stage: str, fn: Callable[[], None]) -> None:
+        """A wrap-up stage: an error is recorded and the next stage still runs."""
+        if self._hurry:
+            self._stage(stage, skipped="second interrupt")
+            return
+        self.view.set_phase(stage, None)
+        started = time.time()
+        try:
+            fn()
+            self._stage(stage, ok=self.record.stages.get(stage, {}).get("ok", True),
+                        seconds=round(time.time() - started, 3))
+        except KeyboardInterrupt:
+            self._hurry = True
+            self.interrupted = True
+            self._stage(stage, skipped="interrupted")
+            self.say(f"interrupted again: skipping {stage} and the rest of the wrap-up")
+        except Exception as exc:  # noqa: BLE001 - recorded, the run goes on to the next stage
+            self._fail(stage, f"{type(exc).__name__}: {exc}")
+            (self.results_dir / "logs").mkdir(exist_ok=True)
+            with (self.results_dir / "logs" / "runner.log").open("a", encoding="utf-8") as log:
+                log.write(f"--- {stage}\n{traceback.format_exc()}\n")
+
+    def _reconcile(self) -> None:
+        from loadtests.reconcile import reconcile, write_result
+
+        journal = self.results_dir / "journal"
+        drain = 10.0 if self.interrupted else self.reconcile_drain_s
+        self.say("reconciling the order journal with the database")
+        result = reconcile(self.conn.dsn, journal, outbox_drain_timeout_s=drain)
+        write_result(result, self.results_dir)
+        self.reconcile_ok = bool(result.ok)
+        summary = result.to_dict()
+        self._stage("reconcile", ok=self.reconcile_ok, acknowledged=summary.get("acknowledged"))
+
+    def _timeseries(self) -> None:
+        from slo.timeseries import export_timeseries
+
+        end = self.record.ended_at or time.time()
+        export_timeseries(self.conn.prometheus_url, self.record.started_at, end,
+                          self.results_dir / "timeseries.json")
+
+    def _gate(self) -> None:
+        from slo.gate import evaluate_run
+
+        self.gate = evaluate_run(self.results_dir, spec=self.scenario.slo_spec,
+                                 prometheus_url=self.conn.prometheus_url)
+        self._stage("gate", verdict=self.gate.verdict, exit_code=self.gate.exit_code)
+
+    def _report(self) -> None:
+        from reports.build import build_report
+
+        self.report_path = build_report(self.results_dir)
+
+    # -- the run ---------------------------------------------------------
+
+    def run(self) -> RunOutcome:
+        self._hurry = False
+        self.record.versions = versions_mod.collect_versions(
+            self.conn.prometheus_url, self.conn.dsn
+        )
+        self._save()
+        history = self.results_dir / "locust_stats_history.csv"
+        with _sigterm_as_interrupt(), Progress(self.view, self.console, self.conn.prometheus_url,
+                                               history) as progress:
+            self.progress = progress
+            try:
+                self._run_phases()
+            except KeyboardInterrupt:
+                self.interrupted = True
+                self.record.interrupted_at = time.time()
+                self.say("[yellow]interrupted[/yellow]: stopping the load and rolling back; "
+                         "the results so far are kept")
+            except StageError as exc:
+                self._fail(exc.stage, exc.problem)
+            except Exception as exc:  # noqa: BLE001 - a broken part must not lose the results
+                self._fail("run", f"{type(exc).__name__}: {exc}")
+                with (self.results_dir / "logs" / "runner.log").open("a", encoding="utf-8") as log:
+                    log.write(traceback.format_exc())
+            finally:
+                now = time.time()
+                for phase in self.record.phases:
+                    if phase.end is None:
+                        phase.end = now
+                self.record.ended_at = now
+                self._stop_load()
+                self._sweep_faults()
+                self._save()
+            if not self._hurry:
+                with contextlib.suppress(KeyboardInterrupt):
+                    self.view.set_phase("settling", SETTLE_S)
+                    time.sleep(SETTLE_S if not self.interrupted else 1.0)
+            self._optional("reconcile", self._reconcile)
+            self._optional("timeseries", self._timeseries)
+            self._optional("gate", self._gate)
+            self._optional("report", self._report)
+            self.progress = None
+        return self._finish()
+
+    def _finish(self) -> RunOutcome:
+        reasons = list(self.failed_reasons)
+        if self.gate is not None:
+            verdict = str(self.gate.verdict)
+            exit_code = int(self.gate.exit_code)
+        else:
+            verdict = "error"
+            exit_code = EXIT_ERROR
+            reasons.append("the SLO gate did not run, there is no verdict")
+        outcome = self.experiment_outcome
+        if outcome is not None and outcome.deviated and exit_code == EXIT_PASS:
+            exit_code = EXIT_FAIL
+            verdict = "fail"
+            reasons.append("the experiment's steady-state hypothesis deviated")
+        if self.reconcile_ok is False and exit_code == EXIT_PASS:
+            exit_code = EXIT_FAIL
+            verdict = "fail"
+            reasons.append("reconcile found lost, duplicated or mis-booked orders")
+        if self.failed_reasons and exit_code in (EXIT_PASS, EXIT_FAIL) and not self.interrupted:
+            # a run that did not do what it was asked to is not a verdict on the platform
+            exit_code = EXIT_ERROR
+            verdict = "error"
+        if self.interrupted:
+            status = "interrupted"
+            exit_code = EXIT_INTERRUPTED
+        elif self.failed_reasons:
+            status = "failed"
+        else:
+            status = "completed"
+        self.record.status = status
+        self.record.verdict = verdict
+        self.record.exit_code = exit_code
+        self._save()
+        report = self.report_path if self.report_path and self.report_path.exists() else None
+        return RunOutcome(results_dir=self.results_dir, status=status, verdict=verdict,
+                          exit_code=exit_code, report=report, reasons=reasons, record=self.record)
+
+
+def describe_plan(scenario: Scenario) -> str:
+    plan = scenario.phases
+    parts = [f"warmup {format_duration(plan.warmup)}",
+             f"baseline {format_duration(plan.baseline)}"]
+    if scenario.has_fault:
+        parts += [f"fault {format_duration(plan.fault)}",
+                  f"recovery {format_duration(plan.recovery)}"]
+    return ", ".join(parts)

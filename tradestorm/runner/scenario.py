@@ -1,0 +1,415 @@
+"""Scenario files: what ``tradestorm run`` runs.
+
+A scenario names a load profile, an experiment (or none, for a control run),
+an SLO spec, the timings of the phases and the targets it runs on::
+
+    name: pod-kill-orders
+    description: Kill one orders replica under steady load ...
+    targets: [local, kubernetes]
+    load: {profile: steady, users: 20, seed: 7}
+    experiment: pod-kill-orders          # experiments/pod-kill-orders.yaml, or a path
+    configuration: {}                    # Chaos Toolkit configuration for the experiment
+    slo: reference-platform              # slo/specs/reference-platform.yaml, or a path
+    phases: {warmup: 5s, baseline: 30s, fault: 20s, recovery: 30s}
+
+Validation happens once, at load time, and every mistake is an ``InputError``
+naming the file and the field (``phases.fault``); unknown keys are mistakes too
+(a typo must never be silently ignored), and so are duplicate keys.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
+
+from tradestorm.errors import InputError
+from tradestorm.runner import paths
+from tradestorm.runner.durations import parse_duration
+from tradestorm.runner.errors import ScenarioNotFoundError
+
+TargetName = Literal["local", "kubernetes"]
+TARGETS: tuple[str, ...] = ("local", "kubernetes")
+
+# The load shapes of loadtests (issue 4); checked again by the load part itself.
+KNOWN_PROFILES: tuple[str, ...] = ("steady", "ramp", "spike", "market-open", "soak")
+
+# Why a scenario may be bound to one target; shown when it is refused elsewhere.
+_TARGET_ONLY_REASON = {
+    "kubernetes": "it needs what only a cluster has (e.g. a HorizontalPodAutoscaler)",
+    "local": "it needs the local target's supervisor and proxies",
+}
+
+_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LoadSection(_Model):
+    profile: Annotated[StrictStr, Field(min_length=1)]
+    users: Annotated[StrictInt, Field(ge=1, le=10_000)]
+    seed: Annotated[StrictInt, Field(ge=0)] = 1
+    processes: Annotated[StrictInt, Field(ge=1, le=64)] = 1
+    rate: Annotated[float, Field(ge=0, le=100_000, strict=False)] = 0.0
+
+
+class PhasesSection(_Model):
+    warmup: Duration = 5.0
+    baseline: Duration
+    fault: Duration | None = None
+    recovery: Duration | None = None
+
+
+class ScenarioFile(_Model):
+    name: Annotated[StrictStr, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")] | None = None
+    description: Annotated[StrictStr, Field(min_length=1)]
+    targets: Annotated[list[TargetName], Field(min_length=1)] = ["local", "kubernetes"]
+    load: LoadSection
+    experiment: Annotated[StrictStr, Field(min_length=1)] | None = None
+    configuration: dict[StrictStr, Any] = {}
+    slo: Annotated[StrictStr, Field(min_length=1)] = "reference-platform"
+    phases: PhasesSection
+
+
+_SECTIONS: dict[tuple[str, ...], type[BaseModel]] = {
+    (): ScenarioFile,
+    ("load",): LoadSection,
+    ("phases",): PhasesSection,
+}
+
+
+@dataclass(frozen=True)
+class LoadProfile:
+    profile: str
+    users: int
+    seed: int = 1
+    processes: int = 1
+    rate: float = 0.0  # user iterations per second at the peak; 0: the users' think times
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"profile": self.profile, "users": self.users, "seed": self.seed,
+                "processes": self.processes, "rate": self.rate}
+
+
+@dataclass(frozen=True)
+class PhasePlan:
+    """Planned phase lengths in seconds; ``fault``/``recovery`` are 0 without an experiment."""
+
+    warmup: float
+    baseline: float
+    fault: float = 0.0
+    recovery: float = 0.0
+
+    @property
+    def total(self) -> float:
+        return self.warmup + self.baseline + self.fault + self.recovery
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario, its references resolved to files that exist."""
+
+    name: str
+    description: str
+    source: Path
+    targets: tuple[str, ...]
+    load: LoadProfile
+    experiment: Path | None
+    configuration: dict[str, Any]
+    slo_spec: Path
+    phases: PhasePlan
+    document: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def has_fault(self) -> bool:
+        return self.experiment is not None
+
+    def check_target(self, target: str) -> None:
+        """Refuse a target the scenario does not run on, saying why."""
+        if target in self.targets:
+            return
+        only = self.targets[0] if len(self.targets) == 1 else None
+        why = f" ({_TARGET_ONLY_REASON[only]})" if only in _TARGET_ONLY_REASON else ""
+        raise InputError(
+            paths.display(self.source), "targets",
+            f"scenario '{self.name}' runs on {', '.join(self.targets)} only{why}; "
+            f"it cannot run on the {target} target"
+            + (f" (use --target {only})" if only else ""),
+        )
+
+    def with_overrides(
+        self,
+        *,
+        warmup: float | None = None,
+        baseline: float | None = None,
+        fault: float | None = None,
+        recovery: float | None = None,
+        users: int | None = None,
+        seed: int | None = None,
+        configuration: dict[str, Any] | None = None,
+    ) -> Scenario:
+        """The same scenario with command-line overrides applied (and recorded in ``document``)."""
+        phases = self.phases
+        doc = {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.document.items()}
+        doc_phases = dict(doc.get("phases") or {})
+        for key, value in (("warmup", warmup), ("baseline", baseline), ("fault", fault),
+                           ("recovery", recovery)):
+            if value is None:
+                continue
+            if value < 0:
+                raise InputError(f"--{key}", key, "expected a duration of zero or more")
+            if key in ("fault", "recovery") and not self.has_fault:
+                raise InputError(
+                    f"--{key}", f"phases.{key}",
+                    f"scenario '{self.name}' runs no experiment, so it has no {key} phase",
+                )
+            if key in ("baseline", "fault") and value <= 0:
+                raise InputError(f"--{key}", f"phases.{key}", "must be longer than 0s")
+            phases = replace(phases, **{key: float(value)})
+            doc_phases[key] = f"{value:g}s"
+        load = self.load
+        doc_load = dict(doc.get("load") or {})
+        if users is not None:
+            if users < 1:
+                raise InputError("--users", "load.users", "expected 1 or more users")
+            load = replace(load, users=users)
+            doc_load["users"] = users
+        if seed is not None:
+            load = replace(load, seed=seed)
+            doc_load["seed"] = seed
+        config = dict(self.configuration)
+        if configuration:
+            config.update(configuration)
+            doc["configuration"] = config
+        doc["phases"] = doc_phases
+        doc["load"] = doc_load
+        return replace(self, phases=phases, load=load, configuration=config, document=doc)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key written twice in one mapping."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode,
+                       deep: bool = False) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    seen: dict[Any, Any] = {}
+    for key_node, _value_node in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key '{key}' appears twice", key_node.start_mark,
+            )
+        seen[key] = True
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping,
+)
+
+
+def _field_of(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _problem(error: dict[str, Any]) -> str:
+    kind = error.get("type", "")
+    loc = tuple(error.get("loc", ()))
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        parent = tuple(p for p in loc[:-1] if isinstance(p, str))
+        model = _SECTIONS.get(parent)
+        known = sorted(model.model_fields) if model is not None else []
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return f"unknown field{hint}; allowed: {', '.join(known)}" if known else "unknown field"
+    message = str(error.get("msg", "invalid value"))
+    if message.startswith("Value error, "):
+        message = message[len("Value error, "):]
+    if kind == "string_pattern_mismatch" and loc == ("name",):
+        message = "expected lower-case letters, digits and dashes (at most 63)"
+    elif kind in {"model_type", "dict_type"}:
+        message = "expected a mapping of fields"
+    return message
+
+
+def _raise_validation(source: str, exc: ValidationError) -> None:
+    errors = exc.errors()
+    first, rest = errors[0], errors[1:]
+    problem = _problem(first)
+    if rest:
+        others = "; ".join(f"field '{_field_of(tuple(e['loc']))}': {_problem(e)}" for e in rest[:4])
+        more = f" (and {len(rest) - 4} more)" if len(rest) > 4 else ""
+        problem += f"; also {others}{more}"
+    raise InputError(source, _field_of(tuple(first["loc"])), problem) from None
+
+
+def _resolve_reference(
+    value: str, *, kind: str, field_name: str, source: Path, dirs: list[Path],
+    suffixes: tuple[str, ...],
+) -> Path:
+    shown = paths.display(source)
+    if paths.looks_like_path(value):
+        found, tried = paths.find_relative(value, source)
+        if found is None:
+            raise InputError(shown, field_name,
+                             f"{kind} file '{value}' not found (looked in "
+                             + ", ".join(paths.display(t) for t in tried) + ")")
+        return found
+    found = paths.find_named(value, dirs, suffixes)
+    if found is None:
+        available = paths.names_in(dirs, suffixes)
+        close = difflib.get_close_matches(value, available, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise InputError(
+            shown, field_name,
+            f"no {kind} named '{value}' in {', '.join(paths.display(d) for d in dirs)}{hint}; "
+            f"available: {', '.join(available) or 'none'}",
+        )
+    return found
+
+
+def load_scenario_file(path: Path) -> Scenario:
+    """Load and validate one scenario file; ``InputError`` names the file and field."""
+    path = Path(path)
+    shown = paths.display(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(shown, "(file)", "no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(shown, "(file)", f"cannot be read: {exc}") from None
+    try:
+        document = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise InputError(shown, "(file)",
+                         f"not valid YAML{where}: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise InputError(shown, "(file)", f"not valid YAML: {exc}") from None
+    if not isinstance(document, dict):
+        raise InputError(shown, "(top level)",
+                         "expected a mapping of fields (name, load, phases, ...)")
+    try:
+        model = ScenarioFile.model_validate(document)
+    except ValidationError as exc:
+        _raise_validation(shown, exc)
+        raise  # unreachable, for type checkers
+    name = model.name or path.stem
+    if model.name is None and not _valid_name(name):
+        raise InputError(shown, "name",
+                         f"required when the file name ('{path.stem}') is not a valid scenario "
+                         "name (lower-case letters, digits and dashes)")
+    if len(set(model.targets)) != len(model.targets):
+        raise InputError(shown, "targets", "a target is listed twice")
+    if model.load.profile not in KNOWN_PROFILES:
+        close = difflib.get_close_matches(model.load.profile, KNOWN_PROFILES, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise InputError(shown, "load.profile",
+                         f"unknown profile '{model.load.profile}'{hint}; "
+                         f"available: {', '.join(KNOWN_PROFILES)}")
+    phases = model.phases
+    if phases.baseline <= 0:
+        raise InputError(shown, "phases.baseline", "must be longer than 0s")
+    if model.experiment is None:
+        for key in ("fault", "recovery"):
+            if getattr(phases, key):
+                raise InputError(shown, f"phases.{key}",
+                                 "the scenario runs no experiment (field 'experiment' is empty), "
+                                 f"so it has no {key} phase; remove it or name an experiment")
+        if model.configuration:
+            raise InputError(shown, "configuration",
+                             "the scenario runs no experiment, so there is nothing to configure")
+        experiment = None
+    else:
+        for key in ("fault", "recovery"):
+            value = getattr(phases, key)
+            if value is None:
+                raise InputError(shown, f"phases.{key}",
+                                 f"required when the scenario runs an experiment (e.g. {key}: 20s)")
+        if not phases.fault:
+            raise InputError(shown, "phases.fault", "must be longer than 0s")
+        experiment = _resolve_reference(
+            model.experiment, kind="experiment", field_name="experiment", source=path,
+            dirs=paths.experiment_dirs(path.resolve()), suffixes=paths.EXPERIMENT_SUFFIXES,
+        )
+    for key in model.configuration:
+        if not key.isidentifier():
+            raise InputError(shown, f"configuration.{key}",
+                             "expected a name of letters, digits and underscores")
+    spec = _resolve_reference(
+        model.slo, kind="SLO spec", field_name="slo", source=path,
+        dirs=paths.spec_dirs(path.resolve()), suffixes=paths.SPEC_SUFFIXES,
+    )
+    return Scenario(
+        name=name,
+        description=model.description.strip(),
+        source=path.resolve(),
+        targets=tuple(model.targets),
+        load=LoadProfile(**model.load.model_dump()),
+        experiment=experiment,
+        configuration=dict(model.configuration),
+        slo_spec=spec,
+        phases=PhasePlan(
+            warmup=phases.warmup, baseline=phases.baseline,
+            fault=phases.fault or 0.0, recovery=phases.recovery or 0.0,
+        ),
+        document=document,
+    )
+
+
+def _valid_name(name: str) -> bool:
+    return _NAME.fullmatch(name) is not None
+
+
+def available_scenarios() -> list[str]:
+    return paths.names_in(paths.scenario_dirs(), paths.SCENARIO_SUFFIXES)
+
+
+def find_scenario(name_or_path: str) -> Path:
+    """The file of SCENARIO: a path to a file, or a name in experiments/scenarios/."""
+    candidate = Path(name_or_path).expanduser()
+    if candidate.is_file():
+        return candidate
+    if paths.looks_like_path(name_or_path):
+        if candidate.exists():
+            raise InputError(name_or_path, "(file)", "not a file")
+        raise InputError(name_or_path, "(file)", "no such file")
+    dirs = paths.scenario_dirs()
+    found = paths.find_named(name_or_path, dirs, paths.SCENARIO_SUFFIXES)
+    if found is None:
+        raise ScenarioNotFoundError(
+            name_or_path, [paths.display(d) for d in dirs], available_scenarios(),
+        )
+    return found
+
+
+def load_scenario(name_or_path: str) -> Scenario:
+    """Find and validate SCENARIO (a name from experiments/scenarios/ or a path)."""
+    return load_scenario_file(find_scenario(name_or_path))
