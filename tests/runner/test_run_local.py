@@ -1,0 +1,219 @@
+"""``tradestorm run`` end to end against the real local target.
+
+Each test runs the real command in a subprocess (real Locust load, real Chaos
+Toolkit experiment, real Prometheus, real PostgreSQL, real SLO gate and
+report) with the shipped scenarios and short phases given on the command line,
+against the session's local target (``local_target`` in tests/conftest.py).
+The SIGINT test runs last: it interrupts a database outage in the middle.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import pytest
+
+pytestmark = pytest.mark.slow
+
+SHORT = ["--warmup", "2s", "--users", "6"]
+
+
+def run_cli(args: list[str], *, target: Any, results: Path, repo_root: Path,
+            timeout_s: float = 150) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "tradestorm", "run", *args, "--state-dir",
+           str(target.state_dir), "--results", str(results)]
+    done = subprocess.run(cmd, cwd=repo_root, capture_output=True, text=True, timeout=timeout_s,
+                          env={**os.environ, "COLUMNS": "200"})
+    output = done.stdout + "\n--- stderr\n" + done.stderr
+    (results.parent / f"{results.name}.out").write_text(output)
+    return done
+
+
+def read(results: Path, name: str) -> Any:
+    return json.loads((results / name).read_text())
+
+
+def objectives(slo: dict[str, Any], name: str) -> dict[str, dict[str, Any]]:
+    """The objective ``name`` per phase."""
+    return {o["phase"]: o for o in slo["objectives"] if o["name"] == name}
+
+
+def phase(run: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(p for p in run["phases"] if p["name"] == name)
+
+
+def assert_complete_folder(results: Path, *, with_experiment: bool) -> None:
+    expected = ["run.json", "scenario.yaml", "locust_stats.csv", "locust_stats_history.csv",
+                "reconcile.json", "slo.json", "junit.xml", "timeseries.json", "report.html"]
+    if with_experiment:
+        expected += ["experiment.json", "chaos-journal.json", "residue.json"]
+    missing = [name for name in expected if not (results / name).is_file()]
+    assert not missing, f"missing from the results folder: {missing}"
+    assert list((results / "journal").glob("orders-*.jsonl")), "no order journal"
+
+
+def assert_no_residue(target: Any) -> None:
+    """No proxy fault left, the database up, every replica back (within a few seconds)."""
+    state = target.state
+    controls = [s["proxy_control_url"] for s in state["services"].values()]
+    controls += [p["control_url"] for p in state.get("proxies", {}).values()]
+    for url in controls:
+        faults = httpx.get(f"{url}/faults", timeout=5).json()["faults"]
+        assert faults == [], f"fault left on {url}: {faults}"
+    deadline = time.monotonic() + 30
+    while True:
+        metrics = httpx.get(f"{state['supervisor']['control_url']}/metrics", timeout=5).text
+        ready = {line.split("{")[1].split("}")[0]: float(line.rsplit(" ", 1)[1])
+                 for line in metrics.splitlines() if line.startswith("tradestorm_replicas_ready{")}
+        desired = {line.split("{")[1].split("}")[0]: float(line.rsplit(" ", 1)[1])
+                   for line in metrics.splitlines()
+                   if line.startswith("tradestorm_replicas_desired{")}
+        db_up = [float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+                 if line.startswith("tradestorm_database_up")]
+        if ready == desired and db_up == [1.0]:
+            return
+        assert time.monotonic() < deadline, f"not back: ready={ready} desired={desired} db={db_up}"
+        time.sleep(1)
+
+
+def no_locust_left(results: Path) -> list[int]:
+    left = []
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        cmdline = " ".join(proc.info.get("cmdline") or [])
+        if "locust" in cmdline and str(results) in cmdline:
+            left.append(proc.info["pid"])
+    return left
+
+
+def test_steady_baseline_passes(local_target: Any, repo_root: Path, tmp_path: Path) -> None:
+    results = tmp_path / "steady"
+    done = run_cli(["steady-baseline", *SHORT, "--baseline", "10s"], target=local_target,
+                   results=results, repo_root=repo_root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "verdict: PASS" in done.stdout
+    assert f"report:  {results / 'report.html'}" in done.stdout
+    assert "already running" in done.stdout  # the session's target: used, not restarted
+    assert_complete_folder(results, with_experiment=False)
+    run = read(results, "run.json")
+    assert run["status"] == "completed" and run["scenario"] == "steady-baseline"
+    assert [p["name"] for p in run["phases"]] == ["baseline"]
+    baseline = phase(run, "baseline")
+    assert 9.5 <= baseline["end"] - baseline["start"] <= 12
+    assert run["started_at"] <= baseline["start"] < baseline["end"] <= run["ended_at"]
+    for key in ("tradestorm", "python", "locust", "chaostoolkit", "prometheus", "postgres"):
+        assert run["versions"].get(key), f"version of {key} missing"
+    assert run["faults"] == []
+    slo = read(results, "slo.json")
+    assert slo["verdict"] == "pass" and slo["exit_code"] == 0
+    assert slo["integrity"]["lost"] == 0 and slo["integrity"]["acknowledged"] > 0
+    reconcile = read(results, "reconcile.json")
+    assert reconcile["ok"] is True and reconcile["acknowledged"] > 0
+    # the session's target is left as the run found it: running
+    assert psutil.pid_exists(local_target.state["supervisor"]["pid"])
+
+
+def test_risk_latency_far_above_objective_fails_in_the_fault_phase_and_recovers(
+    local_target: Any, repo_root: Path, tmp_path: Path
+) -> None:
+    results = tmp_path / "risk"
+    done = run_cli(
+        ["risk-latency", *SHORT, "--baseline", "8s", "--fault", "10s", "--recovery", "15s",
+         "--set", "latency_ms=3000", "--set", "jitter_ms=0"],
+        target=local_target, results=results, repo_root=repo_root,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "verdict: FAIL" in done.stdout
+    assert_complete_folder(results, with_experiment=True)
+    run = read(results, "run.json")
+    assert [p["name"] for p in run["phases"]] == ["baseline", "fault", "recovery"]
+    fault = phase(run, "fault")
+    assert fault["end"] - fault["start"] >= 9.5
+    injected = [f for f in run["faults"] if "risk" in json.dumps(f)]
+    assert injected, run["faults"]
+    assert fault["start"] - 1 <= injected[0]["start"] <= fault["start"] + 1
+    slo = read(results, "slo.json")
+    assert slo["verdict"] == "fail"
+    latency = objectives(slo, "client-latency-p99")
+    assert latency["fault"]["verdict"] == "fail", latency["fault"]
+    assert latency["fault"]["value"] > latency["fault"]["target"]
+    assert latency["baseline"]["verdict"] in ("pass", "warning"), latency["baseline"]
+    # ... and it recovers: latency back within objective after the fault
+    assert latency["recovery"]["verdict"] in ("pass", "warning"), latency["recovery"]
+    recovered = [r for r in slo["recovery"] if r["verdict"] != "not_applicable"]
+    assert recovered and all(r["seconds"] is not None for r in recovered), slo["recovery"]
+    residue = read(results, "residue.json")
+    assert residue["clean"] is True
+    assert_no_residue(local_target)
+
+
+def test_database_outage_loses_no_order_and_reports_recovery_time(
+    local_target: Any, repo_root: Path, tmp_path: Path
+) -> None:
+    results = tmp_path / "db"
+    done = run_cli(
+        ["database-outage", *SHORT, "--baseline", "6s", "--fault", "6s", "--recovery", "15s"],
+        target=local_target, results=results, repo_root=repo_root,
+    )
+    assert done.returncode in (0, 1), done.stdout + done.stderr
+    assert_complete_folder(results, with_experiment=True)
+    run = read(results, "run.json")
+    assert any("database" in f["action"] for f in run["faults"]), run["faults"]
+    reconcile = read(results, "reconcile.json")
+    assert reconcile["ok"] is True, reconcile["violations"]
+    assert reconcile["acknowledged"] > 0
+    slo = read(results, "slo.json")
+    assert slo["integrity"]["verdict"] == "pass" and slo["integrity"]["lost"] == 0
+    database = next(r for r in slo["recovery"] if r["name"] == "database-recover")
+    assert database["seconds"] is not None and 0 <= database["seconds"] <= 30, database
+    assert "recover" in (results / "report.html").read_text().lower()
+    assert_no_residue(local_target)
+
+
+def test_sigint_during_the_fault_rolls_back_and_keeps_the_results(
+    local_target: Any, repo_root: Path, tmp_path: Path
+) -> None:
+    results = tmp_path / "interrupted"
+    cmd = [sys.executable, "-m", "tradestorm", "run", "database-outage", *SHORT,
+           "--baseline", "4s", "--fault", "60s", "--recovery", "10s",
+           "--state-dir", str(local_target.state_dir), "--results", str(results)]
+    log = (tmp_path / "interrupted.out").open("w")
+    proc = subprocess.Popen(cmd, cwd=repo_root, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, (tmp_path / "interrupted.out").read_text()
+            run_file = results / "run.json"
+            if run_file.exists():
+                run = json.loads(run_file.read_text())
+                if any(p["name"] == "fault" for p in run["phases"]):
+                    break
+            assert time.monotonic() < deadline, "the fault phase never started"
+            time.sleep(0.3)
+        time.sleep(3)  # the database is down now
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
+    output = (tmp_path / "interrupted.out").read_text()
+    assert code == 130, output
+    run = read(results, "run.json")
+    assert run["status"] == "interrupted", run
+    fault = phase(run, "fault")
+    assert fault["end"] - fault["start"] < 30  # cut short, not run to its planned 60 s
+    assert (results / "chaos-journal.json").is_file()
+    assert read(results, "residue.json")["clean"] is True
+    assert (results / "report.html").is_file() and (results / "slo.json").is_file()
+    assert no_locust_left(results) == []
+    assert_no_residue(local_target)

@@ -1,0 +1,251 @@
+"""Scenario files: every mistake a user makes is refused, naming the file and the field.
+
+The scenarios live in a project laid out like the repository (a temporary
+folder with experiments/, experiments/scenarios/ and slo/specs/), and are
+loaded both through the Python API and through a real ``tradestorm run``
+process (exit code 2, one line on stderr).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tradestorm.errors import InputError
+from tradestorm.runner.durations import format_duration, parse_duration
+from tradestorm.runner.errors import ScenarioNotFoundError
+from tradestorm.runner.scenario import load_scenario, load_scenario_file
+
+VALID = {
+    "name": "kill-it",
+    "description": "Kill one orders replica; nothing is lost.",
+    "targets": ["local", "kubernetes"],
+    "load": {"profile": "steady", "users": 5, "seed": 3},
+    "experiment": "pod-kill-orders",
+    "slo": "reference-platform",
+    "phases": {"warmup": "2s", "baseline": "10s", "fault": "5s", "recovery": "1m"},
+}
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project folder with one experiment and one SLO spec, as the cwd."""
+    (tmp_path / "experiments" / "scenarios").mkdir(parents=True)
+    (tmp_path / "experiments" / "pod-kill-orders.yaml").write_text(
+        "title: kill\ndescription: d\nconfiguration: {fault_duration_s: 10}\nmethod: []\n")
+    (tmp_path / "slo" / "specs").mkdir(parents=True)
+    (tmp_path / "slo" / "specs" / "reference-platform.yaml").write_text("kind: test\n")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def write(project: Path, doc: object, name: str = "kill-it") -> Path:
+    path = project / "experiments" / "scenarios" / f"{name}.yaml"
+    path.write_text(doc if isinstance(doc, str) else yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def mutate(**changes: object) -> dict:
+    doc = yaml.safe_load(yaml.safe_dump(VALID))
+    for dotted, value in changes.items():
+        *parents, last = dotted.split("__")
+        node = doc
+        for part in parents:
+            node = node[part]
+        if value is DELETE:
+            del node[last]
+        else:
+            node[last] = value
+    return doc
+
+
+DELETE = object()
+
+
+def refused(project: Path, doc: object) -> InputError:
+    path = write(project, doc)
+    with pytest.raises(InputError) as info:
+        load_scenario_file(path)
+    assert info.value.source.endswith("experiments/scenarios/kill-it.yaml")
+    return info.value
+
+
+def test_a_valid_scenario_loads_with_resolved_files_and_seconds(project: Path) -> None:
+    scenario = load_scenario("kill-it") if write(project, VALID) else None
+    assert scenario is not None
+    assert scenario.name == "kill-it"
+    assert scenario.experiment == project / "experiments" / "pod-kill-orders.yaml"
+    assert scenario.slo_spec == project / "slo" / "specs" / "reference-platform.yaml"
+    assert (scenario.phases.warmup, scenario.phases.baseline, scenario.phases.fault,
+            scenario.phases.recovery) == (2.0, 10.0, 5.0, 60.0)
+    assert scenario.load.users == 5 and scenario.load.seed == 3 and scenario.load.processes == 1
+    assert scenario.targets == ("local", "kubernetes")
+
+
+@pytest.mark.parametrize(
+    ("doc", "field", "words"),
+    [
+        (mutate(phases__fault="twenty"), "phases.fault", "expected a duration like 20s"),
+        (mutate(phases__baseline="-5s"), "phases.baseline", "expected a duration"),
+        (mutate(phases__baseline="0s"), "phases.baseline", "longer than 0s"),
+        (mutate(phases__fault=DELETE), "phases.fault", "required when the scenario runs"),
+        (mutate(phases__recovery=DELETE), "phases.recovery", "required"),
+        (mutate(phases__baselin="10s"), "phases.baselin", "did you mean 'baseline'"),
+        (mutate(experiments="pod-kill-orders"), "experiments", "did you mean 'experiment'"),
+        (mutate(load__user=5), "load.user", "did you mean 'users'"),
+        (mutate(load__users=0), "load.users", "greater than or equal to 1"),
+        (mutate(load__users="many"), "load.users", "integer"),
+        (mutate(load__users=True), "load.users", "integer"),
+        (mutate(load__profile="stedy"), "load.profile", "did you mean 'steady'"),
+        (mutate(load=DELETE), "load", "required field is missing"),
+        (mutate(description=DELETE), "description", "required field is missing"),
+        (mutate(targets=["local", "openshift"]), "targets[1]", "'local' or 'kubernetes'"),
+        (mutate(targets=[]), "targets", "at least 1"),
+        (mutate(targets=["local", "local"]), "targets", "listed twice"),
+        (mutate(experiment="pod-kil-orders"), "experiment", "did you mean 'pod-kill-orders'"),
+        (mutate(experiment="missing/exp.yaml"), "experiment", "not found"),
+        (mutate(slo="no-such-spec"), "slo", "no SLO spec named 'no-such-spec'"),
+        (mutate(name="Kill It"), "name", "lower-case letters"),
+        (mutate(experiment=None), "phases.fault", "runs no experiment"),
+        (mutate(configuration={"bad key": 1}), "configuration.bad key", "letters, digits"),
+        (mutate(phases="20s"), "phases", "mapping"),
+    ],
+)
+def test_each_mistake_names_the_file_and_the_field(
+    project: Path, doc: dict, field: str, words: str
+) -> None:
+    error = refused(project, doc)
+    assert error.field == field, str(error)
+    assert words in error.problem, str(error)
+    assert str(error).startswith(f"{error.source}: field '{field}': ")
+
+
+def test_several_mistakes_are_all_reported(project: Path) -> None:
+    error = refused(project, mutate(phases__fault="x", load__users=-1, colour="red"))
+    text = str(error)
+    assert "phases.fault" in text and "load.users" in text and "colour" in text
+
+
+def test_yaml_mistakes_name_the_line(project: Path) -> None:
+    error = refused(project, "name: kill-it\nload: {profile: steady\nphases: x\n")
+    assert error.field == "(file)" and "line" in error.problem
+    error = refused(project, "- just\n- a list\n")
+    assert error.field == "(top level)"
+
+
+def test_a_key_written_twice_is_refused(project: Path) -> None:
+    text = yaml.safe_dump(VALID, sort_keys=False) + "phases: {baseline: 1s}\n"
+    error = refused(project, text)
+    assert "appears twice" in error.problem and "line" in error.problem
+
+
+def test_a_scenario_without_experiment_has_no_fault_phase(project: Path) -> None:
+    doc = mutate(experiment=None, phases={"baseline": "30s"})
+    scenario = load_scenario_file(write(project, doc))
+    assert not scenario.has_fault
+    assert scenario.phases.fault == 0 and scenario.phases.recovery == 0
+    with pytest.raises(InputError) as info:
+        scenario.with_overrides(fault=10)
+    assert info.value.field == "phases.fault"
+
+
+def test_overrides_apply_and_are_recorded(project: Path) -> None:
+    scenario = load_scenario_file(write(project, VALID))
+    quick = scenario.with_overrides(baseline=3, fault=4, recovery=5, users=2,
+                                    configuration={"latency_ms": 3000})
+    assert (quick.phases.baseline, quick.phases.fault, quick.phases.recovery) == (3, 4, 5)
+    assert quick.load.users == 2
+    assert quick.configuration == {"latency_ms": 3000}
+    assert quick.document["phases"]["fault"] == "4s"
+    assert quick.document["configuration"] == {"latency_ms": 3000}
+    assert scenario.phases.fault == 5.0  # the original is unchanged
+
+
+def test_a_kubernetes_only_scenario_is_refused_on_local_with_the_reason(project: Path) -> None:
+    scenario = load_scenario_file(write(project, mutate(targets=["kubernetes"])))
+    with pytest.raises(InputError) as info:
+        scenario.check_target("local")
+    text = str(info.value)
+    assert info.value.field == "targets"
+    assert "kubernetes only" in text and "HorizontalPodAutoscaler" in text
+    scenario.check_target("kubernetes")
+
+
+def test_an_unknown_scenario_name_lists_the_available_ones(project: Path) -> None:
+    write(project, VALID)
+    with pytest.raises(ScenarioNotFoundError) as info:
+        load_scenario("kill-itt")
+    assert "kill-it" in str(info.value) and "available" in str(info.value)
+    with pytest.raises(InputError) as missing:
+        load_scenario("nowhere/x.yaml")
+    assert missing.value.problem == "no such file"
+
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("20s", 20.0), ("1m30s", 90.0), ("500ms", 0.5), ("2m", 120.0), ("1h", 3600.0),
+    ("15", 15.0), (7, 7.0), ("1.5s", 1.5), (" 3 s ", 3.0),
+])
+def test_durations(text: object, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "s", "20x", "1m 30q", "-1s", "abc", None, True, "1s2"])
+def test_bad_durations(text: object) -> None:
+    with pytest.raises(ValueError, match="duration like 20s"):
+        parse_duration(text)
+
+
+def test_format_duration() -> None:
+    assert format_duration(90) == "1m30s"
+    assert format_duration(5) == "5s"
+    assert format_duration(3725) == "1h02m05s"
+
+
+def _cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tradestorm", *args], cwd=project, capture_output=True, text=True,
+        timeout=60,
+    )
+
+
+def test_the_command_refuses_a_bad_scenario_with_exit_2_and_file_and_field(project: Path) -> None:
+    path = write(project, mutate(phases__fault="twenty"))
+    done = _cli(project, "run", str(path), "--results", str(project / "out"))
+    assert done.returncode == 2, done.stderr
+    assert (f"{path.relative_to(project)}: field 'phases.fault': expected a duration like 20s"
+            in done.stderr)
+    assert not (project / "out").exists()  # nothing started, nothing written
+    done = _cli(project, "run", "kill-it", "--target", "local", "--validate")
+    assert done.returncode == 2 and "phases.fault" in done.stderr
+
+
+def test_the_command_refuses_a_kubernetes_only_scenario_on_local(project: Path) -> None:
+    write(project, mutate(targets=["kubernetes"]))
+    done = _cli(project, "run", "kill-it", "--target", "local")
+    assert done.returncode == 2
+    assert "field 'targets'" in done.stderr and "kubernetes only" in done.stderr
+
+
+def test_the_command_validates_and_lists(project: Path) -> None:
+    write(project, VALID)
+    done = _cli(project, "run", "--validate", "kill-it")
+    assert done.returncode == 0, done.stderr
+    assert "valid" in done.stdout and "fault 5s" in done.stdout
+    listing = _cli(project, "run", "--list")
+    assert listing.returncode == 0 and "kill-it" in listing.stdout
+    unknown = _cli(project, "run", "nope")
+    assert unknown.returncode == 2 and "scenario 'nope'" in unknown.stderr
+
+
+def test_an_existing_results_folder_with_files_is_never_overwritten(project: Path) -> None:
+    write(project, VALID)
+    out = project / "out"
+    out.mkdir()
+    (out / "run.json").write_text("{}")
+    done = _cli(project, "run", "kill-it", "--results", str(out))
+    assert done.returncode == 2 and "not empty" in done.stderr
+    assert (out / "run.json").read_text() == "{}"
