@@ -69,6 +69,7 @@ def build_context(environment: Any, runner: Any) -> LoadContext:
             "seed": settings.seed,
             "users": settings.users,
             "duration_s": settings.duration_s,
+            "accounts": [a.account_id for a in accounts],
         },
     )
     journal.start_flusher()

@@ -2,7 +2,8 @@
 
 One JSON-lines file per load process (``orders-<host>-<pid>.jsonl``). Records:
 
-``start``   ``{"kind", "t", "run_id", "pid", "host", "profile", "seed", "schema"}`` (first line)
+``start``   ``{"kind", "t", "run_id", "pid", "host", "schema", "profile", "seed",
+            "accounts"}`` (the first line)
 ``submit``  the intent, written before the first attempt: ``{"kind", "t", "client_order_id",
             "account_id", "symbol", "side", "type", "quantity", "price"}``
 ``ack``     an order the platform acknowledged (HTTP 200/201): the submitted fields plus

@@ -1,0 +1,69 @@
+"""``tradestorm reconcile``: prove that no acknowledged order was lost.
+
+Exit codes: 0 every check passed, 1 a violation (the orders involved are
+named, reconcile.json lists them all), 2 an error (no journal, database
+unreachable) or inconclusive (no order was acknowledged: nothing to prove).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from loadtests.errors import ReconcileError
+from tradestorm.errors import TargetError, TradestormError
+
+
+def _dsn_from_state(state_dir: Path | None) -> str:
+    from tradestorm.local.state import load_state
+
+    state = load_state(state_dir)
+    dsn = (state.get("postgres") or {}).get("dsn")
+    if not dsn:
+        raise TargetError("the local target's state.json has no postgres.dsn")
+    return str(dsn)
+
+
+@click.command("reconcile")
+@click.option(
+    "--results",
+    "results",
+    required=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="results folder holding journal/orders-*.jsonl",
+)
+@click.option("--dsn", default=None, help="PostgreSQL DSN (default: the running local target's)")
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="local target state folder (for its DSN)",
+)
+@click.option(
+    "--outbox-timeout",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="seconds to wait for the outbox to drain",
+)
+def reconcile(
+    results: Path, dsn: str | None, state_dir: Path | None, outbox_timeout: float
+) -> None:
+    """Check the order journals against the database (Jepsen-style set and bank checks)."""
+    from loadtests.reconcile import reconcile as run_reconcile
+    from loadtests.reconcile import write_result
+    from loadtests.reconcile.summary import print_summary
+
+    dsn = dsn or _dsn_from_state(state_dir)
+    try:
+        result = run_reconcile(dsn, results / "journal", outbox_drain_timeout_s=outbox_timeout)
+    except ReconcileError as exc:
+        raise TradestormError(f"reconcile: {exc}") from exc
+    path = write_result(result, results)
+    print_summary(result)
+    click.echo(f"written {path}")
+    if not result.ok:
+        raise SystemExit(1)
+    if not result.conclusive:
+        raise SystemExit(2)
