@@ -1,0 +1,227 @@
+"""Load and validate an experiment file: Chaos Toolkit's own checks, then tradestorm's.
+
+Chaos Toolkit (``chaoslib``) checks the structure and that every Python
+activity exists with matching arguments. On top of that, an experiment of
+this project must:
+
+- state its hypothesis in words in ``description`` (a sentence, not a word);
+- have a steady-state hypothesis with probes, and a method;
+- give every fault a rollback: a method that injects a fault lists the
+  matching rollback (``remove_faults`` for the same service or all,
+  ``restore_database``, or ``restore_all``) -- ``kill_replicas`` is
+  instantaneous and needs none;
+- use literal arguments that make sense (known service, count >= 1,
+  durations within (0, 3600] seconds);
+- declare the targets it runs on (``extensions: [{name: tradestorm, targets:
+  [...]}]``, default both); an experiment using a Kubernetes-only activity
+  (``cpu_stress``, ``drain_node``, ``hpa_scaled_out``) must say it runs on
+  kubernetes only.
+
+Every problem raises ``ExperimentInvalid`` naming the file and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tradestorm_chaos import actions as actions_module
+from tradestorm_chaos import probes as probes_module
+from tradestorm_chaos.config import TARGETS
+from tradestorm_chaos.errors import ExperimentInvalid
+
+SERVICES = ("gateway", "orders", "risk", "portfolio", "marketdata", "analytics")
+ACTIONS_MODULE = "tradestorm_chaos.actions"
+PROBES_MODULE = "tradestorm_chaos.probes"
+KUBERNETES_ONLY = {"cpu_stress", "drain_node", "hpa_scaled_out"}
+#: fault action -> rollbacks that undo it (service-scoped ones must name the same service or none)
+ROLLBACK_FOR = {
+    "add_latency": {"remove_faults", "restore_all"},
+    "partition": {"remove_faults", "restore_all"},
+    "service_outage": {"remove_faults", "restore_all"},
+    "cpu_stress": {"remove_faults", "restore_all"},
+    "database_outage": {"restore_database", "restore_all"},
+    "drain_node": {"restore_all"},
+}
+MIN_DESCRIPTION_WORDS = 8
+
+
+def load_experiment_file(path: Path) -> dict[str, Any]:
+    """Read an experiment (YAML or JSON); ``ExperimentInvalid`` when it cannot be parsed."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ExperimentInvalid(path, "(file)", "no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ExperimentInvalid(path, "(file)", f"cannot read: {exc}") from None
+    try:
+        if path.suffix == ".json":
+            data = json.loads(text)
+        else:
+            data = yaml.safe_load(text)
+    except (yaml.YAMLError, ValueError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(syntax)"
+        raise ExperimentInvalid(path, where, f"not valid YAML/JSON: "
+                                             f"{getattr(exc, 'problem', None) or exc}") from None
+    if not isinstance(data, dict):
+        raise ExperimentInvalid(path, "(document)", "an experiment must be a mapping")
+    return data
+
+
+def declared_targets(experiment: dict[str, Any], source: str | Path = "experiment") -> list[str]:
+    """The targets an experiment runs on (its tradestorm extension; default: all)."""
+    for i, ext in enumerate(experiment.get("extensions") or []):
+        if isinstance(ext, dict) and ext.get("name") == "tradestorm":
+            targets = ext.get("targets", list(TARGETS))
+            if not isinstance(targets, list) or not targets \
+                    or any(t not in TARGETS for t in targets):
+                raise ExperimentInvalid(source, f"extensions[{i}].targets",
+                                        f"must be a non-empty list of {', '.join(TARGETS)}")
+            return list(targets)
+    return list(TARGETS)
+
+
+def _activities(experiment: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    out: list[tuple[str, dict[str, Any]]] = []
+    ssh = experiment.get("steady-state-hypothesis") or {}
+    for i, a in enumerate(ssh.get("probes") or []):
+        out.append((f"steady-state-hypothesis.probes[{i}]", a))
+    for section in ("method", "rollbacks"):
+        for i, a in enumerate(experiment.get(section) or []):
+            out.append((f"{section}[{i}]", a))
+    return out
+
+
+def _ours(activity: Any) -> tuple[str, str] | None:
+    """(module, func) when the activity is one of this extension's, else None."""
+    if not isinstance(activity, dict):
+        return None
+    provider = activity.get("provider") or {}
+    if provider.get("type") == "python" and provider.get("module") in (ACTIONS_MODULE,
+                                                                       PROBES_MODULE):
+        return provider["module"], str(provider.get("func"))
+    return None
+
+
+def _literal(value: Any) -> bool:
+    return not (isinstance(value, str) and "${" in value)
+
+
+def _check_arguments(source: str | Path, where: str, func: str, args: dict[str, Any]) -> None:
+    service = args.get("service")
+    if service is not None and _literal(service) and service not in SERVICES:
+        raise ExperimentInvalid(source, f"{where}.provider.arguments.service",
+                                f"unknown service {service!r} (known: {', '.join(SERVICES)})")
+    for name in ("duration", "timeout", "window"):
+        value = args.get(name)
+        if value is None or not _literal(value):
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) \
+                or not (0 < value <= 3600 or (name == "timeout" and value == 0)):
+            raise ExperimentInvalid(source, f"{where}.provider.arguments.{name}",
+                                    f"must be a number of seconds in (0, 3600], got {value!r}")
+    for name, low in (("count", 1), ("ms", 0), ("jitter_ms", 0), ("workers", 1), ("load", 1)):
+        value = args.get(name)
+        if value is None or not _literal(value):
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ExperimentInvalid(source, f"{where}.provider.arguments.{name}",
+                                    f"must be an integer >= {low}, got {value!r}")
+
+
+def validate_experiment(experiment: dict[str, Any], source: str | Path = "experiment") -> None:
+    """Raise ``ExperimentInvalid`` (file + field) unless ``experiment`` is runnable and safe."""
+    from chaoslib.activity import ensure_activity_is_valid
+    from chaoslib.exceptions import ChaosException
+    from chaoslib.experiment import ensure_experiment_is_valid
+
+    title = experiment.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise ExperimentInvalid(source, "title", "required: a non-empty string")
+    description = experiment.get("description")
+    if not isinstance(description, str) or len(description.split()) < MIN_DESCRIPTION_WORDS:
+        raise ExperimentInvalid(source, "description", "must state the hypothesis in words "
+                                f"(at least {MIN_DESCRIPTION_WORDS} words)")
+    ssh = experiment.get("steady-state-hypothesis")
+    if not isinstance(ssh, dict) or not ssh.get("probes"):
+        raise ExperimentInvalid(source, "steady-state-hypothesis.probes",
+                                "required: the probes that define 'steady'")
+    if not isinstance(experiment.get("method"), list) or not experiment["method"]:
+        raise ExperimentInvalid(source, "method", "required: a non-empty list of activities")
+    if not isinstance(experiment.get("rollbacks", []), list):
+        raise ExperimentInvalid(source, "rollbacks", "must be a list of activities")
+    targets = declared_targets(experiment, source)
+    configured = (experiment.get("configuration") or {}).get("tradestorm_target")
+    if configured is not None and _literal(configured) and configured not in targets:
+        raise ExperimentInvalid(source, "configuration.tradestorm_target",
+                                f"{configured!r} is not among the declared targets {targets}")
+
+    for where, activity in _activities(experiment):
+        if not isinstance(activity, dict):
+            raise ExperimentInvalid(source, where, "an activity must be a mapping")
+        try:
+            ensure_activity_is_valid(activity)
+        except ChaosException as exc:
+            raise ExperimentInvalid(source, where, str(exc)) from None
+        ours = _ours(activity)
+        if ours is None:
+            continue
+        module, func = ours
+        exported = (actions_module if module == ACTIONS_MODULE else probes_module).__all__
+        if func not in exported:
+            raise ExperimentInvalid(source, f"{where}.provider.func",
+                                    f"{module} has no {func!r} (it has: {', '.join(exported)})")
+        if func in KUBERNETES_ONLY and targets != ["kubernetes"]:
+            raise ExperimentInvalid(
+                source, "extensions", f"{where} uses {func}, which runs on kubernetes only: "
+                "declare `extensions: [{name: tradestorm, targets: [kubernetes]}]`")
+        _check_arguments(source, where, func, (activity.get("provider") or {})
+                         .get("arguments") or {})
+
+    _check_rollbacks(experiment, source)
+
+    logging.getLogger("chaostoolkit").disabled = True  # chaoslib logs "looks valid" at INFO
+    try:
+        ensure_experiment_is_valid(experiment)
+    except ChaosException as exc:
+        raise ExperimentInvalid(source, "(experiment)", str(exc)) from None
+    finally:
+        logging.getLogger("chaostoolkit").disabled = False
+
+
+def _check_rollbacks(experiment: dict[str, Any], source: str | Path) -> None:
+    rollbacks = []
+    for activity in experiment.get("rollbacks") or []:
+        ours = _ours(activity)
+        if ours and ours[0] == ACTIONS_MODULE:
+            args = (activity.get("provider") or {}).get("arguments") or {}
+            rollbacks.append((ours[1], args.get("service")))
+    for i, activity in enumerate(experiment.get("method") or []):
+        ours = _ours(activity)
+        if not ours or ours[0] != ACTIONS_MODULE or ours[1] not in ROLLBACK_FOR:
+            continue
+        func = ours[1]
+        service = ((activity.get("provider") or {}).get("arguments") or {}).get("service")
+        undone = any(
+            name in ROLLBACK_FOR[func]
+            and (name != "remove_faults" or rb_service in (None, service))
+            for name, rb_service in rollbacks
+        )
+        if not undone:
+            wanted = " or ".join(sorted(ROLLBACK_FOR[func]))
+            raise ExperimentInvalid(
+                source, "rollbacks",
+                f"method[{i}] ({func}{' on ' + service if service else ''}) has no matching "
+                f"rollback: add {wanted}" + (f" for {service}" if service else ""))
+
+
+def load_and_validate(path: Path) -> dict[str, Any]:
+    experiment = load_experiment_file(path)
+    validate_experiment(experiment, path)
+    return experiment
