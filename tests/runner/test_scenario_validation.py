@@ -38,7 +38,10 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "experiments" / "pod-kill-orders.yaml").write_text(
         "title: kill\ndescription: d\nconfiguration: {fault_duration_s: 10}\nmethod: []\n")
     (tmp_path / "slo" / "specs").mkdir(parents=True)
-    (tmp_path / "slo" / "specs" / "reference-platform.yaml").write_text("kind: test\n")
+    shipped = Path(__file__).resolve().parents[2] / "slo" / "specs" / "reference-platform.yaml"
+    (tmp_path / "slo" / "specs" / "reference-platform.yaml").write_text(shipped.read_text())
+    (tmp_path / "slo" / "specs" / "broken.yaml").write_text(
+        shipped.read_text().replace("aggregate: p95", "aggregate: p955", 1))
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -122,6 +125,14 @@ def test_each_mistake_names_the_file_and_the_field(
     assert error.field == field, str(error)
     assert words in error.problem, str(error)
     assert str(error).startswith(f"{error.source}: field '{field}': ")
+
+
+def test_a_malformed_slo_spec_is_refused_before_the_run_naming_the_spec(project: Path) -> None:
+    path = write(project, mutate(slo="broken"))
+    with pytest.raises(InputError) as info:
+        load_scenario_file(path)
+    assert "slo/specs/broken.yaml" in info.value.source
+    assert "aggregate" in info.value.field, str(info.value)
 
 
 def test_several_mistakes_are_all_reported(project: Path) -> None:

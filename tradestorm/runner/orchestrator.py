@@ -119,11 +119,20 @@ def load_experiment_document(path: Path) -> dict[str, Any]:
 FAULT_DURATION_KEYS = ("fault_duration_s", "fault_duration", "duration_s", "duration")
 
 
-def experiment_configuration(scenario: Scenario, document: dict[str, Any]) -> dict[str, Any]:
-    """Chaos Toolkit configuration for this run: the fault length from the phases,
-    then the scenario's own ``configuration`` (which wins)."""
+def experiment_configuration(scenario: Scenario, document: dict[str, Any],
+                             connection: Connection) -> dict[str, Any]:
+    """Chaos Toolkit configuration for this run: where the target is, the fault
+    length from the phases, then the scenario's own ``configuration`` (which wins)."""
     declared = document.get("configuration") or {}
-    config: dict[str, Any] = {}
+    config: dict[str, Any] = {
+        "tradestorm_target": connection.target,
+        "tradestorm_prometheus_url": connection.prometheus_url,
+    }
+    if connection.target == "local" and connection.state_dir is not None:
+        config["tradestorm_state_dir"] = str(connection.state_dir)
+    context = connection.state.get("context")
+    if connection.target == "kubernetes" and context:
+        config["kubernetes_context"] = context
     for key in FAULT_DURATION_KEYS:
         if key in declared:
             config[key] = scenario.phases.fault
@@ -224,7 +233,7 @@ class Orchestrator:
         if self.scenario.experiment is None:
             return None
         document = load_experiment_document(self.scenario.experiment)
-        config = experiment_configuration(self.scenario, document)
+        config = experiment_configuration(self.scenario, document, self.conn)
         as_run = dict(document)
         as_run["configuration"] = {**(document.get("configuration") or {}), **config}
         write_json(self.results_dir / "experiment.json", as_run)
@@ -342,6 +351,8 @@ class Orchestrator:
         self._wait_until(warm.start + plan.warmup)
         warm.end = time.time()
         baseline = self._begin_phase("baseline", plan.baseline, start=warm.end)
+        # the judged run starts with the baseline; the warmup is recorded apart
+        self.record.started_at = baseline.start
         self._wait_until(baseline.start + plan.baseline)
         if config is None:
             baseline.end = baseline.start + plan.baseline
@@ -438,7 +449,11 @@ class Orchestrator:
         from slo.timeseries import export_timeseries
 
         end = self.record.ended_at or time.time()
-        export_timeseries(self.conn.prometheus_url, self.record.started_at, end,
+        warmup = self.record.phase("warmup")
+        start = min(self.record.started_at, warmup.start if warmup else self.record.started_at)
+        if end <= start:
+            raise StageError("timeseries", "the run ended before it started: nothing to export")
+        export_timeseries(self.conn.prometheus_url, start, end,
                           self.results_dir / "timeseries.json")
 
     def _gate(self) -> None:

@@ -367,6 +367,7 @@ def load_scenario_file(path: Path) -> Scenario:
         model.slo, kind="SLO spec", field_name="slo", source=path,
         dirs=paths.spec_dirs(path.resolve()), suffixes=paths.SPEC_SUFFIXES,
     )
+    _check_spec(spec)
     return Scenario(
         name=name,
         description=model.description.strip(),
@@ -382,6 +383,19 @@ def load_scenario_file(path: Path) -> Scenario:
         ),
         document=document,
     )
+
+
+def _check_spec(spec: Path) -> None:
+    """Validate the SLO spec now, not after the run (its errors name the spec and field)."""
+    try:
+        from slo.errors import InputFileError
+        from slo.validation import load_spec
+    except ImportError:  # the SLO part is not installed: the gate will say so
+        return
+    try:
+        load_spec(spec)
+    except InputFileError as exc:
+        raise InputError(exc.source, exc.field, exc.problem) from None
 
 
 def _valid_name(name: str) -> bool:
