@@ -33,7 +33,10 @@ async def all_symbols(rt: Runtime, *, fresh: bool = False) -> dict[str, SymbolRo
 
 
 async def get_symbol(rt: Runtime, symbol: str) -> SymbolRow:
+    """The symbol's row; a miss re-reads the table once (a symbol added since)."""
     found = (await all_symbols(rt)).get(symbol)
+    if found is None:
+        found = (await all_symbols(rt, fresh=True)).get(symbol)
     if found is None:
         raise NotFound(f"unknown symbol {symbol!r}", field="symbol")
     return found

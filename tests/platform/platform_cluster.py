@@ -52,8 +52,11 @@ class Replica:
 class Cluster:
     dsn: str
     workdir: Path
-    replicas_per_service: Mapping[str, int] = field(default_factory=lambda: {s: 1 for s in ALL_SERVICES})
+    replicas_per_service: Mapping[str, int] = field(
+        default_factory=lambda: {s: 1 for s in ALL_SERVICES}
+    )
     admin_key: str = "test-admin-key"
+    log_level: str = "WARNING"
     extra_env: Mapping[str, str] = field(default_factory=dict)
     replicas: dict[str, list[Replica]] = field(default_factory=dict)
     _ports: dict[str, list[int]] = field(default_factory=dict)
@@ -72,7 +75,7 @@ class Cluster:
         env.update(
             TRADEPLAT_DATABASE_URL=self.dsn,
             TRADEPLAT_ADMIN_KEY=self.admin_key,
-            TRADEPLAT_LOG_LEVEL="WARNING",
+            TRADEPLAT_LOG_LEVEL=self.log_level,
         )
         for service in ALL_SERVICES:
             if service in self._ports:
@@ -81,6 +84,12 @@ class Cluster:
                 env[f"TRADEPLAT_{service.upper()}_URL"] = f"http://127.0.0.1:{free_port()}"
         env.update(self.extra_env)
         return env
+
+    def add_replica(self, service: str) -> Replica:
+        """Start one more replica of ``service`` on a new port (not behind any URL)."""
+        self._ports.setdefault(service, []).append(free_port())
+        self.replicas.setdefault(service, [])
+        return self.start_replica(service, len(self._ports[service]) - 1)
 
     def start_replica(self, service: str, index: int = 0) -> Replica:
         port = self._ports[service][index]

@@ -1,0 +1,55 @@
+"""Fixtures of the platform tests: a migrated database per module, the six
+services in-process (httpx ASGITransport, lifespans running, background tasks
+included), and the six services as real processes (one set per session)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AsyncExitStack
+
+import asyncpg
+import pytest
+import pytest_asyncio
+from platform_cluster import ALL_SERVICES, Cluster
+from platform_helpers import ADMIN_KEY, LivePlatform, Platform, start_inproc
+from tradeplat.migrations import migrate_dsn
+
+
+@pytest.fixture(scope="module")
+def platform_dsn(make_database: Callable[[str], str]) -> str:
+    dsn = make_database("plat")
+    asyncio.run(migrate_dsn(dsn))
+    return dsn
+
+
+@pytest_asyncio.fixture(scope="module")
+async def platform(platform_dsn: str) -> AsyncIterator[Platform]:
+    async with AsyncExitStack() as stack:
+        yield await start_inproc(platform_dsn, stack)
+
+
+@pytest_asyncio.fixture(scope="module")
+async def db(platform_dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await asyncpg.create_pool(platform_dsn, min_size=1, max_size=4)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+@pytest.fixture(scope="session")
+def live(make_database: Callable[[str], str], tmp_path_factory: pytest.TempPathFactory
+         ) -> Iterator[LivePlatform]:
+    """All six services as processes (two ``orders`` replicas; the gateway uses the first)."""
+    dsn = make_database("live")
+    asyncio.run(migrate_dsn(dsn))
+    replicas = {s: 1 for s in ALL_SERVICES}
+    replicas["orders"] = 2
+    cluster = Cluster(dsn, tmp_path_factory.mktemp("live"), replicas_per_service=replicas,
+                      admin_key=ADMIN_KEY, log_level="INFO")
+    try:
+        cluster.start(timeout_s=90)
+        yield LivePlatform(cluster, dsn)
+    finally:
+        cluster.stop()
