@@ -337,7 +337,7 @@ def timeline_chart(
         color = STATUS_COLORS.get(bar.status, "#6b7280")
         x0 = frame.x(bar.start)
         x1 = frame.x(bar.end if bar.end is not None else bar.start)
-        w = max(x1 - x0, 3.0)
+        w = max(x1 - x0, 5.0)  # an instant action stays visible on a long axis
         tip = (f"{bar.kind} {bar.label}: {bar.status}, {fmt.clock(bar.start - frame.start)}"
                f" for {fmt.duration((bar.end or bar.start) - bar.start)}")
         parts.append(f'<rect class="bar" x="{x0:.1f}" y="{y + 3}" width="{w:.1f}" '

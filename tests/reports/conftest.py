@@ -1,0 +1,44 @@
+"""Fixtures of the report's tests: results folders written by ``fixture_results``."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+from fixture_results import START, write_results
+
+EXTERNAL_URL = re.compile(r"(?i)\b(?:https?|ftp|wss?)://(?!127\.0\.0\.1[:/])[^\s\"'<>)]+")
+
+
+@pytest.fixture(scope="session")
+def failing_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 10-minute run with SLO failures, three lost orders and residue left behind."""
+    return write_results(tmp_path_factory.mktemp("runs") / "failing", lost_orders=True)
+
+
+@pytest.fixture(scope="session")
+def clean_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_results(tmp_path_factory.mktemp("runs") / "clean", lost_orders=False)
+
+
+@pytest.fixture
+def fresh_run(tmp_path: Path):
+    """Write a results folder of one's own (to break it in a test)."""
+
+    def _make(name: str = "run", **kwargs) -> Path:
+        return write_results(tmp_path / name, **kwargs)
+
+    return _make
+
+
+def soup_of(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+def external_urls(html: str) -> list[str]:
+    return EXTERNAL_URL.findall(html)
+
+
+__all__ = ["START", "external_urls", "soup_of"]

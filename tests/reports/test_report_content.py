@@ -1,0 +1,191 @@
+"""The report of a run shows what a reviewer needs, from the results folder alone."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from conftest import external_urls, soup_of
+from fixture_results import ENDPOINTS, LOST_CLIENT_IDS, LOST_ORDER_IDS
+
+from reports.build import build_report
+
+CHART_PANELS = ("throughput", "error_rate", "latency_client", "latency_server",
+                "replicas_ready", "database_up", "outbox_lag")
+
+
+@pytest.fixture(scope="module")
+def failing_report(failing_run: Path) -> Path:
+    return build_report(failing_run)
+
+
+@pytest.fixture(scope="module")
+def clean_report(clean_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_report(clean_run, tmp_path_factory.mktemp("out") / "nested" / "clean.html")
+
+
+def test_default_output_is_report_html_in_the_results_folder(failing_run, failing_report):
+    assert failing_report == failing_run / "report.html"
+    assert failing_report.stat().st_size > 10_000
+
+
+def test_output_option_writes_where_asked(clean_report):
+    assert clean_report.name == "clean.html" and clean_report.is_file()
+    assert not (clean_report.parent / "report.html").exists()
+
+
+def test_verdict_score_and_run_facts_at_the_top(failing_report):
+    soup = soup_of(failing_report)
+    header = soup.find("header", id="summary")
+    verdict = header.find(id="verdict")
+    assert verdict.find(class_="big").get_text(strip=True) == "fail"
+    assert "71.5" in verdict.get_text()
+    text = header.get_text(" ", strip=True)
+    for fact in ("pod-kill-orders", "local", "10 min", "2025-11-22 08:00:00 UTC",
+                 "locust 2.47.0", "prometheus 2.42.0", "kill_replicas orders at T+3:00"):
+        assert fact in text, fact
+    assert soup.title.get_text().startswith("FAIL")
+
+
+def test_headline_names_the_failed_objectives_and_lost_orders(failing_report):
+    headline = soup_of(failing_report).find(id="headline").get_text(" ", strip=True)
+    assert "2 failed" in headline and "order-latency-p99" in headline
+    assert "3 lost" in headline
+    assert "not recovered" in headline
+    assert "NOT clean" in headline
+
+
+def test_every_panel_is_a_chart_with_both_fault_windows_shaded_and_labelled(failing_report):
+    soup = soup_of(failing_report)
+    for key in CHART_PANELS:
+        panel = soup.find(id=f"panel-{key}")
+        assert panel is not None, key
+        svg = panel.find("svg", class_="chart")
+        faults = svg.find_all("rect", class_="fault")
+        assert len(faults) == 2, key
+        labels = [t.get_text() for t in svg.find_all("text", class_="fault-label")]
+        assert labels == ["kill_replicas orders", "add_latency postgres"], key
+        assert svg.find_all("polyline", class_="series"), f"{key}: nothing drawn"
+        assert "no data" not in svg.get_text()
+
+
+def test_fault_window_is_placed_at_its_time(failing_report):
+    """kill_replicas runs from 3:00 to 5:00 of a 10-minute run: 30 % to 50 % of the axis."""
+    svg = soup_of(failing_report).find(id="panel-throughput").find("svg")
+    plot = svg.find("rect", class_="plot")
+    left, width = float(plot["x"]), float(plot["width"])
+    fault = svg.find("rect", class_="fault")
+    start = (float(fault["x"]) - left) / width
+    span = float(fault["width"]) / width
+    assert start == pytest.approx(0.3, abs=0.005) and span == pytest.approx(0.2, abs=0.005)
+
+
+def test_latency_charts_split_client_and_server_percentiles(failing_report):
+    soup = soup_of(failing_report)
+    client = [t.get_text() for t in soup.find(id="panel-latency_client").find_all("title")]
+    server = [t.get_text() for t in soup.find(id="panel-latency_server").find_all("title")]
+    assert {"client_p50", "client_p95", "client_p99"} <= set(client)
+    assert {"server_p50", "server_p95", "server_p99"} <= set(server)
+    assert not any(name.startswith("server") for name in client)
+
+
+def test_replicas_chart_has_one_line_per_service(failing_report):
+    legend = soup_of(failing_report).find(id="panel-replicas_ready").find(class_="legend")
+    text = legend.get_text(" ", strip=True)
+    for service in ("gateway", "orders", "risk", "portfolio", "marketdata", "analytics"):
+        assert service in text
+    assert "orders max 2 replicas" in text
+
+
+def test_slo_table_per_phase_with_measured_objective_and_verdict(failing_report):
+    soup = soup_of(failing_report)
+    fault = soup.find(id="slo-v-fault").find_next("table")
+    rows = {}
+    for tr in fault.find("tbody").find_all("tr"):
+        cells = [td.get_text(" ", strip=True) for td in tr.find_all("td")]
+        rows[cells[0].split()[0]] = cells
+    assert rows["order-latency-p99"][2:5] == ["910 ms", "≤ 250 ms (warn ≤ 200 ms)", "fail"]
+    assert rows["order-error-ratio"][2:5] == ["3.1 %", "≤ 1 % (warn ≤ 0.5 %)", "fail"]
+    assert rows["server-latency-p99"][4] == "warning"
+    assert soup.find(id="slo-v-baseline") and soup.find(id="slo-v-recovery")
+    run_table = soup.find(id="slo-v-run").find_next("table").get_text(" ", strip=True)
+    assert "no data" in run_table and "no_data" in run_table
+
+
+def test_recovery_times(failing_report):
+    table = soup_of(failing_report).find(id="recovery").find_next("table")
+    rows = [[td.get_text(" ", strip=True) for td in tr.find_all("td")]
+            for tr in table.find("tbody").find_all("tr")]
+    assert rows[0][0] == "orders-error-ratio" and rows[0][2:7] == [
+        "T+5:00", "T+5:11", "11 s", "≤ 30 s", "pass"]
+    assert rows[1][3:5] == ["never", "not recovered"] and rows[1][6] == "fail"
+
+
+def test_lost_orders_are_listed(failing_report):
+    soup = soup_of(failing_report)
+    assert soup.find(id="lost-count").get_text(strip=True) == "3"
+    ids = soup.find(class_="order-ids").get_text().split()
+    assert ids == LOST_ORDER_IDS
+    assert soup.find(class_="client-order-ids").get_text().split() == LOST_CLIENT_IDS
+    checks = soup.find("table", class_="checks").get_text(" ", strip=True)
+    assert "ledger_balanced ok 0" in checks
+    assert "acknowledged_orders_persisted violated 3" in checks
+
+
+def test_clean_run_lists_no_offending_order(clean_report):
+    soup = soup_of(clean_report)
+    assert soup.find(id="verdict").find(class_="big").get_text(strip=True) == "pass"
+    assert soup.find(id="offending") is None
+    assert soup.find(id="lost-count").get_text(strip=True) == "0"
+    assert "Every acknowledged order is in the database exactly once" in soup.get_text()
+    assert "clean" in soup.find(id="residue").find_next("p").get_text()
+
+
+def test_experiment_timeline_from_the_chaos_journal(failing_report):
+    soup = soup_of(failing_report)
+    section = soup.find(id="experiment").find_next("table", class_="activities")
+    rows = [[td.get_text(" ", strip=True) for td in tr.find_all("td")]
+            for tr in section.find("tbody").find_all("tr")]
+    stages = [r[0] for r in rows]
+    assert stages.count("rollback") == 2 and stages[-2:] == ["rollback", "rollback"]
+    assert stages[0] == "steady state before"
+    kill = next(r for r in rows if "kill-one-orders-replica" in r[1])
+    assert kill[2] == "T+3:00" and kill[5].startswith("succeeded")
+    assert "tradestorm_chaos.actions.kill_replicas" in kill[1]
+    failed = next(r for r in rows if r[0] == "steady state after" and "failed" in r[5])
+    assert "error ratio 0.031 > 0.01" in failed[6]
+    bars = soup.find("svg", class_="timeline").find_all("rect", class_="bar")
+    assert len(bars) == len(rows)
+    residue = soup.find("table", class_="residue").get_text(" ", strip=True)
+    assert "proxy_fault postgres latency fault f-0012" in residue
+
+
+def test_locust_statistics_per_endpoint(failing_report):
+    table = soup_of(failing_report).find("table", class_="locust")
+    rows = [[td.get_text(" ", strip=True) for td in tr.find_all("td")]
+            for tr in table.find("tbody").find_all("tr")]
+    assert [(r[0], r[1]) for r in rows[:-1]] == [(m, n) for m, n, _ in ENDPOINTS]
+    assert rows[-1][1] == "Aggregated" and rows[-1][2] == "49,199"
+    assert rows[0][2:5] == ["22,140", "265", "1.2 %"]
+    failures = soup_of(failing_report).find("table", class_="failures").get_text(" ", strip=True)
+    assert "503 Server Error" in failures and "412" in failures
+
+
+def test_no_previous_run_says_so(failing_report):
+    assert "nothing to compare with" in soup_of(failing_report).find(
+        id="comparison").find_next("p").get_text()
+
+
+def test_self_contained_no_external_reference(failing_report, clean_report):
+    for report in (failing_report, clean_report):
+        html = report.read_text(encoding="utf-8")
+        soup = soup_of(report)
+        assert external_urls(html) == []
+        assert soup.find_all("script") == [] and soup.find_all("link") == []
+        assert soup.find_all(["img", "iframe", "object", "embed", "audio", "video"]) == []
+        assert all(a["href"].startswith("#") for a in soup.find_all("a", href=True))
+        assert not re.search(r"url\(|@import|@font-face", html)
+        assert not any(tag.get("src") for tag in soup.find_all(True))
+        csp = soup.find("meta", attrs={"http-equiv": "Content-Security-Policy"})
+        assert csp["content"].startswith("default-src 'none'")
