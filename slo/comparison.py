@@ -51,36 +51,54 @@ def find_previous_run(root: Path, run: RunInfo) -> tuple[Path, dict[str, Any]] |
     return None if best is None else (best[1], best[2])
 
 
-def evaluate_comparisons(spec: Spec, run: RunInfo, objectives: list[ObjectiveResult],
-                         root: Path | None) -> ComparisonResult:
+def evaluate_comparisons(
+    spec: Spec, run: RunInfo, objectives: list[ObjectiveResult], root: Path | None
+) -> ComparisonResult:
     if not spec.comparisons:
         return ComparisonResult(previous_run=None, detail="no relative criteria in the spec")
     if run.results_dir is None or run.scenario is None:
-        return ComparisonResult(None, [_item(c, NOT_APPLICABLE, detail="a bare window has no scenario to "
-                                                                        "compare with") for c in spec.comparisons],
-                                detail="not a run")
+        return ComparisonResult(
+            None,
+            [
+                _item(c, NOT_APPLICABLE, detail="a bare window has no scenario to compare with")
+                for c in spec.comparisons
+            ],
+            detail="not a run",
+        )
     root = root or spec.comparison_root or run.results_dir.parent
     found = find_previous_run(root, run)
     if found is None:
         text = f"no earlier passing run of scenario {run.scenario!r} in {root}"
-        return ComparisonResult(None, [_item(c, NOT_APPLICABLE, detail=text) for c in spec.comparisons],
-                                detail=text)
+        return ComparisonResult(
+            None, [_item(c, NOT_APPLICABLE, detail=text) for c in spec.comparisons], detail=text
+        )
     folder, previous = found
     items = [_compare(spec, c, objectives, previous) for c in spec.comparisons]
     return ComparisonResult(previous_run=str(folder), items=items)
 
 
-def _compare(spec: Spec, c: Comparison, objectives: list[ObjectiveResult],
-             previous: dict[str, Any]) -> ComparisonItem:
+def _compare(
+    spec: Spec, c: Comparison, objectives: list[ObjectiveResult], previous: dict[str, Any]
+) -> ComparisonItem:
     current = next((o for o in objectives if o.name == c.objective and o.phase == c.phase), None)
-    old = next((o for o in previous.get("objectives", []) if isinstance(o, dict)
-                and o.get("name") == c.objective and o.get("phase") == c.phase), None)
+    old = next(
+        (
+            o
+            for o in previous.get("objectives", [])
+            if isinstance(o, dict) and o.get("name") == c.objective and o.get("phase") == c.phase
+        ),
+        None,
+    )
     if current is None or current.value is None:
         return _item(c, NO_DATA, detail=f"{c.objective} [{c.phase}] has no value in this run")
     old_value = old.get("value") if old else None
     if not isinstance(old_value, int | float) or isinstance(old_value, bool):
-        return _item(c, NOT_APPLICABLE, current=current.value,
-                     detail=f"the reference run has no value for {c.objective} [{c.phase}]")
+        return _item(
+            c,
+            NOT_APPLICABLE,
+            current=current.value,
+            detail=f"the reference run has no value for {c.objective} [{c.phase}]",
+        )
     objective = spec.objective(c.objective)
     assert objective is not None
     sign = 1.0 if lower_is_better(objective.op) else -1.0
@@ -99,18 +117,43 @@ def _compare(spec: Spec, c: Comparison, objectives: list[ObjectiveResult],
         verdict = PASS
     direction = "worse" if worse_pct > 0 else "better or equal"
     shown = "from zero" if change is None else f"{abs(change):.1f}%"
-    detail = (f"{c.objective} [{c.phase}] {old_value:.6g} -> {current.value:.6g} ({shown} {direction}); "
-              f"allowed: {c.max_worse_pct:g}% worse")
-    return _item(c, verdict, previous=float(old_value), current=current.value,
-                 change=None if change is None else round(change, 3), detail=detail)
+    detail = (
+        f"{c.objective} [{c.phase}] {old_value:.6g} -> {current.value:.6g} ({shown} {direction}); "
+        f"allowed: {c.max_worse_pct:g}% worse"
+    )
+    return _item(
+        c,
+        verdict,
+        previous=float(old_value),
+        current=current.value,
+        change=None if change is None else round(change, 3),
+        detail=detail,
+    )
 
 
-def _item(c: Comparison, verdict: str, *, previous: float | None = None, current: float | None = None,
-          change: float | None = None, detail: str = "") -> ComparisonItem:
-    return ComparisonItem(name=c.name, objective=c.objective, phase=c.phase, previous=previous,
-                          current=current, change_pct=change, verdict=verdict,
-                          max_worse_pct=c.max_worse_pct, key=c.key, weight=c.weight,
-                          warning_pct=c.warning_pct, detail=detail)
+def _item(
+    c: Comparison,
+    verdict: str,
+    *,
+    previous: float | None = None,
+    current: float | None = None,
+    change: float | None = None,
+    detail: str = "",
+) -> ComparisonItem:
+    return ComparisonItem(
+        name=c.name,
+        objective=c.objective,
+        phase=c.phase,
+        previous=previous,
+        current=current,
+        change_pct=change,
+        verdict=verdict,
+        max_worse_pct=c.max_worse_pct,
+        key=c.key,
+        weight=c.weight,
+        warning_pct=c.warning_pct,
+        detail=detail,
+    )
 
 
 def _load(path: Path) -> dict[str, Any] | None:

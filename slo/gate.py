@@ -40,8 +40,14 @@ SLO_JSON = "slo.json"
 JUNIT_XML = "junit.xml"
 
 
-def evaluate_run(results_dir: Path, *, spec: Path | None = None, prometheus_url: str | None = None,
-                 results_root: Path | None = None, write: bool = True) -> GateResult:
+def evaluate_run(
+    results_dir: Path,
+    *,
+    spec: Path | None = None,
+    prometheus_url: str | None = None,
+    results_root: Path | None = None,
+    write: bool = True,
+) -> GateResult:
     """Judge the run in ``results_dir`` (its run.json phases and faults, its reconcile.json).
 
     Prometheus is ``prometheus_url``, else run.json's ``prometheus_url``, else the
@@ -50,19 +56,33 @@ def evaluate_run(results_dir: Path, *, spec: Path | None = None, prometheus_url:
     results_dir = Path(results_dir)
     run = read_run(results_dir)
     loaded = load_spec(spec or DEFAULT_SPEC)
-    url = prometheus_url or run.prometheus_url or (loaded.datasource.url if loaded.datasource else None)
+    url = (
+        prometheus_url
+        or run.prometheus_url
+        or (loaded.datasource.url if loaded.datasource else None)
+    )
     if not url:
-        raise ResultsError(results_dir / "run.json", "prometheus_url",
-                           "no Prometheus URL: not in run.json, not in the spec, not given")
+        raise ResultsError(
+            results_dir / "run.json",
+            "prometheus_url",
+            "no Prometheus URL: not in run.json, not in the spec, not given",
+        )
     result = evaluate(loaded, run, url, results_root=results_root)
     if write:
         write_result(result, results_dir)
     return result
 
 
-def evaluate_window(start: float, end: float, *, prometheus_url: str, spec: Path | None = None,
-                    out_dir: Path | None = None, phase: str = RUN_PHASE,
-                    target: str | None = None) -> GateResult:
+def evaluate_window(
+    start: float,
+    end: float,
+    *,
+    prometheus_url: str,
+    spec: Path | None = None,
+    out_dir: Path | None = None,
+    phase: str = RUN_PHASE,
+    target: str | None = None,
+) -> GateResult:
     """Judge a bare window as one phase named ``phase``; write the files to ``out_dir`` if given."""
     run = window_run(start, end, phase=phase, target=target, prometheus_url=prometheus_url)
     loaded = load_spec(spec or DEFAULT_SPEC)
@@ -88,8 +108,15 @@ def collect_queries(spec: Spec, run: RunInfo) -> list[str]:
     return list(dict.fromkeys(queries))
 
 
-def evaluate(spec: Spec, run: RunInfo, prometheus_url: str, *, results_root: Path | None = None,
-             workers: int = 4, timeout_s: float = 15.0) -> GateResult:
+def evaluate(
+    spec: Spec,
+    run: RunInfo,
+    prometheus_url: str,
+    *,
+    results_root: Path | None = None,
+    workers: int = 4,
+    timeout_s: float = 15.0,
+) -> GateResult:
     """Evaluate ``spec`` over ``run`` against Prometheus at ``prometheus_url``."""
     started = time.time()
     error: str | None = None
@@ -108,9 +135,14 @@ def evaluate(spec: Spec, run: RunInfo, prometheus_url: str, *, results_root: Pat
         if failed:
             error = "; ".join(dict.fromkeys(str(e) for e in failed))
 
-    objectives = [evaluate_objective(o, phase, run, fetched, spec.step_s)
-                  for o in spec.objectives for phase in phases_to_judge(o, run)]
-    recovery = [r for item in spec.recovery for r in evaluate_recovery(item, run, fetched, spec.step_s)]
+    objectives = [
+        evaluate_objective(o, phase, run, fetched, spec.step_s)
+        for o in spec.objectives
+        for phase in phases_to_judge(o, run)
+    ]
+    recovery = [
+        r for item in spec.recovery for r in evaluate_recovery(item, run, fetched, spec.step_s)
+    ]
     hpa = [evaluate_hpa(check, run, fetched, spec.step_s) for check in spec.hpa]
     integrity = evaluate_integrity(spec.integrity, run.results_dir)
     comparison = evaluate_comparisons(spec, run, objectives, results_root)
@@ -120,21 +152,36 @@ def evaluate(spec: Spec, run: RunInfo, prometheus_url: str, *, results_root: Pat
     items += [Item(f"hpa {h.name}", h.verdict, h.key, h.weight) for h in hpa]
     if integrity is not None:
         items.append(Item("data integrity", integrity.verdict, integrity.key, integrity.weight))
-    items += [Item(f"{c.name} (vs previous run)", c.verdict, c.key, c.weight) for c in comparison.items]
+    items += [
+        Item(f"{c.name} (vs previous run)", c.verdict, c.key, c.weight) for c in comparison.items
+    ]
     if run.only_phase is not None and not objectives:
         items.append(Item(f"objectives [{run.only_phase}]", "no_data", False, 0.0))
     decision = decide(items, spec.score, error)
     return GateResult(
-        verdict=decision.verdict, exit_code=EXIT_CODES[decision.verdict], score=decision.score,
-        spec=str(spec.path), evaluated_at=round(started, 3), prometheus_url=prometheus_url,
-        window={"start": run.start, "end": run.end}, objectives=objectives, recovery=recovery, hpa=hpa,
-        integrity=integrity, comparison=comparison, reasons=decision.reasons, error=error,
-        run_id=run.run_id, scenario=run.scenario, target=run.target,
-        score_policy={"pass": spec.score.passing, "warning": spec.score.warning})
+        verdict=decision.verdict,
+        exit_code=EXIT_CODES[decision.verdict],
+        score=decision.score,
+        spec=str(spec.path),
+        evaluated_at=round(started, 3),
+        prometheus_url=prometheus_url,
+        window={"start": run.start, "end": run.end},
+        objectives=objectives,
+        recovery=recovery,
+        hpa=hpa,
+        integrity=integrity,
+        comparison=comparison,
+        reasons=decision.reasons,
+        error=error,
+        run_id=run.run_id,
+        scenario=run.scenario,
+        target=run.target,
+        score_policy={"pass": spec.score.passing, "warning": spec.score.warning},
+    )
 
 
 def write_result(result: GateResult, folder: Path) -> GateResult:
-    """Write ``slo.json`` (atomically: a later run may read it) and ``junit.xml`` into ``folder``."""
+    """Write ``slo.json`` (atomically: later runs read it) and ``junit.xml`` into ``folder``."""
     slo_path = folder / SLO_JSON
     payload = json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n"
     fd, tmp = tempfile.mkstemp(prefix=".slo-", suffix=".json", dir=folder)

@@ -9,8 +9,8 @@ passed). Elsewhere the series are::
 
 The load step is the start of the check's ``loadPhase`` (the window start for
 a bare window). Scale-out time is from the load step until current replicas
-first exceed their count at the step. A flap is a reversal of the desired
-replica count's direction beyond the one expected scale-out-then-in.
+first exceed their count at the step. A flap is a scale-out of the desired
+replica count after it had scaled in (out, in, out again).
 """
 
 from __future__ import annotations
@@ -28,8 +28,10 @@ MAX = "kube_horizontalpodautoscaler_spec_max_replicas"
 
 def hpa_queries(check: HPACheck) -> dict[str, str]:
     selector = f'{{namespace="{check.namespace}",horizontalpodautoscaler="{check.hpa}"}}'
-    return {name: f"max({metric}{selector})" for name, metric in
-            (("current", CURRENT), ("desired", DESIRED), ("max", MAX))}
+    return {
+        name: f"max({metric}{selector})"
+        for name, metric in (("current", CURRENT), ("desired", DESIRED), ("max", MAX))
+    }
 
 
 def applicable(run: RunInfo) -> bool:
@@ -37,9 +39,20 @@ def applicable(run: RunInfo) -> bool:
 
 
 def evaluate_hpa(check: HPACheck, run: RunInfo, fetched: dict, step_s: float) -> HPAResult:
-    result = HPAResult(name=check.name, service=check.service, verdict=NO_DATA, scale_out_seconds=None,
-                       max_replicas_hit=None, scaled_in=None, flaps=None, detail="", key=check.key,
-                       weight=check.weight, hpa=check.hpa, target_seconds=check.scale_out_within_s)
+    result = HPAResult(
+        name=check.name,
+        service=check.service,
+        verdict=NO_DATA,
+        scale_out_seconds=None,
+        max_replicas_hit=None,
+        scaled_in=None,
+        flaps=None,
+        detail="",
+        key=check.key,
+        weight=check.weight,
+        hpa=check.hpa,
+        target_seconds=check.scale_out_within_s,
+    )
     if not applicable(run):
         result.verdict = NOT_APPLICABLE
         result.detail = "local target has no HPA (replicas are fixed by the supervisor)"
@@ -63,22 +76,26 @@ def evaluate_hpa(check: HPACheck, run: RunInfo, fetched: dict, step_s: float) ->
         series[name] = found[0] if found and found[0].values else None
     current = series["current"]
     if current is None:
-        result.detail = (f"no {CURRENT} samples for HPA {check.namespace}/{check.hpa} after the load step "
-                         "(is kube-state-metrics scraped?)")
+        result.detail = (
+            f"no {CURRENT} samples for HPA {check.namespace}/{check.hpa} after the load step "
+            "(is kube-state-metrics scraped?)"
+        )
         return result
     initial = current.values[0]
     peak = max(current.values)
     result.initial_replicas, result.peak_replicas = initial, peak
-    out_at = next((t for t, v in zip(current.times, current.values, strict=True) if v > initial), None)
+    out_at = next(
+        (t for t, v in zip(current.times, current.values, strict=True) if v > initial), None
+    )
     result.scale_out_seconds = None if out_at is None else round(out_at - step_at, 3)
     max_series = series["max"]
     if max_series is not None:
         result.max_replicas = max(max_series.values)
-        result.max_replicas_hit = any(
-            v >= m for v, m in _paired(current, max_series, step_s))
+        result.max_replicas_hit = any(v >= m for v, m in _paired(current, max_series, step_s))
     peak_at = current.times[current.values.index(peak)]
-    result.scaled_in = any(v < peak for t, v in zip(current.times, current.values, strict=True)
-                           if t > peak_at)
+    result.scaled_in = any(
+        v < peak for t, v in zip(current.times, current.values, strict=True) if t > peak_at
+    )
     desired = series["desired"] or current
     result.flaps = _flaps(desired.values)
 
@@ -87,8 +104,10 @@ def evaluate_hpa(check: HPACheck, run: RunInfo, fetched: dict, step_s: float) ->
     if result.scale_out_seconds is None:
         problems.append(f"never scaled out above {initial:g} replicas after the load step")
     elif result.scale_out_seconds > check.scale_out_within_s:
-        problems.append(f"scaled out after {result.scale_out_seconds:.1f}s "
-                        f"(objective: within {check.scale_out_within_s:g}s)")
+        problems.append(
+            f"scaled out after {result.scale_out_seconds:.1f}s "
+            f"(objective: within {check.scale_out_within_s:g}s)"
+        )
     if result.max_replicas_hit and check.max_replicas_hit != "ignore":
         text = f"hit maxReplicas ({result.max_replicas:g}): capacity ceiling reached"
         (problems if check.max_replicas_hit == "fail" else warnings).append(text)
@@ -97,8 +116,11 @@ def evaluate_hpa(check: HPACheck, run: RunInfo, fetched: dict, step_s: float) ->
     if result.flaps > check.max_flaps:
         problems.append(f"{result.flaps} flap(s) of desired replicas (allowed: {check.max_flaps})")
     result.verdict = FAIL if problems else WARNING if warnings else PASS
-    summary = (f"replicas {initial:g} -> {peak:g}" +
-               ("" if result.scale_out_seconds is None else f", scale-out after {result.scale_out_seconds:.1f}s"))
+    summary = f"replicas {initial:g} -> {peak:g}" + (
+        ""
+        if result.scale_out_seconds is None
+        else f", scale-out after {result.scale_out_seconds:.1f}s"
+    )
     result.detail = "; ".join([summary, *problems, *warnings])
     return result
 
@@ -119,6 +141,8 @@ def _flaps(values: list[float]) -> int:
             d = 1 if cur > prev else -1
             if not directions or directions[-1] != d:
                 directions.append(d)
-    while directions[:1] == [-1]:  # a scale-in still settling from before the load step
-        directions.pop(0)
-    return max(0, len(directions) - 2)  # up, then down, is the expected shape
+    # a flap is scaling out again after having scaled in (leading scale-ins are a
+    # previous load still settling)
+    return sum(
+        1 for prev, cur in zip(directions, directions[1:], strict=False) if (prev, cur) == (-1, 1)
+    )

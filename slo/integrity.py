@@ -21,8 +21,15 @@ _DUPLICATE_WORDS = ("dup",)
 def evaluate_integrity(policy: Integrity, results_dir: Path | None) -> IntegrityResult | None:
     if not policy.enabled:
         return None
-    result = IntegrityResult(verdict=NO_DATA, acknowledged=None, lost=None, duplicated=None,
-                             violations=None, key=policy.key, weight=policy.weight)
+    result = IntegrityResult(
+        verdict=NO_DATA,
+        acknowledged=None,
+        lost=None,
+        duplicated=None,
+        violations=None,
+        key=policy.key,
+        weight=policy.weight,
+    )
     if results_dir is None:
         result.verdict = NOT_APPLICABLE
         result.detail = "a bare time window has no order journal to reconcile"
@@ -44,7 +51,9 @@ def evaluate_integrity(policy: Integrity, results_dir: Path | None) -> Integrity
     if not isinstance(checks, list):
         raise ResultsError(path, "checks", "expected a list")
     acknowledged = data.get("acknowledged")
-    if acknowledged is not None and (isinstance(acknowledged, bool) or not isinstance(acknowledged, int)):
+    if acknowledged is not None and (
+        isinstance(acknowledged, bool) or not isinstance(acknowledged, int)
+    ):
         raise ResultsError(path, "acknowledged", f"expected an integer, got {acknowledged!r}")
     counted = [_check(path, i, c) for i, c in enumerate(checks)]
     result.checks = counted
@@ -55,11 +64,15 @@ def evaluate_integrity(policy: Integrity, results_dir: Path | None) -> Integrity
     failed = [c["name"] for c in counted if not c["ok"]]
     if ok and not failed:
         result.verdict = PASS
-        result.detail = f"{acknowledged} acknowledged orders reconciled, {len(counted)} checks passed"
+        result.detail = (
+            f"{acknowledged} acknowledged orders reconciled, {len(counted)} checks passed"
+        )
     else:
         result.verdict = FAIL
-        result.detail = (f"reconcile failed: {', '.join(failed) or 'ok is false'} "
-                         f"({result.violations} violations)")
+        result.detail = (
+            f"reconcile failed: {', '.join(failed) or 'ok is false'} "
+            f"({result.violations} violations)"
+        )
     return result
 
 
@@ -67,12 +80,20 @@ def _check(path: Path, index: int, raw: Any) -> dict[str, Any]:
     if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
         raise ResultsError(path, f"checks[{index}].name", "expected a check with a name")
     if not isinstance(raw.get("ok"), bool):
-        raise ResultsError(path, f"checks[{index}].ok", f"expected true or false, got {raw.get('ok')!r}")
+        raise ResultsError(
+            path, f"checks[{index}].ok", f"expected true or false, got {raw.get('ok')!r}"
+        )
     violations = raw.get("violations", 0)
     if isinstance(violations, bool) or not isinstance(violations, int) or violations < 0:
-        raise ResultsError(path, f"checks[{index}].violations", f"expected a count, got {violations!r}")
-    return {"name": raw["name"], "ok": raw["ok"], "violations": violations,
-            "detail": str(raw.get("detail", ""))}
+        raise ResultsError(
+            path, f"checks[{index}].violations", f"expected a count, got {violations!r}"
+        )
+    return {
+        "name": raw["name"],
+        "ok": raw["ok"],
+        "violations": violations,
+        "detail": str(raw.get("detail", "")),
+    }
 
 
 def _has(name: str, words: tuple[str, ...]) -> bool:

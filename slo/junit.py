@@ -16,14 +16,26 @@ from slo.result import FAIL, NO_DATA, NOT_APPLICABLE, WARNING, GateResult
 
 def _cases(result: GateResult) -> list[tuple[str, str, str, str]]:
     """(classname, name, verdict, message) for every judged item."""
-    cases = [(f"slo.{o.phase}", f"{o.name} [{o.phase}]", o.verdict, o.detail) for o in result.objectives]
-    cases += [("slo.recovery", f"{r.name} [{r.fault}]", r.verdict, r.detail) for r in result.recovery]
+    cases = [
+        (f"slo.{o.phase}", f"{o.name} [{o.phase}]", o.verdict, o.detail) for o in result.objectives
+    ]
+    cases += [
+        ("slo.recovery", f"{r.name} [{r.fault}]", r.verdict, r.detail) for r in result.recovery
+    ]
     cases += [("slo.hpa", f"{h.name} [{h.service}]", h.verdict, h.detail) for h in result.hpa]
     if result.integrity is not None:
-        cases.append(("slo.integrity", "data-integrity [run]", result.integrity.verdict,
-                      result.integrity.detail))
-    cases += [("slo.comparison", f"{c.name} [{c.phase}]", c.verdict, c.detail)
-              for c in result.comparison.items]
+        cases.append(
+            (
+                "slo.integrity",
+                "data-integrity [run]",
+                result.integrity.verdict,
+                result.integrity.detail,
+            )
+        )
+    cases += [
+        ("slo.comparison", f"{c.name} [{c.phase}]", c.verdict, c.detail)
+        for c in result.comparison.items
+    ]
     return cases
 
 
@@ -44,7 +56,9 @@ def to_xml(result: GateResult) -> ET.ElementTree:
             ET.SubElement(case, "failure", message=message, type="fail").text = message
             counts["failures"] += 1
         elif verdict == NO_DATA:
-            ET.SubElement(case, "error", message=f"no data: {message}", type="no_data").text = message
+            ET.SubElement(
+                case, "error", message=f"no data: {message}", type="no_data"
+            ).text = message
             counts["errors"] += 1
         elif verdict == NOT_APPLICABLE:
             ET.SubElement(case, "skipped", message=f"not applicable: {message}")
@@ -56,8 +70,12 @@ def to_xml(result: GateResult) -> ET.ElementTree:
         suite.set(k, str(v))
         suites.set(k, str(v))
     props = ET.Element("properties")
-    for name, value in (("verdict", result.verdict), ("score", "" if result.score is None else f"{result.score:.2f}"),
-                        ("spec", result.spec), ("prometheus_url", result.prometheus_url or "")):
+    for name, value in (
+        ("verdict", result.verdict),
+        ("score", "" if result.score is None else f"{result.score:.2f}"),
+        ("spec", result.spec),
+        ("prometheus_url", result.prometheus_url or ""),
+    ):
         ET.SubElement(props, "property", name=name, value=value)
     suite.insert(0, props)
     ET.indent(suites)

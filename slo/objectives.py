@@ -35,8 +35,9 @@ def phases_to_judge(objective: Objective, run: RunInfo) -> list[str]:
     return list(objective.phases)
 
 
-def evaluate_objective(objective: Objective, phase_name: str, run: RunInfo, fetched: Fetched,
-                       step_s: float) -> ObjectiveResult:
+def evaluate_objective(
+    objective: Objective, phase_name: str, run: RunInfo, fetched: Fetched, step_s: float
+) -> ObjectiveResult:
     criteria = objective.phases[phase_name]
     result = _blank(objective, phase_name, criteria)
     phase = run.phase(phase_name)
@@ -49,17 +50,23 @@ def evaluate_objective(objective: Objective, phase_name: str, run: RunInfo, fetc
         if isinstance(outcome, PrometheusError):
             result.detail = f"query failed: {outcome}"
             return result
-    values = _phase_values(objective, fetched, phase.start, phase.end)
+    # phases are half-open [start, end): a boundary sample belongs to the next phase,
+    # except at the very end of the run
+    values = _phase_values(objective, fetched, phase.start, phase.end, phase.end >= run.end)
     if not values:
-        result.detail = (f"no samples of {objective.sli.name!r} between {phase.start:.3f} and "
-                         f"{phase.end:.3f}")
+        result.detail = (
+            f"no samples of {objective.sli.name!r} between {phase.start:.3f} and {phase.end:.3f}"
+        )
         return result
-    judged = [(judge(v, objective.op, criteria.target, criteria.warning), v, s, n) for s, v, n in values]
+    judged = [
+        (judge(v, objective.op, criteria.target, criteria.warning), v, s, n) for s, v, n in values
+    ]
     worse = max if lower_is_better(objective.op) else min
     worst_rank = max(_RANK[j[0]] for j in judged)
     candidates = [j for j in judged if _RANK[j[0]] == worst_rank]
-    verdict, value, series, samples = (
-        next(j for j in candidates if j[1] == worse(c[1] for c in candidates)))
+    verdict, value, series, samples = next(
+        j for j in candidates if j[1] == worse(c[1] for c in candidates)
+    )
     result.verdict = verdict
     result.value = value
     result.samples = samples
@@ -72,24 +79,41 @@ def evaluate_objective(objective: Objective, phase_name: str, run: RunInfo, fetc
 
 def _blank(objective: Objective, phase: str, criteria: Criteria) -> ObjectiveResult:
     return ObjectiveResult(
-        name=objective.name, description=objective.description, phase=phase, side=objective.side,
-        query=display_query(objective), value=None, unit=objective.unit, op=objective.op,
-        target=criteria.target, warning=criteria.warning, verdict=NO_DATA, key=objective.key,
-        weight=objective.weight, aggregate=objective.aggregate, sli=objective.sli.name)
+        name=objective.name,
+        description=objective.description,
+        phase=phase,
+        side=objective.side,
+        query=display_query(objective),
+        value=None,
+        unit=objective.unit,
+        op=objective.op,
+        target=criteria.target,
+        warning=criteria.warning,
+        verdict=NO_DATA,
+        key=objective.key,
+        weight=objective.weight,
+        aggregate=objective.aggregate,
+        sli=objective.sli.name,
+    )
 
 
-def _phase_values(objective: Objective, fetched: Fetched, start: float,
-                  end: float) -> list[tuple[Series, float, int]]:
+def _phase_values(
+    objective: Objective, fetched: Fetched, start: float, end: float, include_end: bool
+) -> list[tuple[Series, float, int]]:
     """(series, reduced value, sample count) for every series with samples in the window."""
     sli = objective.sli
     out: list[tuple[Series, float, int]] = []
     if sli.kind == "threshold":
         assert sli.query is not None
         for series in _series(fetched, sli.query):
-            window = series.window(start, end)
+            window = series.window(start, end, include_end)
             if window.values:
-                value = reduce(window.values, objective.aggregate, objective.sample_op,
-                               objective.sample_threshold)
+                value = reduce(
+                    window.values,
+                    objective.aggregate,
+                    objective.sample_op,
+                    objective.sample_threshold,
+                )
                 out.append((series, value, len(window.values)))
         return out
     assert sli.total is not None
@@ -102,11 +126,11 @@ def _phase_values(objective: Objective, fetched: Fetched, start: float,
         part = by_key.get(total.key)
         if part is None and len(parts) == 1 and len(totals) == 1:
             part = parts[0]  # label sets differ only by aggregation: one series each
-        total_w = total.window(start, end)
+        total_w = total.window(start, end, include_end)
         events = event_sum(total_w, sli.counter)
         if not total_w.values or events <= 0:
             continue  # no events: no data for this series
-        part_w = part.window(start, end) if part is not None else None
+        part_w = part.window(start, end, include_end) if part is not None else None
         if part_w is None or not part_w.values:
             continue  # absence of the good/bad series is not evidence (use `or vector(0)` if it is)
         part_events = event_sum(part_w, sli.counter)
@@ -121,13 +145,16 @@ def _series(fetched: Fetched, query: str) -> list[Series]:
     return outcome if isinstance(outcome, list) else []
 
 
-def _describe(objective: Objective, criteria: Criteria, verdict: str, value: float,
-              samples: int) -> str:
+def _describe(
+    objective: Objective, criteria: Criteria, verdict: str, value: float, samples: int
+) -> str:
     what = objective.aggregate
     if what == "compliance":
         what = f"share of samples with value {objective.sample_op} {objective.sample_threshold:g}"
     limits = f"{objective.op} {criteria.target:g}"
     if criteria.warning is not None:
         limits += f" (warning beyond {criteria.warning:g})"
-    return f"{what} = {value:.6g}{objective.unit and ' ' + objective.unit} over {samples} samples; " \
-           f"objective {limits}: {verdict}"
+    return (
+        f"{what} = {value:.6g}{objective.unit and ' ' + objective.unit} over {samples} samples; "
+        f"objective {limits}: {verdict}"
+    )

@@ -55,8 +55,15 @@ class PrometheusSource:
         client = getattr(self._local, "client", None)
         if client is None:
             # retry 502/503/504 once (a busy server), never hammer a dead one
-            retry = Retry(total=2, connect=0, read=0, status=1, backoff_factor=0.2,
-                          status_forcelist=(502, 503, 504), raise_on_status=False)
+            retry = Retry(
+                total=2,
+                connect=0,
+                read=0,
+                status=1,
+                backoff_factor=0.2,
+                status_forcelist=(502, 503, 504),
+                raise_on_status=False,
+            )
             client = PrometheusConnect(url=self.url, retry=retry, timeout=self.timeout_s)
             self._local.client = client
             with self._lock:
@@ -67,12 +74,16 @@ class PrometheusSource:
         """Prometheus' version; raise :class:`PrometheusUnreachable` when it does not answer."""
         try:
             response = self._client()._session.get(
-                f"{self.url}/api/v1/status/buildinfo", timeout=self.timeout_s)
+                f"{self.url}/api/v1/status/buildinfo", timeout=self.timeout_s
+            )
         except requests.RequestException as exc:
             raise PrometheusUnreachable(self.url, _reason(exc)) from None
         if response.status_code != 200:
-            raise PrometheusUnreachable(self.url, f"HTTP {response.status_code} from /api/v1/status/buildinfo"
-                                                  " (is this a Prometheus server?)")
+            raise PrometheusUnreachable(
+                self.url,
+                f"HTTP {response.status_code} from /api/v1/status/buildinfo"
+                " (is this a Prometheus server?)",
+            )
         try:
             return str(response.json()["data"]["version"])
         except (ValueError, KeyError, TypeError):
@@ -89,8 +100,9 @@ class PrometheusSource:
             chunk_start = chunk_end + step_s
         return merge(chunks)
 
-    def range_queries(self, queries: Iterable[str], start: float, end: float,
-                      step_s: float) -> dict[str, list[Series] | PrometheusError]:
+    def range_queries(
+        self, queries: Iterable[str], start: float, end: float, step_s: float
+    ) -> dict[str, list[Series] | PrometheusError]:
         """Run distinct ``queries`` in parallel; each maps to its series or to its error."""
         distinct = list(dict.fromkeys(queries))
 

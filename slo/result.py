@@ -11,9 +11,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-PASS, WARNING, FAIL, NO_DATA, NOT_APPLICABLE = "pass", "warning", "fail", "no_data", "not_applicable"
+PASS, WARNING, FAIL, NO_DATA, NOT_APPLICABLE = (
+    "pass",
+    "warning",
+    "fail",
+    "no_data",
+    "not_applicable",
+)
 INCONCLUSIVE, ERROR = "inconclusive", "error"
-POINTS = {PASS: 1.0, WARNING: 0.5, FAIL: 0.0}
+# a warning scores 3/4: with the default thresholds (pass 90, warning 75) warnings alone
+# can make a run a warning, never a failure
+POINTS = {PASS: 1.0, WARNING: 0.75, FAIL: 0.0}
 EXIT_CODES = {PASS: 0, WARNING: 0, FAIL: 1, INCONCLUSIVE: 2, ERROR: 2}
 SCHEMA = 1
 

@@ -64,8 +64,9 @@ class RunInfo:
         return next((p for p in self.phases if p.name == name), None)
 
 
-def parse_time(text: str, *, now: float | None = None, source: str = "command line",
-               option: str = "--from") -> float:
+def parse_time(
+    text: str, *, now: float | None = None, source: str = "command line", option: str = "--from"
+) -> float:
     """Unix seconds from ``1763798400``, an ISO 8601 time, ``now`` or ``now-15m`` / ``-15m``."""
     now = time.time() if now is None else now
     value = text.strip()
@@ -80,25 +81,44 @@ def parse_time(text: str, *, now: float | None = None, source: str = "command li
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            raise ResultsError(source, option, f"expected Unix seconds, an ISO 8601 time, 'now' "
-                                               f"or 'now-15m', got {text!r}") from None
+            raise ResultsError(
+                source,
+                option,
+                f"expected Unix seconds, an ISO 8601 time, 'now' or 'now-15m', got {text!r}",
+            ) from None
         if parsed.tzinfo is None:
-            raise ResultsError(source, option, f"ISO time {text!r} has no time zone (add Z or +00:00)")
+            problem = f"ISO time {text!r} has no time zone (add Z or +00:00)"
+            raise ResultsError(source, option, problem) from None
         return parsed.timestamp()
     if not math.isfinite(seconds) or seconds < 0:
         raise ResultsError(source, option, f"expected non-negative Unix seconds, got {text!r}")
     return seconds
 
 
-def window_run(start: float, end: float, *, phase: str = RUN_PHASE, target: str | None = None,
-               prometheus_url: str | None = None) -> RunInfo:
+def window_run(
+    start: float,
+    end: float,
+    *,
+    phase: str = RUN_PHASE,
+    target: str | None = None,
+    prometheus_url: str | None = None,
+) -> RunInfo:
     """A bare window outside a run, judged as one phase named ``phase``."""
     if end <= start:
-        raise ResultsError("command line", "--to", f"the window must end after it starts "
-                                                  f"(from {start:.3f}, to {end:.3f})")
+        raise ResultsError(
+            "command line",
+            "--to",
+            f"the window must end after it starts (from {start:.3f}, to {end:.3f})",
+        )
     phases = () if phase == RUN_PHASE else (Phase(phase, start, end),)
-    return RunInfo(start=start, end=end, phases=phases, target=target, prometheus_url=prometheus_url,
-                   only_phase=phase)
+    return RunInfo(
+        start=start,
+        end=end,
+        phases=phases,
+        target=target,
+        prometheus_url=prometheus_url,
+        only_phase=phase,
+    )
 
 
 def read_run(results_dir: Path) -> RunInfo:
@@ -119,7 +139,11 @@ def read_run(results_dir: Path) -> RunInfo:
         value = obj.get(key)
         if value is None and not required:
             return None
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
             raise ResultsError(path, f"{where}{key}", f"expected Unix seconds, got {value!r}")
         return float(value)
 
@@ -150,19 +174,39 @@ def read_run(results_dir: Path) -> RunInfo:
         end = number(f, "end", f"faults[{i}].", required=False)
         assert start is not None
         args = f.get("args") if isinstance(f.get("args"), dict) else {}
-        faults.append(Fault(action=f.get("action"), target=f.get("target"), start=start,
-                            end=end if end is not None else start, args=args))
+        faults.append(
+            Fault(
+                action=f.get("action"),
+                target=f.get("target"),
+                start=start,
+                end=end if end is not None else start,
+                args=args,
+            )
+        )
 
     started = number(data, "started_at", "", required=False)
     ended = number(data, "ended_at", "", required=False)
-    start = min([p.start for p in phases] + ([started] if started is not None else []), default=None)
+    start = min(
+        [p.start for p in phases] + ([started] if started is not None else []), default=None
+    )
     end = max([p.end for p in phases] + ([ended] if ended is not None else []), default=None)
     if start is None or end is None:
-        raise ResultsError(path, "started_at", "no time window: neither phases nor started_at/ended_at")
+        raise ResultsError(
+            path, "started_at", "no time window: neither phases nor started_at/ended_at"
+        )
     if end <= start:
         raise ResultsError(path, "ended_at", f"the run must end after it starts ({end} <= {start})")
     target = data.get("target") if isinstance(data.get("target"), str) else None
     url = data.get("prometheus_url") if isinstance(data.get("prometheus_url"), str) else None
-    return RunInfo(start=start, end=end, phases=tuple(phases), faults=tuple(faults),
-                   results_dir=results_dir, run_id=data.get("run_id"), scenario=data.get("scenario"),
-                   target=target, status=data.get("status"), prometheus_url=url)
+    return RunInfo(
+        start=start,
+        end=end,
+        phases=tuple(phases),
+        faults=tuple(faults),
+        results_dir=results_dir,
+        run_id=data.get("run_id"),
+        scenario=data.get("scenario"),
+        target=target,
+        status=data.get("status"),
+        prometheus_url=url,
+    )

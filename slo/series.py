@@ -26,9 +26,10 @@ class Series:
         """Identity for matching series across queries (the metric name is ignored)."""
         return tuple(sorted((k, v) for k, v in self.labels.items() if k != "__name__"))
 
-    def window(self, start: float, end: float) -> Series:
-        """The samples with ``start <= t <= end``."""
-        lo, hi = bisect_left(self.times, start), bisect_right(self.times, end)
+    def window(self, start: float, end: float, include_end: bool = True) -> Series:
+        """The samples with ``start <= t <= end`` (``t < end`` unless ``include_end``)."""
+        lo = bisect_left(self.times, start)
+        hi = bisect_right(self.times, end) if include_end else bisect_left(self.times, end)
         return Series(self.labels, self.times[lo:hi], self.values[lo:hi])
 
     def at(self, t: float, tolerance: float) -> float | None:
@@ -82,8 +83,12 @@ def quantile(values: Sequence[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
-def reduce(values: Sequence[float], aggregate: str, sample_op: str | None = None,
-           sample_threshold: float | None = None) -> float:
+def reduce(
+    values: Sequence[float],
+    aggregate: str,
+    sample_op: str | None = None,
+    sample_threshold: float | None = None,
+) -> float:
     """Reduce one window's samples (non-empty) with ``aggregate``."""
     if aggregate == "mean":
         return math.fsum(values) / len(values)

@@ -8,8 +8,15 @@ from rich.text import Text
 
 from slo.result import GateResult
 
-STYLES = {"pass": "green", "warning": "yellow", "fail": "bold red", "no_data": "magenta",
-          "not_applicable": "dim", "inconclusive": "magenta", "error": "bold red"}
+STYLES = {
+    "pass": "green",
+    "warning": "yellow",
+    "fail": "bold red",
+    "no_data": "magenta",
+    "not_applicable": "dim",
+    "inconclusive": "magenta",
+    "error": "bold red",
+}
 
 
 def _verdict(v: str) -> Text:
@@ -30,9 +37,18 @@ def render(result: GateResult, console: Console | None = None) -> None:
         for col in ("objective", "phase", "side", "value", "objective", "verdict", "key"):
             table.add_column(col, overflow="fold")
         for o in result.objectives:
-            limit = f"{o.op} {o.target:g}" + (f" (warn {o.warning:g})" if o.warning is not None else "")
-            table.add_row(o.name, o.phase, o.side or "", _num(o.value, o.unit), limit, _verdict(o.verdict),
-                          "key" if o.key else "")
+            limit = f"{o.op} {o.target:g}" + (
+                f" (warn {o.warning:g})" if o.warning is not None else ""
+            )
+            table.add_row(
+                o.name,
+                o.phase,
+                o.side or "",
+                _num(o.value, o.unit),
+                limit,
+                _verdict(o.verdict),
+                "key" if o.key else "",
+            )
         console.print(table)
     if result.recovery:
         table = Table(title="Recovery after faults", title_justify="left")
@@ -47,15 +63,24 @@ def render(result: GateResult, console: Console | None = None) -> None:
         for col in ("check", "service", "scale-out", "max hit", "scaled in", "flaps", "verdict"):
             table.add_column(col, overflow="fold")
         for h in result.hpa:
-            table.add_row(h.name, h.service, _num(h.scale_out_seconds, "s"), _yes(h.max_replicas_hit),
-                          _yes(h.scaled_in), "-" if h.flaps is None else str(h.flaps), _verdict(h.verdict))
+            table.add_row(
+                h.name,
+                h.service,
+                _num(h.scale_out_seconds, "s"),
+                _yes(h.max_replicas_hit),
+                _yes(h.scaled_in),
+                "-" if h.flaps is None else str(h.flaps),
+                _verdict(h.verdict),
+            )
         console.print(table)
     if result.integrity is not None:
         i = result.integrity
         console.print(Text.assemble("Data integrity: ", _verdict(i.verdict), f"  {i.detail}"))
     if result.comparison.items:
-        table = Table(title=f"Versus {result.comparison.previous_run or 'no earlier passing run'}",
-                      title_justify="left")
+        table = Table(
+            title=f"Versus {result.comparison.previous_run or 'no earlier passing run'}",
+            title_justify="left",
+        )
         for col in ("criterion", "previous", "current", "change", "verdict"):
             table.add_column(col, overflow="fold")
         for c in result.comparison.items:
@@ -65,7 +90,9 @@ def render(result: GateResult, console: Console | None = None) -> None:
     for reason in result.reasons:
         console.print(f"  - {reason}", highlight=False)
     score = "-" if result.score is None else f"{result.score:.1f}"
-    line = Text.assemble("verdict: ", _verdict(result.verdict), f"  score {score}  exit {result.exit_code}")
+    line = Text.assemble(
+        "verdict: ", _verdict(result.verdict), f"  score {score}  exit {result.exit_code}"
+    )
     if result.verdict == "warning":
         line.append("  (a warning passes the gate; see above)", style="yellow")
     console.print(line)

@@ -42,7 +42,10 @@ def panels(edge_service: str = EDGE_SERVICE) -> list[Panel]:
         Panel("error_rate", "client", "ratio", "client:errors:ratio_rate10s"),
         Panel("error_rate", "server", "ratio", f"max(service:http_errors:ratio_rate10s{{{edge}}})"),
     ]
-    for side, metric in (("client", "client:latency_seconds"), ("server", "service:http_latency_seconds")):
+    for side, metric in (
+        ("client", "client:latency_seconds"),
+        ("server", "service:http_latency_seconds"),
+    ):
         for q in ("p50", "p95", "p99"):
             selector = "" if side == "client" else f"{{{edge}}}"
             query = f"max({metric}:{q}_10s{selector})"
@@ -55,8 +58,9 @@ def panels(edge_service: str = EDGE_SERVICE) -> list[Panel]:
     return out
 
 
-def export_timeseries(prometheus_url: str, start: float, end: float, path: Path,
-                      step_s: float = 1) -> Path:
+def export_timeseries(
+    prometheus_url: str, start: float, end: float, path: Path, step_s: float = 1
+) -> Path:
     """Write ``timeseries.json`` for ``[start, end]`` to ``path`` and return it.
 
     Raises :class:`slo.errors.PrometheusUnreachable` when Prometheus does not
@@ -84,8 +88,14 @@ def export_timeseries(prometheus_url: str, start: float, end: float, path: Path,
             for s in sorted(outcome, key=lambda s: s.labels.get(panel.by or "", "")):
                 value = s.labels.get(panel.by, "")
                 series_out.append(_entry(panel, value, {panel.by: value}, s, grid, step_s))
-    doc = {"schema": SCHEMA, "start": start, "end": end, "step_seconds": step_s,
-           "prometheus_url": prometheus_url, "series": series_out}
+    doc = {
+        "schema": SCHEMA,
+        "start": start,
+        "end": end,
+        "step_seconds": step_s,
+        "prometheus_url": prometheus_url,
+        "series": series_out,
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".timeseries-", suffix=".json", dir=path.parent)
     try:
@@ -98,8 +108,14 @@ def export_timeseries(prometheus_url: str, start: float, end: float, path: Path,
     return path
 
 
-def _entry(panel: Panel, name: str, labels: dict[str, str], series: Series | None, grid: list[float],
-           step_s: float) -> dict[str, Any]:
+def _entry(
+    panel: Panel,
+    name: str,
+    labels: dict[str, str],
+    series: Series | None,
+    grid: list[float],
+    step_s: float,
+) -> dict[str, Any]:
     points: list[list[float | None]] = []
     tolerance = step_s / 2
     for t in grid:
@@ -107,5 +123,11 @@ def _entry(panel: Panel, name: str, labels: dict[str, str], series: Series | Non
         if value is not None and not math.isfinite(value):
             value = None
         points.append([round(t, 3), value])
-    return {"panel": panel.panel, "name": name, "unit": panel.unit, "labels": labels,
-            "query": panel.query, "points": points}
+    return {
+        "panel": panel.panel,
+        "name": name,
+        "unit": panel.unit,
+        "labels": labels,
+        "query": panel.query,
+        "points": points,
+    }

@@ -47,12 +47,14 @@ RESILIENCE_KIND = "ResilienceSpec"
 SIDE_LABEL = "tradestorm.dev/side"
 UNIT_LABEL = "tradestorm.dev/unit"
 
-_DURATION_RE = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+)ms)?$")
+_DURATION_RE = re.compile(
+    r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+)ms)?$"
+)
 _NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?$")
 
 
 def parse_duration(text: str | int | float) -> float:
-    """Seconds in a Prometheus-style duration (``90s``, ``1m30s``, ``500ms``, ``2h``) or a number."""
+    """Seconds in a Prometheus duration (``90s``, ``1m30s``, ``500ms``, ``2h``) or a number."""
     if isinstance(text, bool):
         raise ValueError("expected a duration like 30s, 1m30s or a number of seconds")
     if isinstance(text, int | float):
@@ -86,41 +88,65 @@ class _Doc:
     def only(self, m: dict[str, Any], path: str, allowed: tuple[str, ...]) -> None:
         for key in m:
             if key not in allowed:
-                raise self.error(_join(path, key), f"unknown field; expected one of {', '.join(allowed)}")
+                raise self.error(
+                    _join(path, key), f"unknown field; expected one of {', '.join(allowed)}"
+                )
 
     def required(self, m: dict[str, Any], path: str, key: str) -> Any:
         if key not in m or m[key] is None:
             raise self.error(_join(path, key), "required field is missing")
         return m[key]
 
-    def string(self, m: dict[str, Any], path: str, key: str, default: str | None = None,
-               required: bool = False) -> str | None:
+    def string(
+        self,
+        m: dict[str, Any],
+        path: str,
+        key: str,
+        default: str | None = None,
+        required: bool = False,
+    ) -> str | None:
         if key not in m or m[key] is None:
             if required:
                 raise self.error(_join(path, key), "required field is missing")
             return default
         value = m[key]
         if not isinstance(value, str) or not value.strip():
-            raise self.error(_join(path, key), f"expected a non-empty string, got {_type_name(value)}")
+            raise self.error(
+                _join(path, key), f"expected a non-empty string, got {_type_name(value)}"
+            )
         return value.strip()
 
     def name(self, m: dict[str, Any], path: str, key: str = "name") -> str:
         value = self.string(m, path, key, required=True)
         assert value is not None
         if not _NAME_RE.match(value):
-            raise self.error(_join(path, key),
-                             f"{value!r} is not a valid name (lower-case letters, digits, '-', '_', '.')")
+            raise self.error(
+                _join(path, key),
+                f"{value!r} is not a valid name (lower-case letters, digits, '-', '_', '.')",
+            )
         return value
 
-    def number(self, m: dict[str, Any], path: str, key: str, default: float | None = None,
-               required: bool = False, minimum: float | None = None, maximum: float | None = None,
-               exclusive_minimum: bool = False) -> float | None:
+    def number(
+        self,
+        m: dict[str, Any],
+        path: str,
+        key: str,
+        default: float | None = None,
+        required: bool = False,
+        minimum: float | None = None,
+        maximum: float | None = None,
+        exclusive_minimum: bool = False,
+    ) -> float | None:
         if key not in m or m[key] is None:
             if required:
                 raise self.error(_join(path, key), "required field is missing")
             return default
         value = m[key]
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
             raise self.error(_join(path, key), f"expected a number, got {_type_name(value)}")
         if minimum is not None and (value < minimum or (exclusive_minimum and value == minimum)):
             relation = ">" if exclusive_minimum else ">="
@@ -147,8 +173,14 @@ class _Doc:
             raise self.error(_join(path, key), f"expected true or false, got {_type_name(value)}")
         return value
 
-    def duration(self, m: dict[str, Any], path: str, key: str, default: float | None = None,
-                 required: bool = False) -> float | None:
+    def duration(
+        self,
+        m: dict[str, Any],
+        path: str,
+        key: str,
+        default: float | None = None,
+        required: bool = False,
+    ) -> float | None:
         if key not in m or m[key] is None:
             if required:
                 raise self.error(_join(path, key), "required field is missing")
@@ -158,8 +190,14 @@ class _Doc:
         except ValueError as exc:
             raise self.error(_join(path, key), str(exc)) from None
 
-    def op(self, m: dict[str, Any], path: str, key: str = "op", default: str | None = None,
-           required: bool = True) -> str | None:
+    def op(
+        self,
+        m: dict[str, Any],
+        path: str,
+        key: str = "op",
+        default: str | None = None,
+        required: bool = True,
+    ) -> str | None:
         if key not in m or m[key] is None:
             if required and default is None:
                 raise self.error(_join(path, key), "required field is missing")
@@ -167,18 +205,27 @@ class _Doc:
         value = m[key]
         op = OP_ALIASES.get(value, value) if isinstance(value, str) else None
         if op not in OPS:
-            raise self.error(_join(path, key),
-                             f"expected one of {', '.join(OPS)} (or {', '.join(OP_ALIASES)}), "
-                             f"got {value!r}")
+            raise self.error(
+                _join(path, key),
+                f"expected one of {', '.join(OPS)} (or {', '.join(OP_ALIASES)}), got {value!r}",
+            )
         return op
 
-    def choice(self, m: dict[str, Any], path: str, key: str, choices: tuple[str, ...],
-               default: str | None = None) -> str | None:
+    def choice(
+        self,
+        m: dict[str, Any],
+        path: str,
+        key: str,
+        choices: tuple[str, ...],
+        default: str | None = None,
+    ) -> str | None:
         if key not in m or m[key] is None:
             return default
         value = m[key]
         if value not in choices:
-            raise self.error(_join(path, key), f"expected one of {', '.join(choices)}, got {value!r}")
+            raise self.error(
+                _join(path, key), f"expected one of {', '.join(choices)}, got {value!r}"
+            )
         return value
 
     def sequence(self, m: dict[str, Any], path: str, key: str) -> list[Any]:
@@ -230,7 +277,9 @@ def load_spec(path: str | Path) -> Spec:
 def parse_spec(documents: list[Any], path: Path) -> Spec:
     """Build a :class:`Spec` from already-parsed YAML documents (``path`` names them in errors)."""
     if not documents:
-        raise SpecError(path, "(file)", "empty spec: expected OpenSLO documents and one ResilienceSpec")
+        raise SpecError(
+            path, "(file)", "empty spec: expected OpenSLO documents and one ResilienceSpec"
+        )
     datasources: dict[str, DataSource] = {}
     raw_slis: list[tuple[_Doc, dict[str, Any]]] = []
     raw_slos: list[tuple[_Doc, dict[str, Any]]] = []
@@ -254,19 +303,32 @@ def parse_spec(documents: list[Any], path: Path) -> Spec:
             # other OpenSLO kinds (Service, AlertPolicy, ...) do not affect the gate
         elif api == TRADESTORM_API:
             if kind != RESILIENCE_KIND:
-                raise doc.error("kind", f"expected {RESILIENCE_KIND} for apiVersion {TRADESTORM_API}, "
-                                        f"got {kind!r}")
+                raise doc.error(
+                    "kind",
+                    f"expected {RESILIENCE_KIND} for apiVersion {TRADESTORM_API}, got {kind!r}",
+                )
             resilience.append((doc, top))
         else:
-            raise doc.error("apiVersion", f"expected {OPENSLO_API} or {TRADESTORM_API}, got {api!r}")
+            raise doc.error(
+                "apiVersion", f"expected {OPENSLO_API} or {TRADESTORM_API}, got {api!r}"
+            )
     if len(resilience) != 1:
-        raise SpecError(path, "kind", f"expected exactly one {TRADESTORM_API} {RESILIENCE_KIND} "
-                                      f"document, found {len(resilience)}")
+        raise SpecError(
+            path,
+            "kind",
+            f"expected exactly one {TRADESTORM_API} {RESILIENCE_KIND} "
+            f"document, found {len(resilience)}",
+        )
 
     slis: dict[str, SLI] = {}
     for doc, top in raw_slis:
-        sli = _sli(doc, top["metadata"], doc.mapping(doc.required(top, "", "spec"), "spec"), "spec",
-                   datasources)
+        sli = _sli(
+            doc,
+            top["metadata"],
+            doc.mapping(doc.required(top, "", "spec"), "spec"),
+            "spec",
+            datasources,
+        )
         if sli.name in slis:
             raise doc.error("metadata.name", f"duplicate SLI name {sli.name!r}")
         slis[sli.name] = sli
@@ -294,25 +356,36 @@ def _datasource(doc: _Doc, top: dict[str, Any], name: str) -> DataSource:
     return DataSource(name=name, url=url)
 
 
-def _metric_query(doc: _Doc, value: Any, path: str, datasources: dict[str, DataSource]) -> tuple[str, str | None]:
+def _metric_query(
+    doc: _Doc, value: Any, path: str, datasources: dict[str, DataSource]
+) -> tuple[str, str | None]:
     node = doc.mapping(value, path)
     source = doc.mapping(doc.required(node, path, "metricSource"), _join(path, "metricSource"))
     spath = _join(path, "metricSource")
     ref = doc.string(source, spath, "metricSourceRef")
     if ref is not None and ref not in datasources:
         known = ", ".join(sorted(datasources)) or "none defined"
-        raise doc.error(_join(spath, "metricSourceRef"), f"unknown DataSource {ref!r} (known: {known})")
+        raise doc.error(
+            _join(spath, "metricSourceRef"), f"unknown DataSource {ref!r} (known: {known})"
+        )
     kind = doc.string(source, spath, "type")
     if kind is not None and kind.lower() != "prometheus":
-        raise doc.error(_join(spath, "type"), f"only Prometheus metric sources are supported, got {kind!r}")
+        raise doc.error(
+            _join(spath, "type"), f"only Prometheus metric sources are supported, got {kind!r}"
+        )
     inner = doc.mapping(doc.required(source, spath, "spec"), _join(spath, "spec"))
     query = doc.string(inner, _join(spath, "spec"), "query", required=True)
     assert query is not None
     return query, ref
 
 
-def _sli(doc: _Doc, metadata: dict[str, Any], spec: dict[str, Any], path: str,
-         datasources: dict[str, DataSource]) -> SLI:
+def _sli(
+    doc: _Doc,
+    metadata: dict[str, Any],
+    spec: dict[str, Any],
+    path: str,
+    datasources: dict[str, DataSource],
+) -> SLI:
     name = doc.name(metadata, _join(path, "metadata") if path != "spec" else "metadata")
     labels = metadata.get("labels") or {}
     if not isinstance(labels, dict):
@@ -321,7 +394,9 @@ def _sli(doc: _Doc, metadata: dict[str, Any], spec: dict[str, Any], path: str,
     if isinstance(side, list):  # OpenSLO label values may be lists
         side = side[0] if side else None
     if side is not None and side not in SIDES:
-        raise doc.error(f"metadata.labels.{SIDE_LABEL}", f"expected one of {', '.join(SIDES)}, got {side!r}")
+        raise doc.error(
+            f"metadata.labels.{SIDE_LABEL}", f"expected one of {', '.join(SIDES)}, got {side!r}"
+        )
     unit = labels.get(UNIT_LABEL) or ""
     if isinstance(unit, list):
         unit = unit[0] if unit else ""
@@ -331,14 +406,25 @@ def _sli(doc: _Doc, metadata: dict[str, Any], spec: dict[str, Any], path: str,
     if has_threshold == has_ratio:
         raise doc.error(path, "expected exactly one of thresholdMetric, ratioMetric")
     if has_threshold:
-        query, ref = _metric_query(doc, spec["thresholdMetric"], _join(path, "thresholdMetric"), datasources)
-        return SLI(name=name, kind="threshold", query=query, description=description,
-                   side=side, unit=str(unit), datasource=ref)
+        query, ref = _metric_query(
+            doc, spec["thresholdMetric"], _join(path, "thresholdMetric"), datasources
+        )
+        return SLI(
+            name=name,
+            kind="threshold",
+            query=query,
+            description=description,
+            side=side,
+            unit=str(unit),
+            datasource=ref,
+        )
     rpath = _join(path, "ratioMetric")
     ratio = doc.mapping(spec["ratioMetric"], rpath)
     counter = doc.boolean(ratio, rpath, "counter", False)
     if ratio.get("rawType") is not None or ratio.get("raw") is not None:
-        raise doc.error(_join(rpath, "raw"), "raw ratio metrics are not supported; use good or bad with total")
+        raise doc.error(
+            _join(rpath, "raw"), "raw ratio metrics are not supported; use good or bad with total"
+        )
     has_good, has_bad = ratio.get("good") is not None, ratio.get("bad") is not None
     if has_good == has_bad:
         raise doc.error(rpath, "expected exactly one of good, bad (with total)")
@@ -348,13 +434,26 @@ def _sli(doc: _Doc, metadata: dict[str, Any], spec: dict[str, Any], path: str,
         good, ref = _metric_query(doc, ratio["good"], _join(rpath, "good"), datasources)
     else:
         bad, ref = _metric_query(doc, ratio["bad"], _join(rpath, "bad"), datasources)
-    total, _ = _metric_query(doc, doc.required(ratio, rpath, "total"), _join(rpath, "total"), datasources)
-    return SLI(name=name, kind="ratio", good=good, bad=bad, total=total, counter=counter,
-               description=description, side=side, unit=str(unit) or "ratio", datasource=ref)
+    total, _ = _metric_query(
+        doc, doc.required(ratio, rpath, "total"), _join(rpath, "total"), datasources
+    )
+    return SLI(
+        name=name,
+        kind="ratio",
+        good=good,
+        bad=bad,
+        total=total,
+        counter=counter,
+        description=description,
+        side=side,
+        unit=str(unit) or "ratio",
+        datasource=ref,
+    )
 
 
-def _slo(doc: _Doc, top: dict[str, Any], slis: dict[str, SLI],
-         datasources: dict[str, DataSource]) -> SLO:
+def _slo(
+    doc: _Doc, top: dict[str, Any], slis: dict[str, SLI], datasources: dict[str, DataSource]
+) -> SLO:
     name = top["metadata"]["name"]
     spec = doc.mapping(doc.required(top, "", "spec"), "spec")
     has_ref = spec.get("indicatorRef") is not None
@@ -369,12 +468,16 @@ def _slo(doc: _Doc, top: dict[str, Any], slis: dict[str, SLI],
         sli = slis[ref]
     else:
         inline = doc.mapping(spec["indicator"], "spec.indicator")
-        meta = doc.mapping(doc.required(inline, "spec.indicator", "metadata"), "spec.indicator.metadata")
+        meta = doc.mapping(
+            doc.required(inline, "spec.indicator", "metadata"), "spec.indicator.metadata"
+        )
         ispec = doc.mapping(doc.required(inline, "spec.indicator", "spec"), "spec.indicator.spec")
         sli = _sli(doc, meta, ispec, "spec.indicator.spec", datasources)
     objectives = doc.sequence(spec, "spec", "objectives")
     if len(objectives) != 1:
-        raise doc.error("spec.objectives", f"tradestorm judges one objective per SLO, found {len(objectives)}")
+        raise doc.error(
+            "spec.objectives", f"tradestorm judges one objective per SLO, found {len(objectives)}"
+        )
     opath = "spec.objectives[0]"
     objective = doc.mapping(objectives[0], opath)
     target = doc.number(objective, opath, "target", required=True, minimum=0, maximum=1)
@@ -387,23 +490,70 @@ def _slo(doc: _Doc, top: dict[str, Any], slis: dict[str, SLI],
     return SLO(name=name, sli=sli, target=target, op=op, value=value, description=description)
 
 
-_OBJECTIVE_FIELDS = ("name", "description", "sli", "slo", "side", "unit", "aggregate", "op", "target",
-                     "warning", "threshold", "thresholdOp", "phases", "key", "weight")
+_OBJECTIVE_FIELDS = (
+    "name",
+    "description",
+    "sli",
+    "slo",
+    "side",
+    "unit",
+    "aggregate",
+    "op",
+    "target",
+    "warning",
+    "threshold",
+    "thresholdOp",
+    "phases",
+    "key",
+    "weight",
+)
 _CRITERIA_FIELDS = ("target", "warning")
-_RECOVERY_FIELDS = ("name", "description", "sli", "op", "threshold", "consecutive", "within",
-                    "warningAfter", "fault", "key", "weight")
-_HPA_FIELDS = ("name", "description", "service", "hpa", "namespace", "loadPhase", "scaleOutWithin",
-               "maxReplicasHit", "scaleIn", "maxFlaps", "key", "weight")
+_RECOVERY_FIELDS = (
+    "name",
+    "description",
+    "sli",
+    "op",
+    "threshold",
+    "consecutive",
+    "within",
+    "warningAfter",
+    "fault",
+    "key",
+    "weight",
+)
+_HPA_FIELDS = (
+    "name",
+    "description",
+    "service",
+    "hpa",
+    "namespace",
+    "loadPhase",
+    "scaleOutWithin",
+    "maxReplicasHit",
+    "scaleIn",
+    "maxFlaps",
+    "key",
+    "weight",
+)
 _COMPARISON_FIELDS = ("name", "objective", "phase", "maxWorsePct", "warningPct", "key", "weight")
 
 
-def _resilience(doc: _Doc, top: dict[str, Any], path: Path, datasources: dict[str, DataSource],
-                slis: dict[str, SLI], slos: dict[str, SLO]) -> Spec:
+def _resilience(
+    doc: _Doc,
+    top: dict[str, Any],
+    path: Path,
+    datasources: dict[str, DataSource],
+    slis: dict[str, SLI],
+    slos: dict[str, SLO],
+) -> Spec:
     doc.only(top, "", ("apiVersion", "kind", "metadata", "spec"))
     name = top["metadata"]["name"]
     spec = doc.mapping(doc.required(top, "", "spec"), "spec")
-    doc.only(spec, "spec", ("dataSource", "step", "score", "objectives", "recovery", "hpa", "integrity",
-                            "comparison"))
+    doc.only(
+        spec,
+        "spec",
+        ("dataSource", "step", "score", "objectives", "recovery", "hpa", "integrity", "comparison"),
+    )
     ds_name = doc.string(spec, "spec", "dataSource")
     if ds_name is not None and ds_name not in datasources:
         raise doc.error("spec.dataSource", f"unknown DataSource {ds_name!r}")
@@ -418,18 +568,23 @@ def _resilience(doc: _Doc, top: dict[str, Any], path: Path, datasources: dict[st
         s = doc.mapping(spec["score"], "spec.score")
         doc.only(s, "spec.score", ("pass", "warning"))
         passing = doc.number(s, "spec.score", "pass", default=90.0, minimum=0, maximum=100)
-        warning = doc.number(s, "spec.score", "warning", default=min(75.0, passing or 0), minimum=0,
-                             maximum=100)
+        warning = doc.number(
+            s, "spec.score", "warning", default=min(75.0, passing or 0), minimum=0, maximum=100
+        )
         assert passing is not None and warning is not None
         if warning > passing:
-            raise doc.error("spec.score.warning", f"must be <= score.pass ({passing:g}), got {warning:g}")
+            raise doc.error(
+                "spec.score.warning", f"must be <= score.pass ({passing:g}), got {warning:g}"
+            )
         score = ScorePolicy(passing=passing, warning=warning)
 
     objectives: list[Objective] = []
     for i, raw in enumerate(doc.sequence(spec, "spec", "objectives")):
         objective = _objective(doc, raw, f"spec.objectives[{i}]", slis, slos)
         if any(o.name == objective.name for o in objectives):
-            raise doc.error(f"spec.objectives[{i}].name", f"duplicate objective name {objective.name!r}")
+            raise doc.error(
+                f"spec.objectives[{i}].name", f"duplicate objective name {objective.name!r}"
+            )
         objectives.append(objective)
 
     recovery: list[Recovery] = []
@@ -453,8 +608,11 @@ def _resilience(doc: _Doc, top: dict[str, Any], path: Path, datasources: dict[st
     elif raw_integrity is not None and raw_integrity is not True:
         m = doc.mapping(raw_integrity, "spec.integrity")
         doc.only(m, "spec.integrity", ("key", "weight"))
-        integrity = Integrity(enabled=True, key=doc.boolean(m, "spec.integrity", "key", True),
-                              weight=doc.number(m, "spec.integrity", "weight", default=3.0, minimum=0) or 0.0)
+        integrity = Integrity(
+            enabled=True,
+            key=doc.boolean(m, "spec.integrity", "key", True),
+            weight=doc.number(m, "spec.integrity", "weight", default=3.0, minimum=0) or 0.0,
+        )
 
     comparisons: list[Comparison] = []
     comparison_root: Path | None = None
@@ -467,15 +625,28 @@ def _resilience(doc: _Doc, top: dict[str, Any], path: Path, datasources: dict[st
         for i, raw in enumerate(doc.sequence(c, "spec.comparison", "criteria")):
             item = _comparison(doc, raw, f"spec.comparison.criteria[{i}]", objectives)
             if any(x.name == item.name for x in comparisons):
-                raise doc.error(f"spec.comparison.criteria[{i}].name", f"duplicate name {item.name!r}")
+                raise doc.error(
+                    f"spec.comparison.criteria[{i}].name", f"duplicate name {item.name!r}"
+                )
             comparisons.append(item)
 
     if not (objectives or recovery or hpa or comparisons or integrity.enabled):
         raise doc.error("spec.objectives", "the spec judges nothing: add objectives")
-    return Spec(path=path, name=name, datasource=datasource, step_s=step, objectives=tuple(objectives),
-                recovery=tuple(recovery), hpa=tuple(hpa), integrity=integrity,
-                comparisons=tuple(comparisons), comparison_root=comparison_root, score=score,
-                slis=slis, slos=slos)
+    return Spec(
+        path=path,
+        name=name,
+        datasource=datasource,
+        step_s=step,
+        objectives=tuple(objectives),
+        recovery=tuple(recovery),
+        hpa=tuple(hpa),
+        integrity=integrity,
+        comparisons=tuple(comparisons),
+        comparison_root=comparison_root,
+        score=score,
+        slis=slis,
+        slos=slos,
+    )
 
 
 def _sli_ref(doc: _Doc, m: dict[str, Any], path: str, slis: dict[str, SLI]) -> SLI:
@@ -499,12 +670,16 @@ def _check_warning(doc: _Doc, path: str, op: str, target: float, warning: float 
     stricter = warning <= target if lower_is_better(op) else warning >= target
     if not stricter:
         word = "<=" if lower_is_better(op) else ">="
-        raise doc.error(_join(path, "warning"),
-                        f"with op {op!r} the warning threshold must be {word} the target "
-                        f"({target:g}), got {warning:g}")
+        raise doc.error(
+            _join(path, "warning"),
+            f"with op {op!r} the warning threshold must be {word} the target "
+            f"({target:g}), got {warning:g}",
+        )
 
 
-def _objective(doc: _Doc, raw: Any, path: str, slis: dict[str, SLI], slos: dict[str, SLO]) -> Objective:
+def _objective(
+    doc: _Doc, raw: Any, path: str, slis: dict[str, SLI], slos: dict[str, SLO]
+) -> Objective:
     m = doc.mapping(raw, path)
     doc.only(m, path, _OBJECTIVE_FIELDS)
     name = doc.name(m, path)
@@ -523,8 +698,10 @@ def _objective(doc: _Doc, raw: Any, path: str, slis: dict[str, SLI], slos: dict[
         sli = slo.sli
         aggregate = "ratio" if sli.kind == "ratio" else "compliance"
         if m.get("aggregate") not in (None, aggregate):
-            raise doc.error(_join(path, "aggregate"),
-                            f"an objective from an OpenSLO SLO is judged by {aggregate!r}")
+            raise doc.error(
+                _join(path, "aggregate"),
+                f"an objective from an OpenSLO SLO is judged by {aggregate!r}",
+            )
         op = doc.op(m, path, default=">=")
         default_target = slo.target
         sample_op, sample_threshold = slo.op, slo.value
@@ -532,11 +709,17 @@ def _objective(doc: _Doc, raw: Any, path: str, slis: dict[str, SLI], slos: dict[
     else:
         sli = _sli_ref(doc, m, path, slis)
         choices = RATIO_AGGREGATES if sli.kind == "ratio" else THRESHOLD_AGGREGATES
-        aggregate = doc.choice(m, path, "aggregate", choices,
-                               default="ratio" if sli.kind == "ratio" else None) or ""
+        aggregate = (
+            doc.choice(
+                m, path, "aggregate", choices, default="ratio" if sli.kind == "ratio" else None
+            )
+            or ""
+        )
         if not aggregate:
-            raise doc.error(_join(path, "aggregate"),
-                            f"required field is missing; expected one of {', '.join(choices)}")
+            raise doc.error(
+                _join(path, "aggregate"),
+                f"required field is missing; expected one of {', '.join(choices)}",
+            )
         op = doc.op(m, path)
         description = doc.string(m, path, "description", default=sli.description) or ""
         if aggregate == "compliance":
@@ -564,8 +747,11 @@ def _objective(doc: _Doc, raw: Any, path: str, slis: dict[str, SLI], slos: dict[
     elif isinstance(raw_phases, dict):
         entries = list(raw_phases.items())
     else:
-        raise doc.error(ppath, f"expected a list of phase names or a mapping phase -> criteria, "
-                               f"got {_type_name(raw_phases)}")
+        raise doc.error(
+            ppath,
+            f"expected a list of phase names or a mapping phase -> criteria, "
+            f"got {_type_name(raw_phases)}",
+        )
     if not entries:
         raise doc.error(ppath, "expected at least one phase")
     for phase, criteria in entries:
@@ -575,18 +761,41 @@ def _objective(doc: _Doc, raw: Any, path: str, slis: dict[str, SLI], slos: dict[
         c = doc.mapping(criteria, cpath) if criteria is not None else {}
         doc.only(c, cpath, _CRITERIA_FIELDS)
         bounds = (0.0, 1.0) if aggregate in ("compliance", "ratio") else (None, None)
-        phase_target = doc.number(c, cpath, "target", default=target, minimum=bounds[0], maximum=bounds[1])
-        phase_warning = doc.number(c, cpath, "warning", default=warning if "target" not in c else None,
-                                   minimum=bounds[0], maximum=bounds[1])
+        phase_target = doc.number(
+            c, cpath, "target", default=target, minimum=bounds[0], maximum=bounds[1]
+        )
+        phase_warning = doc.number(
+            c,
+            cpath,
+            "warning",
+            default=warning if "target" not in c else None,
+            minimum=bounds[0],
+            maximum=bounds[1],
+        )
         if phase_target is None:
-            raise doc.error(_join(cpath, "target"),
-                            "required field is missing (give it here or at the objective level)")
-        _check_warning(doc, cpath if "warning" in c or "target" in c else path, op, phase_target,
-                       phase_warning)
+            raise doc.error(
+                _join(cpath, "target"),
+                "required field is missing (give it here or at the objective level)",
+            )
+        _check_warning(
+            doc, cpath if "warning" in c or "target" in c else path, op, phase_target, phase_warning
+        )
         phases[str(phase)] = Criteria(target=phase_target, warning=phase_warning)
-    return Objective(name=name, sli=sli, aggregate=aggregate, op=op, phases=phases, description=description,
-                     key=key, weight=weight, side=side, unit=unit, sample_op=sample_op,
-                     sample_threshold=sample_threshold, slo=slo_name)
+    return Objective(
+        name=name,
+        sli=sli,
+        aggregate=aggregate,
+        op=op,
+        phases=phases,
+        description=description,
+        key=key,
+        weight=weight,
+        side=side,
+        unit=unit,
+        sample_op=sample_op,
+        sample_threshold=sample_threshold,
+        slo=slo_name,
+    )
 
 
 def _recovery(doc: _Doc, raw: Any, path: str, slis: dict[str, SLI]) -> Recovery:
@@ -595,7 +804,9 @@ def _recovery(doc: _Doc, raw: Any, path: str, slis: dict[str, SLI]) -> Recovery:
     name = doc.name(m, path)
     sli = _sli_ref(doc, m, path, slis)
     if sli.kind != "threshold":
-        raise doc.error(_join(path, "sli"), f"recovery needs a threshold SLI, {sli.name!r} is a ratio SLI")
+        raise doc.error(
+            _join(path, "sli"), f"recovery needs a threshold SLI, {sli.name!r} is a ratio SLI"
+        )
     op = doc.op(m, path)
     threshold = doc.number(m, path, "threshold", required=True)
     within = doc.duration(m, path, "within", required=True)
@@ -611,10 +822,20 @@ def _recovery(doc: _Doc, raw: Any, path: str, slis: dict[str, SLI]) -> Recovery:
         action = doc.string(f, _join(path, "fault"), "action")
         target = doc.string(f, _join(path, "fault"), "target")
     key, weight = _weight_key(doc, m, path)
-    return Recovery(name=name, sli=sli, op=op, threshold=threshold, target_seconds=within,
-                    warning_seconds=warning_after, consecutive=consecutive, fault_action=action,
-                    fault_target=target, description=doc.string(m, path, "description", default="") or "",
-                    key=key, weight=weight)
+    return Recovery(
+        name=name,
+        sli=sli,
+        op=op,
+        threshold=threshold,
+        target_seconds=within,
+        warning_seconds=warning_after,
+        consecutive=consecutive,
+        fault_action=action,
+        fault_target=target,
+        description=doc.string(m, path, "description", default="") or "",
+        key=key,
+        weight=weight,
+    )
 
 
 def _hpa(doc: _Doc, raw: Any, path: str) -> HPACheck:
@@ -625,17 +846,21 @@ def _hpa(doc: _Doc, raw: Any, path: str) -> HPACheck:
     assert service is not None
     key, weight = _weight_key(doc, m, path)
     return HPACheck(
-        name=name, service=service,
+        name=name,
+        service=service,
         hpa=doc.string(m, path, "hpa", default=service) or service,
         namespace=doc.string(m, path, "namespace", default="tradestorm") or "tradestorm",
         load_phase=doc.string(m, path, "loadPhase", default="fault") or "fault",
         scale_out_within_s=doc.duration(m, path, "scaleOutWithin", default=120.0) or 0.0,
-        max_replicas_hit=doc.choice(m, path, "maxReplicasHit", ("fail", "warn", "ignore"), default="warn")
+        max_replicas_hit=doc.choice(
+            m, path, "maxReplicasHit", ("fail", "warn", "ignore"), default="warn"
+        )
         or "warn",
         scale_in=doc.boolean(m, path, "scaleIn", True),
         max_flaps=doc.integer(m, path, "maxFlaps", default=0, minimum=0),
         description=doc.string(m, path, "description", default="") or "",
-        key=key, weight=weight,
+        key=key,
+        weight=weight,
     )
 
 
@@ -649,14 +874,26 @@ def _comparison(doc: _Doc, raw: Any, path: str, objectives: list[Objective]) -> 
     phase = doc.string(m, path, "phase", default=next(iter(objective.phases)))
     assert phase is not None
     if phase not in objective.phases:
-        raise doc.error(_join(path, "phase"), f"objective {objective_name!r} is not judged in phase "
-                                              f"{phase!r} (its phases: {', '.join(objective.phases)})")
+        raise doc.error(
+            _join(path, "phase"),
+            f"objective {objective_name!r} is not judged in phase "
+            f"{phase!r} (its phases: {', '.join(objective.phases)})",
+        )
     max_worse = doc.number(m, path, "maxWorsePct", required=True, minimum=0)
     warning = doc.number(m, path, "warningPct", minimum=0)
     assert max_worse is not None
     if warning is not None and warning > max_worse:
-        raise doc.error(_join(path, "warningPct"), f"must be <= maxWorsePct ({max_worse:g}), got {warning:g}")
+        raise doc.error(
+            _join(path, "warningPct"), f"must be <= maxWorsePct ({max_worse:g}), got {warning:g}"
+        )
     key, weight = _weight_key(doc, m, path)
     name = doc.string(m, path, "name", default=f"{objective_name}-{phase}-vs-previous") or ""
-    return Comparison(name=name, objective=str(objective_name), phase=phase, max_worse_pct=max_worse,
-                      warning_pct=warning, key=key, weight=weight)
+    return Comparison(
+        name=name,
+        objective=str(objective_name),
+        phase=phase,
+        max_worse_pct=max_worse,
+        warning_pct=warning,
+        key=key,
+        weight=weight,
+    )

@@ -1,7 +1,7 @@
 """The total score and the gate verdict from the item verdicts.
 
 Every judged item (objective x phase, recovery, HPA check, integrity, relative
-criterion) scores 1 for pass, 0.5 for warning and 0 for fail, times its
+criterion) scores 1 for pass, 0.75 for warning and 0 for fail, times its
 weight; the score is the weighted share in percent. Items with no data or not
 applicable do not score.
 
@@ -70,7 +70,9 @@ def decide(items: list[Item], policy: ScorePolicy, error: str | None = None) -> 
         return Verdict(FAIL, score, reasons)
     best = score_of(items, no_data_as=POINTS[PASS])
     if best is not None and best < policy.warning:
-        reasons.append(f"score {best:.1f} is below {policy.warning:g} even if every missing value passed")
+        reasons.append(
+            f"score {best:.1f} is below {policy.warning:g} even if every missing value passed"
+        )
         return Verdict(FAIL, score, reasons)
     no_data = [i.label for i in items if i.verdict == NO_DATA]
     if no_data:

@@ -32,14 +32,23 @@ class Known:
 
     def phases(self, start: float | None = None) -> list[tuple[str, float, float]]:
         b = self.base if start is None else start
-        return [("baseline", b, b + 60), ("fault", b + 60, b + FAULT_END_OFFSET),
-                ("recovery", b + FAULT_END_OFFSET, b + 150)]
+        return [
+            ("baseline", b, b + 60),
+            ("fault", b + 60, b + FAULT_END_OFFSET),
+            ("recovery", b + FAULT_END_OFFSET, b + 150),
+        ]
 
-    def fault(self, start: float | None = None, action: str = "kill_replicas",
-              target: str = "orders") -> dict:
+    def fault(
+        self, start: float | None = None, action: str = "kill_replicas", target: str = "orders"
+    ) -> dict:
         b = self.base if start is None else start
-        return {"action": action, "target": target, "args": {"count": 1}, "start": b + 60,
-                "end": b + FAULT_END_OFFSET}
+        return {
+            "action": action,
+            "target": target,
+            "args": {"count": 1},
+            "start": b + 60,
+            "end": b + FAULT_END_OFFSET,
+        }
 
 
 def _by_phase(b: float, baseline: float, fault: float, recovery: float):
@@ -49,6 +58,7 @@ def _by_phase(b: float, baseline: float, fault: float, recovery: float):
         if t <= b + FAULT_END_OFFSET:
             return fault
         return recovery
+
     return value
 
 
@@ -60,13 +70,12 @@ def known_data(b: float, r: float) -> OpenMetrics:
     om.add(p99, {"case": "warn"}, b, end, _by_phase(b, 0.22, 0.40, 0.12))
     om.add(p99, {"case": "bad"}, b, end, _by_phase(b, 0.10, 1.50, 0.12))
     om.add(p99, {"case": "prev"}, b, end, _by_phase(b, 0.115, 0.40, 0.12))
-    # a gap: samples only in baseline (recovery has none)
-    om.add(p99, {"case": "gap"}, b, b + 59, lambda t: 0.1)
 
     errors = "client:errors:ratio_rate10s"
 
     def rec(t: float) -> float:
         return 0.0 if t < b + 60 or t >= b + RECOVERED_OFFSET else 0.5
+
     om.add(errors, {"case": "rec"}, b, end, rec)
     om.add(errors, {"case": "norec"}, b, end, lambda t: 0.0 if t < b + 60 else 0.5)
     om.add(errors, {"case": "ratio"}, b, end, _by_phase(b, 0.001, 0.2, 0.0))
@@ -85,14 +94,22 @@ def known_data(b: float, r: float) -> OpenMetrics:
         if t < b + 120:
             return 5
         return 2
+
     hpa = {"namespace": "tradestorm", "horizontalpodautoscaler": "analytics"}
     om.add("kube_horizontalpodautoscaler_status_current_replicas", hpa, b, end, analytics)
-    om.add("kube_horizontalpodautoscaler_status_desired_replicas", hpa, b, end,
-           lambda t: analytics(t + 3))
+    om.add(
+        "kube_horizontalpodautoscaler_status_desired_replicas",
+        hpa,
+        b,
+        end,
+        lambda t: analytics(t + 3),
+    )
     om.add("kube_horizontalpodautoscaler_spec_max_replicas", hpa, b, end, lambda t: 5)
+
     # HPA orders: flaps 2 -> 3 -> 2 -> 3 -> 2, never at max (10)
     def flapping(t: float) -> float:
         return 3 if b + 70 <= t < b + 80 or b + 100 <= t < b + 110 else 2
+
     hpa_o = {"namespace": "tradestorm", "horizontalpodautoscaler": "orders"}
     om.add("kube_horizontalpodautoscaler_status_current_replicas", hpa_o, b, end, flapping)
     om.add("kube_horizontalpodautoscaler_status_desired_replicas", hpa_o, b, end, flapping)
@@ -104,10 +121,10 @@ def known_data(b: float, r: float) -> OpenMetrics:
 
 def reference_run(om: OpenMetrics, r: float) -> None:
     """A healthy run for slo/specs/reference-platform.yaml: a fault that hurts a little,
-    recovered in 5 s. Every SLI of the reference spec has data."""
+    recovered 2.6 s after the fault ends. Every SLI of the reference spec has data."""
     end = r + 150
     fault_end = r + FAULT_END_OFFSET
-    hurt = lambda during, ok: (lambda t: during if r + 60 <= t < fault_end + 5 else ok)  # noqa: E731
+    hurt = lambda during, ok: lambda t: during if r + 60 <= t < fault_end + 2 else ok  # noqa: E731
     om.add("client:requests:rate10s", {}, r, end, lambda t: 20.0)
     om.add("client:errors:ratio_rate10s", {}, r, end, hurt(0.02, 0.0))
     om.add("client:latency_seconds:p99_10s", {}, r, end, _by_phase(r, 0.08, 0.6, 0.09))
@@ -115,8 +132,13 @@ def reference_run(om: OpenMetrics, r: float) -> None:
     om.add("service:http_requests:rate10s", {"service": "orders"}, r, end, lambda t: 12.0)
     for service in ("gateway", "orders"):
         om.add("service:http_errors:ratio_rate10s", {"service": service}, r, end, hurt(0.02, 0.0))
-    om.add("service:http_latency_seconds:p99_10s", {"service": "gateway"}, r, end,
-           _by_phase(r, 0.06, 0.5, 0.07))
+    om.add(
+        "service:http_latency_seconds:p99_10s",
+        {"service": "gateway"},
+        r,
+        end,
+        _by_phase(r, 0.06, 0.5, 0.07),
+    )
     for service in ("gateway", "orders"):
         om.add("service:replicas_desired", {"service": service}, r, end, lambda t: 2)
     om.add("service:replicas_ready", {"service": "gateway"}, r, end, lambda t: 2)

@@ -31,10 +31,19 @@ def free_port() -> int:
 class OpenMetrics:
     """Gauge series, grouped by metric family as OpenMetrics requires."""
 
-    families: dict[str, list[tuple[dict[str, str], list[tuple[float, float]]]]] = field(default_factory=dict)
+    families: dict[str, list[tuple[dict[str, str], list[tuple[float, float]]]]] = field(
+        default_factory=dict
+    )
 
-    def add(self, name: str, labels: dict[str, str], start: float, end: float,
-            value: Callable[[float], float | None], step: float = 1.0) -> None:
+    def add(
+        self,
+        name: str,
+        labels: dict[str, str],
+        start: float,
+        end: float,
+        value: Callable[[float], float | None],
+        step: float = 1.0,
+    ) -> None:
         points = []
         t = start
         while t <= end + 1e-9:
@@ -62,8 +71,12 @@ def build_tsdb(data: OpenMetrics, folder: Path) -> Path:
     source = folder / "data.om"
     source.write_text(data.text())
     tsdb = folder / "tsdb"
-    subprocess.run([PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", str(source), str(tsdb)],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", str(source), str(tsdb)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     return tsdb
 
 
@@ -77,16 +90,25 @@ def running_prometheus(tsdb: Path, folder: Path) -> Iterator[str]:
     port = free_port()
     log = (folder / "prometheus.log").open("wb")
     proc = subprocess.Popen(
-        [PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={tsdb}",
-         f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=30d",
-         "--log.level=warn"],
-        stdout=log, stderr=subprocess.STDOUT)
+        [
+            PROMETHEUS,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={tsdb}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--storage.tsdb.retention.time=30d",
+            "--log.level=warn",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"prometheus exited: {(folder / 'prometheus.log').read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"prometheus exited: {(folder / 'prometheus.log').read_text()[-2000:]}"
+                )
             try:
                 with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as response:
                     if response.status == 200:
@@ -107,17 +129,32 @@ def running_prometheus(tsdb: Path, folder: Path) -> Iterator[str]:
         log.close()
 
 
-def write_run(folder: Path, *, phases: list[tuple[str, float, float]], faults: list[dict] | None = None,
-              scenario: str = "pod-kill-orders", target: str = "local", prometheus_url: str | None = None,
-              status: str = "completed", reconcile: dict | None = None) -> Path:
+def write_run(
+    folder: Path,
+    *,
+    phases: list[tuple[str, float, float]],
+    faults: list[dict] | None = None,
+    scenario: str = "pod-kill-orders",
+    target: str = "local",
+    prometheus_url: str | None = None,
+    status: str = "completed",
+    reconcile: dict | None = None,
+) -> Path:
     """A results folder with run.json (and reconcile.json when given) per docs/contracts.md §4."""
     folder.mkdir(parents=True, exist_ok=True)
     run = {
-        "schema": 1, "run_id": folder.name, "scenario": scenario, "target": target,
-        "started_at": phases[0][1], "ended_at": phases[-1][2], "status": status,
+        "schema": 1,
+        "run_id": folder.name,
+        "scenario": scenario,
+        "target": target,
+        "started_at": phases[0][1],
+        "ended_at": phases[-1][2],
+        "status": status,
         "phases": [{"name": n, "start": s, "end": e} for n, s, e in phases],
-        "faults": faults or [], "load": {"profile": "steady", "users": 10},
-        "prometheus_url": prometheus_url, "versions": {},
+        "faults": faults or [],
+        "load": {"profile": "steady", "users": 10},
+        "prometheus_url": prometheus_url,
+        "versions": {},
     }
     (folder / "run.json").write_text(json.dumps(run))
     if reconcile is not None:
@@ -125,7 +162,12 @@ def write_run(folder: Path, *, phases: list[tuple[str, float, float]], faults: l
     return folder
 
 
-RECONCILE_OK = {"ok": True, "acknowledged": 1234,
-                "checks": [{"name": "acknowledged_orders_present", "ok": True, "violations": 0, "detail": ""},
-                           {"name": "no_duplicate_orders", "ok": True, "violations": 0, "detail": ""}],
-                "violations": []}
+RECONCILE_OK = {
+    "ok": True,
+    "acknowledged": 1234,
+    "checks": [
+        {"name": "acknowledged_orders_present", "ok": True, "violations": 0, "detail": ""},
+        {"name": "no_duplicate_orders", "ok": True, "violations": 0, "detail": ""},
+    ],
+    "violations": [],
+}

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (YAML lines)
 """Spec files for the known-answer tests: OpenSLO SLIs over one ``case`` label, plus a
 ResilienceSpec body given by each test."""
 
@@ -53,15 +54,25 @@ spec:
 """
 
 
-def write_spec(folder: Path, body: str, *, case: str = "good", errors_case: str = "rec",
-               name: str = "spec.yaml") -> Path:
+def write_spec(
+    folder: Path,
+    body: str,
+    *,
+    case: str = "good",
+    errors_case: str = "rec",
+    name: str = "spec.yaml",
+) -> Path:
     """A spec file: the SLIs above plus ``body`` (the ResilienceSpec's ``spec:`` mapping)."""
-    text = SLIS.format(case=case, errors_case=errors_case) + textwrap.dedent("""\
+    text = (
+        SLIS.format(case=case, errors_case=errors_case)
+        + textwrap.dedent("""\
         apiVersion: tradestorm.dev/v1
         kind: ResilienceSpec
         metadata: {name: test}
         spec:
-        """) + textwrap.indent(textwrap.dedent(body), "  ")
+        """)
+        + textwrap.indent(textwrap.dedent(body), "  ")
+    )
     path = folder / name
     path.write_text(text)
     return path

@@ -25,8 +25,12 @@ def test_reference_spec_is_valid_and_judges_both_sides():
     assert {"baseline", "fault", "recovery"} <= {p for o in spec.objectives for p in o.phases}
     assert spec.recovery and spec.hpa and spec.comparisons and spec.integrity.enabled
     # every SLI query reads recording rules of slo/rules (docs/contracts.md §2), no raw metric
-    recorded = {rule["record"] for path in (REFERENCE.parents[1] / "rules").glob("*.yaml")
-                for group in yaml.safe_load(path.read_text())["groups"] for rule in group["rules"]}
+    recorded = {
+        rule["record"]
+        for path in (REFERENCE.parents[1] / "rules").glob("*.yaml")
+        for group in yaml.safe_load(path.read_text())["groups"]
+        for rule in group["rules"]
+    }
     for sli in spec.slis.values():
         for query in sli.queries:
             names = set(re.findall(r"[a-z_]+:[a-z0-9_:]+", query))
@@ -45,29 +49,65 @@ def test_valid_spec_keeps_phase_criteria(tmp_path):
 @pytest.mark.parametrize(
     ("body", "field", "problem"),
     [
-        (LATENCY_OBJECTIVE.format(key="true").replace('op: "<="', "op: '=~'"),
-         "spec.objectives[0].op", "expected one of <=, <, >=, >"),
-        (LATENCY_OBJECTIVE.format(key="true").replace("sli: latency", "sli: latencyy"),
-         "spec.objectives[0].sli", "unknown SLI 'latencyy'"),
-        (LATENCY_OBJECTIVE.format(key="true").replace("warning: 0.2}", "wraning: 0.2}"),
-         "spec.objectives[0].phases.baseline.wraning", "unknown field"),
-        (LATENCY_OBJECTIVE.format(key="true").replace("warning: 0.2}", "warning: 0.3}"),
-         "spec.objectives[0].phases.baseline.warning", "must be <= the target"),
+        (
+            LATENCY_OBJECTIVE.format(key="true").replace('op: "<="', "op: '=~'"),
+            "spec.objectives[0].op",
+            "expected one of <=, <, >=, >",
+        ),
+        (
+            LATENCY_OBJECTIVE.format(key="true").replace("sli: latency", "sli: latencyy"),
+            "spec.objectives[0].sli",
+            "unknown SLI 'latencyy'",
+        ),
+        (
+            LATENCY_OBJECTIVE.format(key="true").replace("warning: 0.2}", "wraning: 0.2}"),
+            "spec.objectives[0].phases.baseline.wraning",
+            "unknown field",
+        ),
+        (
+            LATENCY_OBJECTIVE.format(key="true").replace("warning: 0.2}", "warning: 0.3}"),
+            "spec.objectives[0].phases.baseline.warning",
+            "must be <= the target",
+        ),
         (LATENCY_OBJECTIVE.format(key="'yes'"), "spec.objectives[0].key", "expected true or false"),
-        (LATENCY_OBJECTIVE.format(key="true").replace("aggregate: max", "aggregate: median"),
-         "spec.objectives[0].aggregate", "expected one of mean, max"),
-        (LATENCY_OBJECTIVE.format(key="true") + "recovery:\n  - {name: r, sli: errors, op: '<=', "
-         "threshold: 0.01, within: soon}\n", "spec.recovery[0].within", "expected a duration"),
-        (LATENCY_OBJECTIVE.format(key="true") + "recovery:\n  - {name: r, sli: availability, op: '<=', "
-         "threshold: 0.01, within: 30s}\n", "spec.recovery[0].sli", "needs a threshold SLI"),
-        (LATENCY_OBJECTIVE.format(key="true") + "comparison:\n  criteria:\n    - {objective: "
-         "client-latency-p99, phase: run, maxWorsePct: 10}\n", "spec.comparison.criteria[0].phase",
-         "is not judged in phase 'run'"),
-        (LATENCY_OBJECTIVE.format(key="true") + "hpa:\n  - {name: h, service: analytics, "
-         "maxReplicasHit: panic}\n", "spec.hpa[0].maxReplicasHit", "expected one of fail, warn, ignore"),
-        (LATENCY_OBJECTIVE.format(key="true").replace("      recovery: {target: 0.25}\n", "")
-         .replace("fault: {target: 1.0, warning: 0.5}", "fault: {warning: 0.5}"),
-         "spec.objectives[0].phases.fault.target", "required field is missing"),
+        (
+            LATENCY_OBJECTIVE.format(key="true").replace("aggregate: max", "aggregate: median"),
+            "spec.objectives[0].aggregate",
+            "expected one of mean, max",
+        ),
+        (
+            LATENCY_OBJECTIVE.format(key="true")
+            + "recovery:\n  - {name: r, sli: errors, op: '<=', "
+            "threshold: 0.01, within: soon}\n",
+            "spec.recovery[0].within",
+            "expected a duration",
+        ),
+        (
+            LATENCY_OBJECTIVE.format(key="true")
+            + "recovery:\n  - {name: r, sli: availability, op: '<=', "
+            "threshold: 0.01, within: 30s}\n",
+            "spec.recovery[0].sli",
+            "needs a threshold SLI",
+        ),
+        (
+            LATENCY_OBJECTIVE.format(key="true") + "comparison:\n  criteria:\n    - {objective: "
+            "client-latency-p99, phase: run, maxWorsePct: 10}\n",
+            "spec.comparison.criteria[0].phase",
+            "is not judged in phase 'run'",
+        ),
+        (
+            LATENCY_OBJECTIVE.format(key="true") + "hpa:\n  - {name: h, service: analytics, "
+            "maxReplicasHit: panic}\n",
+            "spec.hpa[0].maxReplicasHit",
+            "expected one of fail, warn, ignore",
+        ),
+        (
+            LATENCY_OBJECTIVE.format(key="true")
+            .replace("      recovery: {target: 0.25}\n", "")
+            .replace("fault: {target: 1.0, warning: 0.5}", "fault: {warning: 0.5}"),
+            "spec.objectives[0].phases.fault.target",
+            "required field is missing",
+        ),
         ("objectives: []\nintegrity: false\n", "spec.objectives", "judges nothing"),
     ],
 )
@@ -84,9 +124,13 @@ def test_malformed_resilience_spec_names_file_and_field(tmp_path, body, field, p
 
 def test_bad_openslo_sli_is_named_by_document(tmp_path):
     path = write_spec(tmp_path, LATENCY_OBJECTIVE.format(key="true"))
-    path.write_text(path.read_text().replace("metricSourceRef: prom, type: Prometheus, spec: "
-                                             "{query: 'client:latency", "metricSourceRef: graphite, "
-                                             "type: Prometheus, spec: {query: 'client:latency", 1))
+    path.write_text(
+        path.read_text().replace(
+            "metricSourceRef: prom, type: Prometheus, spec: {query: 'client:latency",
+            "metricSourceRef: graphite, type: Prometheus, spec: {query: 'client:latency",
+            1,
+        )
+    )
     with pytest.raises(SpecError) as caught:
         load_spec(path)
     assert caught.value.field == "spec.thresholdMetric.metricSource.metricSourceRef"
@@ -105,8 +149,11 @@ def test_yaml_syntax_error_names_line(tmp_path):
 
 def test_spec_without_resilience_document(tmp_path):
     path = tmp_path / "only-openslo.yaml"
-    path.write_text(write_spec(tmp_path, LATENCY_OBJECTIVE.format(key="true")).read_text()
-                    .split("apiVersion: tradestorm.dev/v1")[0])
+    path.write_text(
+        write_spec(tmp_path, LATENCY_OBJECTIVE.format(key="true"))
+        .read_text()
+        .split("apiVersion: tradestorm.dev/v1")[0]
+    )
     with pytest.raises(SpecError, match="exactly one tradestorm.dev/v1 ResilienceSpec"):
         load_spec(path)
 
@@ -117,12 +164,16 @@ def test_missing_spec_file(tmp_path):
 
 
 def test_openslo_op_names_are_accepted(tmp_path):
-    spec = load_spec(write_spec(tmp_path, LATENCY_OBJECTIVE.format(key="true").replace('op: "<="', "op: lte")))
+    spec = load_spec(
+        write_spec(tmp_path, LATENCY_OBJECTIVE.format(key="true").replace('op: "<="', "op: lte"))
+    )
     assert spec.objectives[0].op == "<="
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("30s", 30), ("1m30s", 90), ("500ms", 0.5), ("2h", 7200),
-                                               (45, 45), ("1.5s", 1.5)])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30s", 30), ("1m30s", 90), ("500ms", 0.5), ("2h", 7200), (45, 45), ("1.5s", 1.5)],
+)
 def test_durations(text, seconds):
     assert parse_duration(text) == seconds
 
@@ -136,9 +187,13 @@ def test_bad_durations(text):
 def test_cli_malformed_spec_exits_2_naming_file_and_field(tmp_path):
     results = tmp_path / "run"
     results.mkdir()
-    (results / "run.json").write_text('{"schema": 1, "phases": [{"name": "baseline", "start": 1, "end": 2}],'
-                                      ' "prometheus_url": "http://127.0.0.1:9"}')
-    spec = write_spec(tmp_path, LATENCY_OBJECTIVE.format(key="true").replace('op: "<="', "op: '=='"))
+    (results / "run.json").write_text(
+        '{"schema": 1, "phases": [{"name": "baseline", "start": 1, "end": 2}],'
+        ' "prometheus_url": "http://127.0.0.1:9"}'
+    )
+    spec = write_spec(
+        tmp_path, LATENCY_OBJECTIVE.format(key="true").replace('op: "<="', "op: '=='")
+    )
     outcome = CliRunner().invoke(cli, ["gate", str(results), "--spec", str(spec)])
     assert outcome.exit_code == 2
     assert str(spec) in outcome.output

@@ -29,24 +29,56 @@ def _state_prometheus_url() -> str | None:
 
 @click.command()
 @click.argument("results_dir", required=False, type=click.Path(path_type=Path, file_okay=False))
-@click.option("--spec", type=click.Path(path_type=Path, dir_okay=False),
-              help="SLO spec (OpenSLO + ResilienceSpec YAML); default: slo/specs/reference-platform.yaml")
-@click.option("--prometheus", "prometheus_url", metavar="URL",
-              help="Prometheus to query; default: run.json's, else the local target's")
-@click.option("--from", "from_", metavar="TIME", help="window start: Unix seconds, ISO 8601, or now-15m")
+@click.option(
+    "--spec",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="SLO spec (OpenSLO + ResilienceSpec YAML); default: slo/specs/reference-platform.yaml",
+)
+@click.option(
+    "--prometheus",
+    "prometheus_url",
+    metavar="URL",
+    help="Prometheus to query; default: run.json's, else the local target's",
+)
+@click.option(
+    "--from", "from_", metavar="TIME", help="window start: Unix seconds, ISO 8601, or now-15m"
+)
 @click.option("--to", "to", metavar="TIME", help="window end (default: now)")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
-              help="with --from/--to: folder for slo.json and junit.xml")
-@click.option("--phase", default="run", show_default=True,
-              help="with --from/--to: judge the window with this phase's criteria")
-@click.option("--target", type=click.Choice(["local", "kubernetes"]),
-              help="with --from/--to: the target behind Prometheus (local: HPA checks do not apply)")
-@click.option("--results-root", type=click.Path(path_type=Path, file_okay=False),
-              help="where earlier runs live, for relative criteria (default: RESULTS_DIR's parent)")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="with --from/--to: folder for slo.json and junit.xml",
+)
+@click.option(
+    "--phase",
+    default="run",
+    show_default=True,
+    help="with --from/--to: judge the window with this phase's criteria",
+)
+@click.option(
+    "--target",
+    type=click.Choice(["local", "kubernetes"]),
+    help="with --from/--to: the target behind Prometheus (local: HPA checks do not apply)",
+)
+@click.option(
+    "--results-root",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="where earlier runs live, for relative criteria (default: RESULTS_DIR's parent)",
+)
 @click.pass_context
-def gate(ctx: click.Context, results_dir: Path | None, spec: Path | None, prometheus_url: str | None,
-         from_: str | None, to: str | None, out_dir: Path | None, phase: str, target: str | None,
-         results_root: Path | None) -> None:
+def gate(
+    ctx: click.Context,
+    results_dir: Path | None,
+    spec: Path | None,
+    prometheus_url: str | None,
+    from_: str | None,
+    to: str | None,
+    out_dir: Path | None,
+    phase: str,
+    target: str | None,
+    results_root: Path | None,
+) -> None:
     """Judge RESULTS_DIR (a run's results folder), or a window --from/--to, against SLO specs.
 
     Prints a table, writes slo.json and junit.xml. Exit 0 pass or warning, 1 fail,
@@ -57,27 +89,47 @@ def gate(ctx: click.Context, results_dir: Path | None, spec: Path | None, promet
     from slo.run import parse_time
     from slo.table import render
 
-    window_options = [name for name, value in (("--from", from_), ("--to", to), ("--out", out_dir))
-                      if value is not None]
+    window_options = [
+        name
+        for name, value in (("--from", from_), ("--to", to), ("--out", out_dir))
+        if value is not None
+    ]
     try:
         if results_dir is not None:
             if window_options:
-                raise InputError("command line", window_options[0],
-                                 "give either RESULTS_DIR or --from/--to, not both")
-            result = slo_gate.evaluate_run(results_dir, spec=spec, prometheus_url=prometheus_url,
-                                           results_root=results_root)
+                raise InputError(
+                    "command line",
+                    window_options[0],
+                    "give either RESULTS_DIR or --from/--to, not both",
+                )
+            result = slo_gate.evaluate_run(
+                results_dir, spec=spec, prometheus_url=prometheus_url, results_root=results_root
+            )
         else:
             if from_ is None:
-                raise InputError("command line", "RESULTS_DIR",
-                                 "give a run's results folder, or a window with --from (and --to)")
+                raise InputError(
+                    "command line",
+                    "RESULTS_DIR",
+                    "give a run's results folder, or a window with --from (and --to)",
+                )
             url = prometheus_url or _state_prometheus_url()
             if not url:
-                raise InputError("command line", "--prometheus",
-                                 "required with --from/--to when no local target runs")
+                raise InputError(
+                    "command line",
+                    "--prometheus",
+                    "required with --from/--to when no local target runs",
+                )
             start = parse_time(from_, option="--from")
             end = parse_time(to or "now", option="--to")
-            result = slo_gate.evaluate_window(start, end, prometheus_url=url, spec=spec, out_dir=out_dir,
-                                              phase=phase, target=target)
+            result = slo_gate.evaluate_window(
+                start,
+                end,
+                prometheus_url=url,
+                spec=spec,
+                out_dir=out_dir,
+                phase=phase,
+                target=target,
+            )
     except InputFileError as exc:
         raise InputError(exc.source, exc.field, exc.problem) from exc
     except SLOError as exc:

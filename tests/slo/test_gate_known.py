@@ -1,0 +1,235 @@
+"""Known-answer gate cases against a real Prometheus loaded with known data."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+from slo_promdata import RECONCILE_OK, free_port, write_run
+from slo_specs import LATENCY_OBJECTIVE, write_spec
+
+from slo.gate import evaluate_run
+
+
+def _run(tmp_path, known, name="run", **kwargs):
+    kwargs.setdefault("prometheus_url", known.url)
+    return write_run(tmp_path / name, phases=known.phases(), faults=[known.fault()], **kwargs)
+
+
+def _objective(result, name, phase):
+    return next(o for o in result.objectives if o.name == name and o.phase == phase)
+
+
+def test_pass_per_phase_with_exact_values(tmp_path, known):
+    spec = write_spec(tmp_path, LATENCY_OBJECTIVE.format(key="true"), case="good")
+    result = evaluate_run(_run(tmp_path, known), spec=spec)
+    assert result.verdict == "pass" and result.exit_code == 0
+    assert result.score == 100.0
+    values = {o.phase: o.value for o in result.objectives}
+    assert values == {
+        "baseline": pytest.approx(0.10),
+        "fault": pytest.approx(0.40),
+        "recovery": pytest.approx(0.12),
+    }
+    # the fault phase is judged against its own, looser criteria (0.40 <= warning 0.5)
+    assert _objective(result, "client-latency-p99", "fault").verdict == "pass"
+    saved = json.loads((tmp_path / "run" / "slo.json").read_text())
+    assert saved["verdict"] == "pass" and saved["exit_code"] == 0
+    assert saved["window"] == {"start": known.base, "end": known.base + 150}
+    first = saved["objectives"][0]
+    for key in (
+        "name",
+        "description",
+        "phase",
+        "side",
+        "query",
+        "value",
+        "unit",
+        "op",
+        "target",
+        "warning",
+        "verdict",
+        "key",
+        "weight",
+        "detail",
+    ):
+        assert key in first
+    assert first["side"] == "client" and first["unit"] == "s" and first["op"] == "<="
+
+
+def test_fault_phase_failure_of_key_objective_fails_the_run(tmp_path, known):
+    spec = write_spec(tmp_path, LATENCY_OBJECTIVE.format(key="true"), case="bad")
+    result = evaluate_run(_run(tmp_path, known), spec=spec)
+    fault = _objective(result, "client-latency-p99", "fault")
+    assert fault.verdict == "fail" and fault.value == pytest.approx(1.5)
+    assert _objective(result, "client-latency-p99", "baseline").verdict == "pass"
+    assert result.verdict == "fail" and result.exit_code == 1
+    assert any("key objective failed: client-latency-p99 [fault]" in r for r in result.reasons)
+    junit = ET.parse(tmp_path / "run" / "junit.xml").getroot()
+    failures = junit.findall(".//testcase/failure")
+    assert len(failures) == 1
+    assert "1.5" in failures[0].get("message")
+
+
+def test_same_failure_of_non_key_objective_is_scored(tmp_path, known):
+    body = LATENCY_OBJECTIVE.format(key="false")
+    result = evaluate_run(_run(tmp_path, known), spec=write_spec(tmp_path, body, case="bad"))
+    # 2 of 3 phases pass: score 66.7 < warning threshold 75 -> fail by score, not by key
+    assert result.score == pytest.approx(200 / 3)
+    assert result.verdict == "fail" and result.exit_code == 1
+    assert any("below 75" in r for r in result.reasons)
+
+
+def test_warning_passes_the_gate_and_says_so(tmp_path, known):
+    spec = write_spec(tmp_path, LATENCY_OBJECTIVE.format(key="true"), case="warn")
+    result = evaluate_run(_run(tmp_path, known), spec=spec)
+    baseline = _objective(result, "client-latency-p99", "baseline")
+    assert baseline.verdict == "warning" and baseline.value == pytest.approx(0.22)
+    assert result.score == pytest.approx(100 * 2.75 / 3)
+    assert result.verdict == "warning" and result.exit_code == 0
+    junit = ET.parse(tmp_path / "run" / "junit.xml").getroot()
+    assert not junit.findall(".//failure") and not junit.findall(".//error")
+    outs = [e.text for e in junit.findall(".//system-out")]
+    assert any(text.startswith("WARNING:") for text in outs)
+
+
+def test_non_key_failure_with_high_score_is_a_warning_not_a_pass(tmp_path, known):
+    body = (
+        LATENCY_OBJECTIVE.format(key="true")
+        + """\
+  - name: errors-in-fault
+    sli: errors
+    aggregate: max
+    op: "<="
+    weight: 0.1
+    phases: {fault: {target: 0.1}}
+"""
+    )
+    result = evaluate_run(_run(tmp_path, known), spec=write_spec(tmp_path, body, case="good"))
+    assert _objective(result, "errors-in-fault", "fault").verdict == "fail"
+    assert result.score > 90
+    assert result.verdict == "warning" and result.exit_code == 0
+    assert any("errors-in-fault [fault]" in r for r in result.reasons)
+
+
+def test_no_data_is_inconclusive_never_a_pass(tmp_path, known):
+    spec = write_spec(tmp_path, LATENCY_OBJECTIVE.format(key="true"), case="absent")
+    result = evaluate_run(_run(tmp_path, known), spec=spec)
+    assert {o.verdict for o in result.objectives} == {"no_data"}
+    assert result.verdict == "inconclusive" and result.exit_code == 2
+    junit = ET.parse(tmp_path / "run" / "junit.xml").getroot()
+    assert len(junit.findall(".//testcase/error")) == 3
+    assert junit.find("testsuite").get("errors") == "3"
+
+
+def test_missing_reconcile_is_no_data_and_failed_reconcile_fails(tmp_path, known):
+    body = LATENCY_OBJECTIVE.format(key="true").replace(
+        "integrity: false", "integrity: {key: true}"
+    )
+    spec = write_spec(tmp_path, body, case="good")
+    missing = evaluate_run(_run(tmp_path, known, name="missing"), spec=spec)
+    assert missing.integrity.verdict == "no_data"
+    assert missing.verdict == "inconclusive" and missing.exit_code == 2
+    lost = dict(
+        RECONCILE_OK,
+        ok=False,
+        checks=[
+            {
+                "name": "acknowledged_orders_lost",
+                "ok": False,
+                "violations": 2,
+                "detail": "2 orders missing",
+            },
+            {"name": "no_duplicate_orders", "ok": True, "violations": 0, "detail": ""},
+        ],
+    )
+    failed = evaluate_run(_run(tmp_path, known, name="lost", reconcile=lost), spec=spec)
+    assert failed.integrity.verdict == "fail" and failed.integrity.lost == 2
+    assert failed.verdict == "fail" and failed.exit_code == 1
+    ok = evaluate_run(_run(tmp_path, known, name="ok", reconcile=RECONCILE_OK), spec=spec)
+    assert ok.integrity.verdict == "pass" and ok.integrity.acknowledged == 1234
+    assert ok.verdict == "pass"
+
+
+def test_ratio_sli_is_event_weighted(tmp_path, known):
+    body = """\
+integrity: false
+objectives:
+  - name: availability
+    sli: availability
+    op: ">="
+    phases:
+      baseline: {target: 0.995, warning: 0.9995}
+      fault: {target: 0.9}
+      recovery: {target: 0.999}
+"""
+    result = evaluate_run(_run(tmp_path, known), spec=write_spec(tmp_path, body))
+    values = {o.phase: o.value for o in result.objectives}
+    verdicts = {o.phase: o.verdict for o in result.objectives}
+    assert values["baseline"] == pytest.approx(0.999)
+    assert verdicts["baseline"] == "warning"
+    # the fault window [B+60, B+90.4] holds 31 samples at 20 % errors
+    assert values["fault"] == pytest.approx(0.8)
+    assert verdicts["fault"] == "fail"
+    # recovery [B+90.4, B+150]: every sample error-free
+    assert values["recovery"] == pytest.approx(1.0)
+
+
+def test_several_series_are_judged_on_the_worst(tmp_path, known):
+    body = """\
+integrity: false
+objectives:
+  - name: server-errors
+    sli: server-errors
+    aggregate: max
+    op: "<="
+    phases: {baseline: {target: 0.01}}
+"""
+    result = evaluate_run(_run(tmp_path, known), spec=write_spec(tmp_path, body))
+    objective = result.objectives[0]
+    assert objective.verdict == "fail" and objective.value == pytest.approx(0.05)
+    assert objective.series == {"case": "multi", "service": "risk"}
+    assert 'service="risk"' in objective.detail
+
+
+def test_phase_missing_from_run_is_no_data(tmp_path, known):
+    spec = write_spec(tmp_path, LATENCY_OBJECTIVE.format(key="true"), case="good")
+    baseline_only = [("baseline", known.base, known.base + 59)]
+    folder = write_run(tmp_path / "short", phases=baseline_only, prometheus_url=known.url)
+    result = evaluate_run(folder, spec=spec)
+    fault = _objective(result, "client-latency-p99", "fault")
+    assert fault.verdict == "no_data" and "not in this run" in fault.detail
+    assert result.verdict == "inconclusive"
+
+
+def test_bad_query_names_query_and_prometheus_message(tmp_path, known):
+    spec = write_spec(tmp_path, LATENCY_OBJECTIVE.format(key="true"), case="good")
+    spec.write_text(
+        spec.read_text().replace(
+            "'client:latency_seconds:p99_10s{case=\"good\"}'",
+            "'rate(client:latency_seconds:p99_10s[5m]'",
+        )
+    )
+    result = evaluate_run(_run(tmp_path, known), spec=spec)
+    assert result.verdict == "error" and result.exit_code == 2
+    assert "rate(client:latency_seconds:p99_10s[5m]" in result.error
+    assert "parse error" in result.error  # Prometheus' own words
+    saved = json.loads((tmp_path / "run" / "slo.json").read_text())
+    assert saved["verdict"] == "error" and "parse error" in saved["error"]
+
+
+def test_prometheus_down_is_an_error_naming_the_url(tmp_path, known):
+    spec = write_spec(tmp_path, LATENCY_OBJECTIVE.format(key="true"), case="good")
+    dead = f"http://127.0.0.1:{free_port()}"
+    result = evaluate_run(_run(tmp_path, known, prometheus_url=dead), spec=spec)
+    assert result.verdict == "error" and result.exit_code == 2
+    assert dead in result.error and "unreachable" in result.error
+    junit = ET.parse(tmp_path / "run" / "junit.xml").getroot()
+    assert junit.find(".//testcase[@name='evaluation']/error") is not None
+
+
+def test_prometheus_url_argument_overrides_run_json(tmp_path, known):
+    spec = write_spec(tmp_path, LATENCY_OBJECTIVE.format(key="true"), case="good")
+    folder = _run(tmp_path, known, prometheus_url=f"http://127.0.0.1:{free_port()}")
+    assert evaluate_run(folder, spec=spec, prometheus_url=known.url).verdict == "pass"

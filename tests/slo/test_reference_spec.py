@@ -1,0 +1,158 @@
+"""slo/specs/reference-platform.yaml end to end: the `tradestorm gate` command over a
+known healthy run (real Prometheus, real CLI process)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+from slo_promdata import RECONCILE_OK, free_port, write_run
+
+from slo.validation import load_spec
+
+
+def _gate(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    env = dict(os.environ, COLUMNS="160", NO_COLOR="1")
+    return subprocess.run(
+        [sys.executable, "-m", "tradestorm", "gate", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+
+
+@pytest.fixture
+def reference_run(tmp_path, known):
+    phases = known.phases(start=known.ref)
+    return write_run(
+        tmp_path / "20261122T050000Z-pod-kill-orders",
+        phases=phases,
+        faults=[known.fault(start=known.ref)],
+        prometheus_url=known.url,
+        reconcile=RECONCILE_OK,
+    )
+
+
+def test_healthy_run_passes_every_reference_objective(reference_run):
+    done = _gate(str(reference_run))
+    assert done.returncode == 0, done.stdout + done.stderr
+    slo = json.loads((reference_run / "slo.json").read_text())
+    assert slo["verdict"] == "pass" and slo["exit_code"] == 0 and slo["score"] == 100.0
+    spec = load_spec(slo["spec"])
+    judged = {(o["name"], o["phase"]) for o in slo["objectives"]}
+    assert judged == {(o.name, p) for o in spec.objectives for p in o.phases}
+    assert {o["side"] for o in slo["objectives"]} == {"client", "server"}
+    assert all(o["verdict"] == "pass" for o in slo["objectives"])
+    fault = next(
+        o for o in slo["objectives"] if o["name"] == "client-availability" and o["phase"] == "fault"
+    )
+    assert fault["value"] == pytest.approx(0.98)
+    recovery = {r["name"]: r for r in slo["recovery"]}
+    assert recovery["client-errors-recover"]["seconds"] == pytest.approx(2.6, abs=1.0)
+    assert recovery["replicas-recover"]["seconds"] == pytest.approx(2.6, abs=1.0)
+    assert 0 <= recovery["database-recover"]["seconds"] <= 1.0  # never down: the first sample
+    assert [h["verdict"] for h in slo["hpa"]] == ["not_applicable"]
+    assert slo["integrity"] == {
+        **slo["integrity"],
+        "verdict": "pass",
+        "acknowledged": 1234,
+        "lost": 0,
+    }
+    assert slo["comparison"]["previous_run"] is None
+    # the table a CI log shows
+    assert "client-availability" in done.stdout and "verdict: PASS" in done.stdout
+    junit = ET.parse(reference_run / "junit.xml").getroot()
+    cases = junit.findall(".//testcase")
+    assert len(cases) == len(slo["objectives"]) + len(slo["recovery"]) + 1 + 1 + 2
+    assert len(junit.findall(".//skipped")) == 3  # HPA + two comparisons: not applicable
+    assert not junit.findall(".//failure") and not junit.findall(".//error")
+
+
+def test_window_mode_judges_baseline_criteria(tmp_path, known):
+    out = tmp_path / "window"
+    done = _gate(
+        "--prometheus",
+        known.url,
+        "--from",
+        str(known.ref),
+        "--to",
+        str(known.ref + 59),
+        "--phase",
+        "baseline",
+        "--target",
+        "local",
+        "--out",
+        str(out),
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    slo = json.loads((out / "slo.json").read_text())
+    assert {o["phase"] for o in slo["objectives"]} == {"baseline"}
+    assert slo["integrity"]["verdict"] == "not_applicable"
+    assert slo["window"] == {"start": known.ref, "end": known.ref + 59}
+
+
+def test_window_mode_over_a_fault_fails(tmp_path, known):
+    # the fault phase judged with baseline criteria: latency 0.6 s > 0.5 s
+    done = _gate(
+        "--prometheus",
+        known.url,
+        "--from",
+        str(known.ref + 60),
+        "--to",
+        str(known.ref + 90),
+        "--phase",
+        "baseline",
+        "--target",
+        "local",
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "verdict: FAIL" in done.stdout
+
+
+def test_window_with_no_data_is_inconclusive(tmp_path, known):
+    start = known.base - 3600  # before any data
+    done = _gate(
+        "--prometheus",
+        known.url,
+        "--from",
+        str(start),
+        "--to",
+        str(start + 60),
+        "--target",
+        "local",
+    )
+    assert done.returncode == 2
+    assert "inconclusive" in done.stdout and "no data for" in done.stdout
+
+
+def test_prometheus_down_exits_2_naming_url(reference_run):
+    dead = f"http://127.0.0.1:{free_port()}"
+    done = _gate(str(reference_run), "--prometheus", dead)
+    assert done.returncode == 2
+    assert dead in done.stdout + done.stderr
+    assert json.loads((reference_run / "slo.json").read_text())["verdict"] == "error"
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["--from", "yesterday", "--prometheus", "http://127.0.0.1:9"], "--from"),
+        (["--from", "100", "--to", "50", "--prometheus", "http://127.0.0.1:9"], "--to"),
+        ([], "RESULTS_DIR"),
+    ],
+)
+def test_bad_command_line_exits_2_naming_the_option(args, field):
+    done = _gate(*args)
+    assert done.returncode == 2
+    assert f"field '{field}'" in done.stderr
+
+
+def test_results_dir_without_run_json_exits_2(tmp_path):
+    done = _gate(str(tmp_path))
+    assert done.returncode == 2
+    assert "run.json" in done.stderr and "no run.json" in done.stderr
