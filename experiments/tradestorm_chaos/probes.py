@@ -84,9 +84,14 @@ def database_available(timeout: float = 0,
 
 
 def hpa_scaled_out(service: str, timeout: float = 120, above: int | None = None,
+                   required: bool = False,
                    configuration: dict[str, Any] | None = None) -> bool:
     """Kubernetes only: True once the HPA of ``service`` runs more replicas than ``above``
-    (default: its ``minReplicas``) within ``timeout`` seconds."""
+    (default: its ``minReplicas``) within ``timeout`` seconds.
+
+    With ``required`` it raises instead of returning False, so that a probe in
+    the method (where Chaos Toolkit has no tolerance) fails the run.
+    """
     driver = driver_for(configuration)
     hpa_of = getattr(driver, "hpa", None)
     if hpa_of is None:
@@ -100,7 +105,13 @@ def hpa_scaled_out(service: str, timeout: float = 120, above: int | None = None,
         hpa = hpa_of(service)
         return hpa is not None and max(hpa["current_replicas"], hpa["desired_replicas"]) > floor
 
-    return wait_until(scaled, _timeout(timeout), interval_s=1.0, session=current_session())
+    ok = wait_until(scaled, _timeout(timeout), interval_s=1.0, session=current_session())
+    if required and not ok:
+        last = hpa_of(service) or {}
+        raise ChaosError(f"the HPA of {service} did not scale out above {floor} replicas within "
+                         f"{float(timeout):g}s (current {last.get('current_replicas')}, "
+                         f"desired {last.get('desired_replicas')})")
+    return ok
 
 
 # ---------------------------------------------------------------------- SLO probes
@@ -187,13 +198,15 @@ def _objective_holds(url: str, name: str, spec: str | None, phase: str, window: 
     raise NoData(f"objective {name!r}: {result.verdict}: {result.detail}")
 
 
-def outbox_drained(timeout: float = 60,
+def outbox_drained(timeout: float = 60, at_most: int = 0,
                    configuration: dict[str, Any] | None = None) -> bool:
-    """True once no order event waits in the outbox (fills have caught up), within ``timeout``.
+    """True once at most ``at_most`` order events wait in the outbox (fills have caught up),
+    within ``timeout`` seconds.
 
-    Reads ``max(tradeplat_outbox_pending)`` from Prometheus; the sample must be
-    newer than the probe's start so a stale zero from before a fault cannot pass.
+    Reads ``max(tradeplat_outbox_pending)`` from Prometheus, evaluated only at
+    instants after the probe started, so a value from before a fault cannot pass.
     """
+    limit = int(at_most)
     url = _prometheus_url(configuration)
     started = time.time()
 
@@ -204,6 +217,6 @@ def outbox_drained(timeout: float = 60,
             series = source.range_query("max(tradeplat_outbox_pending)", started, time.time(), 1)
         fresh = [v for s in series for t, v in zip(s.times, s.values, strict=False)
                  if t >= started and v is not None]
-        return bool(fresh) and fresh[-1] == 0
+        return bool(fresh) and fresh[-1] <= limit
 
     return wait_until(drained, _timeout(timeout), interval_s=1.0, session=current_session())

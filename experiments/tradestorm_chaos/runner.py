@@ -1,0 +1,306 @@
+"""Run one experiment with Chaos Toolkit, stricter than Chaos Toolkit (docs/contracts.md §5).
+
+``run_experiment`` is what ``tradestorm chaos run`` and the scenario runner
+call. Around Chaos Toolkit's own run it adds:
+
+1. validation (``validation``) and the target check (an experiment that runs
+   on kubernetes only is refused on local before anything is touched);
+2. a pre-flight: the target is reachable, allowed (Kubernetes: context and
+   namespace), and clean (a target with faults already in place is not
+   experimented on: the run is "aborted");
+3. Chaos Toolkit with its rollback strategy set to ``always`` (rollbacks run
+   on deviation, on a failed action and on interruption), no global controls
+   and no settings file read (so no extension can call out), and no version
+   check (that lives only in the ``chaos`` CLI, which is not used);
+4. SIGINT/SIGTERM interrupt once and then shield the cleanup (``signals``);
+5. a sweep that undoes every fault of the ledger still open (a rollback that
+   failed or never ran);
+6. the steady state checked again after the rollbacks;
+7. the residue audit (``residue``): anything left makes the run "failed";
+8. every activity's status checked: Chaos Toolkit reports "completed" when
+   an action failed, this runner reports "failed".
+
+It writes ``chaos-journal.json`` (Chaos Toolkit's journal, plus a
+``tradestorm`` section) and ``residue.json``, and returns an
+``ExperimentOutcome`` whose ``faults`` are the ``faults`` of ``run.json``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tradestorm_chaos.config import TARGETS, ChaosSettings
+from tradestorm_chaos.drivers import build_driver
+from tradestorm_chaos.drivers.base import ResidueItem
+from tradestorm_chaos.errors import ExperimentInvalid, UnsupportedOnTarget
+from tradestorm_chaos.residue import CONVERGING, audit, residue_document, write_residue
+from tradestorm_chaos.session import end_session, new_session
+from tradestorm_chaos.signals import InterruptGuard
+from tradestorm_chaos.validation import declared_targets, load_and_validate
+
+logger = logging.getLogger("tradestorm_chaos")
+
+STATUSES = ("completed", "failed", "aborted", "interrupted")
+#: Chaos Toolkit settings for every run: rollbacks always, nothing else (no controls)
+CHAOS_SETTINGS: dict[str, Any] = {"runtime": {"rollbacks": {"strategy": "always"}}}
+
+
+@dataclass
+class ExperimentOutcome:
+    """What one experiment run gave (``status`` is one of ``STATUSES``)."""
+
+    status: str
+    deviated: bool
+    residue_clean: bool
+    faults: list[dict[str, Any]] = field(default_factory=list)
+    journal_path: Path | None = None
+    residue_path: Path | None = None
+    failed_activities: list[str] = field(default_factory=list)
+    residue: list[dict[str, str]] = field(default_factory=list)
+    steady_after_rollbacks: bool | None = None
+    messages: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    planned: list[str] = field(default_factory=list)
+    signal: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "completed" and not self.deviated and self.residue_clean
+
+    @property
+    def exit_code(self) -> int:
+        """0 held and clean; 1 deviated, failed or residue; 2 aborted; 130 interrupted."""
+        if self.status == "interrupted":
+            return 130
+        if self.status == "aborted":
+            return 2
+        return 0 if self.ok else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status, "deviated": self.deviated, "residue_clean": self.residue_clean,
+            "faults": self.faults, "failed_activities": self.failed_activities,
+            "residue": self.residue, "steady_after_rollbacks": self.steady_after_rollbacks,
+            "messages": self.messages, "dry_run": self.dry_run, "planned": self.planned,
+            "signal": self.signal,
+        }
+
+
+def _make_chaos_runner() -> Any:
+    from chaoslib.run import Runner
+    from chaoslib.types import Strategy
+
+    class _GuardedRunner(Runner):
+        """chaoslib's Runner minus its signal handlers (``signals.InterruptGuard`` owns them)."""
+
+        def run(self, experiment: Any, settings: Any = None, experiment_vars: Any = None,
+                journal: Any = None) -> Any:
+            self.configure(experiment, settings, experiment_vars)
+            return self._run(self.strategy, self.schedule, experiment, journal, self.config,
+                             self.secrets, self.settings, self.event_registry)
+
+    return _GuardedRunner(Strategy.DEFAULT)
+
+
+def _resolve_configuration(experiment: dict[str, Any], source: Path) -> dict[str, Any]:
+    from chaoslib.configuration import load_configuration
+    from chaoslib.exceptions import ChaosException
+
+    try:
+        return load_configuration(experiment.get("configuration") or {})
+    except ChaosException as exc:
+        raise ExperimentInvalid(source, "configuration", str(exc)) from None
+
+
+def _failed_runs(journal: dict[str, Any]) -> list[str]:
+    failed: list[str] = []
+    for section in ("run", "rollbacks"):
+        for run in journal.get(section) or []:
+            if run.get("status") != "succeeded":
+                name = (run.get("activity") or {}).get("name", "?")
+                reason = (run.get("exception") or ["(no reason given)"])[-1].strip()
+                failed.append(f"{'method' if section == 'run' else 'rollbacks'}: {name}: {reason}")
+    return failed
+
+
+def run_experiment(
+    experiment: Path,
+    *,
+    target: str,
+    configuration: Mapping[str, Any] | None = None,
+    journal_path: Path,
+    residue_path: Path,
+    dry_run: bool = False,
+    allowed_contexts: Sequence[str] = (),
+    allowed_namespaces: Sequence[str] = (),
+    state_dir: Path | None = None,
+    say: Callable[[str], None] | None = None,
+) -> ExperimentOutcome:
+    """Run ``experiment`` on ``target`` with every safety net; see the module docstring.
+
+    Raises ``ExperimentInvalid`` (malformed file), ``UnsupportedOnTarget``,
+    ``NotAllowed`` (Kubernetes context/namespace) or ``TargetUnavailable``
+    before anything is touched; after that, problems end up in the outcome.
+    """
+    from chaoslib.hypothesis import run_steady_state_hypothesis
+    from chaoslib.run import initialize_run_journal
+    from chaoslib.types import Dry
+
+    emit = say or (lambda line: print(line, flush=True))
+    experiment = Path(experiment)
+    if target not in TARGETS:
+        raise ExperimentInvalid("--target", "target", f"must be one of {', '.join(TARGETS)}")
+    document = load_and_validate(experiment)
+    targets = declared_targets(document, experiment)
+    if target not in targets:
+        raise UnsupportedOnTarget(f"{experiment.name} runs on {', '.join(targets)} only, "
+                                  f"not on {target}")
+    document = copy.deepcopy(document)
+    overrides = dict(configuration or {})
+    overrides["tradestorm_target"] = target
+    if state_dir is not None:
+        overrides["tradestorm_state_dir"] = str(state_dir)
+    document["configuration"] = {**(document.get("configuration") or {}), **overrides}
+    resolved = _resolve_configuration(document, experiment)
+    settings = ChaosSettings.from_configuration(resolved, source=experiment)
+    if dry_run:
+        document["dry"] = Dry.PROBES  # probes are not asked; actions print, never touch
+
+    session = new_session(allowed_contexts_=allowed_contexts,
+                          allowed_namespaces_=allowed_namespaces, dry_run=dry_run, say=emit)
+    try:
+        driver = build_driver(settings, session)
+        driver.preflight()  # NotAllowed / TargetUnavailable: nothing touched yet
+        return _run(document, experiment, settings, session, driver, journal_path, residue_path,
+                    emit, dry_run, initialize_run_journal, run_steady_state_hypothesis)
+    finally:
+        end_session(session)
+        for d in session.drivers.values():
+            closer = getattr(d, "close", None)
+            if closer is not None:
+                closer()
+
+
+def _run(document: dict[str, Any], experiment: Path, settings: ChaosSettings, session: Any,
+         driver: Any, journal_path: Path, residue_path: Path, emit: Callable[[str], None],
+         dry_run: bool, initialize_run_journal: Callable[..., Any],
+         run_steady_state_hypothesis: Callable[..., Any]) -> ExperimentOutcome:
+    outcome = ExperimentOutcome(status="completed", deviated=False, residue_clean=True,
+                                journal_path=journal_path, residue_path=residue_path,
+                                dry_run=dry_run)
+    journal: dict[str, Any] = initialize_run_journal(document)
+    extra: dict[str, Any] = {"target": settings.target, "dry_run": dry_run}
+
+    if not dry_run:
+        dirty = [i for i in driver.residue() if i.kind not in CONVERGING]
+        if dirty:
+            emit(f"the {settings.target} target is not clean before the run; nothing was "
+                 f"injected: " + "; ".join(f"{i.kind} {i.target} ({i.detail})" for i in dirty))
+            outcome.status = "aborted"
+            outcome.residue_clean = False
+            outcome.residue = [i.to_dict() for i in dirty]
+            outcome.messages.append("target not clean before the run")
+            journal["status"] = "aborted"
+            extra["preflight_residue"] = outcome.residue
+            _write(journal, extra, journal_path)
+            write_residue(residue_path, residue_document(
+                dirty, note="found BEFORE the run; nothing was injected"))
+            return outcome
+
+    chaos_runner = _make_chaos_runner()
+    guard = InterruptGuard(session, emit)
+    with guard:
+        try:
+            journal = chaos_runner.run(document, settings=copy.deepcopy(CHAOS_SETTINGS),
+                                       journal=journal)
+        except KeyboardInterrupt:
+            journal["status"] = "interrupted"
+        except Exception as exc:  # chaoslib itself broke: still clean up below
+            logger.exception("Chaos Toolkit failed")
+            outcome.messages.append(f"Chaos Toolkit failed: {exc!r}")
+            journal["status"] = "aborted"
+        guard.shield()
+
+        sweep_errors = _sweep(driver, session, emit)
+        outcome.messages += sweep_errors
+
+        if not dry_run and not guard.interrupted and journal.get("steady_states", {}).get(
+                "before") is not None and document.get("steady-state-hypothesis"):
+            emit("checking the steady state again after the rollbacks")
+            try:
+                state = run_steady_state_hypothesis(document, chaos_runner.config,
+                                                    chaos_runner.secrets, dry=None,
+                                                    event_registry=None)
+            except Exception as exc:
+                state = {"steady_state_met": False, "error": repr(exc)}
+            extra["steady_state_after_rollbacks"] = state
+            outcome.steady_after_rollbacks = bool(state and state.get("steady_state_met"))
+
+        if dry_run:
+            items: list[ResidueItem] = []
+            write_residue(residue_path, residue_document(
+                items, checked=False, note="dry run: nothing was injected, nothing was audited"))
+        else:
+            emit("auditing the target for residue")
+            items = audit(driver, settings.residue_timeout_s)
+            write_residue(residue_path, residue_document(items))
+
+    outcome.signal = guard.signal_name
+    outcome.residue = [i.to_dict() for i in items]
+    outcome.residue_clean = not items and not sweep_errors
+    outcome.failed_activities = _failed_runs(journal)
+    outcome.faults = [r.to_run_json() for r in session.ledger.records()]
+    outcome.planned = list(session.planned)
+    before = (journal.get("steady_states") or {}).get("before")
+    deviated = bool(journal.get("deviated")) or outcome.steady_after_rollbacks is False
+    outcome.deviated = deviated
+
+    if guard.interrupted or journal.get("status") == "interrupted":
+        outcome.status = "interrupted"
+    elif before is not None and not before.get("steady_state_met"):
+        outcome.status = "aborted"  # not steady to begin with: nothing was injected
+        outcome.messages.append("the steady state was not met before the method")
+        outcome.deviated = False
+    elif outcome.failed_activities or not outcome.residue_clean \
+            or journal.get("status") in ("failed", "aborted"):
+        outcome.status = "failed"
+    else:
+        outcome.status = "completed"
+    if not outcome.residue_clean:
+        outcome.messages.append("residue left behind: " + "; ".join(
+            f"{i['kind']} {i['target']}" for i in outcome.residue) if outcome.residue
+            else "the sweep could not undo every fault")
+
+    extra.update(outcome.to_dict())
+    extra["chaostoolkit_status"] = journal.get("status")
+    _write(journal, extra, journal_path)
+    return outcome
+
+
+def _sweep(driver: Any, session: Any, emit: Callable[[str], None]) -> list[str]:
+    """Undo every fault still open in the ledger; the errors, if any."""
+    errors: list[str] = []
+    for record in session.ledger.open_records():
+        emit(f"sweep: undoing {record.action} on {record.target} (still in place)")
+        try:
+            driver.undo(record)
+        except Exception as exc:  # every failure is reported, the sweep goes on
+            errors.append(f"could not undo {record.action} on {record.target}: {exc}")
+    deadline = time.monotonic() + 10
+    while not errors and session.ledger.open_records() and time.monotonic() < deadline:
+        time.sleep(0.2)  # a background activity may still be removing its own fault
+    return errors
+
+
+def _write(journal: dict[str, Any], extra: dict[str, Any], path: Path) -> None:
+    doc = dict(journal)
+    doc["tradestorm"] = extra
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=2, default=str) + "\n")

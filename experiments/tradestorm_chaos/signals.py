@@ -1,0 +1,67 @@
+"""SIGINT/SIGTERM during a chaos run: interrupt once, then protect the cleanup.
+
+The first SIGINT or SIGTERM sets the session's abort event (a fault held in a
+background thread is released at once) and raises ``KeyboardInterrupt`` in
+the main thread, which Chaos Toolkit turns into an "interrupted" run *that
+still plays its rollbacks*. From then on every further signal is only
+reported: a second Ctrl-C must not cut the rollbacks, the sweep or the
+residue audit short. (SIGQUIT and SIGKILL still end the process; faults with
+a duration then expire on their own, and the next run's pre-flight audit
+reports whatever is left.)
+
+Chaos Toolkit's own SIGTERM handler raises ``InterruptExecution``, which its
+Python provider swallows as a mere failed activity: it is not installed here.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+from tradestorm_chaos.session import RunSession
+
+
+class InterruptGuard:
+    def __init__(self, session: RunSession, say: Callable[[str], None]) -> None:
+        self.session = session
+        self.say = say
+        self.signal_name: str | None = None
+        self._previous: dict[int, Any] = {}
+        self._raise_on_first = True
+        self._installed = False
+
+    @property
+    def interrupted(self) -> bool:
+        return self.signal_name is not None
+
+    def _handler(self, signum: int, _frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if self.signal_name is None:
+            self.signal_name = name
+            self.session.abort.set()
+            self.say(f"{name} received: interrupting the experiment, rolling back "
+                     "(further signals are ignored until the rollback is done)")
+            if self._raise_on_first:
+                raise KeyboardInterrupt
+            return
+        self.say(f"{name} received again: still rolling back, please wait")
+
+    def shield(self) -> None:
+        """From now on signals are recorded, never raised (cleanup in progress)."""
+        self._raise_on_first = False
+
+    def __enter__(self) -> InterruptGuard:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handler)
+            self._installed = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._installed:
+            for sig, previous in self._previous.items():
+                signal.signal(sig, previous)
+            self._installed = False

@@ -1,0 +1,192 @@
+"""``tradestorm chaos``: run and validate Chaos Toolkit experiments on a target.
+
+``tradestorm chaos run EXPERIMENT`` runs one experiment with every safety net
+of ``tradestorm_chaos.runner`` (rollbacks always, sweep, steady state checked
+again, residue audit) and writes ``chaos-journal.json`` and ``residue.json``
+to ``--results``. Exit codes: 0 the hypothesis held and nothing was left
+behind; 1 it deviated, an action failed, or something was left behind;
+2 bad input (file and field named), a target that cannot be used or is not
+allowed, or a run aborted before any fault (target not steady or not clean);
+130 interrupted (rolled back and audited before exiting).
+
+``tradestorm chaos validate EXPERIMENT...`` checks files with Chaos Toolkit
+and tradestorm's stricter rules; exit 0 when all are valid, 2 otherwise.
+
+EXPERIMENT is a file, or a bare name looked up as ``experiments/NAME.yaml``
+under the current directory, then the checkout tradestorm runs from.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from tradestorm.errors import InputError, TargetError
+
+TARGET_CHOICES = ("local", "kubernetes")
+
+
+def resolve_experiment(name: str) -> Path:
+    path = Path(name)
+    if path.exists():
+        return path
+    if "/" not in name and path.suffix == "":
+        roots = [Path.cwd(), Path(__file__).resolve().parents[2]]
+        for root in roots:
+            for suffix in (".yaml", ".yml", ".json"):
+                candidate = root / "experiments" / f"{name}{suffix}"
+                if candidate.is_file():
+                    return candidate
+    raise InputError(name, "(file)", "no such experiment file (nor experiments/NAME.yaml)")
+
+
+def _target_of(path: Path, given: str | None) -> str:
+    """--target / $TRADESTORM_TARGET, else the experiment's configuration, else local."""
+    if given:
+        return given
+    from tradestorm_chaos.errors import ExperimentInvalid
+    from tradestorm_chaos.validation import load_experiment_file
+
+    try:
+        configured = (load_experiment_file(path).get("configuration") or {}).get(
+            "tradestorm_target")
+    except ExperimentInvalid as exc:
+        raise InputError(exc.source, exc.field, exc.problem) from None
+    return configured if configured in TARGET_CHOICES else "local"
+
+
+def _parse_config(items: tuple[str, ...]) -> dict[str, object]:
+    import yaml
+
+    config: dict[str, object] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError("--config", "config", f"expected KEY=VALUE, got {item!r}")
+        config[key.strip()] = yaml.safe_load(value) if value else ""
+    return config
+
+
+def _show_chaos_logs() -> None:
+    """Chaos Toolkit's progress (activity by activity) and the driver's, on stderr."""
+    import logging
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S"))
+    for name in ("chaostoolkit", "tradestorm_chaos"):
+        log = logging.getLogger(name)
+        log.setLevel(logging.INFO)
+        log.addHandler(handler)
+        log.propagate = False
+
+
+@click.group("chaos")
+def chaos() -> None:
+    """Run and validate chaos experiments (Chaos Toolkit, stricter rollbacks)."""
+
+
+@chaos.command("run")
+@click.argument("experiment")
+@click.option("--target", type=click.Choice(TARGET_CHOICES), envvar="TRADESTORM_TARGET",
+              default=None, help="target to break [default: the experiment's "
+              "configuration.tradestorm_target, else local]")
+@click.option("--dry-run", is_flag=True, help="print every action it would take; touch nothing")
+@click.option("--allow-context", "allow_contexts", multiple=True, metavar="CTX",
+              help="kube context that may be touched (repeatable; also "
+              "$TRADESTORM_ALLOWED_CONTEXTS)")
+@click.option("--allow-namespace", "allow_namespaces", multiple=True, metavar="NS",
+              help="namespace that may be touched (repeatable; also "
+              "$TRADESTORM_ALLOWED_NAMESPACES)")
+@click.option("--context", "kube_context", default=None, metavar="CTX",
+              help="kube context to use [default: the kubeconfig's current context]")
+@click.option("--namespace", default=None, metavar="NS",
+              help="namespace of the platform [default: the experiment's, else tradestorm]")
+@click.option("--state-dir", type=click.Path(path_type=Path), default=None,
+              help="local target state folder [default: $TRADESTORM_STATE_DIR, "
+              "else ./.tradestorm/local]")
+@click.option("--results", "results_dir", type=click.Path(path_type=Path), default=None,
+              help="folder for chaos-journal.json and residue.json "
+              "[default: ./chaos-results/TIMESTAMP-NAME]")
+@click.option("--config", "config_items", multiple=True, metavar="KEY=VALUE",
+              help="override one configuration entry of the experiment (repeatable)")
+def run(experiment: str, target: str | None, dry_run: bool, allow_contexts: tuple[str, ...],
+        allow_namespaces: tuple[str, ...], kube_context: str | None, namespace: str | None,
+        state_dir: Path | None, results_dir: Path | None,
+        config_items: tuple[str, ...]) -> None:
+    """Run EXPERIMENT: inject its faults, always roll back, audit for residue."""
+    from tradestorm_chaos.errors import ChaosError, ExperimentInvalid
+    from tradestorm_chaos.runner import run_experiment
+
+    _show_chaos_logs()
+    path = resolve_experiment(experiment)
+    chosen = _target_of(path, target)
+    config = _parse_config(config_items)
+    if kube_context:
+        config["kubernetes_context"] = kube_context
+    if namespace:
+        config["kubernetes_namespace"] = namespace
+    if results_dir is None:
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        results_dir = Path("chaos-results") / f"{stamp}-{path.stem}"
+    click.echo(f"experiment {path} on the {chosen} target"
+               + (" (dry run: nothing will be touched)" if dry_run else ""))
+    try:
+        outcome = run_experiment(
+            path, target=chosen, configuration=config,
+            journal_path=results_dir / "chaos-journal.json",
+            residue_path=results_dir / "residue.json", dry_run=dry_run,
+            allowed_contexts=allow_contexts, allowed_namespaces=allow_namespaces,
+            state_dir=state_dir, say=lambda line: click.echo(line, err=True),
+        )
+    except ExperimentInvalid as exc:
+        raise InputError(exc.source, exc.field, exc.problem) from None
+    except ChaosError as exc:
+        raise TargetError(str(exc)) from None
+
+    click.echo(f"status: {outcome.status}"
+               + (" (steady state DEVIATED)" if outcome.deviated else ""))
+    for fault in outcome.faults:
+        span = f"{fault['start']:.3f} → {fault['end']:.3f}" if fault.get("end") else "NOT REMOVED"
+        click.echo(f"fault: {fault['action']} on {fault['target']} {fault['args']} [{span}]")
+    for line in outcome.failed_activities:
+        click.echo(f"failed: {line}")
+    if outcome.dry_run:
+        click.echo(f"dry run: {len(outcome.planned)} operation(s) planned, none performed")
+    elif outcome.residue_clean:
+        click.echo("residue: none (target left as it was found)")
+    else:
+        for item in outcome.residue:
+            click.echo(f"residue: {item['kind']} {item['target']}: {item['detail']}")
+    for message in outcome.messages:
+        click.echo(f"note: {message}")
+    click.echo(f"journal: {outcome.journal_path}")
+    raise SystemExit(outcome.exit_code)
+
+
+@chaos.command("validate")
+@click.argument("experiments", nargs=-1, required=True)
+def validate(experiments: tuple[str, ...]) -> None:
+    """Validate EXPERIMENTS with Chaos Toolkit and tradestorm's stricter rules."""
+    from tradestorm_chaos.errors import ExperimentInvalid
+    from tradestorm_chaos.validation import declared_targets, load_and_validate
+
+    failures: list[InputError] = []
+    for name in experiments:
+        try:
+            path = resolve_experiment(name)
+            document = load_and_validate(path)
+        except ExperimentInvalid as exc:
+            failures.append(InputError(exc.source, exc.field, exc.problem))
+            continue
+        except InputError as exc:
+            failures.append(exc)
+            continue
+        click.echo(f"ok       {path} (targets: {', '.join(declared_targets(document, path))})")
+    if len(experiments) == 1 and failures:
+        raise failures[0]  # the CLI prints it (file and field) and exits 2
+    for failure in failures:
+        click.echo(f"invalid  {failure}", err=True)
+    if failures:
+        raise SystemExit(2)
