@@ -81,13 +81,17 @@ class LoadRun:
         return code
 
     def stop(self, grace_s: float = 20.0) -> int:
-        """Stop gracefully (SIGTERM: CSVs written, journals flushed), then kill what is left."""
+        """Stop gracefully (SIGINT: CSVs written, journals flushed), then kill what is left.
+
+        SIGINT, not SIGTERM: Locust installs its SIGTERM handler only after a
+        shape has finished, while it handles Ctrl-C at any time.
+        """
         if self.running:
             try:
-                self.process.send_signal(signal.SIGTERM)
+                self.process.send_signal(signal.SIGINT)
                 code = self.process.wait(timeout=grace_s)
             except subprocess.TimeoutExpired:
-                log.warning("load run %s ignored SIGTERM for %.0fs: killing it", self.pid, grace_s)
+                log.warning("load run %s ignored SIGINT for %.0fs: killing it", self.pid, grace_s)
                 self._kill_group()
                 code = self.process.wait()
         else:

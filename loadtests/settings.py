@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from locust.util.timespan import parse_timespan
-
+from loadtests.durations import parse_seconds
 from loadtests.errors import ConfigError
 from loadtests.profiles import PROFILES, Profile, make_profile
 
@@ -131,12 +130,12 @@ def _float(source: str, field: str, value: Any, minimum: float) -> float:
 
 
 def parse_duration(value: str | float, source: str = "options", field: str = "duration") -> float:
-    """Seconds in ``20``, ``20s``, ``5m``, ``1h30m`` (Locust's timespan syntax)."""
+    """Seconds in ``20``, ``20s``, ``5m``, ``1h30m``; ``ConfigError`` names the field."""
     if isinstance(value, int | float):
         seconds = float(value)
     else:
         try:
-            seconds = float(parse_timespan(str(value).strip()))
+            seconds = parse_seconds(str(value))
         except (ValueError, TypeError):
             raise ConfigError(
                 source, field, f"not a duration (20s, 5m, 1h30m): {value!r}"
