@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -102,6 +103,9 @@ def test_steady_baseline_passes(local_target: Any, repo_root: Path, tmp_path: Pa
     assert "verdict: PASS" in done.stdout
     assert f"report:  {results / 'report.html'}" in done.stdout
     assert "already running" in done.stdout  # the session's target: used, not restarted
+    # live progress (plain lines off a terminal): phase, throughput, error rate, faults
+    assert re.search(r"baseline .*\| \d+\.\d req/s \| errors \d+\.\d\d % \| p99 \d+ ms \| "
+                     r"faults: none", done.stdout), done.stdout
     assert_complete_folder(results, with_experiment=False)
     run = read(results, "run.json")
     assert run["status"] == "completed" and run["scenario"] == "steady-baseline"
@@ -198,7 +202,11 @@ def test_sigint_during_the_fault_rolls_back_and_keeps_the_results(
                     break
             assert time.monotonic() < deadline, "the fault phase never started"
             time.sleep(0.3)
-        time.sleep(3)  # the database is down now
+        # the live progress shows the outage (read from Prometheus) before we interrupt
+        while "database down" not in (tmp_path / "interrupted.out").read_text():
+            assert proc.poll() is None, (tmp_path / "interrupted.out").read_text()
+            assert time.monotonic() < deadline + 30, "progress never showed the outage"
+            time.sleep(0.3)
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=90)
     finally:

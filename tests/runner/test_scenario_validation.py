@@ -35,10 +35,15 @@ VALID = {
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A project folder with one experiment and one SLO spec, as the cwd."""
     (tmp_path / "experiments" / "scenarios").mkdir(parents=True)
-    (tmp_path / "experiments" / "pod-kill-orders.yaml").write_text(
-        "title: kill\ndescription: d\nconfiguration: {fault_duration_s: 10}\nmethod: []\n")
+    repo = Path(__file__).resolve().parents[2]
+    for name in ("pod-kill-orders", "cpu-stress-analytics"):
+        (tmp_path / "experiments" / f"{name}.yaml").write_text(
+            (repo / "experiments" / f"{name}.yaml").read_text())
+    (tmp_path / "experiments" / "broken.yaml").write_text(
+        (repo / "experiments" / "pod-kill-orders.yaml").read_text().replace(
+            "func: kill_replicas", "func: kill_replicaz"))
     (tmp_path / "slo" / "specs").mkdir(parents=True)
-    shipped = Path(__file__).resolve().parents[2] / "slo" / "specs" / "reference-platform.yaml"
+    shipped = repo / "slo" / "specs" / "reference-platform.yaml"
     (tmp_path / "slo" / "specs" / "reference-platform.yaml").write_text(shipped.read_text())
     (tmp_path / "slo" / "specs" / "broken.yaml").write_text(
         shipped.read_text().replace("aggregate: p95", "aggregate: p955", 1))
@@ -133,6 +138,22 @@ def test_a_malformed_slo_spec_is_refused_before_the_run_naming_the_spec(project:
         load_scenario_file(path)
     assert "slo/specs/broken.yaml" in info.value.source
     assert "aggregate" in info.value.field, str(info.value)
+
+
+def test_a_malformed_experiment_is_refused_before_the_run_naming_it(project: Path) -> None:
+    path = write(project, mutate(experiment="broken"))
+    with pytest.raises(InputError) as info:
+        load_scenario_file(path)
+    assert "experiments/broken.yaml" in info.value.source
+    assert "kill_replicaz" in str(info.value)
+
+
+def test_an_experiment_for_another_target_is_refused(project: Path) -> None:
+    error = refused(project, mutate(experiment="cpu-stress-analytics"))
+    assert error.field == "targets"
+    assert "cpu-stress-analytics.yaml runs on kubernetes only" in error.problem
+    only_k8s = mutate(experiment="cpu-stress-analytics", targets=["kubernetes"])
+    assert load_scenario_file(write(project, only_k8s)).targets == ("kubernetes",)
 
 
 def test_several_mistakes_are_all_reported(project: Path) -> None:

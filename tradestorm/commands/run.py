@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -155,9 +156,9 @@ def _list_scenarios(console: Console) -> None:
         except TradestormError as exc:
             console.print(f"{name:<20} [red]invalid[/red]: {exc}", highlight=False)
             continue
-        summary = scenario.description.splitlines()[0]
+        summary = textwrap.shorten(scenario.description.split(". ")[0], 72, placeholder="...")
         console.print(f"{name:<20} {','.join(scenario.targets):<18} {summary}  "
-                      f"[dim]({display(scenario.source)})[/dim]", highlight=False)
+                      f"[dim]({display(scenario.source)})[/dim]", highlight=False, soft_wrap=True)
 
 
 @click.command("run")

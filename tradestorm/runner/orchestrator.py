@@ -39,6 +39,7 @@ from typing import Any
 import httpx
 import yaml
 from rich.console import Console
+from rich.markup import escape
 
 from tradestorm.runner import versions as versions_mod
 from tradestorm.runner.connection import Connection
@@ -296,6 +297,9 @@ class Orchestrator:
                 configuration=config,
                 journal_path=self.results_dir / "chaos-journal.json",
                 residue_path=self.results_dir / "residue.json",
+                allowed_contexts=tuple(self.conn.state.get("allowed_contexts") or ()),
+                state_dir=self.conn.state_dir if self.conn.target == "local" else None,
+                say=lambda line: self.say(f"[dim]chaos[/dim] {escape(line)}"),
             )
         except KeyboardInterrupt:
             fault.end = time.time()

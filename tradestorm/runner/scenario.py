@@ -368,6 +368,8 @@ def load_scenario_file(path: Path) -> Scenario:
         dirs=paths.spec_dirs(path.resolve()), suffixes=paths.SPEC_SUFFIXES,
     )
     _check_spec(spec)
+    if experiment is not None:
+        _check_experiment(experiment, tuple(model.targets), shown)
     return Scenario(
         name=name,
         description=model.description.strip(),
@@ -396,6 +398,28 @@ def _check_spec(spec: Path) -> None:
         load_spec(spec)
     except InputFileError as exc:
         raise InputError(exc.source, exc.field, exc.problem) from None
+
+
+def _check_experiment(experiment: Path, targets: tuple[str, ...], shown: str) -> None:
+    """Validate the experiment now (file and field named), and that it runs on the
+    scenario's targets."""
+    try:
+        from tradestorm_chaos.errors import ExperimentInvalid
+        from tradestorm_chaos.validation import declared_targets, load_and_validate
+    except ImportError:  # the chaos part is not installed: the run will say so
+        return
+    try:
+        document = load_and_validate(experiment)
+        supported = declared_targets(document, experiment)
+    except ExperimentInvalid as exc:
+        raise InputError(exc.source, exc.field, exc.problem) from None
+    unsupported = [t for t in targets if t not in supported]
+    if unsupported:
+        raise InputError(
+            shown, "targets",
+            f"the experiment {experiment.name} runs on {', '.join(supported)} only, "
+            f"but the scenario lists {', '.join(unsupported)}",
+        )
 
 
 def _valid_name(name: str) -> bool:
