@@ -46,8 +46,10 @@ class ExperimentView:
     end: float | None = None
     duration: float | None = None
     chaoslib_version: str = ""
+    chaostoolkit_status: str = ""  # Chaos Toolkit's own status when the runner's differs
     steady_before: bool | None = None
     steady_after: bool | None = None
+    steady_after_rollbacks: bool | None = None
     activities: list[ActivityRun] = field(default_factory=list)
 
     @property
@@ -73,6 +75,7 @@ class ResidueItem:
 class ResidueView:
     present: bool
     clean: bool | None = None
+    note: str = ""
     items: list[ResidueItem] = field(default_factory=list)
 
 
@@ -170,6 +173,18 @@ def read_experiment(folder: ResultsFolder) -> ExperimentView:
     method = [_run(r, "method") for r in journal.objs("run")]
     rollbacks = [_run(r, "rollback") for r in journal.objs("rollbacks")]
     view.activities = before + method + during + after + rollbacks
+    ours = journal.obj("tradestorm")  # tradestorm's runner adds its own verdict on the run
+    if ours is not None:
+        status = ours.text("status")
+        if status and status != view.status:
+            view.chaostoolkit_status = view.status
+            view.status = status
+        view.deviated = ours.flag("deviated", view.deviated)
+        final = ours.obj("steady_state_after_rollbacks")
+        if final is not None:
+            view.steady_after_rollbacks = final.flag("steady_state_met")
+            view.activities += [_run(p, "steady state after rollbacks")
+                                for p in final.objs("probes")]
     view.activities.sort(key=lambda a: (a.start is None, a.start or 0.0))
     return view
 
@@ -178,7 +193,7 @@ def read_residue(folder: ResultsFolder) -> ResidueView:
     residue = folder.residue
     if residue is None:
         return ResidueView(present=False)
-    view = ResidueView(present=True, clean=residue.flag("clean"))
+    view = ResidueView(present=True, clean=residue.flag("clean"), note=residue.text("note") or "")
     for item in residue.objs("items"):
         view.items.append(ResidueItem(item.text("kind") or "", item.text("target") or "",
                                       short(item.data.get("detail"))))

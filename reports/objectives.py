@@ -60,6 +60,7 @@ class PhaseGroup:
 class RecoveryRow:
     name: str
     sli: str
+    fault: str
     fault_end: float | None
     recovered_at: float | None
     seconds: float | None
@@ -129,6 +130,7 @@ def read_slo(folder: ResultsFolder) -> SloView:
         view.recovery.append(RecoveryRow(
             name=r.text("name") or "(unnamed)",
             sli=r.text("sli") or "",
+            fault=r.text("fault") or "",
             fault_end=r.number("fault_end"),
             recovered_at=r.number("recovered_at"),
             seconds=r.number("seconds"),
@@ -152,6 +154,9 @@ def read_slo(folder: ResultsFolder) -> SloView:
         for item in comparison.objs("items"):
             view.relative.append({
                 "name": item.text("name") or "",
+                "objective": item.text("objective") or "",
+                "phase": item.text("phase") or "",
+                "detail": item.text("detail") or "",
                 "previous": item.number("previous"),
                 "current": item.number("current"),
                 "change_pct": item.number("change_pct"),

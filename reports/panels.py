@@ -84,9 +84,14 @@ def read_series(folder: ResultsFolder) -> list[SeriesData]:
         return []
     out = []
     for item in ts.objs("series"):
+        labels = item.obj("labels")
+        fallback = ""
+        if labels is not None:  # a series without a name is named by its labels
+            fallback = labels.text("service") or ", ".join(
+                f"{k}={v}" for k, v in sorted(labels.data.items()) if v is not None)
         out.append(SeriesData(
             panel=item.text("panel") or "",
-            name=item.text("name") or "",
+            name=item.text("name") or fallback or item.text("panel") or "",
             unit=item.text("unit"),
             query=item.text("query"),
             points=_points(item),
@@ -171,4 +176,16 @@ def build_panels(folder: ResultsFolder, info: RunInfo) -> list[PanelView]:
             title=spec.title, chart=chart, unit=unit, source=source,
             queries=[s.query for s in chosen if s.query],
         ))
+    known = {spec.key for spec in PANELS}
+    extra: dict[str, list[SeriesData]] = {}
+    for s in series:  # panels a newer exporter adds still show, as plain line charts
+        if s.panel not in known:
+            extra.setdefault(s.panel, []).append(s)
+    for key, chosen in extra.items():
+        unit = chosen[0].unit
+        chart = line_chart([Series(s.name, s.points) for s in chosen], start=start, end=end,
+                           unit=unit, title=key, bands=bands, markers=markers)
+        views.append(PanelView(key=f"extra-{len(views)}", title=key.replace("_", " ").capitalize()
+                               or "(unnamed panel)", chart=chart, unit=unit,
+                               queries=[s.query for s in chosen if s.query]))
     return views

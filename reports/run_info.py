@@ -57,6 +57,8 @@ class Verdict:
     exit_code: int | None
     spec: str | None
     evaluated_at: float | None
+    reasons: list[str] = field(default_factory=list)
+    error: str | None = None
 
 
 def _flat(obj: Fields | None) -> dict[str, str]:
@@ -123,4 +125,6 @@ def read_verdict(folder: ResultsFolder) -> Verdict:
         exit_code=slo.integer("exit_code"),
         spec=slo.text("spec"),
         evaluated_at=slo.number("evaluated_at"),
+        reasons=slo.strs("reasons"),
+        error=slo.text("error"),
     )

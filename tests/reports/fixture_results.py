@@ -199,11 +199,16 @@ def _write_slo(results_dir, t0, t_end, fault_end, lost_orders, hostile, score) -
         "spec": "slo/specs/reference-platform.yaml", "evaluated_at": t_end + 45,
         "prometheus_url": "http://127.0.0.1:39091", "window": {"start": t0, "end": t_end},
         "objectives": objectives,
+        "reasons": (["key objective order-latency-p99 failed in phase fault",
+                     "3 acknowledged orders lost"] if lost_orders else []),
+        "error": None,
         "recovery": [
             {"name": "orders-error-ratio", "sli": "tradestorm:order_error_ratio:rate30s",
+             "fault": "kill_replicas orders",
              "fault_end": fault_end, "recovered_at": recovered, "seconds": recovered - fault_end,
              "target_seconds": 30, "verdict": "pass"},
             {"name": "orders-latency-p99", "sli": "tradestorm:order_latency_p99:30s",
+             "fault": "kill_replicas orders",
              "fault_end": fault_end, "recovered_at": None if lost_orders else fault_end + 9,
              "seconds": None if lost_orders else 9.0, "target_seconds": 30,
              "verdict": "fail" if lost_orders else "pass"},
@@ -219,24 +224,36 @@ def _write_slo(results_dir, t0, t_end, fault_end, lost_orders, hostile, score) -
 
 
 def _write_reconcile(results_dir, lost_orders) -> None:
+    """reconcile.json as ``loadtests.reconcile.ReconcileResult.to_dict`` writes it."""
+    lost = len(LOST_ORDER_IDS) if lost_orders else 0
     checks = [
-        ("acknowledged_orders_persisted", 3 if lost_orders else 0,
-         "every order acknowledged with 200/201 exists in the orders table"),
-        ("no_duplicate_orders", 0, "one order per (account, client_order_id)"),
-        ("ledger_balanced", 0, "ledger entries sum to zero per currency"),
-        ("positions_match_fills", 0, "positions equal the sum of fills per account and symbol"),
-        ("cash_matches_ledger", 0, "balances equal the ledger"),
-        ("outbox_drained", 0, "no undelivered outbox event after 30 s"),
+        ("acknowledged_orders_exist", lost, 48213,
+         "every acknowledged order exists as submitted"),
+        ("acknowledged_orders_unique", 0, 48213,
+         "every acknowledged client order id maps to exactly one order"),
+        ("no_phantom_orders", 0, 48590,
+         "no order of a load account exists that was never submitted"),
+        ("trades_balanced", 0, 20344, "one BUY and one SELL fill per trade"),
+        ("positions_match_fills", 0, 120, "every balance equals deposits plus the fills"),
+        ("balances_match_ledger", 0, 120, "every balance equals its ledger postings"),
+        ("assets_conserved", 0, 6, "every asset sums to zero over all accounts"),
+        ("outbox_drained", 0, 1, "the outbox drained (waited 0.4s)"),
     ]
-    violations = []
-    if lost_orders:
-        violations.append({"check": "acknowledged_orders_persisted", "order_ids": LOST_ORDER_IDS,
-                           "client_order_ids": LOST_CLIENT_IDS,
-                           "detail": "acknowledged with 201 during the fault, absent from orders"})
+    violations = [
+        {"check": "acknowledged_orders_exist", "order_ids": [order_id],
+         "client_order_ids": [client_id],
+         "detail": f"{client_id} acknowledged 201 at T+3:0{i}, absent from orders"}
+        for i, (order_id, client_id) in enumerate(zip(LOST_ORDER_IDS, LOST_CLIENT_IDS, strict=True))
+    ] if lost_orders else []
     _dump(results_dir / "reconcile.json", {
-        "ok": not lost_orders, "acknowledged": 48213,
-        "checks": [{"name": n, "ok": v == 0, "violations": v, "detail": d} for n, v, d in checks],
-        "violations": violations,
+        "schema": 1, "ok": not lost_orders, "conclusive": True, "acknowledged": 48213,
+        "submitted": 48590, "lost": lost, "duplicated": 0, "phantom": 0,
+        "journals": ["journal/orders-4211.jsonl"], "window_start": None,
+        "outbox": {"drained": True, "waited_s": 0.4}, "warnings": [],
+        "checks": [{"name": n, "ok": v == 0, "violations": v, "checked": c,
+                    "detail": d if v == 0 else f"{d}: {v} violation(s)"}
+                   for n, v, c, d in checks],
+        "violations": violations, "violations_truncated": False,
     })
 
 
@@ -314,6 +331,13 @@ def _write_journal(results_dir, t0, fault_start, fault_end, lat_start, lat_end, 
                           "after": {"steady_state_met": not lost_orders, "probes": after},
                           "during": []},
         "run": method, "rollbacks": rollbacks,
+        # tradestorm_chaos.runner adds its own section to Chaos Toolkit's journal
+        "tradestorm": {"status": "failed" if lost_orders else "completed",
+                       "chaostoolkit_status": "completed", "deviated": lost_orders,
+                       "residue_clean": not lost_orders,
+                       "steady_state_after_rollbacks": {"steady_state_met": True, "probes": [
+                           _activity_run("probe", "gateway-ready", ready_probe, fault_end + 4.5,
+                                         0.05, output={"status": 200}, tolerance=200)]}},
     })
     _dump(results_dir / "experiment.json", experiment)
 

@@ -49,7 +49,11 @@ def test_verdict_score_and_run_facts_at_the_top(failing_report):
 
 
 def test_headline_names_the_failed_objectives_and_lost_orders(failing_report):
-    headline = soup_of(failing_report).find(id="headline").get_text(" ", strip=True)
+    soup = soup_of(failing_report)
+    reasons = [li.get_text(strip=True) for li in soup.find_all("li", class_="reason")]
+    assert reasons == ["key objective order-latency-p99 failed in phase fault",
+                       "3 acknowledged orders lost"]
+    headline = soup.find(id="headline").get_text(" ", strip=True)
     assert "2 failed" in headline and "order-latency-p99" in headline
     assert "3 lost" in headline
     assert "not recovered" in headline
@@ -117,20 +121,23 @@ def test_recovery_times(failing_report):
     table = soup_of(failing_report).find(id="recovery").find_next("table")
     rows = [[td.get_text(" ", strip=True) for td in tr.find_all("td")]
             for tr in table.find("tbody").find_all("tr")]
-    assert rows[0][0] == "orders-error-ratio" and rows[0][2:7] == [
-        "T+5:00", "T+5:11", "11 s", "≤ 30 s", "pass"]
-    assert rows[1][3:5] == ["never", "not recovered"] and rows[1][6] == "fail"
+    assert rows[0][:2] == ["orders-error-ratio", "kill_replicas orders"]
+    assert rows[0][3:8] == ["T+5:00", "T+5:11", "11 s", "≤ 30 s", "pass"]
+    assert rows[1][4:6] == ["never", "not recovered"] and rows[1][7] == "fail"
 
 
 def test_lost_orders_are_listed(failing_report):
     soup = soup_of(failing_report)
     assert soup.find(id="lost-count").get_text(strip=True) == "3"
-    ids = soup.find(class_="order-ids").get_text().split()
-    assert ids == LOST_ORDER_IDS
-    assert soup.find(class_="client-order-ids").get_text().split() == LOST_CLIENT_IDS
+    offending = soup.find("table", class_="offending")
+    assert [td.get_text() for td in offending.find_all(class_="order-id")] == LOST_ORDER_IDS
+    assert [td.get_text() for td in offending.find_all(
+        class_="client-order-id")] == LOST_CLIENT_IDS
+    assert "acknowledged_orders_exist 3 violations" in offending.find_previous(
+        "h4").get_text(" ", strip=True)
     checks = soup.find("table", class_="checks").get_text(" ", strip=True)
-    assert "ledger_balanced ok 0" in checks
-    assert "acknowledged_orders_persisted violated 3" in checks
+    assert "balances_match_ledger ok 120 0" in checks
+    assert "acknowledged_orders_exist violated 48,213 3" in checks
 
 
 def test_clean_run_lists_no_offending_order(clean_report):
@@ -148,13 +155,18 @@ def test_experiment_timeline_from_the_chaos_journal(failing_report):
     rows = [[td.get_text(" ", strip=True) for td in tr.find_all("td")]
             for tr in section.find("tbody").find_all("tr")]
     stages = [r[0] for r in rows]
-    assert stages.count("rollback") == 2 and stages[-2:] == ["rollback", "rollback"]
+    assert stages[-3:-1] == ["rollback", "rollback"]
     assert stages[0] == "steady state before"
+    assert stages[-1] == "steady state after rollbacks"
+    assert stages.count("rollback") == 2
     kill = next(r for r in rows if "kill-one-orders-replica" in r[1])
     assert kill[2] == "T+3:00" and kill[5].startswith("succeeded")
     assert "tradestorm_chaos.actions.kill_replicas" in kill[1]
     failed = next(r for r in rows if r[0] == "steady state after" and "failed" in r[5])
     assert "error ratio 0.031 > 0.01" in failed[6]
+    summary = soup.find(id="experiment").find_next("p").get_text(" ", strip=True)
+    assert "status failed" in summary and "(Chaos Toolkit said completed)" in summary
+    assert "after the rollbacks: met" in summary
     bars = soup.find("svg", class_="timeline").find_all("rect", class_="bar")
     assert len(bars) == len(rows)
     residue = soup.find("table", class_="residue").get_text(" ", strip=True)

@@ -191,3 +191,27 @@ def test_long_run_stays_small_because_series_are_reduced():
     coords = [tuple(map(float, p.split(","))) for p in
               chart.svg.split('points="')[1].split('"')[0].split()]
     assert min(y for _, y in coords) < 60  # the spike reaches the top of the plot
+
+
+def test_interrupted_run_says_so_first(fresh_run):
+    run = fresh_run()
+    _edit(run / "run.json", lambda d: d.update(status="interrupted"))
+    first = soup_of(build_report(run)).find(id="headline").find("li").get_text(" ", strip=True)
+    assert first.startswith("The run interrupted")
+
+
+def test_unknown_panel_and_unnamed_series_still_show(fresh_run):
+    run = fresh_run()
+
+    def change(data):
+        data["series"].append({"panel": "cpu_usage", "name": "orders", "unit": "", "labels": {},
+                               "points": [[data["start"] + i, 0.5] for i in range(10)]})
+        for s in data["series"]:
+            if s["panel"] == "replicas_ready":
+                s["name"] = ""
+    _edit(run / "timeseries.json", change)
+    soup = soup_of(build_report(run))
+    extra = [h.get_text() for h in soup.find(id="charts").find_all_next("h3")]
+    assert "Cpu usage" in extra
+    legend = soup.find(id="panel-replicas_ready").find(class_="legend").get_text(" ")
+    assert "orders" in legend and "analytics" in legend
