@@ -48,14 +48,13 @@ def from_matrix(result: Sequence[dict]) -> list[Series]:
     """Series from a Prometheus ``matrix`` result (NaN samples dropped)."""
     out: list[Series] = []
     for item in result:
-        times: list[float] = []
-        values: list[float] = []
-        for t, v in item.get("values", ()):
-            value = float(v)
-            if math.isnan(value):
-                continue
-            times.append(float(t))
-            values.append(value)
+        pairs = item.get("values", ())
+        times = [float(t) for t, _ in pairs]
+        values = [float(v) for _, v in pairs]
+        if any(v != v for v in values):  # NaN (0/0 ratios): no traffic, not a value
+            kept = [(t, v) for t, v in zip(times, values, strict=True) if v == v]
+            times = [t for t, _ in kept]
+            values = [v for _, v in kept]
         out.append(Series(dict(item.get("metric", {})), times, values))
     return out
 
