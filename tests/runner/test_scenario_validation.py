@@ -281,3 +281,13 @@ def test_an_existing_results_folder_with_files_is_never_overwritten(project: Pat
     done = _cli(project, "run", "kill-it", "--results", str(out))
     assert done.returncode == 2 and "not empty" in done.stderr
     assert (out / "run.json").read_text() == "{}"
+
+
+def test_a_kubernetes_run_without_its_addresses_is_refused_naming_them(project: Path) -> None:
+    write(project, VALID)
+    done = _cli(project, "run", "kill-it", "--target", "kubernetes",
+                "--results", str(project / "k8s"))
+    assert done.returncode == 2
+    for option in ("--context", "--gateway-url", "--prometheus-url", "--dsn", "--accounts"):
+        assert option in done.stderr
+    assert not (project / "k8s").exists()  # a refused run writes nothing

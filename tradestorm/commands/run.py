@@ -101,7 +101,12 @@ def execute(
     """Run a scenario from start to verdict; returns the exit code."""
     from tradestorm.runner.connection import open_kubernetes, open_local
     from tradestorm.runner.orchestrator import Orchestrator, describe_plan
-    from tradestorm.runner.results import default_results_dir, make_run_id, prepare_results_dir
+    from tradestorm.runner.results import (
+        check_results_dir,
+        default_results_dir,
+        make_run_id,
+        prepare_results_dir,
+    )
     from tradestorm.runner.scenario import load_scenario
 
     console = console or _console()
@@ -111,7 +116,7 @@ def execute(
     chosen = target or scenario.targets[0]
     scenario.check_target(chosen)
     run_id = make_run_id(scenario.name)
-    results_dir = prepare_results_dir(results or default_results_dir(run_id))
+    results_dir = check_results_dir(results or default_results_dir(run_id))
 
     def say(message: str) -> None:
         console.print(message, highlight=False, soft_wrap=True)
@@ -128,6 +133,11 @@ def execute(
     except KeyboardInterrupt:
         say("interrupted while bringing the target up")
         return 130
+    try:
+        prepare_results_dir(results_dir)
+    except BaseException:
+        connection.release(down=True, say=say)
+        raise
     try:
         outcome = Orchestrator(scenario, connection, results_dir, run_id, console=console).run()
     finally:
@@ -188,7 +198,10 @@ def _list_scenarios(console: Console) -> None:
 @click.option("--validate", is_flag=True,
               help="Only validate the scenario and exit (0 when valid).")
 @click.option("--list", "list_", is_flag=True, help="List the shipped scenarios and exit.")
-@click.option("--context", help="kubernetes: the kube context (must be allowed for chaos).")
+@click.option("--context", help="kubernetes: the kube context the platform runs in.")
+@click.option("--allow-context", "allow_contexts", multiple=True, metavar="CTX",
+              help="kubernetes: allow the experiment to touch this kube context (repeatable; "
+                   "also TRADESTORM_ALLOWED_CONTEXTS). Nothing is touched otherwise.")
 @click.option("--gateway-url", help="kubernetes: the gateway's URL as reachable from here.")
 @click.option("--prometheus-url", help="kubernetes: Prometheus' URL as reachable from here.")
 @click.option("--dsn", help="kubernetes: the database DSN for reconcile.")
@@ -199,7 +212,8 @@ def run(ctx: click.Context, scenario: str | None, target: str | None, results: P
         state_dir: Path | None, replicas: int, down_after: bool, keep_up: bool,
         warmup: float | None, baseline: float | None, fault: float | None,
         recovery: float | None, users: int | None, seed: int | None, sets: tuple[str, ...],
-        validate: bool, list_: bool, context: str | None, gateway_url: str | None,
+        validate: bool, list_: bool, context: str | None, allow_contexts: tuple[str, ...],
+        gateway_url: str | None,
         prometheus_url: str | None, dsn: str | None, accounts: Path | None) -> None:
     """Run SCENARIO (a name from experiments/scenarios/ or a path): load, fault,
     reconcile, SLO gate and report, all in one results folder.
@@ -235,7 +249,7 @@ def run(ctx: click.Context, scenario: str | None, target: str | None, results: P
         scenario, target=target, results=results, state_dir=state_dir, replicas=replicas,
         down_after=down_after, keep_up=keep_up, overrides=overrides,
         kube={"context": context, "gateway_url": gateway_url, "prometheus_url": prometheus_url,
-              "dsn": dsn, "accounts_file": accounts},
+              "dsn": dsn, "accounts_file": accounts, "allowed_contexts": allow_contexts},
         console=console,
     )
     ctx.exit(code)

@@ -137,6 +137,7 @@ def open_kubernetes(
     prometheus_url: str | None,
     dsn: str | None,
     accounts_file: Path | None,
+    allowed_contexts: tuple[str, ...] = (),
 ) -> Connection:
     """A cluster the user already deployed to (``tradestorm up --target kubernetes``)."""
     missing = [name for name, value in (
@@ -158,5 +159,6 @@ def open_kubernetes(
                 from None
     return Connection(
         target="kubernetes", gateway_url=gateway_url, prometheus_url=prometheus_url, dsn=dsn,
-        accounts_file=Path(accounts_file), state={"context": context},
+        accounts_file=Path(accounts_file),
+        state={"context": context, "allowed_contexts": list(allowed_contexts)},
     )

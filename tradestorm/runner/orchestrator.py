@@ -401,10 +401,10 @@ class Orchestrator:
             if supervisor:
                 try:
                     status = client.get(f"{supervisor}/status").json()
-                    database = status.get("database") or status.get("postgres") or {}
-                    stopped = (database.get("running") is False or database.get("up") is False
-                               or database.get("state") == "stopped")
-                    if stopped:
+                    database = status.get("database") or {}
+                    # stopped on request and not started again (a crash the supervisor
+                    # restarts by itself is not a residue)
+                    if database.get("desired") == "stopped":
                         client.post(f"{supervisor}/database/start").raise_for_status()
                         removed.append({"kind": "database_stopped", "target": "postgres",
                                         "detail": "the database was still stopped; started it"})

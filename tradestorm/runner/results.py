@@ -35,8 +35,8 @@ def default_results_dir(run_id: str, root: Path | None = None) -> Path:
     return (root or Path("results")) / run_id
 
 
-def prepare_results_dir(path: Path) -> Path:
-    """Create the run's folder; refuse one that already holds files (nothing is overwritten)."""
+def check_results_dir(path: Path) -> Path:
+    """Refuse a folder that already holds files (nothing is overwritten); creates nothing."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise ResultsFolderError(f"results folder {path}: exists and is not a folder")
@@ -45,6 +45,12 @@ def prepare_results_dir(path: Path) -> Path:
             f"results folder {path}: not empty (a run never overwrites another's results; "
             "choose a new folder or leave --results out for results/<time>-<scenario>/)"
         )
+    return path
+
+
+def prepare_results_dir(path: Path) -> Path:
+    """Create the run's folder (checked first with :func:`check_results_dir`)."""
+    path = check_results_dir(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
         (path / "logs").mkdir(exist_ok=True)
