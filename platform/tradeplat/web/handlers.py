@@ -57,6 +57,14 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and "parsing the body" in str(exc.detail):
+        # An undecodable body (e.g. invalid UTF-8): the same class of mistake as
+        # invalid JSON, which FastAPI answers 422 — answer it the same way.
+        return JSONResponse(
+            {"error": "validation_error", "detail": "body: not decodable as JSON",
+             "field": "body"},
+            status_code=422,
+        )
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     return JSONResponse(
         {"error": code, "detail": str(exc.detail)},

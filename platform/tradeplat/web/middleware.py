@@ -111,28 +111,29 @@ class BodySizeLimitMiddleware:
                     await self._refuse(send)
                     return
         received = 0
-        started = False
+        refused = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, refused
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > self.max_bytes and not refused:
+                    # Answer 413 now; whatever the app does with the error that
+                    # follows is dropped by ``guarded_send``.
+                    refused = True
+                    await self._refuse(send)
                     raise _BodyTooLarge()
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+        async def guarded_send(message: Message) -> None:
+            if not refused:
+                await send(message)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, guarded_send)
         except _BodyTooLarge:
-            if not started:
-                await self._refuse(send)
+            pass
 
 
 class _BodyTooLarge(Exception):
