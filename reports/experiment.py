@@ -114,7 +114,9 @@ def _provider(activity: Fields) -> str:
     return kind
 
 
-def _run(item: Fields, section: str) -> ActivityRun:
+def _run(item: Fields, section: str, unfinished: str = "") -> ActivityRun:
+    """One activity run; ``unfinished`` is the status of a run Chaos Toolkit left without one
+    (it raised something other than ActivityFailed and the experiment was aborted)."""
     activity = item.obj("activity") or Fields({}, item.path, f"{item.prefix}.activity")
     exception = item.data.get("exception")
     if isinstance(exception, list):
@@ -130,7 +132,7 @@ def _run(item: Fields, section: str) -> ActivityRun:
         start=iso_time(item.text("start")),
         end=iso_time(item.text("end")),
         duration=item.number("duration"),
-        status=item.text("status") or "",
+        status=item.text("status") or unfinished,
         tolerance_met=item.flag("tolerance_met"),
         output=short(item.data.get("output")),
         error=short(error_text),
@@ -170,7 +172,8 @@ def read_experiment(folder: ResultsFolder) -> ExperimentView:
         for state in states.objs("during"):
             during.extend(_run(p, "steady state during") for p in state.objs("probes"))
     view.steady_after, after = _steady(journal, "after", "steady state after")
-    method = [_run(r, "method") for r in journal.objs("run")]
+    unfinished = view.status if view.status in ("aborted", "interrupted") else ""
+    method = [_run(r, "method", unfinished) for r in journal.objs("run")]
     rollbacks = [_run(r, "rollback") for r in journal.objs("rollbacks")]
     view.activities = before + method + during + after + rollbacks
     ours = journal.obj("tradestorm")  # tradestorm's runner adds its own verdict on the run
