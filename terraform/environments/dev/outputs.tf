@@ -1,0 +1,24 @@
+output "cluster_name" {
+  description = "EKS cluster name (aws eks update-kubeconfig --name ...)."
+  value       = module.eks.cluster_name
+}
+
+output "kubeconfig_command" {
+  description = "Writes a kube context for this cluster; allow it with TRADESTORM_ALLOWED_CONTEXTS."
+  value       = "aws eks update-kubeconfig --region ${var.region} --name ${module.eks.cluster_name} --alias ${local.name} --role-arn <your role>"
+}
+
+output "ecr_registry" {
+  description = "Registry for tradestorm up --target kubernetes --image-registry."
+  value       = module.ecr.registry
+}
+
+output "ecr_repository_urls" {
+  description = "ECR repository URL by image name."
+  value       = module.ecr.repository_urls
+}
+
+output "platform_secret_name" {
+  description = "Secrets Manager secret to fill before the first deploy."
+  value       = module.platform_secrets.secret_name
+}

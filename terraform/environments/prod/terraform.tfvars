@@ -1,0 +1,17 @@
+# prod: NAT per zone, on-demand nodes, private API endpoint only.
+environment            = "prod"
+region                 = "eu-west-1"
+expected_account_alias = "tradestorm-prod"
+
+vpc_cidr           = "10.42.0.0/16"
+single_nat_gateway = false
+
+kubernetes_version           = "1.33"
+endpoint_public_access_cidrs = []
+node_instance_types          = ["m6i.2xlarge", "m5.2xlarge"]
+node_min_size                = 6
+node_max_size                = 18
+node_desired_size            = 6
+capacity_type                = "ON_DEMAND"
+
+enable_loki = true

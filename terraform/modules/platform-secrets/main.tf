@@ -1,0 +1,23 @@
+# The secret container only. Its value (JSON with POSTGRES_PASSWORD and
+# TRADEPLAT_ADMIN_KEY) is written once by an operator with
+# `aws secretsmanager put-secret-value` (docs/kubernetes.md, "Secrets"), so it
+# never passes through Terraform state or version control.
+resource "aws_kms_key" "this" {
+  description             = "tradestorm platform secrets"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  tags                    = var.tags
+}
+
+resource "aws_kms_alias" "this" {
+  name          = "alias/tradestorm-platform-secrets"
+  target_key_id = aws_kms_key.this.key_id
+}
+
+resource "aws_secretsmanager_secret" "platform" {
+  name                    = var.name
+  description             = "tradestorm platform: POSTGRES_PASSWORD and TRADEPLAT_ADMIN_KEY (JSON)"
+  kms_key_id              = aws_kms_key.this.arn
+  recovery_window_in_days = var.recovery_window_in_days
+  tags                    = var.tags
+}

@@ -1,0 +1,17 @@
+variable "name" {
+  description = "Name of the Secrets Manager secret (k8s/overlays/eks/external-secret.yaml reads it)."
+  type        = string
+  default     = "tradestorm/platform"
+}
+
+variable "recovery_window_in_days" {
+  description = "Days a deleted secret can still be restored."
+  type        = number
+  default     = 30
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,82 @@
+"""Render every overlay and component combination once per session (offline).
+
+The k8s/ tree is copied to a temporary folder so the tests can add the
+gitignored ``overlays/kind/secrets.env`` (random values) and throwaway
+overlays that combine components, without touching the repository.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+K8S = REPO / "k8s"
+COMPONENTS = sorted(p.name for p in (K8S / "components").iterdir() if p.is_dir())
+
+#: name -> (resources, components) of a throwaway overlay; the two real overlays are added.
+COMBINATIONS: dict[str, tuple[list[str], list[str]]] = {
+    "base": (["../../base"], []),
+    **{f"base+{c}": (["../../base"], [f"../../components/{c}"]) for c in COMPONENTS},
+    "base+all": (["../../base"], [f"../../components/{c}" for c in COMPONENTS
+                                  if c != "without-hpa"]),
+    "base+all+without-hpa": (["../../base"], [f"../../components/{c}" for c in COMPONENTS]),
+}
+OVERLAYS = sorted(p.name for p in (K8S / "overlays").iterdir() if p.is_dir())
+RENDERS = [f"overlay:{o}" for o in OVERLAYS] + sorted(COMBINATIONS)
+
+
+def kubectl() -> str:
+    path = shutil.which("kubectl")
+    if path is None:  # a missing tool is a failure, not a skip
+        pytest.fail("kubectl (with kustomize) is required for the k8s tests and is not installed")
+    return path
+
+
+def render_dir(path: Path) -> list[dict[str, Any]]:
+    proc = subprocess.run([kubectl(), "kustomize", str(path)], capture_output=True, text=True,
+                          timeout=60)
+    if proc.returncode != 0:
+        raise AssertionError(f"kubectl kustomize {path} failed:\n{proc.stderr}")
+    return [d for d in yaml.safe_load_all(proc.stdout) if d]
+
+
+@pytest.fixture(scope="session")
+def k8s_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("k8s-tree") / "k8s"
+    shutil.copytree(K8S, root, ignore=shutil.ignore_patterns("secrets.env"))
+    (root / "overlays" / "kind" / "secrets.env").write_text(
+        f"POSTGRES_PASSWORD={secrets.token_hex(24)}\n"
+        f"TRADEPLAT_ADMIN_KEY={secrets.token_hex(32)}\n"
+    )
+    for name, (resources, components) in COMBINATIONS.items():
+        d = root / "overlays" / f"_test-{name}"
+        d.mkdir()
+        (d / "kustomization.yaml").write_text(yaml.safe_dump(
+            {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+             "resources": resources, "components": components}))
+    return root
+
+
+@pytest.fixture(scope="session")
+def renders(k8s_copy: Path) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name in RENDERS:
+        if name.startswith("overlay:"):
+            out[name] = render_dir(k8s_copy / "overlays" / name.removeprefix("overlay:"))
+        else:
+            out[name] = render_dir(k8s_copy / "overlays" / f"_test-{name}")
+    return out
+
+
+@pytest.fixture(params=RENDERS)
+def rendered(request: pytest.FixtureRequest, renders: dict[str, list[dict[str, Any]]]
+             ) -> list[dict[str, Any]]:
+    """Each render in turn (parametrised over every overlay and combination)."""
+    return renders[request.param]

@@ -1,0 +1,124 @@
+"""The PrometheusRule carries exactly the SLI recording rules of slo/rules
+(common + kubernetes) plus this deployment's alerts, all valid for promtool;
+the Grafana dashboard queries only names that exist, in valid PromQL."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.k8s.conftest import REPO
+from tests.k8s.manifests import find
+
+RULES = REPO / "slo" / "rules"
+DOCS = REPO / "docs" / "kubernetes.md"
+DASHBOARD = REPO / "k8s" / "base" / "monitoring" / "dashboard-tradestorm.json"
+ALERT_GROUP = "tradestorm-alerts"
+
+
+def promtool() -> str:
+    path = shutil.which("promtool")
+    if path is None:
+        pytest.fail("promtool is required (Debian package prometheus) and is not installed")
+    return path
+
+
+def promtool_check(groups: list[dict[str, Any]], tmp_path: Path) -> subprocess.CompletedProcess:
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
+    return subprocess.run([promtool(), "check", "rules", str(path)], capture_output=True,
+                          text=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def rule_groups(renders: dict[str, Any]) -> list[dict[str, Any]]:
+    rule = find(renders["overlay:eks"], "PrometheusRule", "tradestorm")
+    assert rule is not None
+    return rule["spec"]["groups"]
+
+
+def test_the_sli_groups_are_exactly_the_slo_rules(rule_groups: list[dict[str, Any]]) -> None:
+    expected = (yaml.safe_load((RULES / "common.yaml").read_text())["groups"]
+                + yaml.safe_load((RULES / "kubernetes.yaml").read_text())["groups"])
+    ours = [g for g in rule_groups if g["name"] != ALERT_GROUP]
+    assert ours == expected
+
+
+def test_the_local_target_rules_are_not_deployed(rule_groups: list[dict[str, Any]]) -> None:
+    local = {g["name"] for g in yaml.safe_load((RULES / "local.yaml").read_text())["groups"]}
+    assert local.isdisjoint(g["name"] for g in rule_groups)
+
+
+def test_every_rule_passes_promtool(rule_groups: list[dict[str, Any]], tmp_path: Path) -> None:
+    proc = promtool_check(rule_groups, tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_promtool_rejects_a_broken_rule(rule_groups: list[dict[str, Any]], tmp_path: Path
+                                        ) -> None:
+    broken = [{"name": "x", "rules": [{"alert": "Broken", "expr": "sum(rate(up[5m])"}]}]
+    assert promtool_check(broken, tmp_path).returncode != 0
+
+
+def test_every_alert_is_actionable(rule_groups: list[dict[str, Any]]) -> None:
+    alerts = next(g for g in rule_groups if g["name"] == ALERT_GROUP)["rules"]
+    assert len(alerts) >= 5
+    anchors = {re.sub(r"[^a-z0-9 -]", "", h.strip("# ").lower()).replace(" ", "-")
+               for h in DOCS.read_text().splitlines() if h.startswith("#")}
+    for rule in alerts:
+        assert rule["labels"]["severity"] in ("critical", "warning"), rule["alert"]
+        assert rule["annotations"]["summary"] and rule["annotations"]["description"]
+        anchor = rule["annotations"]["runbook_url"].rsplit("#", 1)[1]
+        assert anchor in anchors, f"{rule['alert']}: no runbook section #{anchor} in {DOCS}"
+        assert "for" in rule, f"{rule['alert']} would page on a single bad sample"
+
+
+def test_the_alerts_cover_the_failures_a_trading_sre_pages_on(
+    rule_groups: list[dict[str, Any]],
+) -> None:
+    alerts = next(g for g in rule_groups if g["name"] == ALERT_GROUP)["rules"]
+    exprs = " ".join(r["expr"] for r in alerts)
+    for name in ("service:http_errors:ratio_rate10s", "service:http_latency_seconds:p99_10s",
+                 "platform:database_up", "platform:outbox_lag_seconds",
+                 "kube_horizontalpodautoscaler_status_current_replicas",
+                 "kube_cronjob_status_last_successful_time"):
+        assert name in exprs, name
+
+
+def _dashboard_exprs() -> list[str]:
+    dash = json.loads(DASHBOARD.read_text())
+    return [t["expr"] for p in dash["panels"] for t in p.get("targets", [])]
+
+
+def test_the_dashboard_queries_are_valid_promql(tmp_path: Path) -> None:
+    exprs = _dashboard_exprs()
+    assert exprs
+    groups = [{"name": "dashboard", "rules": [{"record": f"dashboard:q{i}", "expr": e}
+                                              for i, e in enumerate(exprs)]}]
+    proc = promtool_check(groups, tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_dashboard_uses_only_recorded_slis_or_known_metrics(
+    rule_groups: list[dict[str, Any]],
+) -> None:
+    recorded = {r["record"] for g in rule_groups for r in g["rules"] if "record" in r}
+    names = set()
+    for expr in _dashboard_exprs():
+        names |= set(re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*:[a-zA-Z0-9_:]+", expr))
+    assert names and names <= recorded, names - recorded
+
+
+def test_the_dashboard_ships_as_a_grafana_sidecar_configmap(renders: dict[str, Any]) -> None:
+    cm = find(renders["overlay:eks"], "ConfigMap", "grafana-dashboard-tradestorm")
+    assert cm is not None
+    assert cm["metadata"]["labels"]["grafana_dashboard"] == "1"
+    dash = json.loads(cm["data"]["tradestorm.json"])
+    assert dash["uid"] == "tradestorm-platform" and len(dash["panels"]) >= 8
