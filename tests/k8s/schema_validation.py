@@ -47,5 +47,5 @@ def _validator(desired: str, api_version: str, kind: str) -> jsonschema.Draft202
 
 
 def validate_strict(obj: dict[str, Any], version: str) -> None:
-    """Raise ``jsonschema.ValidationError`` (or ``SchemaNotFoundError``) like kubernetes-validate."""
+    """Raise ``jsonschema.ValidationError`` (or ``SchemaNotFoundError``) as kubernetes-validate."""
     _validator(version, obj["apiVersion"], obj["kind"]).validate(obj)
