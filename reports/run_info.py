@@ -30,6 +30,15 @@ class Fault:
         return f"{self.action} {self.target}".strip()
 
 
+@dataclass(frozen=True)
+class Stage:
+    """One stage of the runner (load, experiment, reconcile, gate, …) as run.json records it."""
+
+    name: str
+    ok: bool | None
+    problem: str
+
+
 @dataclass
 class RunInfo:
     run_id: str
@@ -42,6 +51,10 @@ class RunInfo:
     faults: list[Fault] = field(default_factory=list)
     load: dict[str, str] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
+    description: str = ""
+    errors: list[str] = field(default_factory=list)
+    stages: list[Stage] = field(default_factory=list)
+    interrupted_at: float | None = None
 
     @property
     def duration_s(self) -> float | None:
@@ -112,6 +125,19 @@ def read_run_info(folder: ResultsFolder) -> RunInfo:
         ))
     info.load = _flat(run.obj("load"))
     info.versions = _flat(run.obj("versions"))
+    # the runner's additions to run.json (optional for readers)
+    info.description = run.text("description") or ""
+    info.errors = run.strs("errors")
+    info.interrupted_at = run.number("interrupted_at")
+    stages = run.obj("stages")
+    if stages is not None:
+        for name in stages.data:
+            stage = stages.obj(name)
+            if stage is None:
+                continue
+            problem = stage.text("error") or (
+                f"skipped: {stage.text('skipped')}" if stage.has("skipped") else "")
+            info.stages.append(Stage(name, stage.flag("ok"), problem))
     return info
 
 

@@ -215,3 +215,25 @@ def test_unknown_panel_and_unnamed_series_still_show(fresh_run):
     assert "Cpu usage" in extra
     legend = soup.find(id="panel-replicas_ready").find(class_="legend").get_text(" ")
     assert "orders" in legend and "analytics" in legend
+
+
+def test_runner_additions_to_run_json_are_shown(fresh_run):
+    """tradestorm.runner adds description, stages, errors and interrupted_at to run.json."""
+    run = fresh_run()
+
+    def change(data):
+        data.update(status="interrupted", interrupted_at=data["started_at"] + 200,
+                    description="kill an orders replica <under load>",
+                    errors=["reconcile: database unreachable"],
+                    stages={"load": {"ok": True, "exit_code": 0},
+                            "reconcile": {"ok": False, "error": "database unreachable"},
+                            "gate": {"skipped": "interrupted"}})
+    _edit(run / "run.json", change)
+    soup = soup_of(build_report(run))
+    header = soup.find("header", id="summary").get_text(" ", strip=True)
+    assert "kill an orders replica <under load>" in header
+    assert "load ok" in header and "reconcile failed database unreachable" in header
+    assert "gate skipped: interrupted" in header
+    headline = [li.get_text(" ", strip=True) for li in soup.find(id="headline").find_all("li")]
+    assert headline[0].startswith("The run interrupted at T+3:20")
+    assert headline[1] == "Runner error: reconcile: database unreachable"
