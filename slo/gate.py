@@ -157,7 +157,10 @@ def evaluate(
     ]
     if run.only_phase is not None and not objectives:
         items.append(Item(f"objectives [{run.only_phase}]", "no_data", False, 0.0))
-    decision = decide(items, spec.score, error)
+    incomplete = None
+    if run.status in ("interrupted", "failed"):
+        incomplete = f"the run is {run.status}: a partial run cannot pass"
+    decision = decide(items, spec.score, error, incomplete)
     return GateResult(
         verdict=decision.verdict,
         exit_code=EXIT_CODES[decision.verdict],

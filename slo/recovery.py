@@ -24,7 +24,8 @@ def faults_for(item: Recovery, run: RunInfo) -> list[Fault]:
         if (item.fault_action is None or f.action == item.fault_action)
         and (item.fault_target is None or f.target == item.fault_target)
     ]
-    if not faults and not run.faults and item.fault_action is None and item.fault_target is None:
+    unfiltered = item.fault_action is None and item.fault_target is None
+    if not faults and not run.faults and unfiltered and run.only_phase is None:
         phase = run.phase("fault")
         if phase is not None and phase.name == "fault":
             faults = [Fault(action=None, target=None, start=phase.start, end=phase.end)]

@@ -10,7 +10,8 @@ Verdict, in order:
 1. ``error`` when the evaluation itself failed (Prometheus down, a bad query);
 2. ``fail`` when a key item failed, or when even counting every no-data item
    as a pass the score stays below the warning threshold;
-3. ``inconclusive`` when any item has no data, or nothing could be judged;
+3. ``inconclusive`` when the run did not complete (interrupted or failed), any
+   item has no data, or nothing could be judged;
 4. ``fail`` / ``warning`` / ``pass`` from the score thresholds; a pass with any
    warning or failed non-key item is reported as ``warning``.
 """
@@ -59,7 +60,10 @@ def score_of(items: list[Item], no_data_as: float | None = None) -> float | None
     return None if total == 0 else 100.0 * points / total
 
 
-def decide(items: list[Item], policy: ScorePolicy, error: str | None = None) -> Verdict:
+def decide(
+    items: list[Item], policy: ScorePolicy, error: str | None = None, incomplete: str | None = None
+) -> Verdict:
+    """The verdict; ``incomplete`` (why the run cannot be certified) caps it at inconclusive."""
     score = score_of(items)
     if error:
         return Verdict(ERROR, score, [error])
@@ -74,6 +78,8 @@ def decide(items: list[Item], policy: ScorePolicy, error: str | None = None) -> 
             f"score {best:.1f} is below {policy.warning:g} even if every missing value passed"
         )
         return Verdict(FAIL, score, reasons)
+    if incomplete:
+        return Verdict(INCONCLUSIVE, score, [incomplete])
     no_data = [i.label for i in items if i.verdict == NO_DATA]
     if no_data:
         reasons.append("no data for: " + ", ".join(no_data))

@@ -233,3 +233,30 @@ def test_prometheus_url_argument_overrides_run_json(tmp_path, known):
     spec = write_spec(tmp_path, LATENCY_OBJECTIVE.format(key="true"), case="good")
     folder = _run(tmp_path, known, prometheus_url=f"http://127.0.0.1:{free_port()}")
     assert evaluate_run(folder, spec=spec, prometheus_url=known.url).verdict == "pass"
+
+
+@pytest.mark.parametrize("status", ["interrupted", "failed"])
+def test_partial_run_cannot_pass(tmp_path, known, status):
+    spec = write_spec(tmp_path, LATENCY_OBJECTIVE.format(key="true"), case="good")
+    result = evaluate_run(_run(tmp_path, known, status=status), spec=spec)
+    assert all(o.verdict == "pass" for o in result.objectives)
+    assert result.verdict == "inconclusive" and result.exit_code == 2
+    assert any(status in r for r in result.reasons)
+
+
+def test_partial_run_that_failed_a_key_objective_still_fails(tmp_path, known):
+    spec = write_spec(tmp_path, LATENCY_OBJECTIVE.format(key="true"), case="bad")
+    result = evaluate_run(_run(tmp_path, known, status="interrupted"), spec=spec)
+    assert result.verdict == "fail" and result.exit_code == 1
+
+
+def test_infinite_latency_fails_and_is_written_as_null(tmp_path, known):
+    # histogram_quantile answers +Inf when the quantile falls in the +Inf bucket
+    spec = write_spec(tmp_path, LATENCY_OBJECTIVE.format(key="true"), case="good")
+    spec.write_text(spec.read_text().replace(
+        "'client:latency_seconds:p99_10s{case=\"good\"}'",
+        "'client:latency_seconds:p99_10s{case=\"good\"} * (+Inf)'"))
+    result = evaluate_run(_run(tmp_path, known), spec=spec)
+    assert {o.verdict for o in result.objectives} == {"fail"}
+    saved = json.loads((tmp_path / "run" / "slo.json").read_text())
+    assert saved["objectives"][0]["value"] is None and "inf" in saved["objectives"][0]["detail"]

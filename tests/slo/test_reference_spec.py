@@ -10,9 +10,11 @@ import sys
 import xml.etree.ElementTree as ET
 
 import pytest
+from click.testing import CliRunner
 from slo_promdata import RECONCILE_OK, free_port, write_run
 
 from slo.validation import load_spec
+from tradestorm.cli import cli
 
 
 def _gate(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
@@ -147,12 +149,34 @@ def test_prometheus_down_exits_2_naming_url(reference_run):
     ],
 )
 def test_bad_command_line_exits_2_naming_the_option(args, field):
-    done = _gate(*args)
-    assert done.returncode == 2
+    done = CliRunner().invoke(cli, ["gate", *args])
+    assert done.exit_code == 2
     assert f"field '{field}'" in done.stderr
 
 
 def test_results_dir_without_run_json_exits_2(tmp_path):
-    done = _gate(str(tmp_path))
-    assert done.returncode == 2
+    done = CliRunner().invoke(cli, ["gate", str(tmp_path)])
+    assert done.exit_code == 2
     assert "run.json" in done.stderr and "no run.json" in done.stderr
+
+
+def test_window_judged_as_fault_phase_does_not_invent_a_fault(tmp_path, known):
+    from slo.gate import evaluate_window
+
+    result = evaluate_window(known.ref + 60, known.ref + 90, prometheus_url=known.url,
+                             phase="fault", target="local")
+    assert {o.phase for o in result.objectives} == {"fault"}
+    assert {r.verdict for r in result.recovery} == {"not_applicable"}
+    assert result.verdict == "pass"  # fault criteria: availability 0.98 >= 0.97, p99 0.6 <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("1763798400", 1763798400.0), ("2026-11-22T08:00:00Z", 1795334400.0),
+     ("2026-11-22T09:00:00+01:00", 1795334400.0), ("now", 5000.0), ("now-15m", 4100.0),
+     ("-90s", 4910.0)],
+)
+def test_time_arguments(text, expected):
+    from slo.run import parse_time
+
+    assert parse_time(text, now=5000.0) == expected

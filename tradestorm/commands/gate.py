@@ -135,4 +135,6 @@ def gate(
     except SLOError as exc:
         raise TradestormError(str(exc)) from exc
     render(result)
+    if result.error:
+        click.echo(f"error: {result.error}", err=True)
     ctx.exit(result.exit_code)
