@@ -51,3 +51,39 @@ def make_database(postgres_server: PostgresServer) -> Callable[[str], str]:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def local_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """ONE local target (2 replicas per service) for the whole session (issue 3).
+
+    Yields a ``tradestorm.local.handle.LocalTargetHandle``: ``.state_dir``,
+    ``.state`` (state.json, re-read on each access), ``.gateway_url``,
+    ``.prometheus_url``, ``.dsn`` (direct), ``.proxy_dsn``, ``.admin_key``,
+    ``.accounts_file``, ``.supervisor_url``, ``.proxy_control_url(service)`` and
+    ``.heal()`` (clears proxy faults, restarts a stopped database, waits until
+    every replica is ready; call it after a test that breaks things). At the
+    end of the session it runs ``down`` and asserts no process of it is left.
+    """
+    from tradestorm.local.handle import LocalTargetHandle
+    from tradestorm.local.target import LocalTarget
+
+    target = LocalTarget(state_dir=tmp_path_factory.mktemp("local-target"), replicas=2)
+    handle = LocalTargetHandle(target)
+    try:
+        target.up(wait=True, timeout_s=180)
+        yield handle
+    finally:
+        import psutil
+
+        seen = handle.live_processes()
+        target.down()
+
+        def _alive(p: psutil.Process) -> bool:
+            try:
+                return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+            except psutil.Error:
+                return False
+
+        left = [p.pid for p in seen if _alive(p)]
+        assert not left, f"local target left processes behind: {left}"

@@ -1,0 +1,180 @@
+"""``tradestorm up``, ``tradestorm status``, ``tradestorm down``.
+
+Exit codes of ``status``: 0 every component healthy, 1 something runs but is
+unhealthy, 3 nothing runs. ``up`` and ``down`` exit 0 on success (also when
+there was nothing to do) and 2 on an error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tradestorm.errors import InputError, TargetError
+from tradestorm.targets import TargetStatus
+
+EXIT_UNHEALTHY = 1
+EXIT_NOT_RUNNING = 3
+ALLOWED_CONTEXTS_ENV = "TRADESTORM_ALLOWED_CONTEXTS"
+
+state_dir_option = click.option(
+    "--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="State folder (default: $TRADESTORM_STATE_DIR, else ./.tradestorm/local).")
+
+
+def _kube_target(ctx_name: str | None, overlay: str, namespace: str,
+                 allow_context: tuple[str, ...], dry_run: bool) -> Any:
+    if not ctx_name:
+        raise InputError("--context", "context", "required with --target kubernetes")
+    allowed = list(allow_context)
+    env = os.environ.get(ALLOWED_CONTEXTS_ENV, "")
+    allowed += [c.strip() for c in env.split(",") if c.strip()]
+    try:
+        from tradestorm.kube.target import KubernetesTarget
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("tradestorm.kube"):
+            raise TargetError("the kubernetes target is not available in this build "
+                              "(tradestorm.kube.target is missing)") from exc
+        raise
+    return KubernetesTarget(context=ctx_name, overlay=overlay, namespace=namespace,
+                            allowed_contexts=allowed, dry_run=dry_run)
+
+
+def _print_status(status: TargetStatus, state_dir: Path | None = None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if not status.running:
+        console.print(f"no {status.target} target is running"
+                      + (f" in {state_dir}" if state_dir else ""))
+        return
+    table = Table(title=f"tradestorm {status.target} target", title_justify="left")
+    for col in ("component", "kind", "health", "replicas", "address", "detail"):
+        table.add_column(col)
+    for c in status.components:
+        replicas = ("" if c.replicas_desired is None
+                    else f"{c.replicas_ready}/{c.replicas_desired}")
+        health = "[green]healthy[/]" if c.healthy else "[red]UNHEALTHY[/]"
+        table.add_row(c.name, c.kind, health, replicas, c.address, c.detail)
+    console.print(table)
+
+
+def _local_target(state_dir: Path | None, replicas: int = 2, fresh: bool = False) -> Any:
+    from tradestorm.local.target import LocalTarget
+
+    return LocalTarget(state_dir=state_dir, replicas=replicas, fresh=fresh)
+
+
+@click.command()
+@click.option("--replicas", type=click.IntRange(1, 16), default=2, show_default=True,
+              help="Replica processes per service (local target).")
+@click.option("--fresh", is_flag=True, help="Start from an empty database and Prometheus.")
+@click.option("--foreground", is_flag=True,
+              help="Stay attached; Ctrl-C (SIGINT/SIGTERM) takes the target down.")
+@state_dir_option
+@click.option("--target", "target_name", type=click.Choice(["local", "kubernetes"]),
+              default="local", show_default=True)
+@click.option("--timeout", type=click.FloatRange(min=1), default=120.0, show_default=True,
+              help="Seconds to wait for every component to be ready.")
+@click.option("--context", "kube_context", default=None, help="kube context (kubernetes).")
+@click.option("--overlay", default="eks", show_default=True, help="k8s overlay (kubernetes).")
+@click.option("--namespace", default="tradestorm", show_default=True)
+@click.option("--allow-context", multiple=True,
+              help=f"A context that may be used (repeatable; also ${ALLOWED_CONTEXTS_ENV}).")
+@click.option("--dry-run", is_flag=True, help="Show what would be applied (kubernetes).")
+def up(replicas: int, fresh: bool, foreground: bool, state_dir: Path | None, target_name: str,
+       timeout: float, kube_context: str | None, overlay: str, namespace: str,
+       allow_context: tuple[str, ...], dry_run: bool) -> None:
+    """Bring the platform up: PostgreSQL, Prometheus, proxies and N replicas per service."""
+    if target_name == "kubernetes":
+        target = _kube_target(kube_context, overlay, namespace, allow_context, dry_run)
+        _print_status(target.up(wait=True, timeout_s=timeout))
+        return
+    target = _local_target(state_dir, replicas, fresh)
+    running = target.running_supervisor()
+    if running is not None:
+        record, state = running
+        click.echo(f"a local target already runs in {target.state_dir} (supervisor pid "
+                   f"{record.pid}, since {state.get('started_at', '?')}); nothing changed")
+        _print_status(target.status())
+        return
+
+    stop = threading.Event()
+
+    def _on_signal(signum: int, _frame: Any) -> None:
+        stop.set()
+        raise KeyboardInterrupt
+
+    previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        try:
+            status = target.up(wait=True, timeout_s=timeout,
+                               progress=lambda msg: click.echo(msg, err=True))
+        except KeyboardInterrupt:
+            click.echo("interrupted: the target was taken down", err=True)
+            raise SystemExit(130) from None
+        _print_status(status)
+        state = json.loads(target.layout.state_file.read_text())
+        click.echo(f"gateway:    {state['gateway_url']}")
+        click.echo(f"prometheus: {state['prometheus']['url']}")
+        click.echo(f"accounts:   {state['accounts_file']}")
+        click.echo(f"state:      {target.state_dir}")
+        if not foreground:
+            return
+        click.echo("running in the foreground: Ctrl-C takes the target down", err=True)
+        try:
+            while not stop.is_set():
+                if target.running_supervisor() is None:
+                    click.echo("the supervisor has stopped", err=True)
+                    break
+                stop.wait(1.0)
+        except KeyboardInterrupt:
+            pass
+        click.echo("taking the target down ...", err=True)
+        for s in previous:
+            signal.signal(s, signal.SIG_IGN)  # a second Ctrl-C must not abort the cleanup
+        target.down()
+        click.echo("down: nothing left running", err=True)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@state_dir_option
+def status(as_json: bool, state_dir: Path | None) -> None:
+    """Health of every component. Exit 0 healthy, 1 unhealthy, 3 nothing runs."""
+    target = _local_target(state_dir)
+    result = target.status()
+    if as_json:
+        data = result.to_dict()
+        data["state_dir"] = str(target.state_dir)
+        click.echo(json.dumps(data, indent=2))
+    else:
+        _print_status(result, target.state_dir)
+    if not result.running:
+        raise SystemExit(EXIT_NOT_RUNNING)
+    if not result.healthy:
+        raise SystemExit(EXIT_UNHEALTHY)
+
+
+@click.command()
+@state_dir_option
+def down(state_dir: Path | None) -> None:
+    """Stop everything the local target runs; nothing is left behind. Idempotent."""
+    target = _local_target(state_dir)
+    if target.layout.state_file.exists():
+        click.echo(f"stopping the local target in {target.state_dir} ...", err=True)
+        target.down()
+        click.echo("down: nothing left running")
+    else:
+        target.down()
+        click.echo(f"no local target runs in {target.state_dir}; nothing to do")

@@ -1,0 +1,53 @@
+"""``python -m tradestorm.local.supervisor --state-dir DIR [--replicas N] [--fresh]``.
+
+Exit codes: 0 stopped cleanly, 1 failed to start (the error is in
+``STATE/last-error.json`` and ``STATE/logs/supervisor.log``), 3 another
+supervisor already runs on this state folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from tradestorm.local.topology import DEFAULT_ACCOUNTS, DEFAULT_REPLICAS
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tradestorm.local.supervisor")
+    parser.add_argument("--state-dir", type=Path, required=True)
+    parser.add_argument("--replicas", type=int, default=DEFAULT_REPLICAS)
+    parser.add_argument("--accounts", type=int, default=DEFAULT_ACCOUNTS)
+    parser.add_argument("--fresh", action="store_true")
+    parser.add_argument("--timeout", type=float, default=120.0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    from tradestorm.local.supervisor.daemon import (
+        EXIT_ALREADY_RUNNING,
+        Supervisor,
+        SupervisorOptions,
+    )
+
+    options = SupervisorOptions(state_dir=args.state_dir.absolute(), replicas=args.replicas,
+                                fresh=args.fresh, accounts=args.accounts,
+                                start_timeout_s=args.timeout)
+    supervisor = Supervisor(options)
+    if not supervisor.acquire_lock():
+        print(f"another supervisor runs on {options.state_dir}", file=sys.stderr)
+        return EXIT_ALREADY_RUNNING
+    try:
+        import uvloop
+
+        return uvloop.run(supervisor.run())
+    except ImportError:  # pragma: no cover
+        import asyncio
+
+        return asyncio.run(supervisor.run())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

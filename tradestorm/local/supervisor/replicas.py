@@ -1,0 +1,127 @@
+"""One supervised replica: its process, its readiness and its restart back-off."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tradestorm.local.processes import ProcessRecord, spawn
+from tradestorm.local.topology import HOST
+
+BACKOFF_BASE_S = 0.5
+BACKOFF_MAX_S = 30.0
+# a replica that stayed up this long has its back-off forgotten (like a kubelet)
+BACKOFF_RESET_AFTER_S = 10.0
+
+
+def backoff_delay(consecutive_failures: int) -> float:
+    """Delay before restart number ``consecutive_failures`` (1, 2, ...): 0.5 s doubling to 30 s."""
+    if consecutive_failures <= 0:
+        return 0.0
+    return float(min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (consecutive_failures - 1)))
+
+
+@dataclass
+class Replica:
+    service: str
+    index: int
+    port: int
+    log_file: Path
+    process: subprocess.Popen[bytes] | None = None
+    record: ProcessRecord | None = None
+    ready: bool = False
+    restarts: int = 0
+    consecutive_failures: int = 0
+    started_at: float = 0.0
+    last_exit: int | None = None
+    last_exit_at: float | None = None
+    restart_at: float | None = None  # when a dead replica will be started again
+    ready_since: float | None = None
+    last_probe_error: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return f"{self.service}-{self.index}"
+
+    @property
+    def address(self) -> str:
+        return f"{HOST}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}"
+
+    @property
+    def marker(self) -> str:
+        return f"tradeplat {self.service} --host {HOST} --port {self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    @property
+    def state(self) -> str:
+        if self.running:
+            return "ready" if self.ready else "starting"
+        if self.restart_at is not None:
+            return "backoff"
+        return "stopped"
+
+    def argv(self) -> list[str]:
+        return [sys.executable, "-m", "tradeplat", self.service, "--host", HOST,
+                "--port", str(self.port)]
+
+    def start(self, env: Mapping[str, str]) -> None:
+        child_env = dict(env)
+        child_env["TRADEPLAT_REPLICA"] = self.name
+        self.process = spawn(self.argv(), log_file=self.log_file, env=child_env)
+        self.record = ProcessRecord.of(self.process.pid, self.marker) or ProcessRecord(
+            self.process.pid, 0.0, self.marker
+        )
+        self.started_at = time.time()
+        self.ready = False
+        self.ready_since = None
+        self.restart_at = None
+
+    def reap(self, now: float) -> bool:
+        """If the process has exited: record it, schedule the restart, return True."""
+        if self.process is None or self.process.poll() is None:
+            return False
+        self.last_exit = self.process.returncode
+        self.last_exit_at = now
+        self.ready = False
+        self.ready_since = None
+        if now - self.started_at >= BACKOFF_RESET_AFTER_S:
+            self.consecutive_failures = 0
+        self.consecutive_failures += 1
+        self.restart_at = now + backoff_delay(self.consecutive_failures)
+        self.process = None
+        return True
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "name": self.name,
+            "port": self.port,
+            "pid": self.pid,
+            "state": self.state,
+            "ready": self.ready,
+            "restarts": self.restarts,
+            "started_at": self.started_at or None,
+            "last_exit": self.last_exit,
+            "restart_at": self.restart_at,
+        }
+        if self.record is not None and self.running:
+            data.update(create_time=self.record.create_time, marker=self.record.marker)
+        if self.last_probe_error and not self.ready:
+            data["probe_error"] = self.last_probe_error
+        return data
