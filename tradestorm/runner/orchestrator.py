@@ -59,6 +59,9 @@ EXIT_PASS, EXIT_FAIL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 # Time for the last samples of the run to be scraped and their recording rules
 # evaluated (the local target scrapes and evaluates every second).
 SETTLE_S = 3.0
+# The load counts as started when Prometheus has its client metrics.
+LOAD_VISIBLE_QUERY = "sum(client:requests:rate10s) > 0"
+LOAD_VISIBLE_TIMEOUT_S = 45.0
 
 
 @dataclass
@@ -251,7 +254,8 @@ class Orchestrator:
         plan = self.scenario.phases
         # Profiles are shaped over the load's duration; give the experiment's own
         # checks and rollbacks room, the load is stopped explicitly after recovery.
-        margin = max(30.0, 0.25 * plan.total) if self.scenario.has_fault else 15.0
+        margin = LOAD_VISIBLE_TIMEOUT_S + (max(60.0, 0.5 * plan.total)
+                                           if self.scenario.has_fault else 15.0)
         duration = plan.total + margin
         load = self.scenario.load
         self.say(f"load: {load.profile} profile, {load.users} users, seed {load.seed}, "
@@ -268,15 +272,39 @@ class Orchestrator:
                 processes=self.load_processes or load.processes,
                 rate=load.rate,
                 state_dir=self.conn.state_dir,
-                run_id=self.record.run_id,
+                run_id=self.record.run_id.split("-", 1)[0][:24],  # the load's ids are short
             )
         except Exception as exc:  # noqa: BLE001 - the load part's errors, named
             raise StageError("load", f"cannot start the load: {exc}") from exc
-        time.sleep(1.0)
-        if not self.load_run.running:
-            raise StageError("load", "the load generator exited at once; see "
-                             f"{self.results_dir / 'logs' / 'locust.log'}")
         self._stage("load", started_at=time.time(), planned_duration_s=duration)
+        self._wait_for_client_metrics()
+
+    def _wait_for_client_metrics(self) -> None:
+        """Start the clock when Prometheus sees the load, not when Locust was launched.
+
+        Locust takes seconds to start and register its metrics; phases timed from
+        the launch would judge a baseline with no client data in it.
+        """
+        self.view.set_phase("starting load", LOAD_VISIBLE_TIMEOUT_S)
+        deadline = time.monotonic() + LOAD_VISIBLE_TIMEOUT_S
+        url = f"{self.conn.prometheus_url.rstrip('/')}/api/v1/query"
+        with httpx.Client(timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                if not self.load_run.running:
+                    raise StageError("load", "the load generator exited at once; see "
+                                     f"{self.results_dir / 'logs' / 'locust.log'}")
+                try:
+                    result = client.get(url, params={"query": LOAD_VISIBLE_QUERY}).json()
+                    if result.get("data", {}).get("result"):
+                        self._stage("load", visible_at=time.time())
+                        return
+                except (httpx.HTTPError, ValueError):
+                    pass
+                time.sleep(0.5)
+        self.record.errors.append("load: Prometheus showed no client metrics after "
+                                  f"{LOAD_VISIBLE_TIMEOUT_S:.0f}s; client SLIs may have no data")
+        self.say("[yellow]warning[/yellow]: Prometheus shows no client metrics yet; "
+                 "going on (the client-side SLIs may have no data)")
 
     def _run_experiment(self, config: dict[str, Any]) -> None:
         from tradestorm_chaos.runner import run_experiment

@@ -32,7 +32,8 @@ from tradestorm.runner.durations import format_duration
 
 _QUERIES = {
     "throughput": "sum(client:requests:rate10s)",
-    "error_rate": "max(client:errors:ratio_rate10s)",
+    # no failed request at all leaves the ratio without a series: that is 0, not "no data"
+    "error_rate": "max(client:errors:ratio_rate10s) or (sum(client:requests:rate10s) * 0)",
     "p99": "max(client:latency_seconds:p99_10s)",
     "proxy_faults": "sum by (service, kind) (tradestorm_proxy_faults_active) > 0",
     "database_up": "min(platform:database_up)",

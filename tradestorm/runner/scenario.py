@@ -71,7 +71,7 @@ class LoadSection(_Model):
 
 
 class PhasesSection(_Model):
-    warmup: Duration = 5.0
+    warmup: Duration = 10.0
     baseline: Duration
     fault: Duration | None = None
     recovery: Duration | None = None
