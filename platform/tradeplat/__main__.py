@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
 from decimal import Decimal, InvalidOperation
 
@@ -61,17 +62,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run_service(service: str, host: str, port: int) -> None:
-    import uvicorn
+def _exit_after_graceful_stop(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
+
+def run_service(service: str, host: str, port: int) -> None:
     from tradeplat.config import load_settings
-    from tradeplat.observability.logs import configure_logging
-    from tradeplat.services import create_service_app
 
     settings = load_settings()
     settings.require_database_url()
+
+    import uvicorn
+
+    from tradeplat.observability.logs import configure_logging
+    from tradeplat.services import create_service_app
+
     configure_logging(service, settings.replica, settings.log_level)
     app = create_service_app(service, settings)
+    # uvicorn drains in-flight requests on SIGTERM, then re-raises the signal
+    # with the handler found at start: make that one a clean exit (status 0).
+    signal.signal(signal.SIGTERM, _exit_after_graceful_stop)
     uvicorn.run(
         app,
         host=host,

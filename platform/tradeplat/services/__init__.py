@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-import httpx
-from fastapi import FastAPI
+if TYPE_CHECKING:  # keep `tradeplat --help` and config errors fast: no web stack import
+    import httpx
+    from fastapi import FastAPI
 
-from tradeplat.config import Settings
+    from tradeplat.config import Settings
 
 SERVICES = ("gateway", "orders", "risk", "portfolio", "marketdata", "analytics")
 
