@@ -50,6 +50,7 @@ so every chaosk8s call gets ``KUBERNETES_CONTEXT`` and
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -110,6 +111,7 @@ class KubernetesDriver:
         self._allowed_checked = False
         self._baseline: dict[str, Any] | None = None
         self._run_tag = uuid.uuid4().hex[:6]
+        self._has_chaos_mesh: bool | None = None
 
     # ------------------------------------------------------------------ clients
 
@@ -155,6 +157,26 @@ class KubernetesDriver:
         from kubernetes import client
 
         return client.CustomObjectsApi(self.api)
+
+    def _networking(self) -> Any:
+        from kubernetes import client
+
+        return client.NetworkingV1Api(self.api)
+
+    def _autoscaling(self) -> Any:
+        from kubernetes import client
+
+        return client.AutoscalingV2Api(self.api)
+
+    @staticmethod
+    def _json(call: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """Call a kubernetes client method and return the raw JSON as a dict.
+
+        The client's typed models cost ~45 ms of CPU per answer (pydantic); the
+        driver only needs a few fields, so it reads the JSON itself.
+        """
+        response = call(*args, _preload_content=False, **kwargs)
+        return json.loads(response.data or b"{}")
 
     def _secrets(self) -> dict[str, Any]:
         return {"KUBERNETES_CONTEXT": self.context, "KUBERNETES_VERIFY_SSL": "true"}
@@ -212,7 +234,7 @@ class KubernetesDriver:
         else:
             self.check_allowed()
         try:
-            self._core().read_namespace(self.namespace)
+            self._json(self._core().read_namespace, self.namespace)
         except Exception as exc:
             if self.session.dry_run:
                 self.session.say(f"[dry-run] note: cannot read namespace {self.namespace}: {exc}")
@@ -227,50 +249,67 @@ class KubernetesDriver:
     def selector(self, service: str) -> str:
         return f"{self.settings.label_key}={service}"
 
-    def _running_pods(self, service: str) -> list[Any]:
-        pods = self._core().list_namespaced_pod(self.namespace,
-                                                label_selector=self.selector(service)).items
+    def _running_pods(self, service: str) -> list[dict[str, Any]]:
+        pods = self._json(self._core().list_namespaced_pod, self.namespace,
+                          label_selector=self.selector(service)).get("items", [])
         return sorted(
             (p for p in pods
-             if p.metadata.deletion_timestamp is None
-             and (p.status is None or p.status.phase in (None, "Running", "Pending"))),
-            key=lambda p: p.metadata.name,
+             if not p["metadata"].get("deletionTimestamp")
+             and (p.get("status") or {}).get("phase") in (None, "Running", "Pending")),
+            key=lambda p: p["metadata"]["name"],
         )
 
-    def _deployment(self, service: str) -> Any:
+    def _deployment(self, service: str) -> dict[str, Any]:
         try:
-            return self._apps().read_namespaced_deployment(service, self.namespace)
+            return self._json(self._apps().read_namespaced_deployment, service, self.namespace)
         except Exception as exc:
             raise DriverError(f"deployment {self.namespace}/{service}: {_reason(exc)}") from exc
 
-    def _statefulset(self, name: str) -> Any:
+    def _statefulset(self, name: str) -> dict[str, Any]:
         try:
-            return self._apps().read_namespaced_stateful_set(name, self.namespace)
+            return self._json(self._apps().read_namespaced_stateful_set, name, self.namespace)
         except Exception as exc:
             raise DriverError(f"statefulset {self.namespace}/{name}: {_reason(exc)}") from exc
 
+    @staticmethod
+    def _replicas(workload: dict[str, Any]) -> int:
+        return int((workload.get("spec") or {}).get("replicas") or 0)
+
     def _hpa_for(self, service: str) -> dict[str, Any] | None:
         """The HPA whose scaleTargetRef is the service's Deployment (autoscaling/v2), or None."""
-        from kubernetes import client
-
-        api = client.AutoscalingV2Api(self.api)
-        try:
-            hpas = api.list_namespaced_horizontal_pod_autoscaler(self.namespace).items
-        except Exception as exc:
-            logger.debug("cannot list HPAs: %s", exc)
-            return None
-        for hpa in hpas:
-            ref = hpa.spec.scale_target_ref
-            if ref.kind == "Deployment" and ref.name == service:
-                status = hpa.status
+        for hpa in self._hpas():
+            spec = hpa.get("spec") or {}
+            ref = spec.get("scaleTargetRef") or {}
+            if ref.get("kind") == "Deployment" and ref.get("name") == service:
+                status = hpa.get("status") or {}
                 return {
-                    "name": hpa.metadata.name,
-                    "min_replicas": hpa.spec.min_replicas or 1,
-                    "max_replicas": hpa.spec.max_replicas,
-                    "current_replicas": (status.current_replicas or 0) if status else 0,
-                    "desired_replicas": (status.desired_replicas or 0) if status else 0,
+                    "name": hpa["metadata"]["name"],
+                    "min_replicas": spec.get("minReplicas") or 1,
+                    "max_replicas": spec.get("maxReplicas"),
+                    "current_replicas": status.get("currentReplicas") or 0,
+                    "desired_replicas": status.get("desiredReplicas") or 0,
                 }
         return None
+
+    def _hpas(self) -> list[dict[str, Any]]:
+        try:
+            return self._json(self._autoscaling().list_namespaced_horizontal_pod_autoscaler,
+                              self.namespace).get("items", [])
+        except Exception as exc:
+            logger.debug("cannot list HPAs: %s", exc)
+            return []
+
+    def _nodes(self) -> list[dict[str, Any]]:
+        try:
+            return self._json(self._core().list_node).get("items", [])
+        except Exception as exc:
+            logger.debug("nodes not readable: %s", exc)
+            return []
+
+    def _policies(self) -> list[dict[str, Any]]:
+        return self._json(self._networking().list_namespaced_network_policy, self.namespace,
+                          label_selector="app.kubernetes.io/managed-by=tradestorm-chaos"
+                          ).get("items", [])
 
     def _name(self, kind: str, service: str) -> str:
         clean = re.sub(r"[^a-z0-9-]", "-", service.lower())
@@ -284,42 +323,58 @@ class KubernetesDriver:
             self._baseline = self._snapshot()
         return self._baseline
 
-    def _snapshot(self) -> dict[str, Any]:
-        from kubernetes import client
+    def _deployments(self) -> list[dict[str, Any]]:
+        return self._json(self._apps().list_namespaced_deployment,
+                          self.namespace).get("items", [])
 
-        apps = self._apps()
+    def _statefulsets(self) -> list[dict[str, Any]]:
+        return self._json(self._apps().list_namespaced_stateful_set,
+                          self.namespace).get("items", [])
+
+    def _snapshot(self) -> dict[str, Any]:
         snap: dict[str, Any] = {"deployments": {}, "statefulsets": {}, "hpas": {},
                                 "cordoned": set(), "chaos": set()}
-        for d in apps.list_namespaced_deployment(self.namespace).items:
-            snap["deployments"][d.metadata.name] = d.spec.replicas
-        for s in apps.list_namespaced_stateful_set(self.namespace).items:
-            snap["statefulsets"][s.metadata.name] = s.spec.replicas
-        try:
-            for h in client.AutoscalingV2Api(self.api).list_namespaced_horizontal_pod_autoscaler(
-                    self.namespace).items:
-                snap["hpas"][h.metadata.name] = (h.spec.min_replicas, h.spec.max_replicas)
-        except Exception as exc:
-            logger.debug("no HPAs readable: %s", exc)
-        try:
-            for n in self._core().list_node().items:
-                if n.spec is not None and n.spec.unschedulable:
-                    snap["cordoned"].add(n.metadata.name)
-        except Exception as exc:
-            logger.debug("nodes not readable: %s", exc)
+        for d in self._deployments():
+            snap["deployments"][d["metadata"]["name"]] = self._replicas(d)
+        for s in self._statefulsets():
+            snap["statefulsets"][s["metadata"]["name"]] = self._replicas(s)
+        for h in self._hpas():
+            spec = h.get("spec") or {}
+            snap["hpas"][h["metadata"]["name"]] = (spec.get("minReplicas"),
+                                                   spec.get("maxReplicas"))
+        for n in self._nodes():
+            if (n.get("spec") or {}).get("unschedulable"):
+                snap["cordoned"].add(n["metadata"]["name"])
         snap["chaos"] = {(p, name) for p, name in self._chaos_objects()}
         return snap
 
-    def _chaos_objects(self) -> list[tuple[str, str]]:
-        found: list[tuple[str, str]] = []
-        for plural in CHAOS_MESH_PLURALS:
+    def _chaos_mesh_installed(self) -> bool:
+        if self._has_chaos_mesh is None:
+            from kubernetes.client.exceptions import ApiException
+
             try:
-                items = self._custom().list_namespaced_custom_object(
-                    *CHAOS_MESH, self.namespace, plural).get("items", [])
-            except Exception as exc:  # Chaos Mesh not installed: nothing to find
-                logger.debug("cannot list %s: %s", plural, exc)
-                continue
-            found += [(plural, i["metadata"]["name"]) for i in items]
-        return found
+                self._json(self._custom().get_api_resources, *CHAOS_MESH)
+                self._has_chaos_mesh = True
+            except ApiException as exc:
+                if exc.status != 404:
+                    raise DriverError(f"API discovery of chaos-mesh.org: {_reason(exc)}") from exc
+                self._has_chaos_mesh = False
+        return self._has_chaos_mesh
+
+    def _chaos_items(self, plural: str, label_selector: str | None = None) -> list[dict[str, Any]]:
+        if not self._chaos_mesh_installed():
+            return []
+        kwargs = {"label_selector": label_selector} if label_selector else {}
+        try:
+            return self._json(self._custom().list_namespaced_custom_object, *CHAOS_MESH,
+                              self.namespace, plural, **kwargs).get("items", [])
+        except Exception as exc:  # this kind is not served by the installed Chaos Mesh
+            logger.debug("cannot list %s: %s", plural, exc)
+            return []
+
+    def _chaos_objects(self) -> list[tuple[str, str]]:
+        return [(plural, i["metadata"]["name"])
+                for plural in CHAOS_MESH_PLURALS for i in self._chaos_items(plural)]
 
     # ------------------------------------------------------------------ faults
 
@@ -331,7 +386,7 @@ class KubernetesDriver:
         if len(pods) < count:
             raise DriverError(f"asked to kill {count} pod(s) of {service}, only {len(pods)} "
                               f"running in {self.namespace} ({self.selector(service)})")
-        victims = sorted(p.metadata.name for p in random.sample(pods, count))
+        victims = sorted(p["metadata"]["name"] for p in random.sample(pods, count))
         pattern = "^(" + "|".join(re.escape(v) for v in victims) + ")$"
         describe = (f"terminate pod(s) {', '.join(victims)} of {service} "
                     f"(chaosk8s terminate_pods, grace period 0)")
@@ -379,7 +434,8 @@ class KubernetesDriver:
         from kubernetes.client.exceptions import ApiException
 
         try:
-            self._custom().get_namespaced_custom_object(*CHAOS_MESH, self.namespace, plural, name)
+            self._json(self._custom().get_namespaced_custom_object, *CHAOS_MESH, self.namespace,
+                       plural, name)
         except ApiException as exc:
             if exc.status == 404:
                 return  # already gone (expired or removed)
@@ -456,12 +512,10 @@ class KubernetesDriver:
 
     def _delete_policy(self, name: str) -> None:
         from chaosk8s.networking.actions import remove_network_policy
-        from kubernetes import client
         from kubernetes.client.exceptions import ApiException
 
-        api = client.NetworkingV1Api(self.api)
         try:
-            api.read_namespaced_network_policy(name, self.namespace)
+            self._json(self._networking().read_namespaced_network_policy, name, self.namespace)
         except ApiException as exc:
             if exc.status == 404:
                 return
@@ -472,7 +526,7 @@ class KubernetesDriver:
     def service_outage(self, service: str, duration_s: float) -> dict[str, Any]:
         from chaosk8s.deployment.actions import scale_deployment
 
-        original = self._deployment(service).spec.replicas
+        original = self._replicas(self._deployment(service))
         if not original:
             raise DriverError(f"deployment {service} already has 0 replicas: nothing to take down")
 
@@ -493,20 +547,20 @@ class KubernetesDriver:
 
         hpa = self._hpa_for(service)
         target = max(replicas, hpa["min_replicas"]) if hpa else replicas
-        current = self._deployment(service).spec.replicas or 0
+        current = self._replicas(self._deployment(service))
         if current >= target:
             return
         self._mutate(f"scale deployment/{service} back to {target}",
                      lambda: self._chaosk8s(scale_deployment, name=service, replicas=target,
                                             ns=self.namespace))
-        if not self.session.dry_run and (self._deployment(service).spec.replicas or 0) < target:
+        if not self.session.dry_run and self._replicas(self._deployment(service)) < target:
             raise FaultNotRemoved(f"deployment {service} was not scaled back to {target}")
 
     def database_outage(self, duration_s: float) -> dict[str, Any]:
         from chaosk8s.statefulset.actions import scale_statefulset
 
         name = self.settings.database
-        original = self._statefulset(name).spec.replicas
+        original = self._replicas(self._statefulset(name))
         if not original:
             raise DriverError(f"statefulset {name} already has 0 replicas")
 
@@ -525,7 +579,7 @@ class KubernetesDriver:
     def _restore_statefulset(self, name: str, replicas: int) -> None:
         from chaosk8s.statefulset.actions import scale_statefulset
 
-        current = self._statefulset(name).spec.replicas or 0
+        current = self._replicas(self._statefulset(name))
         if current < replicas:
             self._mutate(f"scale statefulset/{name} back to {replicas}",
                          lambda: self._chaosk8s(scale_statefulset, name=name, replicas=replicas,
@@ -540,11 +594,11 @@ class KubernetesDriver:
     def drain_node(self, service: str, duration_s: float) -> dict[str, Any]:
         from chaosk8s.node.actions import cordon_node
 
-        pods = [p for p in self._running_pods(service) if p.spec and p.spec.node_name]
+        pods = [p for p in self._running_pods(service) if (p.get("spec") or {}).get("nodeName")]
         if not pods:
             raise DriverError(f"no running pod of {service} is scheduled on a node")
         cordoned_before = self.baseline()["cordoned"]
-        candidates = sorted({p.spec.node_name for p in pods} - set(cordoned_before))
+        candidates = sorted({p["spec"]["nodeName"] for p in pods} - set(cordoned_before))
         if not candidates:
             raise DriverError(f"every node running {service} is already cordoned")
         node = candidates[0]
@@ -561,28 +615,27 @@ class KubernetesDriver:
                           duration_s)
 
     def _evict_namespace_pods(self, node: str) -> list[str]:
-        from kubernetes import client
         from kubernetes.client.exceptions import ApiException
 
         core = self._core()
-        pods = core.list_namespaced_pod(self.namespace,
-                                        field_selector=f"spec.nodeName={node}").items
+        pods = self._json(core.list_namespaced_pod, self.namespace,
+                          field_selector=f"spec.nodeName={node}").get("items", [])
         evicted: list[str] = []
         for pod in pods:
-            owners = pod.metadata.owner_references or []
-            if any(o.kind == "DaemonSet" for o in owners):
+            meta = pod["metadata"]
+            if any(o.get("kind") == "DaemonSet" for o in meta.get("ownerReferences") or []):
                 continue
-            if "kubernetes.io/config.mirror" in (pod.metadata.annotations or {}):
+            if "kubernetes.io/config.mirror" in (meta.get("annotations") or {}):
                 continue
-            name = pod.metadata.name
-            body = client.V1Eviction(metadata=client.V1ObjectMeta(name=name,
-                                                                  namespace=self.namespace))
+            name = meta["name"]
+            body = {"apiVersion": "policy/v1", "kind": "Eviction",
+                    "metadata": {"name": name, "namespace": self.namespace}}
             deadline = time.monotonic() + EVICTION_TIMEOUT_S
             while True:
                 try:
                     self._mutate(f"evict pod/{name} from node {node}",
-                                 lambda n=name, b=body: core.create_namespaced_pod_eviction(
-                                     n, self.namespace, b))
+                                 lambda n=name, b=body: self._json(
+                                     core.create_namespaced_pod_eviction, n, self.namespace, b))
                     evicted.append(name)
                     break
                 except ApiException as exc:
@@ -601,8 +654,8 @@ class KubernetesDriver:
             return  # it was cordoned before the run: leave it as it was
         self._mutate(f"uncordon node/{node}", lambda: self._chaosk8s(uncordon_node, name=node))
         if not self.session.dry_run:
-            spec = self._core().read_node(node).spec
-            if spec is not None and spec.unschedulable:
+            spec = self._json(self._core().read_node, node).get("spec") or {}
+            if spec.get("unschedulable"):
                 raise FaultNotRemoved(f"node {node} is still cordoned")
 
     def _held(self, action: str, target: str, args: dict[str, Any], describe: str,
@@ -619,29 +672,20 @@ class KubernetesDriver:
 
     def remove_faults(self, service: str | None) -> list[str]:
         """Remove every fault this tool left on ``service`` (or on the whole namespace)."""
-        from kubernetes import client
-
         removed: list[str] = []
         for plural in CHAOS_MESH_PLURALS:
-            try:
-                items = self._custom().list_namespaced_custom_object(
-                    *CHAOS_MESH, self.namespace, plural,
-                    label_selector="app.kubernetes.io/managed-by=tradestorm-chaos").get("items", [])
-            except Exception:
-                continue
-            for item in items:
+            for item in self._chaos_items(plural, "app.kubernetes.io/managed-by=tradestorm-chaos"):
                 selected = (((item.get("spec") or {}).get("selector") or {})
                             .get("labelSelectors") or {})
                 if service is None or selected.get(self.settings.label_key) == service:
                     self._delete_chaos(plural, item["metadata"]["name"])
                     removed.append(f"{plural}/{item['metadata']['name']}")
-        policies = client.NetworkingV1Api(self.api).list_namespaced_network_policy(
-            self.namespace, label_selector="app.kubernetes.io/managed-by=tradestorm-chaos").items
-        for policy in policies:
-            labels = (policy.spec.pod_selector.match_labels or {}) if policy.spec else {}
+        for policy in self._policies():
+            labels = (((policy.get("spec") or {}).get("podSelector") or {})
+                      .get("matchLabels") or {})
             if service is None or labels.get(self.settings.label_key) == service:
-                self._delete_policy(policy.metadata.name)
-                removed.append(f"networkpolicy/{policy.metadata.name}")
+                self._delete_policy(policy["metadata"]["name"])
+                removed.append(f"networkpolicy/{policy['metadata']['name']}")
         for record in self.session.ledger.open_records():
             if service is None or record.target == service:
                 if record.action == "service_outage":
@@ -657,7 +701,7 @@ class KubernetesDriver:
         for record in self.session.ledger.open_records():
             if record.action == "database_outage":
                 replicas = max(replicas, record.undo.get("replicas", replicas))
-        was_down = (self._statefulset(name).spec.replicas or 0) < replicas
+        was_down = self._replicas(self._statefulset(name)) < replicas
         self._restore_statefulset(name, replicas)
         for record in self.session.ledger.open_records():
             if record.action == "database_outage":
@@ -681,9 +725,8 @@ class KubernetesDriver:
     # ------------------------------------------------------------------ probes
 
     @staticmethod
-    def _ready(workload: Any) -> int:
-        status = workload.status
-        return (status.ready_replicas or 0) if status is not None else 0
+    def _ready(workload: dict[str, Any]) -> int:
+        return int((workload.get("status") or {}).get("readyReplicas") or 0)
 
     def services(self) -> list[str]:
         return sorted(self.baseline()["deployments"])
@@ -695,20 +738,21 @@ class KubernetesDriver:
         from kubernetes.client.exceptions import ApiException
 
         try:
-            endpoints = self._core().read_namespaced_endpoints(service, self.namespace)
+            endpoints = self._json(self._core().read_namespaced_endpoints, service,
+                                   self.namespace)
         except ApiException as exc:
             if exc.status != 404:
                 raise DriverError(f"endpoints {service}: {_reason(exc)}") from exc
             return self.replicas(service)[0] > 0
-        return any(subset.addresses for subset in (endpoints.subsets or []))
+        return any(subset.get("addresses") for subset in endpoints.get("subsets") or [])
 
     def replicas(self, service: str) -> tuple[int, int]:
         deployment = self._deployment(service)
-        return self._ready(deployment), deployment.spec.replicas or 0
+        return self._ready(deployment), self._replicas(deployment)
 
     def database_up(self) -> bool:
         statefulset = self._statefulset(self.settings.database)
-        return self._ready(statefulset) >= max(1, statefulset.spec.replicas or 0)
+        return self._ready(statefulset) >= max(1, self._replicas(statefulset))
 
     def hpa(self, service: str) -> dict[str, Any] | None:
         return self._hpa_for(service)
@@ -716,59 +760,43 @@ class KubernetesDriver:
     # ------------------------------------------------------------------ audit
 
     def residue(self) -> list[ResidueItem]:
-        from kubernetes import client
-
         base = self.baseline()
         items: list[ResidueItem] = []
         for plural, name in self._chaos_objects():
             if (plural, name) not in base["chaos"]:
                 items.append(ResidueItem("chaos_mesh_object", f"{plural}/{name}",
                                          "Chaos Mesh object left in the namespace"))
-        for policy in client.NetworkingV1Api(self.api).list_namespaced_network_policy(
-                self.namespace,
-                label_selector="app.kubernetes.io/managed-by=tradestorm-chaos").items:
-            items.append(ResidueItem("network_policy", f"networkpolicy/{policy.metadata.name}",
+        for policy in self._policies():
+            items.append(ResidueItem("network_policy",
+                                     f"networkpolicy/{policy['metadata']['name']}",
                                      "chaos NetworkPolicy left in the namespace"))
-        apps = self._apps()
-        for d in apps.list_namespaced_deployment(self.namespace).items:
-            before = base["deployments"].get(d.metadata.name)
-            now = d.spec.replicas or 0
-            if before is not None and now < before:
-                hpa = self._hpa_for(d.metadata.name)
-                if hpa is None or now < hpa["min_replicas"]:
-                    items.append(ResidueItem("scaled_down", f"deployment/{d.metadata.name}",
+        hpa_min = {((h.get("spec") or {}).get("scaleTargetRef") or {}).get("name"):
+                   (h.get("spec") or {}).get("minReplicas") or 1 for h in self._hpas()}
+        for kind, workloads, before_of in (
+                ("deployment", self._deployments(), base["deployments"]),
+                ("statefulset", self._statefulsets(), base["statefulsets"])):
+            for w in workloads:
+                name = w["metadata"]["name"]
+                before = before_of.get(name)
+                now = self._replicas(w)
+                floor = hpa_min.get(name) if kind == "deployment" else None
+                if before is not None and now < before and (floor is None or now < floor):
+                    items.append(ResidueItem("scaled_down", f"{kind}/{name}",
                                              f"{now} replicas, {before} before the run"))
-            if now and self._ready(d) < now:
-                items.append(ResidueItem("replicas_not_ready", d.metadata.name,
-                                         f"{self._ready(d)}/{now} replicas ready"))
-        for s in apps.list_namespaced_stateful_set(self.namespace).items:
-            before = base["statefulsets"].get(s.metadata.name)
-            now = s.spec.replicas or 0
-            if before is not None and now < before:
-                items.append(ResidueItem("scaled_down", f"statefulset/{s.metadata.name}",
-                                         f"{now} replicas, {before} before the run"))
-            elif now and self._ready(s) < now:
-                items.append(ResidueItem("replicas_not_ready", s.metadata.name,
-                                         f"{self._ready(s)}/{now} replicas ready"))
-        try:
-            hpas = client.AutoscalingV2Api(self.api).list_namespaced_horizontal_pod_autoscaler(
-                self.namespace).items
-        except Exception:
-            hpas = []
-        for h in hpas:
-            before = base["hpas"].get(h.metadata.name)
-            now = (h.spec.min_replicas, h.spec.max_replicas)
-            if before is not None and now != before:
-                items.append(ResidueItem("hpa_modified", f"hpa/{h.metadata.name}",
-                                         f"min/max {now}, {before} before the run"))
-        try:
-            nodes = self._core().list_node().items
-        except Exception:
-            nodes = []
-        for n in nodes:
-            if n.spec is not None and n.spec.unschedulable \
-                    and n.metadata.name not in base["cordoned"]:
-                items.append(ResidueItem("node_cordoned", f"node/{n.metadata.name}",
+                elif now and self._ready(w) < now:
+                    items.append(ResidueItem("replicas_not_ready", name,
+                                             f"{self._ready(w)}/{now} replicas ready"))
+        for h in self._hpas():
+            spec = h.get("spec") or {}
+            before = base["hpas"].get(h["metadata"]["name"])
+            now_minmax = (spec.get("minReplicas"), spec.get("maxReplicas"))
+            if before is not None and now_minmax != before:
+                items.append(ResidueItem("hpa_modified", f"hpa/{h['metadata']['name']}",
+                                         f"min/max {now_minmax}, {before} before the run"))
+        for n in self._nodes():
+            if (n.get("spec") or {}).get("unschedulable") \
+                    and n["metadata"]["name"] not in base["cordoned"]:
+                items.append(ResidueItem("node_cordoned", f"node/{n['metadata']['name']}",
                                          "cordoned during the run"))
         return items
 
