@@ -27,7 +27,8 @@ class LoadContext:
     journal: OrderJournal | None = None
     metrics: ClientMetrics | None = None
     order_ids: ClientOrderIds | None = None
-    symbols: list[SymbolInfo] | None = None
+    symbols: list[SymbolInfo] | None = None  # as the platform lists them
+    tradable: list[SymbolInfo] | None = None  # those not halted, once symbols are known
     _user_counter: itertools.count = field(default_factory=lambda: itertools.count())
 
     def next_user_index(self) -> int:

@@ -30,6 +30,7 @@ from typing import Any
 from loadtests.errors import JournalError
 
 SCHEMA = 1
+_encode = json.JSONEncoder(separators=(",", ":")).encode  # one encoder: dumps() builds one per call
 log = logging.getLogger(__name__)
 
 
@@ -79,7 +80,7 @@ class OrderJournal:
     def _append(self, record: dict[str, Any]) -> None:
         if self._closed:
             raise JournalError(f"{self.path}: journal already closed")
-        self._buffer.append(json.dumps(record, separators=(",", ":")) + "\n")
+        self._buffer.append(_encode(record) + "\n")
 
     def submitted_order(self, intent: dict[str, Any]) -> None:
         """Record the intent to submit an order (before the first attempt)."""

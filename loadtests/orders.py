@@ -7,10 +7,11 @@ quantities are integers. Client order ids are unique per process and run:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -24,6 +25,16 @@ class SymbolInfo:
     reference_price: Decimal
     tick_size: Decimal = Decimal("0.01")
     trading_halted: bool = False
+    band: float = 0.005  # limit prices stay within this fraction of the reference
+    ladder: tuple[Decimal, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # every price on the tick within the band: drawing one is a list index, not Decimal math
+        lo = limit_price_at(self, -self.band)
+        hi = limit_price_at(self, self.band)
+        steps = int((hi - lo) / self.tick_size)
+        prices = tuple((lo + i * self.tick_size).quantize(PRICE_PLACES) for i in range(steps + 1))
+        object.__setattr__(self, "ladder", prices or (lo,))
 
     @classmethod
     def from_api(cls, item: dict[str, Any]) -> SymbolInfo:
@@ -35,6 +46,7 @@ class SymbolInfo:
         )
 
 
+@functools.cache
 def fallback_symbols() -> list[SymbolInfo]:
     """Used until the symbols endpoint answers: the default symbols at 100.00."""
     return [SymbolInfo(s, Decimal("100.00")) for s in DEFAULT_SYMBOLS]
@@ -87,12 +99,17 @@ class OrderIntent:
         }
 
 
-def limit_price(rng: random.Random, info: SymbolInfo, band: float = 0.005) -> Decimal:
-    """A price within ``band`` of the reference, on the tick, never below one tick."""
-    offset = Decimal(str(round(rng.uniform(-band, band), 6)))
-    raw = info.reference_price * (1 + offset)
+def limit_price_at(info: SymbolInfo, offset: float) -> Decimal:
+    """The reference moved by ``offset`` (a fraction), on the tick, never below one tick."""
+    raw = info.reference_price * (1 + Decimal(str(round(offset, 6))))
     ticks = (raw / info.tick_size).quantize(Decimal(1), rounding=ROUND_HALF_UP)
     return max(ticks * info.tick_size, info.tick_size).quantize(PRICE_PLACES)
+
+
+def limit_price(rng: random.Random, info: SymbolInfo) -> Decimal:
+    """A price on the tick within the symbol's band around the reference, uniformly drawn."""
+    ladder = info.ladder
+    return ladder[int(rng.random() * len(ladder))]
 
 
 def draw_intent(
@@ -108,7 +125,7 @@ def draw_intent(
     info = rng.choice(symbols)
     side = "BUY" if rng.random() < 0.5 else "SELL"
     is_market = rng.random() < market_share
-    quantity = rng.randint(1, max_quantity)
+    quantity = 1 + int(rng.random() * max_quantity)
     return OrderIntent(
         client_order_id=ids.next(),
         account_id=account_id,

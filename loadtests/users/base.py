@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import random
 from typing import Any, ClassVar
 
@@ -41,7 +43,7 @@ class PlatformUser(FastHttpUser):
         self.auth = {"X-API-Key": self.account.api_key}
         self._pacing_last: float | None = None
         self._names = [name for _, name in self.actions]
-        self._weights = [weight for weight, _ in self.actions]
+        self._cumulative = list(itertools.accumulate(weight for weight, _ in self.actions))
 
     # -- pacing ------------------------------------------------------------
     def wait_time(self) -> float:
@@ -62,29 +64,38 @@ class PlatformUser(FastHttpUser):
 
     # -- the single task ---------------------------------------------------
     def step(self) -> None:
-        name = self.rng.choices(self._names, self._weights)[0]
+        names = self._names
+        if len(names) == 1:
+            name = names[0]
+        else:
+            cumulative = self._cumulative
+            name = names[bisect.bisect_right(cumulative, self.rng.random() * cumulative[-1])]
         getattr(self, name)()
 
     tasks = [step]
 
     # -- helpers -----------------------------------------------------------
     def symbols(self) -> list[SymbolInfo]:
-        """Tradable symbols, fetched once per process (fallback: the defaults)."""
-        if self.ctx.symbols is None:
-            with self.client.get(
-                "/v1/marketdata/symbols",
-                name="/v1/marketdata/symbols",
-                headers=self.auth,
-                catch_response=True,
-            ) as resp:
-                if self.classify(resp) == "ok":
-                    try:
-                        items = resp.json()["symbols"]
-                        self.ctx.symbols = [SymbolInfo.from_api(i) for i in items]
-                    except (ValueError, KeyError, TypeError, ArithmeticError):
-                        resp.failure("symbols: unreadable body")
-        symbols = [s for s in (self.ctx.symbols or fallback_symbols()) if not s.trading_halted]
-        return symbols or fallback_symbols()
+        """Tradable symbols, fetched once per process (until then: the defaults)."""
+        ctx = self.ctx
+        if ctx.tradable is not None:
+            return ctx.tradable
+        with self.client.get(
+            "/v1/marketdata/symbols",
+            name="/v1/marketdata/symbols",
+            headers=self.auth,
+            catch_response=True,
+        ) as resp:
+            if self.classify(resp) == "ok":
+                try:
+                    items = resp.json()["symbols"]
+                    ctx.symbols = [SymbolInfo.from_api(i) for i in items]
+                except (ValueError, KeyError, TypeError, ArithmeticError):
+                    resp.failure("symbols: unreadable body")
+        if ctx.symbols is None:
+            return fallback_symbols()  # asked again next time
+        ctx.tradable = [s for s in ctx.symbols if not s.trading_halted] or fallback_symbols()
+        return ctx.tradable
 
     @staticmethod
     def mark(resp: ResponseContextManager, outcome: str) -> None:

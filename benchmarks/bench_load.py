@@ -1,0 +1,207 @@
+"""Benchmark: tradestorm's instrumented trader (journal + client metrics on) against
+bare Locust ``FastHttpUser``, same trivial endpoint, same run.
+
+Both post orders (``POST /v1/orders`` with a fresh client order id) as fast as
+they can (no think time) to the same FAKE gateway (``loadtests.fakegateway``,
+uvicorn + httptools in its own process, answering a canned 201). The bare user
+only sends; the instrumented one is ``loadtests.users.Trader``: it journals the
+intent and the acknowledgement (flushed and fsynced every 0.5 s), parses the
+answer, classifies the outcome and feeds the Prometheus client metrics (served
+and registered via file_sd). Rounds alternate bare/instrumented so that noise
+from other processes hits both; the median per variant is compared.
+
+    uv run python benchmarks/bench_load.py [--seconds 8] [--rounds 3] [--users 10]
+
+Floor: instrumented >= 0.85 x bare throughput (exit 1 below it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+FLOOR = 0.85
+
+BARE = textwrap.dedent("""
+    import itertools
+    from locust import FastHttpUser, constant, task
+
+    _ids = itertools.count(1)
+
+    class BareOrderUser(FastHttpUser):
+        wait_time = constant(0)
+
+        @task
+        def submit_order(self):
+            self.client.post("/v1/orders", name="/v1/orders", headers={"X-API-Key": "k1"}, json={
+                "client_order_id": f"bare-{next(_ids)}", "symbol": "AAPL", "side": "BUY",
+                "type": "LIMIT", "quantity": 10, "price": "100.0000"})
+""")
+
+INSTRUMENTED = textwrap.dedent("""
+    from loadtests.hooks import install
+    from loadtests.users import Trader
+
+    class InstrumentedTrader(Trader):
+        actions = ((1, "submit_order"),)
+        market_share = 0.0
+
+        def wait_time(self):
+            return 0
+
+    install()
+""")
+
+
+def start_gateway() -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "loadtests.fakegateway"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line.startswith("listening "):
+        proc.kill()
+        raise SystemExit(f"fake gateway did not start: {line}")
+    return proc, line.split()[1]
+
+
+def run_locust(
+    locustfile: Path, url: str, workdir: Path, seconds: float, users: int, extra: list[str]
+) -> tuple[float, int, int, float]:
+    """(requests/s over the run time, requests, failures, CPU seconds of the Locust process)."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(locustfile),
+        "--headless",
+        "--host",
+        url,
+        "-u",
+        str(users),
+        "-r",
+        str(users * 10),
+        "-t",
+        f"{seconds:g}s",
+        "--json",
+        "--loglevel",
+        "WARNING",
+        "--exit-code-on-error",
+        "0",
+        *extra,
+    ]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=seconds + 60)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if out.returncode != 0:
+        raise SystemExit(f"locust failed ({out.returncode}):\n{out.stderr[-3000:]}")
+    stats = json.loads(out.stdout)  # Locust's final statistics, printed after it stopped
+    count = sum(s["num_requests"] for s in stats)
+    failures = sum(s["num_failures"] for s in stats)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return count / seconds, count, failures, cpu
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--users", type=int, default=10)
+    args = parser.parse_args()
+
+    gateway, url = start_gateway()
+    names = ("bare FastHttpUser", "tradestorm Trader")
+    rates: dict[str, list[float]] = {n: [] for n in names}
+    cpu_us: dict[str, list[float]] = {n: [] for n in names}
+    journaled = 0
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
+            root = Path(tmp)
+            (root / "bare.py").write_text(BARE)
+            (root / "instrumented.py").write_text(INSTRUMENTED)
+            (root / "accounts.json").write_text(
+                json.dumps(
+                    {"accounts": [{"account_id": "acct-k1", "name": "bench", "api_key": "k1"}]}
+                )
+            )
+            for n in range(args.rounds):
+                for name in names if n % 2 == 0 else names[::-1]:  # alternate who goes first
+                    work = root / f"{name.split()[0]}{n}"
+                    work.mkdir()
+                    if name == names[0]:
+                        rps, count, fails, cpu = run_locust(
+                            root / "bare.py", url, work, args.seconds, args.users, []
+                        )
+                        note = ""
+                    else:
+                        rps, count, fails, cpu = run_locust(
+                            root / "instrumented.py",
+                            url,
+                            work,
+                            args.seconds,
+                            args.users,
+                            [
+                                "--accounts-file",
+                                str(root / "accounts.json"),
+                                "--journal-dir",
+                                str(work / "journal"),
+                                "--state-dir",
+                                str(work / "state"),
+                            ],
+                        )
+                        acks = sum(
+                            p.read_text().count('"kind":"ack"')
+                            for p in (work / "journal").glob("*.jsonl")
+                        )
+                        journaled += acks
+                        note = f", {acks} acknowledged orders journaled"
+                    rates[name].append(rps)
+                    cpu_us[name].append(cpu / max(count, 1) * 1e6)
+                    print(
+                        f"round {n + 1}: {name:<18} {rps:8.1f} req/s  "
+                        f"{cpu_us[name][-1]:6.1f} CPU us/request  ({count} requests, "
+                        f"{fails} failures{note})",
+                        flush=True,
+                    )
+    finally:
+        gateway.terminate()
+        gateway.wait(timeout=10)
+        if gateway.stdout:
+            gateway.stdout.close()
+
+    bare, inst = (statistics.median(rates[n]) for n in names)
+    bare_cpu, inst_cpu = (statistics.median(cpu_us[n]) for n in names)
+    ratio = inst / bare if bare else 0.0
+    print()
+    print(f"{'variant':<20}{'median req/s':>14}{'median CPU us/req':>20}   req/s per round")
+    for name in names:
+        print(
+            f"{name:<20}{statistics.median(rates[name]):>14.1f}"
+            f"{statistics.median(cpu_us[name]):>20.1f}   "
+            + ", ".join(f"{v:.1f}" for v in rates[name])
+        )
+    print(
+        f"\nthroughput instrumented / bare = {ratio:.3f} (floor {FLOOR}): "
+        f"{'PASS' if ratio >= FLOOR else 'FAIL'}"
+    )
+    print(
+        f"CPU per request bare / instrumented = {bare_cpu / inst_cpu:.3f} (the same ratio, "
+        "measured as cost, less sensitive to other processes on the machine)"
+    )
+    print(f"{journaled} orders journaled in all")
+    return 0 if ratio >= FLOOR else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
