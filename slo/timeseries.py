@@ -39,8 +39,12 @@ def panels(edge_service: str = EDGE_SERVICE) -> list[Panel]:
     out = [
         Panel("throughput", "client", "req/s", "client:requests:rate10s"),
         Panel("throughput", "server", "req/s", f"sum(service:http_requests:rate10s{{{edge}}})"),
-        Panel("error_rate", "client", "ratio", "client:errors:ratio_rate10s"),
-        Panel("error_rate", "server", "ratio", f"max(service:http_errors:ratio_rate10s{{{edge}}})"),
+        # the ratio rules have no series before a first error: then the ratio is 0
+        Panel("error_rate", "client", "ratio",
+              "client:errors:ratio_rate10s or client:requests:rate10s * 0"),
+        Panel("error_rate", "server", "ratio",
+              f"max(service:http_errors:ratio_rate10s{{{edge}}} "
+              f"or service:http_requests:rate10s{{{edge}}} * 0)"),
     ]
     for side, metric in (
         ("client", "client:latency_seconds"),
