@@ -124,8 +124,16 @@ def _locust_series(folder: ResultsFolder, key: str, prefix: str | None) -> list[
 
 
 def fault_bands(info: RunInfo) -> list[Band]:
-    bands = [Band(f.start, f.end if f.end is not None else f.start, f.label)
-             for f in info.faults if f.start is not None]
+    """Fault windows; a fault with no recorded end (an interrupted run) runs to the run's end."""
+    bands = []
+    for f in info.faults:
+        if f.start is None:
+            continue
+        if f.end is None:
+            end = info.ended_at if info.ended_at is not None else f.start
+            bands.append(Band(f.start, max(end, f.start), f"{f.label} (no end recorded)"))
+        else:
+            bands.append(Band(f.start, f.end, f.label))
     if not bands:
         bands = [Band(p.start, p.end if p.end is not None else p.start, "fault phase")
                  for p in info.phases if p.name == "fault" and p.start is not None]

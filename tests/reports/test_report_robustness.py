@@ -237,3 +237,15 @@ def test_runner_additions_to_run_json_are_shown(fresh_run):
     headline = [li.get_text(" ", strip=True) for li in soup.find(id="headline").find_all("li")]
     assert headline[0].startswith("The run interrupted at T+3:20")
     assert headline[1] == "Runner error: reconcile: database unreachable"
+
+
+def test_fault_without_end_is_shaded_to_the_end_of_the_run(fresh_run):
+    run = fresh_run()
+    _edit(run / "run.json", lambda d: d["faults"][0].update(end=None))
+    svg = soup_of(build_report(run)).find(id="panel-throughput").find("svg")
+    labels = [t.get_text() for t in svg.find_all("text", class_="fault-label")]
+    assert labels[0] == "kill_replicas orders (no end recorded)"
+    plot = svg.find("rect", class_="plot")
+    fault = svg.find("rect", class_="fault")
+    right = float(fault["x"]) + float(fault["width"])
+    assert right == pytest.approx(float(plot["x"]) + float(plot["width"]), abs=1)
