@@ -82,6 +82,8 @@ class PrometheusSource:
 
     def check(self) -> str:
         """Prometheus' version; raise :class:`PrometheusUnreachable` when it does not answer."""
+        if urlparse(self.url).scheme not in ("http", "https") or not urlparse(self.url).hostname:
+            raise PrometheusUnreachable(self.url, "not an http(s)://host:port URL")
         try:
             response = self._client()._session.get(
                 f"{self.url}/api/v1/status/buildinfo", timeout=self.timeout_s

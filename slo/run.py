@@ -18,6 +18,7 @@ from typing import Any
 from slo.errors import ResultsError
 from slo.spec import RUN_PHASE
 
+WARMUP_PHASE = "warmup"  # not judged: caches, pools and 10 s rates are still filling
 _RELATIVE_RE = re.compile(r"^(?:now)?-(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -59,8 +60,11 @@ class RunInfo:
     only_phase: str | None = None  # a bare window: judge only the criteria of this phase
 
     def phase(self, name: str) -> Phase | None:
+        """The named phase; ``run`` spans the whole run after its warmup (if any)."""
         if name == RUN_PHASE:
-            return Phase(RUN_PHASE, self.start, self.end)
+            warmup = next((p for p in self.phases if p.name == WARMUP_PHASE), None)
+            start = warmup.end if warmup is not None and warmup.end < self.end else self.start
+            return Phase(RUN_PHASE, start, self.end)
         return next((p for p in self.phases if p.name == name), None)
 
 

@@ -260,3 +260,21 @@ def test_infinite_latency_fails_and_is_written_as_null(tmp_path, known):
     assert {o.verdict for o in result.objectives} == {"fail"}
     saved = json.loads((tmp_path / "run" / "slo.json").read_text())
     assert saved["objectives"][0]["value"] is None and "inf" in saved["objectives"][0]["detail"]
+
+
+def test_run_phase_excludes_warmup(tmp_path, known):
+    body = """\
+integrity: false
+objectives:
+  - {name: lat, sli: latency, aggregate: max, op: "<=", phases: {run: {target: 0.25}}}
+"""
+    spec = write_spec(tmp_path, body, case="bad")  # 1.5 s during [B+60, B+90.4]
+    b = known.base
+    with_warmup = write_run(tmp_path / "warm", prometheus_url=known.url, phases=[
+        ("warmup", b + 60, b + 91), ("baseline", b + 91, b + 150)])
+    result = evaluate_run(with_warmup, spec=spec)
+    assert result.objectives[0].value == pytest.approx(0.12)
+    assert result.verdict == "pass"
+    without = write_run(tmp_path / "cold", prometheus_url=known.url, phases=[
+        ("baseline", b + 60, b + 150)])
+    assert evaluate_run(without, spec=spec).objectives[0].value == pytest.approx(1.5)

@@ -89,6 +89,9 @@ def gate(
     from slo.run import parse_time
     from slo.table import render
 
+    if prometheus_url is not None and not prometheus_url.startswith(("http://", "https://")):
+        raise InputError("command line", "--prometheus",
+                         f"expected an http(s)://host:port URL, got {prometheus_url!r}")
     window_options = [
         name
         for name, value in (("--from", from_), ("--to", to), ("--out", out_dir))
