@@ -146,6 +146,7 @@ def test_prometheus_down_exits_2_naming_url(reference_run):
         (["--from", "yesterday", "--prometheus", "http://127.0.0.1:9"], "--from"),
         (["--from", "100", "--to", "50", "--prometheus", "http://127.0.0.1:9"], "--to"),
         ([], "RESULTS_DIR"),
+        (["--from", "now-5m", "--prometheus", "localhost:9090"], "--prometheus"),
     ],
 )
 def test_bad_command_line_exits_2_naming_the_option(args, field):
