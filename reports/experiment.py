@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from reports.charts import Bar
 from reports.fields import Fields
@@ -87,8 +87,6 @@ def iso_time(text: str | None) -> float | None:
     except ValueError:
         return None
     if moment.tzinfo is None:  # chaoslib writes aware UTC times; a naive one is taken as UTC
-        from datetime import UTC
-
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from reports.fields import Fields
@@ -86,8 +87,6 @@ def _flat(obj: Fields | None) -> dict[str, str]:
 
 
 def _json_text(value: object) -> str:
-    import json
-
     return json.dumps(value, sort_keys=True, default=str)
 
 

@@ -249,3 +249,18 @@ def test_fault_without_end_is_shaded_to_the_end_of_the_run(fresh_run):
     fault = svg.find("rect", class_="fault")
     right = float(fault["x"]) + float(fault["width"])
     assert right == pytest.approx(float(plot["x"]) + float(plot["width"]), abs=1)
+
+
+def test_reports_imports_nothing_from_the_harness():
+    """DESIGN: reports reads files only; building a report loads no harness package."""
+    import subprocess
+    import sys
+
+    code = ("import sys, reports.build; "
+            "print(sorted({m.split('.')[0] for m in sys.modules}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    loaded = set(out.strip().strip("[]").replace("'", "").split(", "))
+    assert "reports" in loaded
+    assert not loaded & {"tradestorm", "slo", "loadtests", "tradestorm_chaos", "tradeplat",
+                         "locust", "chaoslib", "gevent", "prometheus_api_client"}
