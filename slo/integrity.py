@@ -1,7 +1,8 @@
 """Data integrity as an objective: the run's ``reconcile.json`` (docs/contracts.md §4).
 
-A missing reconcile.json is no data (never a pass); a malformed one is an
-input error naming the file and the field.
+A missing reconcile.json, or one with no acknowledged order (nothing to
+prove), is no data (never a pass); a malformed one is an input error naming
+the file and the field.
 """
 
 from __future__ import annotations
@@ -59,10 +60,14 @@ def evaluate_integrity(policy: Integrity, results_dir: Path | None) -> Integrity
     result.checks = counted
     result.acknowledged = acknowledged
     result.violations = sum(c["violations"] for c in counted)
-    result.lost = sum(c["violations"] for c in counted if _has(c["name"], _LOST_WORDS))
-    result.duplicated = sum(c["violations"] for c in counted if _has(c["name"], _DUPLICATE_WORDS))
+    # reconcile's own counts when it gives them, else the checks named for them
+    result.lost = _count(path, data, "lost", counted, _LOST_WORDS)
+    result.duplicated = _count(path, data, "duplicated", counted, _DUPLICATE_WORDS)
     failed = [c["name"] for c in counted if not c["ok"]]
-    if ok and not failed:
+    nothing_to_prove = data.get("conclusive") is False or acknowledged == 0
+    if ok and not failed and nothing_to_prove:
+        result.detail = "no order was acknowledged: reconcile had nothing to prove"
+    elif ok and not failed:
         result.verdict = PASS
         result.detail = (
             f"{acknowledged} acknowledged orders reconciled, {len(counted)} checks passed"
@@ -94,6 +99,17 @@ def _check(path: Path, index: int, raw: Any) -> dict[str, Any]:
         "violations": violations,
         "detail": str(raw.get("detail", "")),
     }
+
+
+def _count(
+    path: Path, data: dict[str, Any], key: str, checks: list[dict[str, Any]], words: tuple[str, ...]
+) -> int:
+    value = data.get(key)
+    if value is None:
+        return sum(c["violations"] for c in checks if _has(c["name"], words))
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ResultsError(path, key, f"expected a count, got {value!r}")
+    return value
 
 
 def _has(name: str, words: tuple[str, ...]) -> bool:

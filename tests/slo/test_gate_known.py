@@ -253,9 +253,12 @@ def test_partial_run_that_failed_a_key_objective_still_fails(tmp_path, known):
 def test_infinite_latency_fails_and_is_written_as_null(tmp_path, known):
     # histogram_quantile answers +Inf when the quantile falls in the +Inf bucket
     spec = write_spec(tmp_path, LATENCY_OBJECTIVE.format(key="true"), case="good")
-    spec.write_text(spec.read_text().replace(
-        "'client:latency_seconds:p99_10s{case=\"good\"}'",
-        "'client:latency_seconds:p99_10s{case=\"good\"} * (+Inf)'"))
+    spec.write_text(
+        spec.read_text().replace(
+            "'client:latency_seconds:p99_10s{case=\"good\"}'",
+            "'client:latency_seconds:p99_10s{case=\"good\"} * (+Inf)'",
+        )
+    )
     result = evaluate_run(_run(tmp_path, known), spec=spec)
     assert {o.verdict for o in result.objectives} == {"fail"}
     saved = json.loads((tmp_path / "run" / "slo.json").read_text())
@@ -270,11 +273,66 @@ objectives:
 """
     spec = write_spec(tmp_path, body, case="bad")  # 1.5 s during [B+60, B+90.4]
     b = known.base
-    with_warmup = write_run(tmp_path / "warm", prometheus_url=known.url, phases=[
-        ("warmup", b + 60, b + 91), ("baseline", b + 91, b + 150)])
+    with_warmup = write_run(
+        tmp_path / "warm",
+        prometheus_url=known.url,
+        phases=[("warmup", b + 60, b + 91), ("baseline", b + 91, b + 150)],
+    )
     result = evaluate_run(with_warmup, spec=spec)
     assert result.objectives[0].value == pytest.approx(0.12)
     assert result.verdict == "pass"
-    without = write_run(tmp_path / "cold", prometheus_url=known.url, phases=[
-        ("baseline", b + 60, b + 150)])
+    without = write_run(
+        tmp_path / "cold", prometheus_url=known.url, phases=[("baseline", b + 60, b + 150)]
+    )
     assert evaluate_run(without, spec=spec).objectives[0].value == pytest.approx(1.5)
+
+
+def test_reconcile_in_loadtests_format_and_nothing_to_prove(tmp_path, known):
+    body = LATENCY_OBJECTIVE.format(key="true").replace(
+        "integrity: false", "integrity: {key: true}"
+    )
+    spec = write_spec(tmp_path, body, case="good")
+    checks = [
+        {"name": "acknowledged_orders_exist", "ok": False, "violations": 3, "detail": ""},
+        {"name": "acknowledged_orders_unique", "ok": False, "violations": 1, "detail": ""},
+        {"name": "assets_conserved", "ok": True, "violations": 0, "detail": ""},
+    ]
+    broken = {
+        "schema": 1,
+        "ok": False,
+        "conclusive": True,
+        "acknowledged": 500,
+        "lost": 3,
+        "duplicated": 1,
+        "checks": checks,
+        "violations": [],
+    }
+    result = evaluate_run(_run(tmp_path, known, name="broken", reconcile=broken), spec=spec)
+    assert (result.integrity.lost, result.integrity.duplicated) == (3, 1)
+    assert result.integrity.violations == 4 and result.verdict == "fail"
+    empty = {
+        "schema": 1,
+        "ok": True,
+        "conclusive": False,
+        "acknowledged": 0,
+        "lost": 0,
+        "duplicated": 0,
+        "checks": [dict(c, ok=True, violations=0) for c in checks],
+    }
+    result = evaluate_run(_run(tmp_path, known, name="empty", reconcile=empty), spec=spec)
+    assert result.integrity.verdict == "no_data" and "nothing to prove" in result.integrity.detail
+    assert result.verdict == "inconclusive"
+
+
+def test_malformed_reconcile_names_file_and_field(tmp_path, known):
+    from slo.errors import ResultsError
+
+    body = LATENCY_OBJECTIVE.format(key="true").replace(
+        "integrity: false", "integrity: {key: true}"
+    )
+    spec = write_spec(tmp_path, body, case="good")
+    bad = dict(RECONCILE_OK, checks=[{"name": "x", "ok": "yes", "violations": 0}])
+    folder = _run(tmp_path, known, name="bad", reconcile=bad)
+    with pytest.raises(ResultsError) as caught:
+        evaluate_run(folder, spec=spec)
+    assert caught.value.field == "checks[0].ok" and "reconcile.json" in caught.value.source
