@@ -68,7 +68,13 @@ def local_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     from tradestorm.local.handle import LocalTargetHandle
     from tradestorm.local.target import LocalTarget
 
-    target = LocalTarget(state_dir=tmp_path_factory.mktemp("local-target"), replicas=2)
+    import shutil
+    import tempfile
+
+    # not under pytest's basetemp: pytest resets /tmp/pytest-of-USER to 0700 at the start
+    # of every session, which would lock PostgreSQL's (unprivileged) user out mid-run
+    state_dir = Path(tempfile.mkdtemp(prefix="tradestorm-local-target-"))
+    target = LocalTarget(state_dir=state_dir, replicas=2)
     handle = LocalTargetHandle(target)
     try:
         target.up(wait=True, timeout_s=180)
@@ -78,6 +84,7 @@ def local_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
         seen = handle.live_processes()
         target.down()
+        shutil.rmtree(state_dir, ignore_errors=True)
 
         def _alive(p: psutil.Process) -> bool:
             try:

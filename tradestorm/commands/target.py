@@ -51,6 +51,8 @@ def _print_status(status: TargetStatus, state_dir: Path | None = None) -> None:
     from rich.table import Table
 
     console = Console()
+    if not console.is_terminal:  # piped or captured: never wrap an address or a hint
+        console = Console(width=200)
     if not status.running:
         console.print(f"no {status.target} target is running"
                       + (f" in {state_dir}" if state_dir else ""))
@@ -64,6 +66,9 @@ def _print_status(status: TargetStatus, state_dir: Path | None = None) -> None:
         health = "[green]healthy[/]" if c.healthy else "[red]UNHEALTHY[/]"
         table.add_row(c.name, c.kind, health, replicas, c.address, c.detail)
     console.print(table)
+    if any(c.name == "supervisor" and not c.healthy for c in status.components):
+        console.print("hint: the supervisor is not running or not ready; "
+                      "'tradestorm down' stops whatever is left")
 
 
 def _local_target(state_dir: Path | None, replicas: int = 2, fresh: bool = False) -> Any:

@@ -159,6 +159,9 @@ class PostgresServer:
         """Start the server (no-op when it already runs) and create the database."""
         if not self.initialized:
             self.init()
+        # another tool may have tightened a parent folder since (pytest resets
+        # /tmp/pytest-of-USER to 0700 at each session start): grant traversal again
+        _make_traversable(self.data_dir)
         if self.pid() is None:
             opts = (
                 f"-h {self.host} -p {self.port} -k {self.socket_dir} "
@@ -180,6 +183,7 @@ class PostgresServer:
         """Stop the server; returns once the postmaster has exited."""
         if self.pid() is None:
             return
+        _make_traversable(self.data_dir)
         self._cmd(
             "pg_ctl", "-D", str(self.data_dir), "-m", mode, "-w", "-t", str(int(timeout)), "stop",
             timeout=timeout + 10,

@@ -22,11 +22,10 @@ DEBIAN_PACKAGE = "prometheus"
 RULE_FILES = ("common.yaml", "local.yaml")
 
 
-def find_binary() -> Path:
-    """The ``prometheus`` binary, or a ComponentError naming the package to install."""
-    found = shutil.which(BINARY) or (
-        "/usr/bin/prometheus" if Path("/usr/bin/prometheus").exists() else None
-    )
+def find_binary(search_path: str | None = None) -> Path:
+    """The ``prometheus`` binary on PATH (or ``search_path``), or a ComponentError
+    naming the package to install."""
+    found = shutil.which(BINARY, path=search_path)
     if not found:
         raise ComponentError(
             "prometheus",

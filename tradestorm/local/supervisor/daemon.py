@@ -568,7 +568,11 @@ class Supervisor:
         async with self._db_lock:
             self.database_desired = False
             self._db_restart_at = None
-            await asyncio.to_thread(self.postgres.stop, mode)
+            try:
+                await asyncio.to_thread(self.postgres.stop, mode)
+            except BaseException:
+                self.database_desired = self.postgres.pid() is not None or self.database_desired
+                raise
             self.database_up = False
         self.save()
         log.warning("postgres stopped on request (mode %s)", mode)

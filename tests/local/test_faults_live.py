@@ -1,0 +1,179 @@
+"""Faults on the real local target: replica kills, proxy faults, a database outage.
+
+All tests share the session's target and leave it healed (``heal()``).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+
+import httpx
+import pytest
+
+
+@pytest.fixture
+def target(local_target):
+    local_target.heal()
+    yield local_target
+    local_target.heal()
+
+
+def _api_key(target) -> str:
+    return json.loads(target.accounts_file.read_text())["accounts"][0]["api_key"]
+
+
+def _fresh_client(timeout: float = 5.0) -> httpx.Client:
+    # a new TCP connection per request, so every request is balanced by the proxy
+    return httpx.Client(timeout=timeout, limits=httpx.Limits(max_keepalive_connections=0))
+
+
+def _median_latency(url: str, n: int = 5) -> float:
+    times = []
+    with _fresh_client() as client:
+        for _ in range(n):
+            t0 = time.perf_counter()
+            client.get(url).raise_for_status()
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _replicas(target, service: str) -> list[dict]:
+    return httpx.get(f"{target.supervisor_url}/status", timeout=5).json()["services"][service][
+        "replicas"]
+
+
+def test_killed_replica_is_restarted_and_traffic_goes_on(target) -> None:
+    before = {r["name"]: r for r in _replicas(target, "gateway")}
+    resp = httpx.post(f"{target.supervisor_url}/services/gateway/kill",
+                      json={"count": 1, "signal": "SIGKILL"}, timeout=5)
+    assert resp.status_code == 200, resp.text
+    killed = resp.json()["killed"]
+    assert len(killed) == 1 and killed[0]["pid"] == before[killed[0]["name"]]["pid"]
+
+    # while it is down, every request through the proxy still succeeds on the other replica
+    key = _api_key(target)
+    statuses = []
+    with _fresh_client() as client:
+        for _ in range(20):
+            r = client.get(f"{target.gateway_url}/v1/portfolio", headers={"X-API-Key": key})
+            statuses.append(r.status_code)
+    assert statuses == [200] * 20
+
+    deadline = time.monotonic() + 30
+    while True:
+        now = {r["name"]: r for r in _replicas(target, "gateway")}
+        victim = now[killed[0]["name"]]
+        if victim["ready"] and victim["pid"] != killed[0]["pid"]:
+            break
+        assert time.monotonic() < deadline, f"not restarted: {victim}"
+        time.sleep(0.2)
+    assert victim["restarts"] == before[killed[0]["name"]]["restarts"] + 1
+    metrics = httpx.get(f"{target.supervisor_url}/metrics", timeout=5).text
+    assert 'tradestorm_replica_restarts_total{service="gateway"}' in metrics
+
+
+def test_latency_fault_adds_the_delay_and_expires(target) -> None:
+    url = f"{target.gateway_url}/healthz"
+    control = target.proxy_control_url("gateway")
+    baseline = _median_latency(url)
+    resp = httpx.post(f"{control}/faults",
+                      json={"kind": "latency", "latency_ms": 400, "duration_s": 4}, timeout=5)
+    assert resp.status_code == 201, resp.text
+    fault = resp.json()
+    faulted = _median_latency(url, n=3)
+    assert faulted - baseline >= 0.38, (baseline, faulted)
+    assert faulted - baseline < 1.4, (baseline, faulted)
+
+    time.sleep(max(0.0, fault["expires_at"] - time.time()) + 0.3)
+    assert httpx.get(f"{control}/faults", timeout=5).json() == {"faults": []}
+    after = _median_latency(url)
+    assert after < baseline + 0.2, (baseline, after)
+
+
+def test_blackhole_makes_callers_time_out_not_hang(target) -> None:
+    url = f"{target.gateway_url}/healthz"
+    control = target.proxy_control_url("gateway")
+    resp = httpx.post(f"{control}/faults", json={"kind": "blackhole", "duration_s": 4}, timeout=5)
+    assert resp.status_code == 201
+    t0 = time.perf_counter()
+    with pytest.raises(httpx.TimeoutException), _fresh_client(timeout=1.0) as client:
+        client.get(url)
+    elapsed = time.perf_counter() - t0
+    assert 0.9 <= elapsed < 2.5, elapsed
+    metrics = httpx.get(f"{control}/metrics", timeout=5).text
+    assert 'tradestorm_proxy_faults_active{kind="blackhole",service="gateway"} 1.0' in metrics
+
+    time.sleep(max(0.0, resp.json()["expires_at"] - time.time()) + 0.3)
+    with _fresh_client() as client:
+        assert client.get(url).status_code == 200
+
+
+def test_database_outage_fails_fast_and_recovers_by_itself(target) -> None:
+    key = _api_key(target)
+    pids_before = {r["name"]: r["pid"] for r in _replicas(target, "portfolio")}
+    resp = httpx.post(f"{target.supervisor_url}/database/stop", timeout=60)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["database"]["up"] is False
+    # the postmaster really is gone
+    postgres = next(c for c in target.target.status().components if c.name == "postgres")
+    assert not postgres.healthy
+
+    with _fresh_client(timeout=10) as client:
+        deadline = time.monotonic() + 10
+        while client.get(f"{target.gateway_url}/readyz").status_code != 503:
+            assert time.monotonic() < deadline, "gateway still ready without its database"
+            time.sleep(0.2)
+        t0 = time.perf_counter()
+        r = client.get(f"{target.gateway_url}/v1/portfolio", headers={"X-API-Key": key})
+        elapsed = time.perf_counter() - t0
+    assert r.status_code >= 500, r.text
+    assert elapsed < 5.0, f"an outage answer took {elapsed:.1f}s"
+
+    resp = httpx.post(f"{target.supervisor_url}/database/start", timeout=60)
+    assert resp.status_code == 200 and resp.json()["database"]["up"] is True
+    deadline = time.monotonic() + 30
+    with _fresh_client() as client:
+        while True:
+            r = client.get(f"{target.gateway_url}/v1/portfolio", headers={"X-API-Key": key})
+            if r.status_code == 200:
+                break
+            assert time.monotonic() < deadline, f"not recovered: {r.status_code} {r.text}"
+            time.sleep(0.3)
+    # recovered on its own: the same processes, no restart needed
+    assert {r["name"]: r["pid"] for r in _replicas(target, "portfolio")} == pids_before
+
+
+def test_prometheus_scrapes_every_target_and_has_the_supervisor_metrics(target) -> None:
+    prom = target.prometheus_url
+    deadline = time.monotonic() + 20
+    while True:
+        active = httpx.get(f"{prom}/api/v1/targets", timeout=5).json()["data"]["activeTargets"]
+        down = [t["scrapeUrl"] for t in active if t["health"] != "up"]
+        jobs = {t["labels"]["job"] for t in active}
+        if not down and len(active) >= 12 + 7 + 1:
+            break
+        assert time.monotonic() < deadline, f"targets not up: {down}"
+        time.sleep(0.5)
+    assert {"tradeplat", "tradestorm-supervisor", "tradestorm-proxy"} <= jobs
+    replicas = [t for t in active if t["labels"]["job"] == "tradeplat"]
+    assert {(t["labels"]["service"], t["labels"]["replica"]) for t in replicas} == {
+        (s, f"{s}-{i}") for s in ("gateway", "orders", "risk", "portfolio", "marketdata",
+                                  "analytics") for i in (0, 1)}
+
+    def query(q: str) -> list[dict]:
+        body = httpx.get(f"{prom}/api/v1/query", params={"query": q}, timeout=5).json()
+        assert body["status"] == "success", body
+        return body["data"]["result"]
+
+    desired = query("tradestorm_replicas_desired")
+    assert {r["metric"]["service"]: r["value"][1] for r in desired} == {
+        s: "2" for s in ("gateway", "orders", "risk", "portfolio", "marketdata", "analytics")}
+    assert query("tradestorm_database_up")[0]["value"][1] == "1"
+    # the SLI recording rules of slo/rules/local.yaml are loaded and evaluated
+    deadline = time.monotonic() + 10
+    while not query("service:replicas_ready"):
+        assert time.monotonic() < deadline, "recording rule service:replicas_ready has no data"
+        time.sleep(0.5)
+    assert query('tradestorm_proxy_backends_healthy{service="orders"}')[0]["value"][1] == "2"

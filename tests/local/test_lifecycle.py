@@ -1,0 +1,85 @@
+"""`tradestorm up / status / down` as a user runs them, on a target of its own.
+
+One replica per service keeps it cheap. Checks: a second `up` changes
+nothing; `down` after the supervisor was SIGKILLed leaves no process (by
+PID); `down` is idempotent; the exit codes of `status`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from tradestorm.local.handle import LocalTargetHandle
+from tradestorm.local.processes import processes_of_target
+from tradestorm.local.target import LocalTarget
+
+
+def _cli(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tradestorm", *args], capture_output=True,
+                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def _alive(pid: int, create_time: float) -> bool:
+    try:
+        p = psutil.Process(pid)
+        return (abs(p.create_time() - create_time) < 0.05
+                and p.status() != psutil.STATUS_ZOMBIE)
+    except psutil.Error:
+        return False
+
+
+def test_up_twice_then_down_after_the_supervisor_was_killed() -> None:
+    # outside pytest's basetemp (see the local_target fixture in tests/conftest.py)
+    state_dir = Path(tempfile.mkdtemp(prefix="tradestorm-lifecycle-")) / "state"
+    handle = LocalTargetHandle(LocalTarget(state_dir=state_dir, replicas=1))
+    try:
+        r = _cli("up", "--replicas", "1", "--state-dir", str(state_dir), "--timeout", "180")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "gateway:" in r.stdout
+        state = json.loads((state_dir / "state.json").read_text())
+        pids = {p.pid: p.create_time() for p in handle.live_processes()}
+        # supervisor, proxy, prometheus, postgres (+ its workers), 6 replicas
+        assert len(pids) >= 10
+
+        r = _cli("up", "--replicas", "3", "--state-dir", str(state_dir))
+        assert r.returncode == 0, r.stderr
+        assert "already runs" in r.stdout and str(state["supervisor"]["pid"]) in r.stdout
+        again = json.loads((state_dir / "state.json").read_text())
+        assert again["supervisor"]["pid"] == state["supervisor"]["pid"]
+        assert {s: [x["pid"] for x in v["replicas"]] for s, v in again["services"].items()} == \
+            {s: [x["pid"] for x in v["replicas"]] for s, v in state["services"].items()}
+
+        r = _cli("status", "--state-dir", str(state_dir), "--json")
+        assert r.returncode == 0, r.stdout
+        assert json.loads(r.stdout)["healthy"] is True
+
+        os.kill(state["supervisor"]["pid"], signal.SIGKILL)
+        time.sleep(0.3)
+        r = _cli("status", "--state-dir", str(state_dir))
+        assert r.returncode == 1, r.stdout
+        assert "tradestorm down" in r.stdout
+
+        r = _cli("down", "--state-dir", str(state_dir))
+        assert r.returncode == 0, r.stderr
+        left = [pid for pid, ct in pids.items() if _alive(pid, ct)]
+        assert left == [], f"processes left after down: {left}"
+        assert processes_of_target(state["target_id"]) == []
+        assert not (state_dir / "state.json").exists()
+
+        r = _cli("status", "--state-dir", str(state_dir))
+        assert r.returncode == 3
+        r = _cli("down", "--state-dir", str(state_dir))
+        assert r.returncode == 0 and "nothing to do" in r.stdout
+    finally:
+        handle.target.down()
+        shutil.rmtree(state_dir.parent, ignore_errors=True)
