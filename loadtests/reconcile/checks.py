@@ -398,7 +398,7 @@ def positions_match_fills(j: JournalSet, snap: Snapshot) -> CheckResult:
     check = CheckResult(
         "positions_match_fills", "every balance equals deposits plus what the fills imply"
     )
-    check.checked = len(snap.position_mismatches)
+    check.checked = snap.balance_count
     for account, asset, implied, balance in snap.position_mismatches:
         check.add(
             f"account {account} {asset}: deposits + fills imply {implied}, balance is "
@@ -409,6 +409,7 @@ def positions_match_fills(j: JournalSet, snap: Snapshot) -> CheckResult:
 
 def balances_match_ledger(j: JournalSet, snap: Snapshot) -> CheckResult:
     check = CheckResult("balances_match_ledger", "every balance equals its ledger postings")
+    check.checked = snap.balance_count
     for account, asset, ledger, balance in snap.balance_mismatches:
         check.add(f"account {account} {asset}: ledger sums to {ledger}, balance is {balance}")
     return check
@@ -418,6 +419,7 @@ def assets_conserved(j: JournalSet, snap: Snapshot) -> CheckResult:
     check = CheckResult(
         "assets_conserved", "every asset sums to zero over all accounts, every posting nets to zero"
     )
+    check.checked = snap.asset_count + snap.ledger_journal_count
     for asset, total in snap.unbalanced_assets:
         check.add(f"{asset} sums to {total} over all accounts (incl. EXTERNAL), not 0")
     for journal_id, trade_id, asset, net in snap.unbalanced_journals:

@@ -81,6 +81,9 @@ class Snapshot:
     # [(journal id, trade id or None, asset, net)] postings that do not net to zero
     unbalanced_journals: list[tuple[str, str | None, str, Decimal]] = field(default_factory=list)
     pending_outbox: list[tuple[int, str, str]] = field(default_factory=list)  # (id, topic, agg)
+    balance_count: int = 0  # (account, asset) balances in the database
+    asset_count: int = 0  # distinct assets in the ledger
+    ledger_journal_count: int = 0
     drain_waited_s: float = 0.0
     drained: bool = True
 
@@ -156,6 +159,11 @@ SELECT asset, sum(amount) FROM ledger_entries GROUP BY asset HAVING sum(amount) 
 JOURNALS_SQL = """
 SELECT journal_id::text, min(trade_id::text), asset, sum(amount) FROM ledger_entries
 GROUP BY journal_id, asset HAVING sum(amount) <> 0 ORDER BY 1, 3
+"""
+
+COUNTS_SQL = """
+SELECT (SELECT count(*) FROM balances), (SELECT count(DISTINCT asset) FROM ledger_entries),
+       (SELECT count(DISTINCT journal_id) FROM ledger_entries)
 """
 
 PENDING_SQL = """
@@ -247,6 +255,12 @@ async def _read(
             snap.unbalanced_assets = [tuple(r) for r in await conn.fetch(ASSETS_SQL)]
             snap.unbalanced_journals = [tuple(r) for r in await conn.fetch(JOURNALS_SQL)]
             snap.pending_outbox = [tuple(r) for r in await conn.fetch(PENDING_SQL)]
+            counts = await conn.fetchrow(COUNTS_SQL)
+            snap.balance_count, snap.asset_count, snap.ledger_journal_count = (
+                int(counts[0]),
+                int(counts[1]),
+                int(counts[2]),
+            )
         return snap
     except asyncpg.PostgresError as exc:
         raise ReconcileError(f"reading the database {redact(dsn)} failed: {exc}") from exc

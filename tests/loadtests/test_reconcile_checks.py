@@ -27,6 +27,8 @@ def test_consistent_book_reconciles_clean(book: Book, tmp_path: Path) -> None:
     assert result.ok and result.conclusive
     assert result.acknowledged == 6 and result.submitted == 8
     assert check(result, "trades_balanced").checked == 2
+    assert check(result, "positions_match_fills").checked == 9  # A, B, EXTERNAL x 3 assets
+    assert check(result, "assets_conserved").checked == 3 + 4  # USD AAPL MSFT, 4 journals
     path = write_result(result, tmp_path)
     doc = json.loads(path.read_text())
     assert doc["ok"] is True and doc["acknowledged"] == 6 and doc["lost"] == 0
