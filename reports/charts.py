@@ -159,7 +159,7 @@ class _Frame:
     def __init__(self, width: int, height: int, start: float, end: float,
                  y_low: float, y_high: float, left: int = 64, top: int = 30) -> None:
         self.width, self.height = width, height
-        self.left, self.right = left, width - 14
+        self.left, self.right = left, width - 24  # room for the last time label
         self.top, self.bottom = top, height - 26
         self.start, self.end = start, end if end > start else start + 1
         self.y_low, self.y_high = y_low, y_high if y_high > y_low else y_low + 1
