@@ -264,3 +264,14 @@ def test_reports_imports_nothing_from_the_harness():
     assert "reports" in loaded
     assert not loaded & {"tradestorm", "slo", "loadtests", "tradestorm_chaos", "tradeplat",
                          "locust", "chaoslib", "gevent", "prometheus_api_client"}
+
+
+def test_index_escapes_hostile_scenario_names(tmp_path):
+    from fixture_results import write_results
+
+    from reports.build import build_index
+
+    write_results(tmp_path / "r1", hostile=True)
+    soup = soup_of(build_index(tmp_path))
+    assert soup.find_all("script") == [] and soup.find_all("img") == []
+    assert HOSTILE in soup.find("table", class_="trends").get_text()
