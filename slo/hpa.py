@@ -7,9 +7,11 @@ passed). Elsewhere the series are::
     kube_horizontalpodautoscaler_status_desired_replicas{...}
     kube_horizontalpodautoscaler_spec_max_replicas{...}
 
-The load step is the start of the check's ``loadPhase`` (the window start for
-a bare window). Scale-out time is from the load step until current replicas
-first exceed their count at the step. A flap is a scale-out of the desired
+The load step is the start of the first matching fault when the check names
+one (``fault: {action, target}``; no such fault: not applicable), else the
+start of the check's ``loadPhase`` (the window start for a bare window).
+Scale-out time is from the load step until current replicas first exceed
+their count at the step. A flap is a scale-out of the desired
 replica count after it had scaled in (out, in, out again).
 """
 
@@ -57,7 +59,22 @@ def evaluate_hpa(check: HPACheck, run: RunInfo, fetched: dict, step_s: float) ->
         result.verdict = NOT_APPLICABLE
         result.detail = "local target has no HPA (replicas are fixed by the supervisor)"
         return result
-    if run.only_phase is not None:
+    if check.fault_action is not None or check.fault_target is not None:
+        fault = next(
+            (
+                f
+                for f in run.faults
+                if check.fault_action in (None, f.action) and check.fault_target in (None, f.target)
+            ),
+            None,
+        )
+        if fault is None:
+            wanted = " ".join(x for x in (check.fault_action, check.fault_target) if x)
+            result.verdict = NOT_APPLICABLE
+            result.detail = f"no {wanted} fault in this run: no load step for this HPA"
+            return result
+        step_at = fault.start
+    elif run.only_phase is not None:
         step_at = run.start
     else:
         phase = run.phase(check.load_phase)

@@ -141,6 +141,9 @@ class HPACheck:
     max_replicas_hit: str = "warn"  # what hitting spec.maxReplicas means: fail | warn | ignore
     scale_in: bool = True  # replicas must come down again before the window ends
     max_flaps: int = 0
+    # judged only in runs with a matching fault (whose start is then the load step)
+    fault_action: str | None = None
+    fault_target: str | None = None
     description: str = ""
     key: bool = False
     weight: float = 1.0

@@ -532,6 +532,7 @@ _HPA_FIELDS = (
     "maxReplicasHit",
     "scaleIn",
     "maxFlaps",
+    "fault",
     "key",
     "weight",
 )
@@ -815,12 +816,7 @@ def _recovery(doc: _Doc, raw: Any, path: str, slis: dict[str, SLI]) -> Recovery:
     if warning_after is not None and warning_after > within:
         raise doc.error(_join(path, "warningAfter"), f"must be <= within ({within:g}s)")
     consecutive = doc.integer(m, path, "consecutive", default=3, minimum=1)
-    action = target = None
-    if m.get("fault") is not None:
-        f = doc.mapping(m["fault"], _join(path, "fault"))
-        doc.only(f, _join(path, "fault"), ("action", "target"))
-        action = doc.string(f, _join(path, "fault"), "action")
-        target = doc.string(f, _join(path, "fault"), "target")
+    action, target = _fault_filter(doc, m, path)
     key, weight = _weight_key(doc, m, path)
     return Recovery(
         name=name,
@@ -838,6 +834,19 @@ def _recovery(doc: _Doc, raw: Any, path: str, slis: dict[str, SLI]) -> Recovery:
     )
 
 
+def _fault_filter(doc: _Doc, m: dict[str, Any], path: str) -> tuple[str | None, str | None]:
+    """``fault: {action, target}``: which run.json faults an item applies to."""
+    if m.get("fault") is None:
+        return None, None
+    fpath = _join(path, "fault")
+    f = doc.mapping(m["fault"], fpath)
+    doc.only(f, fpath, ("action", "target"))
+    action, target = doc.string(f, fpath, "action"), doc.string(f, fpath, "target")
+    if action is None and target is None:
+        raise doc.error(fpath, "give action, target or both")
+    return action, target
+
+
 def _hpa(doc: _Doc, raw: Any, path: str) -> HPACheck:
     m = doc.mapping(raw, path)
     doc.only(m, path, _HPA_FIELDS)
@@ -845,7 +854,10 @@ def _hpa(doc: _Doc, raw: Any, path: str) -> HPACheck:
     service = doc.string(m, path, "service", required=True)
     assert service is not None
     key, weight = _weight_key(doc, m, path)
+    action, target = _fault_filter(doc, m, path)
     return HPACheck(
+        fault_action=action,
+        fault_target=target,
         name=name,
         service=service,
         hpa=doc.string(m, path, "hpa", default=service) or service,

@@ -175,3 +175,29 @@ def test_hpa_without_kube_state_metrics_is_no_data(tmp_path, known):
     result = evaluate_run(folder, spec=spec)
     assert result.hpa[0].verdict == "no_data"
     assert result.verdict == "inconclusive"
+
+
+def test_hpa_check_bound_to_a_fault(tmp_path, known):
+    body = HPA.format(within="30s", max_hit="warn").replace(
+        "    service: analytics\n", "    service: analytics\n    fault: {action: cpu_stress}\n"
+    )
+    spec = write_spec(tmp_path, body)
+    stressed = dict(known.fault(action="cpu_stress", target="analytics"), start=known.base + 70)
+    folder = write_run(
+        tmp_path / "bound",
+        phases=known.phases(),
+        faults=[stressed],
+        target="kubernetes",
+        prometheus_url=known.url,
+    )
+    # the load step is the fault's start (B+70), not the fault phase's (B+60)
+    assert evaluate_run(folder, spec=spec).hpa[0].scale_out_seconds == pytest.approx(13, abs=1.0)
+    other = write_run(
+        tmp_path / "other",
+        phases=known.phases(),
+        faults=[known.fault()],
+        target="kubernetes",
+        prometheus_url=known.url,
+    )
+    analytics = evaluate_run(other, spec=spec).hpa[0]
+    assert analytics.verdict == "not_applicable" and "no cpu_stress fault" in analytics.detail
