@@ -119,3 +119,61 @@ def test_load_runs_a_profile_and_summarises(
     assert "orders" in out.output
     assert (results / "locust_stats.csv").exists()
     assert len(list((results / "journal").glob("orders-*.jsonl"))) == 1
+
+
+def test_sigterm_to_load_stops_the_run_gracefully(
+    fake_gateway: FakeGatewayProcess, fake_accounts: Path, tmp_path: Path
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    results = tmp_path / "r"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tradestorm",
+            "load",
+            "--host",
+            fake_gateway.url,
+            "--accounts",
+            str(fake_accounts),
+            "--results",
+            str(results),
+            "--duration",
+            "5m",
+            "--users",
+            "2",
+            "--rate",
+            "4",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any(
+            p.stat().st_size > 400 for p in (results / "journal").glob("*.jsonl")
+        ):
+            time.sleep(0.2)
+        journal = next((results / "journal").glob("*.jsonl"))
+        locust_pid = json.loads(journal.read_text().splitlines()[0])["pid"]
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, output
+    assert "interrupted" in output
+    assert json.loads(journal.read_text().splitlines()[-1])["kind"] == "end"
+    try:
+        os.kill(locust_pid, 0)
+        alive = True
+    except ProcessLookupError:
+        alive = False
+    assert not alive, "the Locust process outlived 'tradestorm load'"

@@ -215,3 +215,21 @@ def test_unreachable_database_is_an_error(book: Book) -> None:
     with pytest.raises(ReconcileError, match="cannot connect") as info:
         reconcile(dsn, book.journal_dir, outbox_drain_timeout_s=1)
     assert "secret" not in str(info.value)
+
+
+def test_unjournaled_order_of_a_crashed_process_is_a_warning_not_a_phantom(book: Book) -> None:
+    # the load process crashed: no "end" record, and its last submit never reached the disk
+    path = next(book.journal_dir.glob("*.jsonl"))
+    lines = [
+        line
+        for line in path.read_text().splitlines()
+        if '"kind": "end"' not in line and book.coid(8) not in line
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    result = reconcile(book.dsn, book.journal_dir, outbox_drain_timeout_s=1)
+    assert result.ok
+    assert any(oid(8) in w and "did not stop cleanly" in w for w in result.warnings)
+    # the same order without the crash excuse is a phantom
+    path.write_text("\n".join(lines) + '\n{"kind": "end", "t": 1}\n')
+    result = reconcile(book.dsn, book.journal_dir, outbox_drain_timeout_s=1)
+    assert [v.order_ids for v in check(result, "no_phantom_orders").violations] == [(oid(8),)]

@@ -8,6 +8,7 @@ statistics written, journals flushed).
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import click
@@ -132,12 +133,19 @@ def load(
         f"load: profile [bold]{profile}[/] against {gateway} for {duration_s:g}s "
         f"(pid {run.pid}, log {run.log_path})"
     )
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM stops the load like Ctrl-C: never leave it running
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
     try:
         code = run.wait(timeout_s=duration_s + 60)
     except KeyboardInterrupt:
         run.stop()
         console.print("load: interrupted; statistics and journals written")
         raise SystemExit(130) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     summary = summarize(results)
     table = Table(title=f"load {profile}: {results}")
     for column in (
