@@ -18,7 +18,7 @@ from reports.integrity import read_integrity
 from reports.objectives import read_slo
 from reports.panels import build_panels, fault_bands
 from reports.render import render
-from reports.results import ResultsFolder, load_results
+from reports.results import ResultsFolder, folder_files, load_results
 from reports.run_index import collect_runs, scenario_trends
 from reports.run_info import read_run_info, read_verdict
 from reports.write import write_atomic
@@ -72,6 +72,7 @@ def render_report(folder: ResultsFolder, *, generated_at: float | None = None) -
         comparison=_comparison(folder, info.scenario, info.started_at),
         notes=notes,
         results_dir=str(folder.path),
+        files=folder_files(folder.path),
         generated_at=generated_at if generated_at is not None else time.time(),
     )
 

@@ -57,6 +57,18 @@ def read_json(path: Path) -> Fields | None:
     return Fields(data, path)
 
 
+def folder_files(results_dir: Path, limit: int = 200) -> list[tuple[str, int]]:
+    """The files of a results folder (relative path, bytes), for the report's appendix."""
+    out: list[tuple[str, int]] = []
+    for path in sorted(Path(results_dir).rglob("*")):
+        if len(out) >= limit:
+            break
+        if path.is_file() and not path.name.startswith(".") and path.name not in (
+                "report.html", "index.html"):
+            out.append((path.relative_to(results_dir).as_posix(), path.stat().st_size))
+    return out
+
+
 def load_results(results_dir: Path) -> ResultsFolder:
     """Read every results file the report uses. Raises when the folder holds none."""
     results_dir = Path(results_dir)

@@ -201,3 +201,9 @@ def test_self_contained_no_external_reference(failing_report, clean_report):
         assert not any(tag.get("src") for tag in soup.find_all(True))
         csp = soup.find("meta", attrs={"http-equiv": "Content-Security-Policy"})
         assert csp["content"].startswith("default-src 'none'")
+
+
+def test_appendix_lists_the_results_files(failing_report):
+    table = soup_of(failing_report).find("table", class_="files").get_text(" ", strip=True)
+    for name in ("run.json", "slo.json", "chaos-journal.json", "locust_stats.csv"):
+        assert name in table

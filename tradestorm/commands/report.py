@@ -33,7 +33,9 @@ def report(results_dir: Path | None, output: Path | None, index_root: Path | Non
 
     The report is built from the results folder alone (nothing live) and loads
     nothing from the network. With --index, list the runs under RESULTS_ROOT
-    with their verdicts and a trend per scenario.
+    with their verdicts and a trend per scenario. Exits 0 once the page is
+    written, whatever the run's verdict (the verdict is `tradestorm gate`'s);
+    2 when a results file is malformed.
     """
     from reports.build import build_index, build_report
     from reports.errors import ReportError
