@@ -140,6 +140,12 @@ class PrometheusSource:
                 # exact (sub-second) bounds: the library rounds its own to whole seconds
                 params={"start": _time_text(start), "end": _time_text(end)},
             )
+        except requests.ReadTimeout:
+            raise QueryError(
+                query,
+                f"no answer within {self.timeout_s:g} s (a heavy query or a busy server)",
+                self.url,
+            ) from None
         except requests.RequestException as exc:
             raise PrometheusUnreachable(self.url, _reason(exc)) from None
         except PrometheusApiClientException as exc:
