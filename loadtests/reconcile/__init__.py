@@ -26,17 +26,19 @@ def reconcile(
 ) -> ReconcileResult:
     """Check the journals of ``journal_dir`` against the database at ``dsn``.
 
-    Orders of the load accounts created since the earliest journal start (minus
-    ``clock_skew_s``) are in scope; the outbox is given ``outbox_drain_timeout_s``
-    to drain before the snapshot is read.
+    Orders of the load accounts created between the earliest journal record and
+    the latest (widened by ``clock_skew_s``) are in scope; the outbox is given
+    ``outbox_drain_timeout_s`` to drain before the snapshot is read.
     """
     journals = read_journals(Path(journal_dir))
     since = journals.started_at - clock_skew_s
+    until = max(journals.last_t, journals.started_at) + clock_skew_s
     acked_ids = sorted({str(a.get("order_id")) for acks in journals.acks.values() for a in acks})
     snap = take_snapshot(
         dsn,
         accounts=sorted(journals.accounts),
         since=since,
+        until=until,
         acked_order_ids=acked_ids,
         drain_timeout_s=outbox_drain_timeout_s,
     )

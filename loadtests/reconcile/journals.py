@@ -28,6 +28,7 @@ class JournalSet:
     unclean: list[Path] = field(default_factory=list)  # no "end" record
     unclean_prefixes: set[str] = field(default_factory=set)  # client order id prefixes of those
     warnings: list[str] = field(default_factory=list)
+    last_t: float = 0.0  # time of the latest record
 
     @property
     def accounts(self) -> set[str]:
@@ -81,6 +82,9 @@ def read_journals(journal_dir: Path) -> JournalSet:
             if not isinstance(record, dict):
                 raise ReconcileError(f"{where}: not a JSON object")
             kind = record.get("kind")
+            t = record.get("t")
+            if isinstance(t, int | float) and t > out.last_t:
+                out.last_t = float(t)
             if kind == "start":
                 if "t" not in record:
                     raise ReconcileError(f"{where}: start record without 't'")

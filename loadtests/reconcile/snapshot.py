@@ -4,8 +4,9 @@ First it waits for the transactional outbox to drain (the portfolio relay
 delivers every ``trade`` event to the ledger), then it reads everything in ONE
 read-only REPEATABLE READ transaction, so every check sees the same instant.
 
-Scope: the orders of the load accounts created since the run started (minus a
-clock-skew margin) plus every acknowledged order; the trades, fills, outbox
+Scope: the orders of the load accounts created while the run lasted (from the
+first journal record to the last, widened by a clock-skew margin) plus every
+acknowledged order; the trades, fills, outbox
 events and ledger postings of those orders. The bank checks (positions,
 balances, conservation) are computed over the whole database, in SQL.
 """
@@ -94,7 +95,8 @@ SELECT o.order_id::text, o.account_id, o.client_order_id, o.symbol, o.side, o.or
        extract(epoch FROM o.created_at)::float8 AS created_at,
        coalesce(sum(f.quantity), 0)::bigint AS fill_quantity, count(f.fill_id) AS fill_count
 FROM orders o LEFT JOIN fills f ON f.order_id = o.order_id
-WHERE (o.account_id = ANY($1::text[]) AND o.created_at >= to_timestamp($2))
+WHERE (o.account_id = ANY($1::text[]) AND o.created_at >= to_timestamp($2)
+       AND o.created_at <= to_timestamp($4))
    OR o.order_id = ANY($3::uuid[])
 GROUP BY o.order_id
 """
@@ -215,6 +217,7 @@ async def _read(
     dsn: str,
     accounts: list[str],
     since: float,
+    until: float,
     acked_ids: list[str],
     drain_timeout_s: float,
     connect_timeout_s: float,
@@ -224,7 +227,7 @@ async def _read(
         snap = Snapshot()
         snap.drained, snap.drain_waited_s = await _wait_for_drain(conn, drain_timeout_s)
         async with conn.transaction(isolation="repeatable_read", readonly=True):
-            for r in await conn.fetch(ORDERS_SQL, accounts, since, _uuids(acked_ids)):
+            for r in await conn.fetch(ORDERS_SQL, accounts, since, _uuids(acked_ids), until):
                 snap.orders[r[0]] = OrderRow(
                     order_id=r[0],
                     account_id=r[1],
@@ -273,11 +276,18 @@ def take_snapshot(
     *,
     accounts: list[str],
     since: float,
+    until: float,
     acked_order_ids: list[str],
     drain_timeout_s: float = 30.0,
     connect_timeout_s: float = 10.0,
 ) -> Snapshot:
-    """Wait for the outbox to drain (up to ``drain_timeout_s``), then read the snapshot."""
+    """Wait for the outbox to drain (up to ``drain_timeout_s``), then read the snapshot.
+
+    Orders of ``accounts`` created between ``since`` and ``until`` (Unix seconds)
+    are in scope, plus ``acked_order_ids`` whenever they were created.
+    """
     return asyncio.run(
-        _read(dsn, sorted(accounts), since, acked_order_ids, drain_timeout_s, connect_timeout_s)
+        _read(
+            dsn, sorted(accounts), since, until, acked_order_ids, drain_timeout_s, connect_timeout_s
+        )
     )

@@ -280,7 +280,7 @@ class Book:
                 "filled_quantity": 0,
             }
         )
-        lines.append({"kind": "end", "t": t + 1, "submitted": 8, "acknowledged": 6})
+        lines.append({"kind": "end", "t": t + 60, "submitted": 8, "acknowledged": 6})
         (self.journal_dir / "orders-h-1.jsonl").write_text(
             "".join(json.dumps(line) + "\n" for line in lines)
         )

@@ -52,7 +52,10 @@ def test_profile_against_local_target_reconciles_clean(local_target, tmp_path: P
     assert scraped and scraped > 0, "Prometheus never scraped the load generator"
     assert not list((Path(local_target.state_dir) / "prometheus" / "targets").glob("load-*.json"))
 
-    result = reconcile(local_target.dsn, results / "journal", outbox_drain_timeout_s=30)
+    # one clock on the local target: a tight window keeps other tests' orders out of scope
+    result = reconcile(
+        local_target.dsn, results / "journal", outbox_drain_timeout_s=30, clock_skew_s=1
+    )
     assert [v.detail for v in result.violations] == []
     assert result.ok and result.conclusive
     assert result.acknowledged >= 10
@@ -62,7 +65,15 @@ def test_profile_against_local_target_reconciles_clean(local_target, tmp_path: P
 
     out = CliRunner().invoke(
         cli,
-        ["reconcile", "--results", str(results), "--state-dir", str(local_target.state_dir)],
+        [
+            "reconcile",
+            "--results",
+            str(results),
+            "--state-dir",
+            str(local_target.state_dir),
+            "--clock-skew",
+            "1",
+        ],
         catch_exceptions=False,
     )
     assert out.exit_code == 0, out.output

@@ -142,6 +142,16 @@ def test_phantom_order_is_detected(book: Book) -> None:
         oid(999),
         Book.A,
     )
+    # an order of a load account placed long after the run is out of its scope
+    sql(
+        book.dsn,
+        "INSERT INTO orders (order_id, account_id, client_order_id, request_sha256, "
+        "symbol, side, order_type, quantity, limit_price, status, created_at) VALUES "
+        "($1::uuid, $2, 'later-1', 'x', 'AAPL', 'BUY', 'LIMIT', 1, 1, 'NEW', "
+        "now() + interval '1 hour')",
+        oid(998),
+        Book.A,
+    )
     result = reconcile(book.dsn, book.journal_dir, outbox_drain_timeout_s=1)
     assert failing(result) == {"no_phantom_orders"}
     v = check(result, "no_phantom_orders").violations

@@ -47,8 +47,19 @@ def _dsn_from_state(state_dir: Path | None) -> str:
     show_default=True,
     help="seconds to wait for the outbox to drain",
 )
+@click.option(
+    "--clock-skew",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
+    help="seconds the load generator's clock may differ from the database's",
+)
 def reconcile(
-    results: Path, dsn: str | None, state_dir: Path | None, outbox_timeout: float
+    results: Path,
+    dsn: str | None,
+    state_dir: Path | None,
+    outbox_timeout: float,
+    clock_skew: float,
 ) -> None:
     """Check the order journals against the database (Jepsen-style set and bank checks)."""
     from loadtests.reconcile import reconcile as run_reconcile
@@ -57,7 +68,12 @@ def reconcile(
 
     dsn = dsn or _dsn_from_state(state_dir)
     try:
-        result = run_reconcile(dsn, results / "journal", outbox_drain_timeout_s=outbox_timeout)
+        result = run_reconcile(
+            dsn,
+            results / "journal",
+            outbox_drain_timeout_s=outbox_timeout,
+            clock_skew_s=clock_skew,
+        )
     except ReconcileError as exc:
         raise TradestormError(f"reconcile: {exc}") from exc
     path = write_result(result, results)
