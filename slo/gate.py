@@ -35,7 +35,8 @@ from slo.spec import RUN_PHASE, Spec
 from slo.validation import load_spec
 from slo.verdict import Item, decide
 
-DEFAULT_SPEC = Path(__file__).resolve().parent / "specs" / "reference-platform.yaml"
+SPECS_DIR = Path(__file__).resolve().parent / "specs"
+DEFAULT_SPEC = SPECS_DIR / "reference-platform.yaml"
 SLO_JSON = "slo.json"
 JUNIT_XML = "junit.xml"
 
@@ -43,7 +44,7 @@ JUNIT_XML = "junit.xml"
 def evaluate_run(
     results_dir: Path,
     *,
-    spec: Path | None = None,
+    spec: Path | str | None = None,
     prometheus_url: str | None = None,
     results_root: Path | None = None,
     write: bool = True,
@@ -55,7 +56,7 @@ def evaluate_run(
     """
     results_dir = Path(results_dir)
     run = read_run(results_dir)
-    loaded = load_spec(spec or DEFAULT_SPEC)
+    loaded = load_spec(resolve_spec(spec))
     url = (
         prometheus_url
         or run.prometheus_url
@@ -78,19 +79,32 @@ def evaluate_window(
     end: float,
     *,
     prometheus_url: str,
-    spec: Path | None = None,
+    spec: Path | str | None = None,
     out_dir: Path | None = None,
     phase: str = RUN_PHASE,
     target: str | None = None,
 ) -> GateResult:
     """Judge a bare window as one phase named ``phase``; write the files to ``out_dir`` if given."""
     run = window_run(start, end, phase=phase, target=target, prometheus_url=prometheus_url)
-    loaded = load_spec(spec or DEFAULT_SPEC)
+    loaded = load_spec(resolve_spec(spec))
     result = evaluate(loaded, run, prometheus_url)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         write_result(result, out_dir)
     return result
+
+
+def resolve_spec(spec: Path | str | None) -> Path:
+    """The spec file: ``None`` is the reference spec, a bare name (``reference-platform``)
+    one of the shipped specs in ``slo/specs``, anything else a path."""
+    if spec is None:
+        return DEFAULT_SPEC
+    path = Path(spec)
+    if not path.exists() and path.parent == Path(".") and path.suffix not in (".yaml", ".yml"):
+        shipped = SPECS_DIR / f"{path.name}.yaml"
+        if shipped.exists():
+            return shipped
+    return path
 
 
 def collect_queries(spec: Spec, run: RunInfo) -> list[str]:

@@ -37,14 +37,22 @@ class Panel:
 def panels(edge_service: str = EDGE_SERVICE) -> list[Panel]:
     edge = f'service="{edge_service}"'
     out = [
-        Panel("throughput", "client", "req/s", "client:requests:rate10s"),
+        Panel("throughput", "client", "req/s", "sum(client:requests:rate10s)"),
         Panel("throughput", "server", "req/s", f"sum(service:http_requests:rate10s{{{edge}}})"),
         # the ratio rules have no series before a first error: then the ratio is 0
-        Panel("error_rate", "client", "ratio",
-              "client:errors:ratio_rate10s or client:requests:rate10s * 0"),
-        Panel("error_rate", "server", "ratio",
-              f"max(service:http_errors:ratio_rate10s{{{edge}}} "
-              f"or service:http_requests:rate10s{{{edge}}} * 0)"),
+        Panel(
+            "error_rate",
+            "client",
+            "ratio",
+            "max(client:errors:ratio_rate10s or client:requests:rate10s * 0)",
+        ),
+        Panel(
+            "error_rate",
+            "server",
+            "ratio",
+            f"max(service:http_errors:ratio_rate10s{{{edge}}} "
+            f"or service:http_requests:rate10s{{{edge}}} * 0)",
+        ),
     ]
     for side, metric in (
         ("client", "client:latency_seconds"),
@@ -56,8 +64,8 @@ def panels(edge_service: str = EDGE_SERVICE) -> list[Panel]:
             out.append(Panel("latency", f"{side}_{q}", "s", query))
     out += [
         Panel("replicas_ready", None, "replicas", "service:replicas_ready", by="service"),
-        Panel("database_up", "database", "up", "platform:database_up"),
-        Panel("outbox_lag", "outbox_lag", "s", "platform:outbox_lag_seconds"),
+        Panel("database_up", "database", "up", "max(platform:database_up)"),
+        Panel("outbox_lag", "outbox_lag", "s", "max(platform:outbox_lag_seconds)"),
     ]
     return out
 

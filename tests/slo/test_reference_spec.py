@@ -88,6 +88,8 @@ def test_window_mode_judges_baseline_criteria(tmp_path, known):
         "baseline",
         "--target",
         "local",
+        "--spec",
+        "reference-platform",  # a shipped spec by name
         "--out",
         str(out),
     )
@@ -96,6 +98,7 @@ def test_window_mode_judges_baseline_criteria(tmp_path, known):
     assert {o["phase"] for o in slo["objectives"]} == {"baseline"}
     assert slo["integrity"]["verdict"] == "not_applicable"
     assert slo["window"] == {"start": known.ref, "end": known.ref + 59}
+    assert slo["spec"].endswith("slo/specs/reference-platform.yaml")
 
 
 def test_window_mode_over_a_fault_fails(tmp_path, known):
