@@ -60,7 +60,7 @@ EXIT_PASS, EXIT_FAIL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 # evaluated (the local target scrapes and evaluates every second).
 SETTLE_S = 3.0
 # The load counts as started when Prometheus has its client metrics.
-LOAD_VISIBLE_QUERY = "sum(client:requests:rate10s) > 0"
+LOAD_VISIBLE_QUERY = "sum(tradestorm_client_requests_total) > 0"
 LOAD_VISIBLE_TIMEOUT_S = 45.0
 
 

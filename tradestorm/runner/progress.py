@@ -177,13 +177,18 @@ class MetricsPoller:
             faults.append("database down")
         desired = {r["metric"].get("service"): float(r["value"][1])
                    for r in results["replicas_desired"] or []}
-        for item in results["replicas_ready"] or []:
+        short: list[str] = []
+        by_service = sorted(results["replicas_ready"] or [],
+                            key=lambda r: r["metric"].get("service", ""))
+        for item in by_service:
             service = item["metric"].get("service")
             ready = float(item["value"][1])
             want = desired.get(service)
             if want is not None and ready < want:
-                faults.append(f"{service} {ready:.0f}/{want:.0f} replicas ready")
-        metrics.active_faults = faults
+                short.append(f"{service} {ready:.0f}/{want:.0f} ready")
+        if len(short) > 3:
+            short = [f"{len(short)} services not fully ready"]
+        metrics.active_faults = faults + short
         return metrics
 
     def _from_locust(self) -> tuple[float, float] | None:
