@@ -58,7 +58,7 @@ def test_every_asset_nets_to_zero_whatever_is_traded(live: LivePlatform) -> None
 
     with httpx.Client(base_url=live.gateway_url, timeout=15) as gw:
 
-        @settings(max_examples=15, deadline=None, database=None,
+        @settings(max_examples=10, deadline=None, database=None,
                   suppress_health_check=list(HealthCheck))
         @given(flow=order_flow)
         def run(flow: list[tuple[int, str, int, str | None]]) -> None:

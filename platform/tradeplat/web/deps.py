@@ -10,11 +10,11 @@ from tradeplat.db import Database
 from tradeplat.web.runtime import Runtime
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime  # type: ignore[no-any-return]
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
     return request.app.state.runtime.db  # type: ignore[no-any-return]
 
 
@@ -22,7 +22,7 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 DbDep = Annotated[Database, Depends(get_db)]
 
 
-def get_internal_account(
+async def get_internal_account(
     x_account_id: Annotated[
         str,
         Header(

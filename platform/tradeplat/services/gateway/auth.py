@@ -55,7 +55,7 @@ async def authenticate(
     return account_id
 
 
-def require_admin(
+async def require_admin(
     rt: RuntimeDep,
     x_admin_key: Annotated[str | None, Header(description="TRADEPLAT_ADMIN_KEY")] = None,
 ) -> None:

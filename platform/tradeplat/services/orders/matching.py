@@ -19,6 +19,7 @@ from decimal import Decimal
 import asyncpg
 
 from tradeplat.money import money_str
+from tradeplat.services.orders.repository import ORDER_COLUMNS
 
 #: Two-key advisory lock namespace of the per-symbol matching lock.
 MATCHING_LOCK_CLASS = 0x6F72  # 'or'
@@ -80,8 +81,15 @@ def final_status(order_type: str, quantity: int, filled: int) -> str:
     return "PARTIALLY_FILLED" if filled else "NEW"
 
 
-async def match(conn: asyncpg.Connection, order: Incoming) -> list[Trade]:
-    """Match ``order`` (already inserted as NEW) against the book; return the trades."""
+@dataclass(frozen=True)
+class MatchOutcome:
+    trades: list[Trade]
+    #: The incoming order's row after matching; None when matching left it as inserted.
+    updated: asyncpg.Record | None
+
+
+async def match(conn: asyncpg.Connection, order: Incoming) -> MatchOutcome:
+    """Match ``order`` (already inserted as NEW) against the book."""
     remaining = order.quantity
     trades: list[Trade] = []
     query = _book_query(order.side)
@@ -118,14 +126,17 @@ async def match(conn: asyncpg.Connection, order: Incoming) -> list[Trade]:
         if len(rows) < BATCH:
             break
     filled = order.quantity - remaining
-    await conn.execute(
-        "UPDATE orders SET filled_quantity = $2, status = $3, updated_at = clock_timestamp() "
-        "WHERE order_id = $1",
-        order.order_id, filled, final_status(order.order_type, order.quantity, filled),
-    )
+    status = final_status(order.order_type, order.quantity, filled)
+    updated = None
+    if status != "NEW":
+        updated = await conn.fetchrow(
+            "UPDATE orders SET filled_quantity = $2, status = $3, updated_at = clock_timestamp() "
+            f"WHERE order_id = $1 RETURNING {ORDER_COLUMNS}",
+            order.order_id, filled, status,
+        )
     if trades:
         await _record_trades(conn, order, trades)
-    return trades
+    return MatchOutcome(trades, updated)
 
 
 async def _record_trades(conn: asyncpg.Connection, order: Incoming, trades: list[Trade]) -> None:

@@ -154,7 +154,8 @@ async def submit_order(
             "INSERT INTO orders (order_id, account_id, client_order_id, request_sha256, symbol, "
             "side, order_type, quantity, limit_price, status, reject_reason) "
             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
-            "ON CONFLICT (account_id, client_order_id) DO NOTHING RETURNING order_id",
+            "ON CONFLICT (account_id, client_order_id) DO NOTHING "
+            f"RETURNING {repository.ORDER_COLUMNS}",
             order_id, account_id, client_order_id, fingerprint, order.symbol, order.side.value,
             order.type.value, order.quantity, order.price, status, verdict.reason,
         )
@@ -164,15 +165,16 @@ async def submit_order(
             return _replay(twin, fingerprint)
         trades = []
         if verdict.allowed:
-            trades = await match(conn, Incoming(
+            outcome = await match(conn, Incoming(
                 order_id, account_id, order.symbol, order.side.value, order.type.value,
                 order.quantity, order.price,
             ))
-        final = await repository.get_order(conn, account_id, order_id)
-    assert final is not None
+            trades = outcome.trades
+            if outcome.updated is not None:
+                row = outcome.updated
     if trades:
         rt.metrics.fills.labels(order.symbol).inc(len(trades))
-    result = repository.order_from_row(final)
+    result = repository.order_from_row(row)
     rt.metrics.orders.labels(result.status.value, result.type.value).inc()
     return Submitted(result, created=True)
 

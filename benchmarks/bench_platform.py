@@ -1,0 +1,302 @@
+"""Throughput and latency of the full order path vs a bare FastAPI + asyncpg insert.
+
+    uv run python benchmarks/bench_platform.py [--duration 15] [--concurrency 32]
+
+In one run on this machine, against one fresh PostgreSQL:
+  * baseline: a bare FastAPI + asyncpg endpoint doing one INSERT (one process);
+  * full path: POST /v1/orders through the gateway — API-key auth, orders
+    (idempotency check, risk call, matching under the per-symbol advisory lock,
+    trades, fills, outbox) with portfolio relaying fills to the ledger
+    meanwhile — every service as one real process (1 replica each: on 2 cores,
+    more replicas only add contention).
+Both are driven by the same asyncio + httpx client at the same concurrency.
+Printed: accepted orders/s, p50/p99 latency, errors, the ratio to the baseline
+(floor 0.25), and each replica's peak resident memory under load (floor 150 MB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import psutil
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests" / "platform"))
+
+from platform_cluster import ALL_SERVICES, Cluster, free_port  # noqa: E402
+from tradeplat.migrations import migrate_dsn  # noqa: E402
+from tradeplat.seed import seed_accounts  # noqa: E402
+
+from tradestorm.local.postgres import PostgresServer  # noqa: E402
+
+SYMBOLS = ("AAPL", "MSFT", "GOOG", "AMZN", "TSLA")
+REFERENCE = {"AAPL": 190, "MSFT": 410, "GOOG": 160, "AMZN": 180, "TSLA": 240}
+THROUGHPUT_FLOOR = 0.25
+MEMORY_FLOOR_MB = 150
+
+
+@dataclass
+class Result:
+    name: str
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    accepted: int = 0
+    rejected: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def throughput(self) -> float:
+        return self.accepted / self.seconds if self.seconds else 0.0
+
+    def percentile(self, q: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def order_body(rng: random.Random) -> dict[str, object]:
+    symbol = rng.choice(SYMBOLS)
+    side = rng.choice(("BUY", "SELL"))
+    body: dict[str, object] = {"client_order_id": uuid.uuid4().hex, "symbol": symbol,
+                               "side": side, "type": "LIMIT",
+                               "quantity": rng.randint(1, 10)}
+    # Prices around the reference so that about half the orders cross and trade.
+    offset = rng.randint(-5, 5) / 100
+    body["price"] = f"{REFERENCE[symbol] + offset:.2f}"
+    return body
+
+
+async def drive(url: str, path: str, headers: list[dict[str, str]], *, concurrency: int,
+                duration_s: float, warmup_s: float, name: str,
+                count_rejected: bool = True) -> Result:
+    result = Result(name)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, timeout=10, limits=limits) as client:
+        start = time.perf_counter()
+        measure_from = start + warmup_s
+        stop_at = measure_from + duration_s
+
+        async def user(index: int) -> None:
+            rng = random.Random(index)
+            while True:
+                now = time.perf_counter()
+                if now >= stop_at:
+                    return
+                sent = time.perf_counter()
+                try:
+                    r = await client.post(path, json=order_body(rng),
+                                          headers=headers[index % len(headers)])
+                    outcome = str(r.status_code)
+                    status = r.json().get("status") if r.status_code == 201 else None
+                except httpx.HTTPError as exc:
+                    outcome, status = type(exc).__name__, None
+                done = time.perf_counter()
+                if sent < measure_from:
+                    continue
+                if outcome == "201" and status != "REJECTED":
+                    result.accepted += 1
+                    result.latencies.append(done - sent)
+                elif outcome == "201":
+                    result.rejected += 1
+                    result.latencies.append(done - sent)
+                else:
+                    result.errors[outcome] = result.errors.get(outcome, 0) + 1
+
+        await asyncio.gather(*(user(i) for i in range(concurrency)))
+        result.seconds = time.perf_counter() - measure_from
+    return result
+
+
+class RssSampler:
+    """Peak resident memory and CPU seconds of each process while the load runs."""
+
+    def __init__(self, pids: dict[str, int], interval_s: float = 0.25) -> None:
+        self.procs = {name: psutil.Process(pid) for name, pid in pids.items()}
+        self.peak = {name: 0 for name in pids}
+        self.cpu_s: dict[str, float] = {}
+        self._cpu_start: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(interval_s,), daemon=True)
+
+    def _run(self, interval_s: float) -> None:
+        while not self._stop.is_set():
+            for name, proc in self.procs.items():
+                try:
+                    self.peak[name] = max(self.peak[name], proc.memory_info().rss)
+                except psutil.Error:
+                    pass
+            self._stop.wait(interval_s)
+
+    def _cpu(self, proc: psutil.Process) -> float:
+        times = proc.cpu_times()
+        return float(times.user + times.system)
+
+    def __enter__(self) -> RssSampler:
+        self._cpu_start = {name: self._cpu(p) for name, p in self.procs.items()}
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.cpu_s = {name: self._cpu(p) - self._cpu_start[name]
+                      for name, p in self.procs.items()}
+
+
+def wait_http(url: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(url)
+
+
+def run_baseline(dsn: str, workdir: Path, args: argparse.Namespace
+                 ) -> tuple[Result, RssSampler]:
+    port = free_port()
+    log = (workdir / "baseline.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "benchmarks" / "platform_baseline_app.py"),
+         "--port", str(port), "--dsn", dsn],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz")
+        with RssSampler({"baseline": proc.pid}) as rss:
+            result = asyncio.run(drive(
+                f"http://127.0.0.1:{port}", "/orders", [{}], concurrency=args.concurrency,
+                duration_s=args.duration, warmup_s=args.warmup, name="baseline (1 insert)"))
+        return result, rss
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def run_full_path(dsn: str, workdir: Path, args: argparse.Namespace
+                  ) -> tuple[Result, RssSampler, dict[str, object]]:
+    from tradeplat.config import load_settings
+
+    settings = load_settings({"TRADEPLAT_DATABASE_URL": dsn})
+    seeded = asyncio.run(seed_accounts(settings, count=args.accounts, cash=Decimal(10**9),
+                                       shares=100_000))
+    headers = [{"X-API-Key": a["api_key"]} for a in seeded["accounts"]]
+    cluster = Cluster(dsn, workdir / "cluster", replicas_per_service={s: 1 for s in ALL_SERVICES},
+                      log_level="WARNING")
+    with cluster:
+        cluster.start(timeout_s=90)
+        pids = {r.name: r.pid for r in cluster.all_replicas()}
+        with RssSampler(pids) as rss:
+            result = asyncio.run(drive(
+                cluster.url("gateway"), "/v1/orders", headers, concurrency=args.concurrency,
+                duration_s=args.duration, warmup_s=args.warmup,
+                name="full path (gateway→orders→risk, matching, outbox)"))
+        extra = asyncio.run(_after_load(dsn))
+    return result, rss, extra
+
+
+async def _after_load(dsn: str) -> dict[str, object]:
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            pending = await conn.fetchval(
+                "SELECT count(*) FROM outbox WHERE delivered_at IS NULL")
+            if pending == 0 or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
+        return {
+            "trades": await conn.fetchval("SELECT count(*) FROM trades"),
+            "outbox_pending_after_30s": pending,
+            "unbalanced_assets": await conn.fetchval(
+                "SELECT count(*) FROM (SELECT asset FROM ledger_entries GROUP BY asset "
+                "HAVING sum(amount) <> 0) x"),
+        }
+    finally:
+        await conn.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=15.0, help="measured seconds per run")
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--accounts", type=int, default=50)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="bench-platform-") as tmp:
+        workdir = Path(tmp)
+        server = PostgresServer(data_dir=workdir / "pg", port=free_port(),
+                                log_file=workdir / "pg.log", database="postgres")
+        server.start()
+        try:
+            asyncio.run(migrate_dsn(server.dsn))
+            baseline, baseline_rss = run_baseline(server.dsn, workdir, args)
+            full, rss, extra = run_full_path(server.dsn, workdir, args)
+        finally:
+            server.stop(mode="fast")
+
+    ratio = full.throughput / baseline.throughput if baseline.throughput else 0.0
+    print(f"\nplatform benchmark — {psutil.cpu_count()} CPUs, load average "
+          f"{psutil.getloadavg()[0]:.1f}, concurrency {args.concurrency}, "
+          f"{args.duration:.0f}s measured after {args.warmup:.0f}s warm-up\n")
+    header = f"{'run':<52} {'accepted/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
+    print(header)
+    print("-" * len(header))
+    for r in (baseline, full):
+        errors = sum(r.errors.values())
+        print(f"{r.name:<52} {r.throughput:>10.1f} {r.percentile(0.50):>8.1f} "
+              f"{r.percentile(0.99):>8.1f} {errors:>7}")
+    print(f"\nfull path / baseline throughput: {ratio:.2f} (floor {THROUGHPUT_FLOOR})")
+    print(f"full path: {full.accepted} accepted, {full.rejected} risk-rejected, "
+          f"errors {full.errors or 'none'}; trades {extra['trades']}, outbox pending after "
+          f"drain {extra['outbox_pending_after_30s']}, unbalanced assets "
+          f"{extra['unbalanced_assets']}")
+    print(f"\n{'replica':<16} {'peak RSS MB':>12} {'CPU ms/order':>13}")
+    print("-" * 43)
+
+    def cpu_per_order(sampler: RssSampler, name: str, result: Result) -> float:
+        orders = result.accepted + result.rejected
+        return 1000 * sampler.cpu_s.get(name, 0.0) / orders if orders else float("nan")
+
+    print(f"{'baseline':<16} {baseline_rss.peak['baseline'] / 2**20:>12.1f} "
+          f"{cpu_per_order(baseline_rss, 'baseline', baseline):>13.2f}")
+    for name, peak in sorted(rss.peak.items()):
+        print(f"{name:<16} {peak / 2**20:>12.1f} {cpu_per_order(rss, name, full):>13.2f}")
+    total = sum(cpu_per_order(rss, n, full) for n in rss.peak)
+    print(f"{'full path total':<16} {'':>12} {total:>13.2f}  (PostgreSQL and the client "
+          "not included)")
+    worst = max(rss.peak.values()) / 2**20
+    ok = (ratio >= THROUGHPUT_FLOOR and not full.errors and not baseline.errors
+          and worst <= MEMORY_FLOOR_MB)
+    print(f"\nfloors (throughput ≥ {THROUGHPUT_FLOOR}× baseline, no errors, "
+          f"≤ {MEMORY_FLOOR_MB} MB per replica): {'MET' if ok else 'NOT MET'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
