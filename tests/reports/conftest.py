@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -23,12 +24,23 @@ def clean_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_results(tmp_path_factory.mktemp("runs") / "clean", lost_orders=False)
 
 
+@pytest.fixture(scope="session")
+def _fixture_cache(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return {}
+
+
 @pytest.fixture
-def fresh_run(tmp_path: Path):
-    """Write a results folder of one's own (to break it in a test)."""
+def fresh_run(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory,
+              _fixture_cache: dict[str, Path]):
+    """A results folder of one's own (to break it in a test): a copy of one written once
+    per session for the same arguments."""
 
     def _make(name: str = "run", **kwargs) -> Path:
-        return write_results(tmp_path / name, **kwargs)
+        key = repr(sorted(kwargs.items()))
+        if key not in _fixture_cache:
+            _fixture_cache[key] = write_results(tmp_path_factory.mktemp("cached") / "run",
+                                                **kwargs)
+        return Path(shutil.copytree(_fixture_cache[key], tmp_path / name))
 
     return _make
 
