@@ -81,6 +81,13 @@ def known_data(b: float, r: float) -> OpenMetrics:
     om.add(errors, {"case": "ratio"}, b, end, _by_phase(b, 0.001, 0.2, 0.0))
     om.add("client:requests:rate10s", {"case": "ratio"}, b, end, lambda t: 10.0)
 
+    # counters: 9 of 10 events good per second; both reset to 0 at B+100 (a restart)
+    def counter(per_s: float):
+        return lambda t: per_s * (t - b) if t < b + 100 else per_s * (t - b - 100)
+
+    om.add("tradestorm_test_good_events", {"case": "counter"}, b, end, counter(9))
+    om.add("tradestorm_test_all_events", {"case": "counter"}, b, end, counter(10))
+
     multi = "service:http_errors:ratio_rate10s"
     om.add(multi, {"case": "multi", "service": "orders"}, b, end, lambda t: 0.001)
     om.add(multi, {"case": "multi", "service": "risk"}, b, end, lambda t: 0.05)

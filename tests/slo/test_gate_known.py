@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (inline YAML)
 """Known-answer gate cases against a real Prometheus loaded with known data."""
 
 from __future__ import annotations
@@ -336,3 +337,32 @@ def test_malformed_reconcile_names_file_and_field(tmp_path, known):
     with pytest.raises(ResultsError) as caught:
         evaluate_run(folder, spec=spec)
     assert caught.value.field == "checks[0].ok" and "reconcile.json" in caught.value.source
+
+
+def test_counter_ratio_survives_a_reset(tmp_path, known):
+    spec = write_spec(tmp_path, """\
+integrity: false
+objectives:
+  - name: good-share
+    sli: counted
+    op: ">="
+    phases:
+      fault: {target: 0.95}
+      recovery: {target: 0.85, warning: 0.95}
+""")
+    spec.write_text(spec.read_text().replace("apiVersion: tradestorm.dev/v1", """\
+apiVersion: openslo/v1
+kind: SLI
+metadata: {name: counted}
+spec:
+  ratioMetric:
+    counter: true
+    good: {metricSource: {type: Prometheus, spec: {query: 'tradestorm_test_good_events{case="counter"}'}}}
+    total: {metricSource: {type: Prometheus, spec: {query: 'tradestorm_test_all_events{case="counter"}'}}}
+---
+apiVersion: tradestorm.dev/v1""", 1))
+    result = evaluate_run(_run(tmp_path, known), spec=spec)
+    fault, recovery = result.objectives
+    assert fault.value == pytest.approx(0.9) and fault.verdict == "fail"
+    # the recovery window spans the reset at B+100: still exactly 9 in 10
+    assert recovery.value == pytest.approx(0.9) and recovery.verdict == "warning"
