@@ -41,11 +41,13 @@ async def db(platform_dsn: str) -> AsyncIterator[asyncpg.Pool]:
 @pytest.fixture(scope="session")
 def live(make_database: Callable[[str], str], tmp_path_factory: pytest.TempPathFactory
          ) -> Iterator[LivePlatform]:
-    """All six services as processes (two ``orders`` replicas; the gateway uses the first)."""
+    """All six services as processes (two ``orders`` and two ``portfolio`` replicas; the
+    gateway calls the first of each)."""
     dsn = make_database("live")
     asyncio.run(migrate_dsn(dsn))
     replicas = {s: 1 for s in ALL_SERVICES}
     replicas["orders"] = 2
+    replicas["portfolio"] = 2  # two relays drain one outbox side by side
     cluster = Cluster(dsn, tmp_path_factory.mktemp("live"), replicas_per_service=replicas,
                       admin_key=ADMIN_KEY, log_level="INFO")
     try:

@@ -24,8 +24,8 @@ def test_trades_made_while_portfolio_is_down_reach_the_ledger_when_it_returns(
     cluster = live.cluster
     seller = live.create_account(positions={SYMBOL: 1000})
     buyer = live.create_account(cash="100000")
-    portfolio = cluster.replicas["portfolio"][0]
-    cluster.stop_replica(portfolio, signal.SIGKILL)  # a crash, not a clean stop
+    for portfolio in cluster.replicas["portfolio"]:  # every relay down, by a crash
+        cluster.stop_replica(portfolio, signal.SIGKILL)
     try:
         with httpx.Client(base_url=live.gateway_url, timeout=10) as gw:
             for i in range(5):
@@ -48,8 +48,9 @@ def test_trades_made_while_portfolio_is_down_reach_the_ledger_when_it_returns(
             r = gw.get("/v1/portfolio", headers=buyer.headers)
             assert r.status_code == 503  # portfolio is down: said so, not a 500
     finally:
-        cluster.start_replica("portfolio", 0)
-        cluster.wait_ready([cluster.replicas["portfolio"][0]], timeout_s=60)
+        restarted = [cluster.start_replica("portfolio", i)
+                     for i in range(len(cluster.replicas["portfolio"]))]
+        cluster.wait_ready(restarted, timeout_s=60)
 
     def delivered() -> bool:
         rows = db_query(live.dsn, "SELECT count(*) AS n FROM outbox WHERE delivered_at IS NULL")

@@ -45,7 +45,9 @@ class Metrics:
             "tradeplat_orders_total", "Orders by status when the submission answered",
             ["status", "type"], registry=r,
         )
-        self.fills = Counter("tradeplat_fills_total", "Trades executed", ["symbol"], registry=r)
+        self.fills = Counter(
+            "tradeplat_fills_total", "Fills executed (two per trade)", ["symbol"], registry=r
+        )
         self.risk_denials = Counter(
             "tradeplat_risk_denials_total", "Orders denied by a pre-trade check", ["reason"],
             registry=r,

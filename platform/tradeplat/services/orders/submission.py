@@ -173,7 +173,7 @@ async def submit_order(
             if outcome.updated is not None:
                 row = outcome.updated
     if trades:
-        rt.metrics.fills.labels(order.symbol).inc(len(trades))
+        rt.metrics.fills.labels(order.symbol).inc(2 * len(trades))  # a buy and a sell fill
     result = repository.order_from_row(row)
     rt.metrics.orders.labels(result.status.value, result.type.value).inc()
     return Submitted(result, created=True)
