@@ -733,7 +733,10 @@ def _objective(
     target = doc.number(m, path, "target", default=default_target)
     warning = doc.number(m, path, "warning")
     side = doc.choice(m, path, "side", SIDES, default=sli.side)
-    unit = doc.string(m, path, "unit", default=sli.unit) or ""
+    unit = (
+        doc.string(m, path, "unit", default="ratio" if aggregate == "compliance" else sli.unit)
+        or ""
+    )
     key, weight = _weight_key(doc, m, path)
 
     phases: dict[str, Criteria] = {}

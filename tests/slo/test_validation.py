@@ -199,3 +199,11 @@ def test_cli_malformed_spec_exits_2_naming_file_and_field(tmp_path):
     assert str(spec) in outcome.output
     assert "field 'spec.objectives[0].op'" in outcome.output
     assert not (results / "slo.json").exists()
+
+
+def test_compliance_objective_is_a_ratio_not_the_sli_unit():
+    spec = load_spec(REFERENCE)
+    timeslices = spec.objective("client-latency-timeslices")
+    assert timeslices is not None and timeslices.aggregate == "compliance"
+    assert timeslices.unit == "ratio" and timeslices.sample_threshold == 0.5
+    assert spec.objective("client-latency-p99").unit == "s"
