@@ -81,8 +81,14 @@ def _log_task_end(task: asyncio.Task[None]) -> None:
 
 
 async def _probe_dependencies(rt: Runtime, interval_s: float = 2.0) -> None:
-    """Keep ``tradeplat_dependency_up`` current for the services this one calls."""
+    """Keep ``tradeplat_ready`` and ``tradeplat_dependency_up`` current even when
+    nobody polls ``/readyz`` (the database, and the services this one calls)."""
     while True:
+        db_up = rt.migrated.is_set() and await rt.db.ping(
+            timeout_s=min(1.0, rt.settings.db_timeout_s)
+        )
+        rt.metrics.dependency_up.labels("database").set(1 if db_up else 0)
+        rt.metrics.ready.set(1 if db_up else 0)
         for name, client in rt.clients.items():
             up = await client.healthy(timeout_s=min(1.0, rt.settings.call_timeout_s))
             rt.metrics.dependency_up.labels(name).set(1 if up else 0)
