@@ -168,7 +168,8 @@ def build_panels(folder: ResultsFolder, info: RunInfo) -> list[PanelView]:
         source = "Prometheus"
         if folder.timeseries is None:
             chosen = _locust_series(folder, spec.key, spec.prefix)
-            source = "Locust history (timeseries.json missing)" if chosen else "none"
+            source = ("Locust history (timeseries.json missing)" if chosen
+                      else "none: no timeseries.json and no Locust history")
         unit = spec.unit if spec.unit is not None else None
         if chosen and chosen[0].unit and spec.key not in ("error_rate", "database_up"):
             unit = chosen[0].unit
