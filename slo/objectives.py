@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from slo.errors import PrometheusError
-from slo.result import FAIL, NO_DATA, PASS, WARNING, ObjectiveResult
+from slo.result import FAIL, NO_DATA, NOT_APPLICABLE, PASS, WARNING, ObjectiveResult
 from slo.run import RunInfo
 from slo.series import Series, event_sum, reduce
 from slo.spec import Criteria, Objective, lower_is_better, meets
@@ -43,7 +43,12 @@ def evaluate_objective(
     phase = run.phase(phase_name)
     if phase is None:
         known = ", ".join(p.name for p in run.phases) or "none"
-        result.detail = f"phase {phase_name!r} is not in this run (its phases: {known})"
+        if run.status == "completed":
+            # the scenario has no such phase (e.g. a steady baseline without a fault)
+            result.verdict = NOT_APPLICABLE
+            result.detail = f"this scenario has no {phase_name!r} phase (its phases: {known})"
+        else:  # never reached, or an unknown run: no evidence
+            result.detail = f"phase {phase_name!r} is not in this run (its phases: {known})"
         return result
     for query in objective.sli.queries:
         outcome = fetched.get(query)

@@ -194,10 +194,24 @@ objectives:
     assert 'service="risk"' in objective.detail
 
 
-def test_phase_missing_from_run_is_no_data(tmp_path, known):
+def test_phase_the_scenario_lacks_is_not_applicable(tmp_path, known):
+    # a completed steady-baseline run has no fault phase: fault criteria do not apply
     spec = write_spec(tmp_path, LATENCY_OBJECTIVE.format(key="true"), case="good")
     baseline_only = [("baseline", known.base, known.base + 59)]
     folder = write_run(tmp_path / "short", phases=baseline_only, prometheus_url=known.url)
+    result = evaluate_run(folder, spec=spec)
+    fault = _objective(result, "client-latency-p99", "fault")
+    assert fault.verdict == "not_applicable" and "no 'fault' phase" in fault.detail
+    assert _objective(result, "client-latency-p99", "baseline").verdict == "pass"
+    assert result.verdict == "pass"
+
+
+def test_phase_missing_from_an_interrupted_run_is_no_data(tmp_path, known):
+    spec = write_spec(tmp_path, LATENCY_OBJECTIVE.format(key="true"), case="good")
+    baseline_only = [("baseline", known.base, known.base + 59)]
+    folder = write_run(
+        tmp_path / "cut", phases=baseline_only, prometheus_url=known.url, status="interrupted"
+    )
     result = evaluate_run(folder, spec=spec)
     fault = _objective(result, "client-latency-p99", "fault")
     assert fault.verdict == "no_data" and "not in this run" in fault.detail
@@ -340,7 +354,9 @@ def test_malformed_reconcile_names_file_and_field(tmp_path, known):
 
 
 def test_counter_ratio_survives_a_reset(tmp_path, known):
-    spec = write_spec(tmp_path, """\
+    spec = write_spec(
+        tmp_path,
+        """\
 integrity: false
 objectives:
   - name: good-share
@@ -349,8 +365,12 @@ objectives:
     phases:
       fault: {target: 0.95}
       recovery: {target: 0.85, warning: 0.95}
-""")
-    spec.write_text(spec.read_text().replace("apiVersion: tradestorm.dev/v1", """\
+""",
+    )
+    spec.write_text(
+        spec.read_text().replace(
+            "apiVersion: tradestorm.dev/v1",
+            """\
 apiVersion: openslo/v1
 kind: SLI
 metadata: {name: counted}
@@ -360,7 +380,10 @@ spec:
     good: {metricSource: {type: Prometheus, spec: {query: 'tradestorm_test_good_events{case="counter"}'}}}
     total: {metricSource: {type: Prometheus, spec: {query: 'tradestorm_test_all_events{case="counter"}'}}}
 ---
-apiVersion: tradestorm.dev/v1""", 1))
+apiVersion: tradestorm.dev/v1""",
+            1,
+        )
+    )
     result = evaluate_run(_run(tmp_path, known), spec=spec)
     fault, recovery = result.objectives
     assert fault.value == pytest.approx(0.9) and fault.verdict == "fail"
