@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,8 @@ COMBINATIONS: dict[str, tuple[list[str], list[str]]] = {
     "base+all+without-hpa": (["../../base"], [f"../../components/{c}" for c in COMPONENTS]),
 }
 OVERLAYS = sorted(p.name for p in (K8S / "overlays").iterdir() if p.is_dir())
-RENDERS = [f"overlay:{o}" for o in OVERLAYS] + sorted(COMBINATIONS)
+#: "ops": the kind overlay plus the hand-applied manifests of k8s/ops (restore Job)
+RENDERS = [f"overlay:{o}" for o in OVERLAYS] + sorted(COMBINATIONS) + ["ops"]
 
 
 def render_dir(path: Path) -> list[dict[str, Any]]:
@@ -61,13 +63,18 @@ def k8s_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def renders(k8s_copy: Path) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = {}
-    for name in RENDERS:
+    def one(name: str) -> list[dict[str, Any]]:
+        if name == "ops":
+            ops = [d for f in sorted((k8s_copy / "ops").glob("*.yaml"))
+                   for d in yaml.safe_load_all(f.read_text()) if d]
+            return render_dir(k8s_copy / "overlays" / "kind") + ops
         if name.startswith("overlay:"):
-            out[name] = render_dir(k8s_copy / "overlays" / name.removeprefix("overlay:"))
-        else:
-            out[name] = render_dir(k8s_copy / "overlays" / f"_test-{name}")
-    return out
+            return render_dir(k8s_copy / "overlays" / name.removeprefix("overlay:"))
+        return render_dir(k8s_copy / "overlays" / f"_test-{name}")
+
+    # kubectl runs in subprocesses: render the combinations side by side
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return dict(zip(RENDERS, pool.map(one, RENDERS), strict=True))
 
 
 @pytest.fixture(params=RENDERS)

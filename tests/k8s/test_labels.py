@@ -7,8 +7,9 @@ from typing import Any
 from tests.k8s.manifests import pod_template, ref
 
 REQUIRED = {"app.kubernetes.io/part-of": "tradestorm",
-            "app.kubernetes.io/managed-by": "kustomize",
             "app.kubernetes.io/instance": "tradestorm"}
+#: kustomize for everything k8s/ renders, kubectl for the hand-applied k8s/ops manifests
+MANAGERS = ("kustomize", "kubectl")
 
 
 def test_every_object_carries_the_recommended_labels(rendered: list[dict[str, Any]]) -> None:
@@ -18,6 +19,8 @@ def test_every_object_carries_the_recommended_labels(rendered: list[dict[str, An
         for k, v in REQUIRED.items():
             if labels.get(k) != v:
                 bad.append(f"{ref(obj)}: {k}")
+        if labels.get("app.kubernetes.io/managed-by") not in MANAGERS:
+            bad.append(f"{ref(obj)}: app.kubernetes.io/managed-by")
         if obj["kind"] not in ("NetworkPolicy",) and "app.kubernetes.io/name" not in labels:
             bad.append(f"{ref(obj)}: app.kubernetes.io/name")
         if "app.kubernetes.io/component" not in labels:

@@ -5,6 +5,7 @@ resources against the structural schemas of crd_schemas.py."""
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import jsonschema
@@ -21,7 +22,19 @@ from tests.k8s.schema_validation import validate_strict
 KUBERNETES_VERSIONS = ("1.33", kubernetes_validate.utils.latest_version())
 
 
+_VALID: set[str] = set()
+
+
 def validate(obj: dict[str, Any]) -> None:
+    """Validate one object; an identical object (same in many renders) is validated once."""
+    fingerprint = json.dumps(obj, sort_keys=True)
+    if fingerprint in _VALID:
+        return
+    _validate(obj)
+    _VALID.add(fingerprint)
+
+
+def _validate(obj: dict[str, Any]) -> None:
     key = (obj["apiVersion"], obj["kind"])
     if key in SCHEMAS:
         jsonschema.validate(obj, SCHEMAS[key])

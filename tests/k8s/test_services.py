@@ -108,22 +108,29 @@ def test_only_the_gateway_gets_the_admin_key(renders: dict[str, Any]) -> None:
         assert ("TRADEPLAT_ADMIN_KEY" in env) == (dep["metadata"]["name"] == "gateway")
 
 
-def test_generated_secret_references_are_rewritten(renders: dict[str, Any]) -> None:
-    """kind's secretGenerator adds a hash suffix; every reference must follow it."""
-    objects = renders["overlay:kind"]
-    secret_names = {s["metadata"]["name"] for s in by_kind(objects, "Secret")}
-    generated = [n for n in secret_names if n.startswith("tradeplat-secrets-")]
-    assert len(generated) == 1
-    refs = []
-    for o in objects:
-        def walk(node: Any) -> None:
-            if isinstance(node, dict):
-                if "secretKeyRef" in node:
-                    refs.append(node["secretKeyRef"]["name"])
-                for v in node.values():
-                    walk(v)
-            elif isinstance(node, list):
-                for v in node:
-                    walk(v)
-        walk(o)
-    assert refs and set(refs) == {generated[0]}
+def secret_references(node: Any) -> set[str]:
+    """Names of Secrets referenced anywhere below ``node`` (env secretKeyRef, volumes)."""
+    refs: set[str] = set()
+    if isinstance(node, dict):
+        if "secretKeyRef" in node:
+            refs.add(node["secretKeyRef"]["name"])
+        if "secretName" in node:
+            refs.add(node["secretName"])
+        for v in node.values():
+            refs |= secret_references(v)
+    elif isinstance(node, list):
+        for v in node:
+            refs |= secret_references(v)
+    return refs
+
+
+def test_every_secret_reference_names_a_secret_the_overlay_provides(
+    renders: dict[str, Any],
+) -> None:
+    for name in ("overlay:kind", "overlay:eks", "ops"):
+        objects = renders[name]
+        provided = {s["metadata"]["name"] for s in by_kind(objects, "Secret")}
+        provided |= {e["spec"]["target"]["name"] for e in by_kind(objects, "ExternalSecret")}
+        refs = secret_references(objects)
+        assert {"tradeplat-secrets", "locust-accounts"} <= refs
+        assert refs <= provided, (name, refs - provided)
