@@ -169,7 +169,7 @@ def build_panels(folder: ResultsFolder, info: RunInfo) -> list[PanelView]:
         if folder.timeseries is None:
             chosen = _locust_series(folder, spec.key, spec.prefix)
             source = ("Locust history (timeseries.json missing)" if chosen
-                      else "none: no timeseries.json and no Locust history")
+                      else "none: timeseries.json missing")
         unit = spec.unit if spec.unit is not None else None
         if chosen and chosen[0].unit and spec.key not in ("error_rate", "database_up"):
             unit = chosen[0].unit
