@@ -37,15 +37,10 @@ def evaluate_recovery(
 ) -> list[RecoveryResult]:
     faults = faults_for(item, run)
     if not faults:
-        wanted = " ".join(x for x in (item.fault_action, item.fault_target) if x) or "any fault"
+        wanted = " ".join(x for x in (item.fault_action, item.fault_target) if x)
+        text = f"no {wanted} fault in this run" if wanted else "no fault in this run"
         return [
-            _result(
-                item,
-                "(none)",
-                None,
-                NOT_APPLICABLE,
-                detail=f"no fault matching {wanted} in this run",
-            )
+            _result(item, "(none)", None, NOT_APPLICABLE, detail=f"{text}: nothing to recover from")
         ]
     assert item.sli.query is not None
     outcome = fetched.get(item.sli.query)

@@ -66,7 +66,7 @@ def decide(
     """The verdict; ``incomplete`` (why the run cannot be certified) caps it at inconclusive."""
     score = score_of(items)
     if error:
-        return Verdict(ERROR, score, [error])
+        return Verdict(ERROR, None, [error])  # a partial score would look like a result
     reasons: list[str] = []
     key_failures = [i.label for i in items if i.key and i.verdict == FAIL]
     if key_failures:

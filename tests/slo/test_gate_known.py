@@ -389,3 +389,14 @@ apiVersion: tradestorm.dev/v1""",
     assert fault.value == pytest.approx(0.9) and fault.verdict == "fail"
     # the recovery window spans the reset at B+100: still exactly 9 in 10
     assert recovery.value == pytest.approx(0.9) and recovery.verdict == "warning"
+
+
+def test_error_verdict_has_no_score(tmp_path, known):
+    spec = write_spec(tmp_path, LATENCY_OBJECTIVE.format(key="true"), case="good")
+    dead = f"http://127.0.0.1:{free_port()}"
+    result = evaluate_run(
+        _run(tmp_path, known, prometheus_url=dead, reconcile=RECONCILE_OK),
+        spec=spec.parent / spec.name,
+    )
+    assert result.verdict == "error" and result.score is None
+    assert json.loads((tmp_path / "run" / "slo.json").read_text())["score"] is None
