@@ -170,7 +170,7 @@ def build_panels(folder: ResultsFolder, info: RunInfo) -> list[PanelView]:
             chosen = _locust_series(folder, spec.key, spec.prefix)
             source = ("Locust history (timeseries.json missing)" if chosen
                       else "none: timeseries.json missing")
-        unit = spec.unit if spec.unit is not None else None
+        unit = spec.unit
         if chosen and chosen[0].unit and spec.key not in ("error_rate", "database_up"):
             unit = chosen[0].unit
         if spec.key == "error_rate" and chosen and chosen[0].unit in ("%", "percent"):

@@ -207,3 +207,8 @@ def test_appendix_lists_the_results_files(failing_report):
     table = soup_of(failing_report).find("table", class_="files").get_text(" ", strip=True)
     for name in ("run.json", "slo.json", "chaos-journal.json", "locust_stats.csv"):
         assert name in table
+
+
+def test_each_chart_names_its_queries(failing_report):
+    queries = soup_of(failing_report).find(id="panel-outbox_lag").find("details", class_="queries")
+    assert queries.find("code").get_text() == "tradestorm:outbox_lag:orders"
