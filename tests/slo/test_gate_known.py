@@ -392,7 +392,9 @@ apiVersion: tradestorm.dev/v1""",
 
 
 def test_error_verdict_has_no_score(tmp_path, known):
-    spec = write_spec(tmp_path, LATENCY_OBJECTIVE.format(key="true"), case="good")
+    # integrity (from reconcile.json) passes without Prometheus: a partial score exists
+    body = LATENCY_OBJECTIVE.format(key="true").replace("integrity: false", "integrity: {key: true}")
+    spec = write_spec(tmp_path, body, case="good")
     dead = f"http://127.0.0.1:{free_port()}"
     result = evaluate_run(
         _run(tmp_path, known, prometheus_url=dead, reconcile=RECONCILE_OK),
