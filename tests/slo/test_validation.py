@@ -207,3 +207,88 @@ def test_compliance_objective_is_a_ratio_not_the_sli_unit():
     assert timeslices is not None and timeslices.aggregate == "compliance"
     assert timeslices.unit == "ratio" and timeslices.sample_threshold == 0.5
     assert spec.objective("client-latency-p99").unit == "s"
+
+
+def _openslo_variant(tmp_path, old: str, new: str):
+    path = write_spec(tmp_path, LATENCY_OBJECTIVE.format(key="true"))
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "problem"),
+    [
+        (
+            "apiVersion: openslo/v1\nkind: SLI",
+            "apiVersion: openslo/v2\nkind: SLI",
+            "apiVersion",
+            "expected openslo/v1 or tradestorm.dev/v1",
+        ),
+        (
+            "spec: {type: Prometheus,",
+            "spec: {type: Graphite,",
+            "spec.type",
+            "only Prometheus data sources",
+        ),
+        (
+            "  ratioMetric:\n    counter: false\n",
+            "  ratioMetric:\n    counter: 'no'\n",
+            "spec.ratioMetric.counter",
+            "expected true or false",
+        ),
+        (
+            "    bad:\n",
+            "    good: {metricSource: {type: Prometheus, spec: {query: up}}}\n    bad:\n",
+            "spec.ratioMetric",
+            "exactly one of good, bad",
+        ),
+        (
+            "metadata: {name: availability}",
+            "metadata: {name: Availability!}",
+            "metadata.name",
+            "not a valid name",
+        ),
+        ("kind: ResilienceSpec", "kind: ResilienceSpecs", "kind", "expected ResilienceSpec"),
+    ],
+)
+def test_malformed_openslo_documents(tmp_path, old, new, field, problem):
+    error = _openslo_variant(tmp_path, old, new)
+    assert error.field == field and problem in error.problem
+    assert "(document " in error.source
+
+
+def test_slo_with_two_objectives_is_refused(tmp_path):
+    path = write_spec(tmp_path, LATENCY_OBJECTIVE.format(key="true"))
+    path.write_text(
+        path.read_text().replace(
+            "apiVersion: tradestorm.dev/v1",
+            """\
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: two}
+spec:
+  indicatorRef: latency
+  objectives:
+    - {op: lte, value: 0.2, target: 0.9}
+    - {op: lte, value: 0.5, target: 0.99}
+---
+apiVersion: tradestorm.dev/v1""",
+            1,
+        )
+    )
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    assert (
+        caught.value.field == "spec.objectives" and "one objective per SLO" in caught.value.problem
+    )
+    assert "SLO 'two'" in caught.value.source
+
+
+def test_cli_refuses_results_dir_with_a_window(tmp_path):
+    outcome = CliRunner().invoke(cli, ["gate", str(tmp_path), "--from", "now-5m"])
+    assert outcome.exit_code == 2
+    assert "field '--from'" in outcome.stderr and "not both" in outcome.stderr
