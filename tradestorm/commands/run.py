@@ -30,7 +30,7 @@ from tradestorm.errors import InputError
 from tradestorm.runner.durations import parse_duration
 
 DEMO_SCENARIO = "pod-kill-orders"
-DEMO_TIMINGS = {"warmup": 5.0, "baseline": 20.0, "fault": 20.0, "recovery": 30.0}
+DEMO_TIMINGS = {"warmup": 10.0, "baseline": 20.0, "fault": 20.0, "recovery": 30.0}
 DEMO_USERS = 10
 
 

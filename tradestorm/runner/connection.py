@@ -97,7 +97,8 @@ def open_local(
     started = False
     if not status.running:
         say("local target: not running; bringing it up (this takes a few seconds)")
-        status = target.up(wait=True, timeout_s=up_timeout_s)
+        status = target.up(wait=True, timeout_s=up_timeout_s,
+                           progress=lambda line: say(f"local target: {line}"))
         started = True
         say("local target: up (started by this run)")
     else:

@@ -215,7 +215,7 @@ class Orchestrator:
     ) -> PhaseRecord:
         phase = PhaseRecord(name=name, start=start or time.time(), planned_seconds=planned)
         self.record.phases.append(phase)
-        self.view.set_phase(name, planned)
+        self.view.set_phase(name, planned, started=phase.start)
         self._save()
         return phase
 
@@ -312,8 +312,9 @@ class Orchestrator:
         assert self.scenario.experiment is not None
         plan = self.scenario.phases
         called = time.time()
-        self.view.set_phase("fault", plan.fault, note=f"experiment {self.scenario.experiment.name}")
         fault = self._begin_phase("fault", plan.fault, start=called)
+        self.view.set_phase("fault", plan.fault, started=called,
+                            note="the experiment's rollbacks and steady-state checks")
         baseline = self.record.phase("baseline")
         if baseline is not None:
             baseline.end = called
@@ -366,11 +367,12 @@ class Orchestrator:
             self._fail("experiment", f"the experiment left residue behind; see "
                        f"{self.results_dir / 'residue.json'}")
         over = bool(ends) and max(ends) < time.time()
-        self.view.set_phase("fault", max(0.0, fault_end - time.time()),
+        self.view.set_phase("fault", fault_end - fault.start, started=fault.start,
                             note="fault over, observing" if over else "")
         self._wait_until(fault_end)
         fault.end = max(fault_end, fault.start)
         recovery = self._begin_phase("recovery", plan.recovery, start=fault.end)
+        self.view.set_phase("recovery", plan.recovery, started=fault.end)
         recovery_end = max(fault.end + plan.recovery, returned)
         self._wait_until(recovery_end)
         recovery.end = recovery_end

@@ -67,10 +67,11 @@ class RunView:
     metrics: Metrics = field(default_factory=Metrics)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def set_phase(self, phase: str, planned_s: float | None = None, note: str = "") -> None:
+    def set_phase(self, phase: str, planned_s: float | None = None, note: str = "",
+                  started: float | None = None) -> None:
         with self.lock:
             self.phase = phase
-            self.phase_started = time.time()
+            self.phase_started = time.time() if started is None else started
             self.phase_planned = planned_s
             self.note = note
 
@@ -88,6 +89,7 @@ class RunView:
                 "elapsed": now - self.started_at,
                 "in_phase": in_phase,
                 "left": None if planned is None else max(0.0, planned - in_phase),
+                "over": None if planned is None else max(0.0, in_phase - planned),
                 "note": self.note,
                 "metrics": self.metrics,
             }
@@ -123,7 +125,8 @@ class MetricsPoller:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
         self._client.close()
 
     def _loop(self) -> None:
@@ -215,7 +218,9 @@ def render(view: RunView) -> Panel:
     table.add_column(style="bold")
     table.add_column()
     phase = Text(snap["phase"], style="bold cyan")
-    if snap["left"] is not None:
+    if snap["over"]:
+        phase.append(f"  {format_duration(snap['over'])} over plan", style="yellow")
+    elif snap["left"] is not None:
         phase.append(f"  {format_duration(snap['left'])} left", style="dim")
     table.add_row("phase", phase)
     table.add_row("elapsed", format_duration(snap["elapsed"]))
@@ -237,7 +242,12 @@ def render(view: RunView) -> Panel:
 def status_line(view: RunView) -> str:
     snap = view.snapshot()
     m: Metrics = snap["metrics"]
-    left = f" ({format_duration(snap['left'])} left)" if snap["left"] is not None else ""
+    if snap["over"]:
+        left = f" ({format_duration(snap['over'])} over plan: {snap['note'] or 'waiting'})"
+    elif snap["left"] is not None:
+        left = f" ({format_duration(snap['left'])} left)"
+    else:
+        left = ""
     return (f"[{format_duration(snap['elapsed']):>6}] {snap['phase']}{left} | "
             f"{_fmt_rate(m.throughput)} | errors {_fmt_ratio(m.error_rate)} | "
             f"p99 {_fmt_latency(m.p99)} | faults: {', '.join(m.active_faults) or 'none'}")
