@@ -16,7 +16,9 @@ raises, so the probe fails and the hypothesis is not met.
 from __future__ import annotations
 
 import math
+import operator
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,10 @@ __all__ = [
     "slo_holds", "outbox_drained", "hpa_scaled_out",
 ]
 
-OPS = ("<", "<=", ">", ">=", "==", "!=")
+OPS: dict[str, Callable[[float, float], bool]] = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+    "==": operator.eq, "!=": operator.ne,
+}
 
 
 class NoData(ChaosError):
@@ -163,10 +168,9 @@ def slo_holds(query: str | None = None, op: str = "<=", threshold: float | None 
     if op not in OPS:
         raise ValueError(f"op must be one of {', '.join(OPS)}, got {op!r}")
     from slo.series import reduce
-    from slo.spec import meets
 
     value = reduce(_window_values(url, query, window, float(step)), aggregate)
-    return meets(value, op, float(threshold))
+    return OPS[op](value, float(threshold))
 
 
 def _objective_holds(url: str, name: str, spec: str | None, phase: str, window: float,

@@ -125,7 +125,10 @@ def _failed_runs(journal: dict[str, Any]) -> list[str]:
         for run in journal.get(section) or []:
             if run.get("status") != "succeeded":
                 name = (run.get("activity") or {}).get("name", "?")
-                reason = (run.get("exception") or ["(no reason given)"])[-1].strip()
+                if run.get("status") is None:  # cut short by SIGINT/SIGTERM
+                    reason = "interrupted"
+                else:
+                    reason = (run.get("exception") or ["(no reason given)"])[-1].strip()
                 failed.append(f"{'method' if section == 'run' else 'rollbacks'}: {name}: {reason}")
     return failed
 

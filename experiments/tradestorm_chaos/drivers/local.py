@@ -57,10 +57,12 @@ class LocalDriver:
     def close(self) -> None:
         self._http.close()
 
-    def _call(self, method: str, url: str, json: Any = None,
-              ok: tuple[int, ...] = (200, 201)) -> httpx.Response:
+    def _call(self, method: str, url: str, json: Any = None, ok: tuple[int, ...] = (200, 201),
+              timeout_s: float | None = None) -> httpx.Response:
         try:
-            response = self._http.request(method, url, json=json)
+            response = self._http.request(
+                method, url, json=json,
+                timeout=timeout_s if timeout_s is not None else self.settings.http_timeout_s)
         except httpx.HTTPError as exc:
             raise TargetUnavailable(f"{method} {url}: {exc!r}") from exc
         if response.status_code not in ok:
@@ -153,7 +155,7 @@ class LocalDriver:
         sup = self.state.supervisor_url
 
         def inject() -> dict[str, Any]:
-            self._call("POST", f"{sup}/database/stop")
+            self._call("POST", f"{sup}/database/stop", timeout_s=DATABASE_START_TIMEOUT_S)
             if not wait_until(lambda: not self.database_up(), 30):
                 raise DriverError("the database did not stop within 30s")
             return {"database": "stopped"}
@@ -204,7 +206,7 @@ class LocalDriver:
         if self.database_up():
             self._close_records("database_outage")
             return False
-        self._call("POST", f"{sup}/database/start")
+        self._call("POST", f"{sup}/database/start", timeout_s=DATABASE_START_TIMEOUT_S)
         if not wait_until(self.database_up, DATABASE_START_TIMEOUT_S):
             raise FaultNotRemoved(f"the database did not start within {DATABASE_START_TIMEOUT_S}s")
         self._close_records("database_outage")
