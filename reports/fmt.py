@@ -15,7 +15,9 @@ def number(value: float | None, digits: int = 3) -> str:
     if float(value).is_integer() and abs(value) < 1e15:
         return f"{int(value):,}"
     magnitude = abs(value)
-    decimals = 1 if magnitude >= 100 else 2 if magnitude >= 1 else digits
+    if magnitude < 1:  # significant digits, so 0.0004 does not read as 0
+        return f"{value:.{digits}g}"
+    decimals = 1 if magnitude >= 100 else 2
     text = f"{value:,.{decimals}f}".rstrip("0").rstrip(".")
     return text if text not in ("", "-0") else "0"
 
