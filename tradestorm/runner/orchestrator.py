@@ -333,6 +333,9 @@ class Orchestrator:
         except KeyboardInterrupt:
             fault.end = time.time()
             raise
+        except Exception as exc:  # refused before anything was touched, or broke while running
+            fault.end = time.time()
+            raise StageError("experiment", f"{type(exc).__name__}: {exc}") from exc
         self.experiment_outcome = outcome
         returned = time.time()
         faults = list(getattr(outcome, "faults", None) or [])
@@ -536,10 +539,13 @@ class Orchestrator:
                 self._stop_load()
                 self._sweep_faults()
                 self._save()
-            if not self._hurry:
-                with contextlib.suppress(KeyboardInterrupt):
-                    self.view.set_phase("settling", SETTLE_S)
-                    time.sleep(SETTLE_S if not self.interrupted else 1.0)
+            try:
+                self.view.set_phase("settling", SETTLE_S)
+                time.sleep(SETTLE_S if not self.interrupted else 1.0)
+            except KeyboardInterrupt:
+                self.interrupted = True
+                self._hurry = True
+                self.say("interrupted again: skipping the rest of the wrap-up")
             self._optional("reconcile", self._reconcile)
             self._optional("timeseries", self._timeseries)
             self._optional("gate", self._gate)
