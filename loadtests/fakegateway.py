@@ -5,8 +5,9 @@ It is NOT the platform: it answers the public API's routes (docs/contracts.md
 with the API's idempotency rules (201 new, 200 replay with
 ``Idempotent-Replayed: true``). Every ``--lose-ack-every`` N-th new order is
 stored but answered 503, to exercise the client's retry with the same client
-order id; every ``--reject-every`` N-th new order is stored as REJECTED (a risk
-denial). ``GET /_fake/orders`` returns what it stored.
+order id; every ``--stall-every`` N-th new order is stored but answered only
+after ``--stall-s`` seconds (a client timeout); every ``--reject-every`` N-th
+new order is stored as REJECTED (a risk denial). ``GET /_fake/orders`` returns what it stored.
 
 Run: ``python -m loadtests.fakegateway [--port 0]``; it prints
 ``listening http://127.0.0.1:PORT`` once it accepts connections.
@@ -15,6 +16,7 @@ Run: ``python -m loadtests.fakegateway [--port 0]``; it prints
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import socket
 import sys
@@ -31,9 +33,17 @@ JSON = [(b"content-type", b"application/json")]
 class FakeGateway:
     """The ASGI application."""
 
-    def __init__(self, lose_ack_every: int = 0, reject_every: int = 0) -> None:
+    def __init__(
+        self,
+        lose_ack_every: int = 0,
+        reject_every: int = 0,
+        stall_every: int = 0,
+        stall_s: float = 0.0,
+    ) -> None:
         self.lose_ack_every = lose_ack_every
         self.reject_every = reject_every
+        self.stall_every = stall_every
+        self.stall_s = stall_s
         self.orders: dict[tuple[str, str], dict[str, Any]] = {}
         self.by_id: dict[str, dict[str, Any]] = {}
         self.posts = 0
@@ -55,7 +65,10 @@ class FakeGateway:
             message = await receive()
             body += message.get("body", b"")
             more = message.get("more_body", False)
+        created = self._created
         status, payload, headers = self.handle(scope, body)
+        if self.stall_every and self._created > created and self._created % self.stall_every == 0:
+            await asyncio.sleep(self.stall_s)  # the order is stored; its answer comes too late
         await send({"type": "http.response.start", "status": status, "headers": JSON + headers})
         await send({"type": "http.response.body", "body": payload})
 
@@ -178,11 +191,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--lose-ack-every", type=int, default=0)
     parser.add_argument("--reject-every", type=int, default=0)
+    parser.add_argument("--stall-every", type=int, default=0)
+    parser.add_argument("--stall-s", type=float, default=0.0)
     args = parser.parse_args(argv)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
-    app = FakeGateway(args.lose_ack_every, args.reject_every)
+    app = FakeGateway(args.lose_ack_every, args.reject_every, args.stall_every, args.stall_s)
     config = uvicorn.Config(
         app, log_level="warning", access_log=False, lifespan="on", http="httptools", loop="uvloop"
     )

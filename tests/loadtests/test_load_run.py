@@ -292,3 +292,59 @@ def test_bad_load_options_are_refused(fake_accounts: Path, tmp_path: Path, kwarg
     with pytest.raises(ConfigError) as info:
         start_load("steady", accounts_file=fake_accounts, results_dir=tmp_path / "r", **args)
     assert info.value.field == field
+
+
+def test_order_timed_out_is_retried_with_the_same_client_order_id(
+    tmp_path: Path, fake_accounts: Path
+) -> None:
+    gw = start_fake_gateway("--stall-every", "3", "--stall-s", "1.5")
+    try:
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "locust",
+                "-f",
+                str(REPO / "loadtests" / "locustfile.py"),
+                "--headless",
+                "--host",
+                gw.url,
+                "--only-summary",
+                "--load-profile",
+                "steady",
+                "--target-users",
+                "2",
+                "--profile-duration",
+                "4s",
+                "--rate",
+                "6",
+                "--request-timeout",
+                "0.5",
+                "--accounts-file",
+                str(fake_accounts),
+                "--journal-dir",
+                str(tmp_path / "journal"),
+                "--csv",
+                str(tmp_path / "locust"),
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert out.returncode in (0, 1), out.stderr[-2000:]
+        stored = gw.orders()
+    finally:
+        gw.process.terminate()
+        gw.process.wait(timeout=10)
+        gw.process.stdout.close()
+    [records] = journal_records(tmp_path / "journal").values()
+    acks = [r for r in records if r["kind"] == "ack"]
+    retried = [a for a in acks if a["attempts"] > 1]
+    assert retried, "no order was retried after a timeout"
+    assert all(a["replayed"] for a in retried)
+    # the retries re-posted ids the gateway already had (it stores one order per id)
+    assert stored["posts"] > len(stored["orders"])
+    submitted = {r["client_order_id"] for r in records if r["kind"] == "submit"}
+    assert {a["client_order_id"] for a in retried} <= submitted
+    assert "attempt 1/3" in (tmp_path / "locust_failures.csv").read_text()
