@@ -275,3 +275,37 @@ def test_index_escapes_hostile_scenario_names(tmp_path):
     soup = soup_of(build_index(tmp_path))
     assert soup.find_all("script") == [] and soup.find_all("img") == []
     assert HOSTILE in soup.find("table", class_="trends").get_text()
+
+
+def test_thousands_of_offending_orders_are_capped_and_counted(fresh_run):
+    run = fresh_run()
+
+    def many(data):
+        data["violations"] = [{"check": "acknowledged_orders_exist", "order_ids": [f"o-{i}"],
+                               "client_order_ids": [f"c-{i}"], "detail": "absent"}
+                              for i in range(1200)]
+        data["lost"] = 1200
+    _edit(run / "reconcile.json", many)
+    report = build_report(run)
+    soup = soup_of(report)
+    rows = soup.find("table", class_="offending").find("tbody").find_all("tr")
+    assert len(rows) == 500
+    assert "1200 violations" in soup.find(id="offending").find_next("h4").get_text(" ")
+    assert "… and 700 more, listed in reconcile.json." in soup.get_text()
+    assert report.stat().st_size < 2 * 1024 * 1024
+
+
+def test_the_installed_command_exits_2_on_a_malformed_file(fresh_run):
+    """The real entry point, in its own process."""
+    import subprocess
+    import sys
+
+    run = fresh_run()
+    (run / "timeseries.json").write_text("{oops")
+    proc = subprocess.run([sys.executable, "-m", "tradestorm", "report", str(run)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (f"error: {run / 'timeseries.json'}: field '(json)': not valid "
+                                   "JSON: Expecting property name enclosed in double quotes at "
+                                   "line 1 column 2")
+    assert not (run / "report.html").exists()
