@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.k8s.manifests import Pod, by_kind, pods, ref, selector_matches
+from tests.k8s.manifests import Pod, by_kind, find, pods, ref, selector_matches
 from tests.k8s.netpol import Endpoint, allowed
 
 CALLS = {  # who calls whom over HTTP inside the platform
@@ -135,3 +135,37 @@ def test_the_evaluator_denies_what_no_policy_opens(with_locust: list[dict[str, A
     assert not allowed(only_deny, Endpoint(pod_list["gateway"]), Endpoint(pod_list["orders"]),
                        8000)
     assert allowed([], Endpoint(pod_list["gateway"]), Endpoint(pod_list["orders"]), 8000)
+
+
+def test_the_mesh_authorizes_exactly_the_same_flows(renders: dict[str, Any]) -> None:
+    """components/mesh: the AuthorizationPolicies (by ServiceAccount) admit the flows the
+    NetworkPolicies admit (by label), no more, no less."""
+    objects = renders["base+all"]
+    pods_of: dict[str, set[str]] = {}  # service account -> pod names (app.kubernetes.io/name)
+    for obj in objects:
+        tpl = (obj.get("spec") or {}).get("template") or \
+            ((obj.get("spec") or {}).get("jobTemplate") or {}).get("spec", {}).get("template")
+        if tpl and obj["metadata"].get("namespace") == "tradestorm":
+            pods_of.setdefault(tpl["spec"]["serviceAccountName"], set()).add(
+                tpl["metadata"]["labels"]["app.kubernetes.io/name"])
+    shared = {sa: names for sa, names in pods_of.items() if len(names) > 1}
+    assert shared == {}, "one identity per workload, or the mesh cannot tell them apart"
+    account_of = {sa: names.pop() for sa, names in pods_of.items()}
+    authorized = set()
+    for pol in by_kind(objects, "AuthorizationPolicy"):
+        if "selector" not in pol["spec"]:
+            assert pol["spec"] == {}, "the namespace-wide policy must be the empty deny-all"
+            continue
+        target = pol["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"]
+        for rule in pol["spec"]["rules"]:
+            ports = [int(p) for op in rule["to"] for p in op["operation"]["ports"]]
+            for src in rule.get("from", []):
+                for principal in src["source"]["principals"]:
+                    ns, sa = principal.split("/ns/")[1].split("/sa/")
+                    if ns != "tradestorm":
+                        continue  # Prometheus, checked by the NetworkPolicy tests
+                    authorized |= {(account_of[sa], target, port) for port in ports}
+    public = {f for f in expected_flows() if f[1] == "gateway"}  # gateway: any source
+    assert authorized == expected_flows() - public
+    peer = find(objects, "PeerAuthentication", "default")
+    assert peer is not None and peer["spec"]["mtls"]["mode"] == "STRICT"
