@@ -104,8 +104,6 @@ class Database:
                 raise
             except Exception as exc:
                 log.warning("database not ready, retrying", extra={"error": repr(exc)[:300]})
-                if self._pool is not None and on_connected is None:
-                    return
                 await asyncio.sleep(delay)
                 delay = min(max_delay_s, delay * 2)
 

@@ -110,17 +110,6 @@ async def start_inproc(
     return Platform(dsn=dsn, apps=apps, gateway=gateway)  # type: ignore[arg-type]
 
 
-async def wait_outbox_drained(pool: asyncpg.Pool, timeout_s: float = 15) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        pending = await pool.fetchval("SELECT count(*) FROM outbox WHERE delivered_at IS NULL")
-        if pending == 0:
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{pending} outbox events still pending after {timeout_s}s")
-        await asyncio.sleep(0.05)
-
-
 @dataclass
 class LiveAccount:
     account_id: str

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -139,6 +138,3 @@ class BodySizeLimitMiddleware:
 class _BodyTooLarge(Exception):
     pass
 
-
-def describe(scope: Scope) -> dict[str, Any]:  # pragma: no cover - debugging helper
-    return {"path": scope.get("path"), "route": _route_template(scope)}
