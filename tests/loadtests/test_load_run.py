@@ -348,3 +348,45 @@ def test_order_timed_out_is_retried_with_the_same_client_order_id(
     submitted = {r["client_order_id"] for r in records if r["kind"] == "submit"}
     assert {a["client_order_id"] for a in retried} <= submitted
     assert "attempt 1/3" in (tmp_path / "locust_failures.csv").read_text()
+
+
+def test_a_crash_loses_at_most_the_last_second_of_journal(
+    fake_gateway: FakeGatewayProcess, fake_accounts: Path, tmp_path: Path
+) -> None:
+    import signal
+
+    from loadtests.registration import prune_stale
+
+    results, state = tmp_path / "results", tmp_path / "state"
+    run = start_load(
+        "steady",
+        host=fake_gateway.url,
+        accounts_file=fake_accounts,
+        results_dir=results,
+        duration_s=120,
+        users=4,
+        rate=20,
+        state_dir=state,
+    )
+    try:
+        wait_for(
+            lambda: sum(p.stat().st_size for p in (results / "journal").glob("*.jsonl")) > 3000,
+            timeout=30,
+        )
+        time.sleep(1.0)
+        killed_at = time.time()
+        os.killpg(run.pid, signal.SIGKILL)  # the load generator crashes
+        run.process.wait(timeout=10)
+    finally:
+        run.stop()
+    [records] = journal_records(results / "journal").values()
+    assert records[-1]["kind"] != "end"
+    assert records[-1]["t"] >= killed_at - 1.0, "more than the last second was lost"
+    # every order the gateway stored more than a second before the crash was journaled
+    submitted = {r["client_order_id"] for r in records if r["kind"] == "submit"}
+    stored = {o["client_order_id"] for o in fake_gateway.orders()["orders"]}
+    assert len(stored - submitted) <= 20 * 1.0  # at most ~1 s of orders at 20 iterations/s
+    # its Prometheus registration is left behind, and the next load process prunes it
+    stale = list((state / "prometheus" / "targets").glob("load-*.json"))
+    assert len(stale) == 1
+    assert prune_stale(state) == stale and not stale[0].exists()
