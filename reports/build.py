@@ -39,8 +39,8 @@ MISSING_NOTES = {
 
 
 def _comparison(folder: ResultsFolder, scenario: str, started_at: float | None,
-                ) -> ComparisonView | None:
-    previous_dir = find_previous_run(folder.path, scenario, started_at)
+                target: str | None) -> ComparisonView | None:
+    previous_dir = find_previous_run(folder.path, scenario, started_at, target)
     if previous_dir is None:
         return None
     try:
@@ -69,7 +69,8 @@ def render_report(folder: ResultsFolder, *, generated_at: float | None = None) -
         timeline=timeline,
         residue=read_residue(folder),
         locust=folder.locust,
-        comparison=_comparison(folder, info.scenario, info.started_at),
+        comparison=_comparison(folder, info.scenario, info.started_at,
+                               info.target if folder.run is not None else None),
         notes=notes,
         results_dir=str(folder.path),
         files=folder_files(folder.path),

@@ -1,8 +1,8 @@
 """Comparison with the previous run of the same scenario: what got better, what got worse.
 
 The previous run is found next to this one: the sibling folder (in the parent
-of the results folder) whose ``run.json`` names the same scenario and has the
-latest ``started_at`` before this run's.
+of the results folder) whose ``run.json`` names the same scenario (and the same
+target, when both say) and has the latest ``started_at`` before this run's.
 """
 
 from __future__ import annotations
@@ -49,22 +49,27 @@ class ComparisonView:
         return [i for i in self.items if i.direction == direction]
 
 
-def _run_meta(run_dir: Path) -> tuple[str | None, float | None]:
+def _run_meta(run_dir: Path) -> tuple[str | None, str | None, float | None]:
+    """Scenario, target and start of a sibling run; Nones when its run.json is unreadable
+    (a sibling is not this report's input, so it is skipped rather than an error)."""
     try:
         data = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None, None
+        return None, None, None
     if not isinstance(data, dict):
-        return None, None
+        return None, None, None
     started = data.get("started_at")
-    scenario = data.get("scenario")
     if isinstance(started, bool) or not isinstance(started, (int, float)):
         started = None
-    return (scenario if isinstance(scenario, str) else None), started
+    scenario, target = data.get("scenario"), data.get("target")
+    return (scenario if isinstance(scenario, str) else None,
+            target if isinstance(target, str) else None, started)
 
 
-def find_previous_run(results_dir: Path, scenario: str, started_at: float | None) -> Path | None:
-    """The latest earlier run of ``scenario`` among the siblings of ``results_dir``."""
+def find_previous_run(results_dir: Path, scenario: str, started_at: float | None,
+                      target: str | None = None) -> Path | None:
+    """The latest earlier run of ``scenario`` (on ``target``, when given) among the
+    siblings of ``results_dir``."""
     if started_at is None:
         return None
     here = results_dir.resolve()
@@ -76,9 +81,11 @@ def find_previous_run(results_dir: Path, scenario: str, started_at: float | None
     for sibling in siblings:
         if sibling == here or not sibling.is_dir():
             continue
-        other_scenario, other_started = _run_meta(sibling)
+        other_scenario, other_target, other_started = _run_meta(sibling)
         if other_scenario != scenario or other_started is None or other_started >= started_at:
             continue
+        if target and other_target and other_target != target:
+            continue  # a kubernetes run is no baseline for a local one
         if best is None or other_started > best[0]:
             best = (other_started, sibling)
     return best[1] if best else None

@@ -41,6 +41,17 @@ def test_previous_run_is_the_latest_earlier_one_of_the_same_scenario(root):
     assert find_previous_run(root / "c-oldest", "pod-kill-orders", START) is None
 
 
+def test_a_run_on_another_target_is_no_baseline(tmp_path):
+    write_results(tmp_path / "now", started_at=START + HOUR)
+    old = write_results(tmp_path / "k8s", started_at=START + HOUR / 2)
+    data = json.loads((old / "run.json").read_text())
+    data["target"] = "kubernetes"
+    (old / "run.json").write_text(json.dumps(data))
+    write_results(tmp_path / "local-before", started_at=START)
+    assert find_previous_run(tmp_path / "now", "pod-kill-orders", START + HOUR,
+                             "local") == (tmp_path / "local-before").resolve()
+
+
 def test_report_says_what_got_worse_and_better(root):
     soup = soup_of(build_report(root / "b-current"))
     intro = soup.find(id="comparison").find_next("p").get_text(" ", strip=True)

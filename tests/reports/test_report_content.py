@@ -43,7 +43,8 @@ def test_verdict_score_and_run_facts_at_the_top(failing_report):
     assert "71.5" in verdict.get_text()
     text = header.get_text(" ", strip=True)
     for fact in ("pod-kill-orders", "local", "10 min", "2025-11-22 08:00:00 UTC",
-                 "locust 2.47.0", "prometheus 2.42.0", "kill_replicas orders at T+3:00"):
+                 "locust 2.47.0", "prometheus 2.42.0", "kill_replicas orders at T+3:00",
+                 "baseline 3 min → fault 2 min → recovery 5 min"):
         assert fact in text, fact
     assert soup.title.get_text().startswith("FAIL")
 
