@@ -34,7 +34,7 @@ def render(result: GateResult, console: Console | None = None) -> None:
     title = "SLO gate" + (f" — {result.scenario}" if result.scenario else "")
     if result.objectives:
         table = Table(title=title, title_justify="left")
-        for col in ("objective", "phase", "side", "value", "objective", "verdict", "key"):
+        for col in ("objective", "phase", "side", "value", "criteria", "verdict", "key"):
             table.add_column(col, overflow="fold")
         for o in result.objectives:
             limit = f"{o.op} {o.target:g}" + (

@@ -62,6 +62,7 @@ spec:
 @pytest.fixture(scope="module")
 def live_window(local_target):
     """Drive ~9 s of real traffic through the gateway; return the measured window."""
+    local_target.heal()  # the target is shared: start from a healthy one
     accounts = json.loads(local_target.accounts_file.read_text())["accounts"]
     headers = {"X-API-Key": accounts[0]["api_key"]}
     start = time.time()
