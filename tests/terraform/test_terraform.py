@@ -211,3 +211,57 @@ def test_no_state_or_provider_cache_is_committed() -> None:
     out = subprocess.run(["git", "ls-files", "terraform"], cwd=REPO, capture_output=True,
                          text=True, check=True).stdout.splitlines()
     assert not [f for f in out if ".tfstate" in f or "/.terraform/" in f]
+
+
+def test_every_variable_and_output_is_documented_and_typed() -> None:
+    bad = []
+    for path in TF_FILES:
+        doc = load(path)
+        for name, body in blocks(doc, "variable").items():
+            if not body.get("description"):
+                bad.append(f"{path.relative_to(TF)}: variable {name} has no description")
+            if "type" not in body:
+                bad.append(f"{path.relative_to(TF)}: variable {name} has no type")
+        for name, body in blocks(doc, "output").items():
+            if not body.get("description"):
+                bad.append(f"{path.relative_to(TF)}: output {name} has no description")
+    assert bad == []
+
+
+def test_every_root_variable_without_default_is_set_by_tfvars_or_ci() -> None:
+    from_ci = {"deploy_role_arn"}
+    variables = blocks(load(TF / "environments/dev/variables.tf"), "variable")
+    required = {n for n, b in variables.items() if "default" not in b}
+    for env in ENVIRONMENTS:
+        tfvars = set(load(TF / "environments" / env / "terraform.tfvars"))
+        assert required - from_ci <= tfvars, (env, required - from_ci - tfvars)
+        assert tfvars <= set(variables), (env, tfvars - set(variables))
+
+
+def test_module_arguments_match_the_module_variables() -> None:
+    """A thin root passes only arguments its local modules declare, and every required one."""
+    main = load(TF / "environments/dev/main.tf")
+    for name, body in blocks(main, "module").items():
+        module_dir = (TF / "environments/dev" / body["source"]).resolve()
+        declared = {}
+        for path in module_dir.glob("*.tf"):
+            declared.update(blocks(load(path), "variable"))
+        passed = set(body) - {"source", "version", "depends_on", "providers", "count",
+                              "for_each"}
+        assert passed <= set(declared), (name, passed - set(declared))
+        required = {n for n, b in declared.items() if "default" not in b}
+        assert required <= passed, (name, required - passed)
+
+
+def test_every_module_output_a_root_uses_exists() -> None:
+    main = load(TF / "environments/dev/main.tf")
+    outputs_of = {}
+    for name, body in blocks(main, "module").items():
+        module_dir = (TF / "environments/dev" / body["source"]).resolve()
+        outputs_of[name] = {o for p in module_dir.glob("*.tf") for o in blocks(load(p), "output")}
+    used = set()
+    for path in (TF / "environments/dev").glob("*.tf"):
+        used |= set(re.findall(r"module\.(\w+)\.(\w+)", path.read_text()))
+    assert used
+    missing = {(m, o) for m, o in used if o not in outputs_of.get(m, set())}
+    assert missing == set()
