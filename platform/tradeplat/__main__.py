@@ -90,7 +90,9 @@ def run_service(service: str, host: str, port: int) -> None:
         access_log=False,
         proxy_headers=False,
         server_header=False,
-        timeout_graceful_shutdown=int(settings.graceful_shutdown_s) or None,
+        # uvicorn waits forever on None: 0 must mean "do not wait", so pass the number.
+        timeout_graceful_shutdown=settings.graceful_shutdown_s,  # type: ignore[arg-type]
+        limit_concurrency=settings.max_concurrency,
         timeout_keep_alive=30,
     )
 

@@ -53,6 +53,7 @@ class Settings:
     log_level: str = "INFO"
     max_body_bytes: int = 64 * 1024
     graceful_shutdown_s: float = 10.0
+    max_concurrency: int = 512
     relay_batch_size: int = 200
     relay_idle_s: float = 0.05
     risk_defaults: RiskDefaults = field(default_factory=RiskDefaults)
@@ -123,6 +124,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_level=level,
         max_body_bytes=int(_number(env, "MAX_BODY_BYTES", 64 * 1024, int, 1024)),
         graceful_shutdown_s=_number(env, "GRACEFUL_SHUTDOWN_S", 10.0, float, 0),
+        max_concurrency=int(_number(env, "MAX_CONCURRENCY", 512, int, 1)),
         risk_defaults=RiskDefaults(
             max_order_notional=_decimal(
                 env, "RISK_MAX_ORDER_NOTIONAL", RiskDefaults.max_order_notional

@@ -110,6 +110,15 @@ class Unavailable(TradeplatError):
         return {"Retry-After": "1"}
 
 
+class Overloaded(Unavailable):
+    """This replica sheds load instead of queueing without bound."""
+
+    code = "overloaded"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, dependency="capacity")
+
+
 class DatabaseUnavailable(Unavailable):
     code = "database_unavailable"
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from decimal import Decimal
 
+import pytest
 from platform_helpers import Platform, new_symbol
 from tradeplat.simulator import PriceSimulator
 
@@ -55,3 +57,20 @@ async def test_analytics_cost_grows_with_the_window(platform: Platform) -> None:
         assert isinstance(large[key], str)
         Decimal(large[key])
     assert large["compute_ms"] > 10 * small["compute_ms"]
+
+
+async def test_analytics_sheds_load_instead_of_queueing_without_bound(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tradeplat.services.analytics import routes
+
+    monkeypatch.setattr(routes, "MAX_WAITING", 1)
+    _, headers = await platform.create_account()
+    answers = await asyncio.gather(*(
+        platform.gateway.get("/v1/analytics/risk/GOOG?window=1500", headers=headers)
+        for _ in range(5)
+    ))
+    codes = sorted(r.status_code for r in answers)
+    assert codes.count(200) >= 2 and 503 in codes, codes
+    shed = next(r for r in answers if r.status_code == 503)
+    assert shed.json()["error"] == "overloaded" and shed.headers["Retry-After"] == "1"

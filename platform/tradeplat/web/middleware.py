@@ -14,6 +14,7 @@ from tradeplat.observability.metrics import Metrics
 access_log = logging.getLogger("tradeplat.access")
 
 UNMATCHED_ROUTE = "<unmatched>"
+_KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _QUIET_ROUTES = {"/healthz", "/readyz", "/metrics"}
 
 
@@ -61,6 +62,8 @@ class RequestContextMiddleware:
             self.metrics.http_in_flight.dec()
             route = _route_template(scope)
             method = scope.get("method", "")
+            if method not in _KNOWN_METHODS:  # bound the label's cardinality
+                method = "OTHER"
             status = status_holder["status"]
             self.metrics.http_requests.labels(route, method, str(status)).inc()
             self.metrics.http_duration.labels(route, method).observe(elapsed)

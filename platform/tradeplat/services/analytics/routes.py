@@ -8,6 +8,7 @@ from typing import Annotated
 import anyio
 from fastapi import APIRouter, Query
 
+from tradeplat.errors import Overloaded
 from tradeplat.schemas import RiskMetrics, SymbolName
 from tradeplat.services.analytics.riskmetrics import compute
 from tradeplat.simulator import PriceSimulator
@@ -20,6 +21,9 @@ router = APIRouter(prefix="/internal", tags=["analytics"])
 #: Computations run in worker threads, at most this many at once per replica,
 #: so the event loop keeps answering /healthz and /readyz under load.
 CONCURRENT_COMPUTATIONS = 2
+#: Beyond this many computations waiting, answer 503 at once (shed load) rather
+#: than let the queue and every caller's latency grow without bound.
+MAX_WAITING = 16
 
 
 def _limiter(rt: Runtime) -> anyio.CapacityLimiter:
@@ -46,8 +50,11 @@ async def risk_metrics(
         result["last_price"] = str(prices[-1])
         return result, time.process_time() - started
 
+    limiter = _limiter(rt)
+    if limiter.statistics().tasks_waiting >= MAX_WAITING:
+        raise Overloaded(f"{MAX_WAITING} computations already waiting; retry later")
     wall = time.perf_counter()
-    result, cpu_s = await anyio.to_thread.run_sync(work, limiter=_limiter(rt))
+    result, cpu_s = await anyio.to_thread.run_sync(work, limiter=limiter)
     rt.metrics.analytics_seconds.observe(cpu_s)
     return RiskMetrics(
         symbol=symbol, window=window, compute_ms=round((time.perf_counter() - wall) * 1000, 2),
