@@ -10,6 +10,9 @@ from slo.spec import Criteria, Objective, lower_is_better, meets
 
 Fetched = dict[str, "list[Series] | PrometheusError"]
 _RANK = {PASS: 0, WARNING: 1, FAIL: 2}
+# phases a scenario may leave out (a steady baseline has no fault); a missing phase
+# of another name is no data, so a typo in a spec is loud, never silently skipped
+STANDARD_PHASES = ("warmup", "baseline", "fault", "recovery")
 
 
 def judge(value: float, op: str, target: float, warning: float | None) -> str:
@@ -43,11 +46,11 @@ def evaluate_objective(
     phase = run.phase(phase_name)
     if phase is None:
         known = ", ".join(p.name for p in run.phases) or "none"
-        if run.status == "completed":
+        if run.status == "completed" and phase_name in STANDARD_PHASES:
             # the scenario has no such phase (e.g. a steady baseline without a fault)
             result.verdict = NOT_APPLICABLE
             result.detail = f"this scenario has no {phase_name!r} phase (its phases: {known})"
-        else:  # never reached, or an unknown run: no evidence
+        else:  # never reached, a phase name no scenario uses (a typo?), or unknown: no evidence
             result.detail = f"phase {phase_name!r} is not in this run (its phases: {known})"
         return result
     for query in objective.sli.queries:

@@ -393,7 +393,9 @@ apiVersion: tradestorm.dev/v1""",
 
 def test_error_verdict_has_no_score(tmp_path, known):
     # integrity (from reconcile.json) passes without Prometheus: a partial score exists
-    body = LATENCY_OBJECTIVE.format(key="true").replace("integrity: false", "integrity: {key: true}")
+    body = LATENCY_OBJECTIVE.format(key="true").replace(
+        "integrity: false", "integrity: {key: true}"
+    )
     spec = write_spec(tmp_path, body, case="good")
     dead = f"http://127.0.0.1:{free_port()}"
     result = evaluate_run(
@@ -402,3 +404,13 @@ def test_error_verdict_has_no_score(tmp_path, known):
     )
     assert result.verdict == "error" and result.score is None
     assert json.loads((tmp_path / "run" / "slo.json").read_text())["score"] is None
+
+
+def test_misspelt_phase_is_no_data_not_silently_skipped(tmp_path, known):
+    body = LATENCY_OBJECTIVE.format(key="true").replace(
+        "      recovery: {target: 0.25}", "      recovey: {target: 0.25}"
+    )
+    result = evaluate_run(_run(tmp_path, known), spec=write_spec(tmp_path, body, case="good"))
+    typo = _objective(result, "client-latency-p99", "recovey")
+    assert typo.verdict == "no_data" and "not in this run" in typo.detail
+    assert result.verdict == "inconclusive"
