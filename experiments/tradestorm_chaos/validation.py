@@ -22,6 +22,7 @@ Every problem raises ``ExperimentInvalid`` naming the file and the field.
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 from pathlib import Path
@@ -165,24 +166,13 @@ def validate_experiment(experiment: dict[str, Any], source: str | Path = "experi
     for where, activity in _activities(experiment):
         if not isinstance(activity, dict):
             raise ExperimentInvalid(source, where, "an activity must be a mapping")
+        ours = _ours(activity)
+        if ours is not None:
+            _check_ours(source, where, activity, ours, targets)
         try:
             ensure_activity_is_valid(activity)
         except ChaosException as exc:
             raise ExperimentInvalid(source, where, str(exc)) from None
-        ours = _ours(activity)
-        if ours is None:
-            continue
-        module, func = ours
-        exported = (actions_module if module == ACTIONS_MODULE else probes_module).__all__
-        if func not in exported:
-            raise ExperimentInvalid(source, f"{where}.provider.func",
-                                    f"{module} has no {func!r} (it has: {', '.join(exported)})")
-        if func in KUBERNETES_ONLY and targets != ["kubernetes"]:
-            raise ExperimentInvalid(
-                source, "extensions", f"{where} uses {func}, which runs on kubernetes only: "
-                "declare `extensions: [{name: tradestorm, targets: [kubernetes]}]`")
-        _check_arguments(source, where, func, (activity.get("provider") or {})
-                         .get("arguments") or {})
 
     _check_rollbacks(experiment, source)
 
@@ -193,6 +183,34 @@ def validate_experiment(experiment: dict[str, Any], source: str | Path = "experi
         raise ExperimentInvalid(source, "(experiment)", str(exc)) from None
     finally:
         logging.getLogger("chaostoolkit").disabled = False
+
+
+def _check_ours(source: str | Path, where: str, activity: dict[str, Any],
+                ours: tuple[str, str], targets: list[str]) -> None:
+    module_name, func = ours
+    module = actions_module if module_name == ACTIONS_MODULE else probes_module
+    if func not in module.__all__:
+        raise ExperimentInvalid(source, f"{where}.provider.func",
+                                f"{module_name} has no {func!r} "
+                                f"(it has: {', '.join(module.__all__)})")
+    if func in KUBERNETES_ONLY and targets != ["kubernetes"]:
+        raise ExperimentInvalid(
+            source, "extensions", f"{where} uses {func}, which runs on kubernetes only: "
+            "declare `extensions: [{name: tradestorm, targets: [kubernetes]}]`")
+    args = (activity.get("provider") or {}).get("arguments") or {}
+    if not isinstance(args, dict):
+        raise ExperimentInvalid(source, f"{where}.provider.arguments", "must be a mapping")
+    parameters = inspect.signature(getattr(module, func)).parameters
+    for name in args:
+        if name not in parameters or name == "configuration":
+            known = ", ".join(p for p in parameters if p != "configuration")
+            raise ExperimentInvalid(source, f"{where}.provider.arguments.{name}",
+                                    f"{func} takes no argument {name!r} (it takes: {known})")
+    for name, parameter in parameters.items():
+        if parameter.default is inspect.Parameter.empty and name not in args:
+            raise ExperimentInvalid(source, f"{where}.provider.arguments.{name}",
+                                    f"required by {func}")
+    _check_arguments(source, where, func, args)
 
 
 def _check_rollbacks(experiment: dict[str, Any], source: str | Path) -> None:

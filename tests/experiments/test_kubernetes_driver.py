@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest_helpers import NS, chaos_mesh_objects, write_experiment
+from chaos_test_helpers import NS, chaos_mesh_objects, write_experiment
 from tradestorm_chaos.errors import (
     ContextNotAllowed,
     NamespaceNotAllowed,

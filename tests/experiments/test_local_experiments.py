@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import psutil
 import pytest
-from conftest_helpers import write_experiment
+from chaos_test_helpers import write_experiment
 from tradestorm_chaos.runner import ExperimentOutcome, run_experiment
 
 SERVICES = ("gateway", "orders", "risk", "portfolio", "marketdata", "analytics")

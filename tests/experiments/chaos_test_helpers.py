@@ -9,6 +9,7 @@ import yaml
 from fakes.kube_apiserver import FakeKubeApiServer
 
 NS = "tradestorm"
+ALLOWED = "kind-chaos"  # the kube context the tests allow
 CHAOS_KINDS = ("NetworkChaos", "StressChaos", "PodChaos")
 
 
