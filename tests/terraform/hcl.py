@@ -7,6 +7,8 @@ removes both so the tests read like the HCL.
 
 from __future__ import annotations
 
+import copy
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +25,15 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def load(path: Path) -> dict[str, Any]:
+@functools.cache
+def _load(path: Path) -> dict[str, Any]:
     with path.open() as fh:
         return _clean(hcl2.load(fh))
+
+
+def load(path: Path) -> dict[str, Any]:
+    """The parsed file (parsed once per session; a copy, so callers may change it)."""
+    return copy.deepcopy(_load(Path(path).resolve()))
 
 
 def blocks(doc: dict[str, Any], kind: str) -> dict[str, Any]:
