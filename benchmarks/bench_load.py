@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
+import os
 import statistics
 import subprocess
 import sys
@@ -28,6 +28,33 @@ import textwrap
 from pathlib import Path
 
 FLOOR = 0.85
+
+# appended to both locustfiles: steady-state requests, wall time and CPU time of
+# the Locust process, from "all users spawned" to "test stopped" (startup excluded)
+MEASURE = textwrap.dedent("""
+    import json as _json, os as _os, time as _time
+    from locust import events as _events
+
+    _mark = {}
+
+    @_events.spawning_complete.add_listener
+    def _spawned(user_count, **_kw):
+        _mark.update(t=_time.perf_counter(), cpu=_time.process_time(),
+                     n=_mark["env"].runner.stats.total.num_requests)
+
+    @_events.init.add_listener
+    def _init(environment, **_kw):
+        _mark["env"] = environment
+
+    @_events.test_stop.add_listener
+    def _stopped(environment, **_kw):
+        if "t" not in _mark:
+            return
+        with open(_os.environ["BENCH_OUT"], "w") as fh:
+            _json.dump({"requests": environment.runner.stats.total.num_requests - _mark["n"],
+                        "seconds": _time.perf_counter() - _mark["t"],
+                        "cpu": _time.process_time() - _mark["cpu"]}, fh)
+""")
 
 BARE = textwrap.dedent("""
     import itertools
@@ -78,7 +105,7 @@ def start_gateway() -> tuple[subprocess.Popen[str], str]:
 def run_locust(
     locustfile: Path, url: str, workdir: Path, seconds: float, users: int, extra: list[str]
 ) -> tuple[float, int, int, float]:
-    """(requests/s over the run time, requests, failures, CPU seconds of the Locust process)."""
+    """(requests/s, requests, failures, CPU us per request) in the steady state of one run."""
     cmd = [
         sys.executable,
         "-m",
@@ -101,16 +128,18 @@ def run_locust(
         "0",
         *extra,
     ]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=seconds + 60)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if out.returncode != 0:
+    measure = workdir / "measure.json"
+    env = {**os.environ, "BENCH_OUT": str(measure)}
+    out = subprocess.run(
+        cmd, cwd=workdir, capture_output=True, text=True, env=env, timeout=seconds + 60
+    )
+    if out.returncode != 0 or not measure.exists():
         raise SystemExit(f"locust failed ({out.returncode}):\n{out.stderr[-3000:]}")
     stats = json.loads(out.stdout)  # Locust's final statistics, printed after it stopped
-    count = sum(s["num_requests"] for s in stats)
     failures = sum(s["num_failures"] for s in stats)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return count / seconds, count, failures, cpu
+    m = json.loads(measure.read_text())
+    count = int(m["requests"])
+    return count / m["seconds"], count, failures, m["cpu"] / max(count, 1) * 1e6
 
 
 def main() -> int:
@@ -128,8 +157,8 @@ def main() -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
             root = Path(tmp)
-            (root / "bare.py").write_text(BARE)
-            (root / "instrumented.py").write_text(INSTRUMENTED)
+            (root / "bare.py").write_text(BARE + MEASURE)
+            (root / "instrumented.py").write_text(INSTRUMENTED + MEASURE)
             (root / "accounts.json").write_text(
                 json.dumps(
                     {"accounts": [{"account_id": "acct-k1", "name": "bench", "api_key": "k1"}]}
@@ -167,7 +196,7 @@ def main() -> int:
                         journaled += acks
                         note = f", {acks} acknowledged orders journaled"
                     rates[name].append(rps)
-                    cpu_us[name].append(cpu / max(count, 1) * 1e6)
+                    cpu_us[name].append(cpu)
                     print(
                         f"round {n + 1}: {name:<18} {rps:8.1f} req/s  "
                         f"{cpu_us[name][-1]:6.1f} CPU us/request  ({count} requests, "

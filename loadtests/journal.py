@@ -11,7 +11,8 @@ One JSON-lines file per load process (``orders-<host>-<pid>.jsonl``). Records:
 ``cancel``  an acknowledged cancel: ``{"kind", "t", "order_id", "account_id", "status"}``
 ``end``     ``{"kind", "t", "submitted", "acknowledged"}`` on a clean shutdown (last line)
 
-``t`` is Unix seconds. Records are buffered and written, flushed and fsynced at
+``t`` is Unix seconds. Records are buffered and written, flushed and fsynced (in an OS
+thread, so a slow disk does not stall the users) at
 least every ``flush_interval_s`` (0.5 s) by a background greenlet, so a crash of
 the load generator loses at most the last interval; ``close()`` flushes the rest.
 A missing ``end`` line tells the reader that the process did not stop cleanly.
@@ -24,6 +25,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -125,15 +127,16 @@ class OrderJournal:
         )
 
     # -- durability ------------------------------------------------------
-    def flush(self) -> None:
-        """Write, flush and fsync whatever is buffered."""
+    def flush(self, fsync: Callable[[int], None] = os.fsync) -> None:
+        """Write and flush whatever is buffered (a process crash loses nothing after this),
+        then ``fsync`` it (a machine crash neither)."""
         if not self._buffer or self._file.closed:
             return
         lines, self._buffer = self._buffer, []
         try:
             self._file.write("".join(lines))
             self._file.flush()
-            os.fsync(self._file.fileno())
+            fsync(self._file.fileno())
         except OSError as exc:
             self._buffer[:0] = lines
             raise JournalError(
@@ -144,11 +147,17 @@ class OrderJournal:
         """Flush every ``flush_interval_s`` in a background greenlet."""
         import gevent
 
+        pool = gevent.get_hub().threadpool
+
+        def fsync_in_thread(fd: int) -> None:
+            # fsync blocks for milliseconds on a busy disk: in an OS thread the users keep going
+            pool.apply(os.fsync, (fd,))
+
         def loop() -> None:
             while not self._closed:
                 gevent.sleep(self.flush_interval_s)
                 try:
-                    self.flush()
+                    self.flush(fsync_in_thread)
                 except JournalError:
                     log.exception("order journal flush failed; retrying")
 
