@@ -292,3 +292,12 @@ def test_cli_refuses_results_dir_with_a_window(tmp_path):
     outcome = CliRunner().invoke(cli, ["gate", str(tmp_path), "--from", "now-5m"])
     assert outcome.exit_code == 2
     assert "field '--from'" in outcome.stderr and "not both" in outcome.stderr
+
+
+def test_document_that_is_not_a_mapping(tmp_path):
+    path = tmp_path / "list.yaml"
+    path.write_text("- apiVersion: openslo/v1\n")
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    assert caught.value.field == "(top level)" and "expected a mapping" in caught.value.problem
+    assert "(document 1)" in caught.value.source
