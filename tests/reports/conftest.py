@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
-from bs4 import BeautifulSoup
-from fixture_results import START, write_results
 
-EXTERNAL_URL = re.compile(r"(?i)\b(?:https?|ftp|wss?)://(?!127\.0\.0\.1[:/])[^\s\"'<>)]+")
+# the helpers next to this file (fixture_results, chromium, report_html) import by name
+# whatever pytest's import mode
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fixture_results import write_results  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -43,14 +45,3 @@ def fresh_run(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory,
         return Path(shutil.copytree(_fixture_cache[key], tmp_path / name))
 
     return _make
-
-
-def soup_of(path: Path) -> BeautifulSoup:
-    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
-
-
-def external_urls(html: str) -> list[str]:
-    return EXTERNAL_URL.findall(html)
-
-
-__all__ = ["START", "external_urls", "soup_of"]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import external_urls, soup_of
 from fixture_results import START, write_results
+from report_html import external_urls, soup_of
 
 from reports.build import build_index, build_report
 from reports.compare import find_previous_run

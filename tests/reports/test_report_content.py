@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import external_urls, soup_of
 from fixture_results import ENDPOINTS, LOST_CLIENT_IDS, LOST_ORDER_IDS
+from report_html import external_urls, soup_of
 
 from reports.build import build_report
 

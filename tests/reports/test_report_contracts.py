@@ -10,8 +10,8 @@ import socket
 from pathlib import Path
 
 import pytest
-from conftest import soup_of
 from fixture_results import START, write_results
+from report_html import soup_of
 
 from reports.build import build_report
 

@@ -13,8 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import soup_of
 from fixture_results import FAILURE_COLUMNS, HISTORY_COLUMNS, STATS_COLUMNS
+from report_html import soup_of
 
 from reports.build import build_report
 

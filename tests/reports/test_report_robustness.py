@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import external_urls, soup_of
 from fixture_results import HOSTILE
+from report_html import external_urls, soup_of
 
 from reports.build import build_report
 from reports.charts import Series, line_chart
