@@ -220,6 +220,13 @@ def start_load(
     accounts_file = Path(accounts_file).absolute()
     load_accounts(accounts_file)
     results_dir = Path(results_dir).absolute()
+    if any((results_dir / "journal").glob("orders-*.jsonl")):
+        raise ConfigError(
+            results_dir,
+            "journal",
+            "already holds order journals of another run: give a fresh results "
+            "folder (reconcile would mix the runs)",
+        )
     (results_dir / "logs").mkdir(parents=True, exist_ok=True)
     (results_dir / "journal").mkdir(parents=True, exist_ok=True)
     run_id = run_id or default_run_id()

@@ -390,3 +390,17 @@ def test_a_crash_loses_at_most_the_last_second_of_journal(
     stale = list((state / "prometheus" / "targets").glob("load-*.json"))
     assert len(stale) == 1
     assert prune_stale(state) == stale and not stale[0].exists()
+
+
+def test_a_results_folder_with_journals_is_refused(fake_accounts: Path, tmp_path: Path) -> None:
+    (tmp_path / "r" / "journal").mkdir(parents=True)
+    (tmp_path / "r" / "journal" / "orders-h-1.jsonl").write_text('{"kind":"start","t":1}\n')
+    with pytest.raises(ConfigError) as info:
+        start_load(
+            "steady",
+            host="http://127.0.0.1:9",
+            accounts_file=fake_accounts,
+            results_dir=tmp_path / "r",
+            duration_s=5,
+        )
+    assert info.value.field == "journal" and "fresh results folder" in str(info.value)
