@@ -1,6 +1,7 @@
-"""Fixtures of the platform tests: a migrated database per module, the six
-services in-process (httpx ASGITransport, lifespans running, background tasks
-included), and the six services as real processes (one set per session)."""
+"""Fixtures of the platform tests: the six services in-process on a migrated
+database (httpx ASGITransport, lifespans and background tasks running) and the
+six services as real processes; one of each per session. Tests isolate
+themselves with fresh accounts and symbols (``new_symbol``)."""
 
 from __future__ import annotations
 
@@ -16,20 +17,20 @@ from platform_helpers import ADMIN_KEY, LivePlatform, Platform, start_inproc
 from tradeplat.migrations import migrate_dsn
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def platform_dsn(make_database: Callable[[str], str]) -> str:
     dsn = make_database("plat")
     asyncio.run(migrate_dsn(dsn))
     return dsn
 
 
-@pytest_asyncio.fixture(scope="module")
+@pytest_asyncio.fixture(scope="session")
 async def platform(platform_dsn: str) -> AsyncIterator[Platform]:
     async with AsyncExitStack() as stack:
         yield await start_inproc(platform_dsn, stack)
 
 
-@pytest_asyncio.fixture(scope="module")
+@pytest_asyncio.fixture(scope="session")
 async def db(platform_dsn: str) -> AsyncIterator[asyncpg.Pool]:
     pool = await asyncpg.create_pool(platform_dsn, min_size=1, max_size=4)
     try:
