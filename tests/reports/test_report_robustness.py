@@ -83,6 +83,8 @@ def test_gaps_and_non_finite_values_break_the_line_instead_of_failing(fresh_run)
     lines = svg.find_all("polyline", class_="series")
     assert len(lines) == 3  # client: the fixture's own gap and this one split it in 3; server: none
     assert "no data" not in svg.get_text()
+    legend = svg.find_parent("section").find(class_="legend").get_text(" ", strip=True)
+    assert "server no data" in legend and "client max" in legend
 
 
 def test_an_all_null_panel_says_no_data():
