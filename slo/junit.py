@@ -2,7 +2,9 @@
 
 Failures are ``<failure>``, no data is ``<error>`` (a CI system shows it red,
 never green), not applicable is ``<skipped>``, a warning passes with its
-message in ``<system-out>``. Written with the standard library's ElementTree
+message in ``<system-out>``. A first test case ``slo.gate`` / ``verdict``
+carries the overall verdict and its reasons (an evaluation error, Prometheus
+down or a bad query, is an ``<error>`` there). Written with the standard library's ElementTree
 (the format is small; a dependency would add nothing).
 """
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from slo.result import FAIL, NO_DATA, NOT_APPLICABLE, WARNING, GateResult
+from slo.result import ERROR, FAIL, INCONCLUSIVE, NO_DATA, NOT_APPLICABLE, WARNING, GateResult
 
 
 def _cases(result: GateResult) -> list[tuple[str, str, str, str]]:
@@ -44,11 +46,21 @@ def to_xml(result: GateResult) -> ET.ElementTree:
     suites = ET.Element("testsuites", name="tradestorm gate")
     suite = ET.SubElement(suites, "testsuite", name=suite_name)
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-    if result.error:
-        case = ET.SubElement(suite, "testcase", classname="slo.gate", name="evaluation")
-        ET.SubElement(case, "error", message=result.error, type="error").text = result.error
-        counts["tests"] += 1
+    # the overall verdict first: a run can fail or be inconclusive with every item
+    # green (a score below the threshold, an interrupted run, nothing judged)
+    reasons = "; ".join(result.reasons) or f"verdict {result.verdict}"
+    score = "-" if result.score is None else f"{result.score:.1f}"
+    summary = f"verdict {result.verdict}, score {score}, exit {result.exit_code}: {reasons}"
+    gate = ET.SubElement(suite, "testcase", classname="slo.gate", name="verdict")
+    counts["tests"] += 1
+    if result.verdict == FAIL:
+        ET.SubElement(gate, "failure", message=summary, type="fail").text = summary
+        counts["failures"] += 1
+    elif result.verdict in (ERROR, INCONCLUSIVE):
+        ET.SubElement(gate, "error", message=summary, type=result.verdict).text = summary
         counts["errors"] += 1
+    else:
+        ET.SubElement(gate, "system-out").text = summary
     for classname, name, verdict, message in _cases(result):
         case = ET.SubElement(suite, "testcase", classname=classname, name=name)
         counts["tests"] += 1

@@ -81,8 +81,15 @@ def test_gate_passes_on_live_server_side_slis(tmp_path, local_target, live_windo
     spec = tmp_path / "live.yaml"
     spec.write_text(LIVE_SPEC)
     start, end = live_window
-    result = evaluate_window(start, end, prometheus_url=local_target.prometheus_url, spec=spec,
-                             out_dir=tmp_path / "out", phase="baseline", target="local")
+    result = evaluate_window(
+        start,
+        end,
+        prometheus_url=local_target.prometheus_url,
+        spec=spec,
+        out_dir=tmp_path / "out",
+        phase="baseline",
+        target="local",
+    )
     by_name = {o.name: o for o in result.objectives}
     assert {o.verdict for o in result.objectives} == {"pass"}, [o.detail for o in result.objectives]
     assert by_name["traffic-seen"].value > 1, by_name["traffic-seen"].detail
@@ -96,8 +103,9 @@ def test_gate_passes_on_live_server_side_slis(tmp_path, local_target, live_windo
 def test_reference_spec_without_load_generator_is_inconclusive(local_target, live_window):
     # the client-side SLIs need the load generator: no data, so never a pass
     start, end = live_window
-    result = evaluate_window(start, end, prometheus_url=local_target.prometheus_url,
-                             phase="baseline", target="local")
+    result = evaluate_window(
+        start, end, prometheus_url=local_target.prometheus_url, phase="baseline", target="local"
+    )
     client = [o for o in result.objectives if o.side == "client"]
     assert client and {o.verdict for o in client} == {"no_data"}
     server = {o.name: o for o in result.objectives if o.side == "server"}

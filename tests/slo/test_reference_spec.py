@@ -70,7 +70,8 @@ def test_healthy_run_passes_every_reference_objective(reference_run):
     assert "client-availability" in done.stdout and "verdict: PASS" in done.stdout
     junit = ET.parse(reference_run / "junit.xml").getroot()
     cases = junit.findall(".//testcase")
-    assert len(cases) == len(slo["objectives"]) + len(slo["recovery"]) + 1 + 1 + 2
+    # verdict + objectives x phases + recovery + HPA + integrity + 2 relative criteria
+    assert len(cases) == 1 + len(slo["objectives"]) + len(slo["recovery"]) + 1 + 1 + 2
     assert len(junit.findall(".//skipped")) == 3  # HPA + two comparisons: not applicable
     assert not junit.findall(".//failure") and not junit.findall(".//error")
 
@@ -167,8 +168,9 @@ def test_results_dir_without_run_json_exits_2(tmp_path):
 def test_window_judged_as_fault_phase_does_not_invent_a_fault(tmp_path, known):
     from slo.gate import evaluate_window
 
-    result = evaluate_window(known.ref + 60, known.ref + 90, prometheus_url=known.url,
-                             phase="fault", target="local")
+    result = evaluate_window(
+        known.ref + 60, known.ref + 90, prometheus_url=known.url, phase="fault", target="local"
+    )
     assert {o.phase for o in result.objectives} == {"fault"}
     assert {r.verdict for r in result.recovery} == {"not_applicable"}
     assert result.verdict == "pass"  # fault criteria: availability 0.98 >= 0.97, p99 0.6 <= 1.0
@@ -176,9 +178,14 @@ def test_window_judged_as_fault_phase_does_not_invent_a_fault(tmp_path, known):
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("1763798400", 1763798400.0), ("2026-11-22T08:00:00Z", 1795334400.0),
-     ("2026-11-22T09:00:00+01:00", 1795334400.0), ("now", 5000.0), ("now-15m", 4100.0),
-     ("-90s", 4910.0)],
+    [
+        ("1763798400", 1763798400.0),
+        ("2026-11-22T08:00:00Z", 1795334400.0),
+        ("2026-11-22T09:00:00+01:00", 1795334400.0),
+        ("now", 5000.0),
+        ("now-15m", 4100.0),
+        ("-90s", 4910.0),
+    ],
 )
 def test_time_arguments(text, expected):
     from slo.run import parse_time
