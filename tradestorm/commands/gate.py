@@ -115,7 +115,10 @@ def gate(
                     "RESULTS_DIR",
                     "give a run's results folder, or a window with --from (and --to)",
                 )
-            url = prometheus_url or _state_prometheus_url()
+            local_url = _state_prometheus_url()
+            url = prometheus_url or local_url
+            if target is None and url is not None and url == local_url:
+                target = "local"  # the running local target's Prometheus: no HPA there
             if not url:
                 raise InputError(
                     "command line",
