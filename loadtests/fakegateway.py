@@ -7,7 +7,9 @@ with the API's idempotency rules (201 new, 200 replay with
 stored but answered 503, to exercise the client's retry with the same client
 order id; every ``--stall-every`` N-th new order is stored but answered only
 after ``--stall-s`` seconds (a client timeout); every ``--reject-every`` N-th
-new order is stored as REJECTED (a risk denial). ``GET /_fake/orders`` returns what it stored.
+new order is stored as REJECTED (a risk denial); every ``--throttle-every``
+N-th order submission is refused with 429 and ``Retry-After: 1`` (no order).
+``GET /_fake/orders`` returns what it stored.
 
 Run: ``python -m loadtests.fakegateway [--port 0]``; it prints
 ``listening http://127.0.0.1:PORT`` once it accepts connections.
@@ -44,6 +46,7 @@ class FakeGateway:
         self.reject_every = reject_every
         self.stall_every = stall_every
         self.stall_s = stall_s
+        self.throttle_every = 0
         self.orders: dict[tuple[str, str], dict[str, Any]] = {}
         self.by_id: dict[str, dict[str, Any]] = {}
         self.posts = 0
@@ -142,6 +145,8 @@ class FakeGateway:
 
     def submit(self, account: str, body: bytes) -> tuple[int, bytes, list]:
         self.posts += 1
+        if self.throttle_every and self.posts % self.throttle_every == 0:
+            return 429, b'{"detail":"rate limited (fake)"}', [(b"retry-after", b"1")]
         try:
             req = json.loads(body)
             coid = req["client_order_id"]
@@ -193,11 +198,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reject-every", type=int, default=0)
     parser.add_argument("--stall-every", type=int, default=0)
     parser.add_argument("--stall-s", type=float, default=0.0)
+    parser.add_argument("--throttle-every", type=int, default=0)
     args = parser.parse_args(argv)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
     app = FakeGateway(args.lose_ack_every, args.reject_every, args.stall_every, args.stall_s)
+    app.throttle_every = args.throttle_every
     config = uvicorn.Config(
         app, log_level="warning", access_log=False, lifespan="on", http="httptools", loop="uvloop"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import random
+import time
 from typing import Any, ClassVar
 
 from locust import FastHttpUser
@@ -42,17 +43,19 @@ class PlatformUser(FastHttpUser):
         self.account = accounts[(worker * 7919 + index) % len(accounts)]
         self.auth = {"X-API-Key": self.account.api_key}
         self._pacing_last: float | None = None
+        self._pause_until = 0.0  # monotonic time before which a 429's Retry-After holds us
         self._names = [name for _, name in self.actions]
         self._cumulative = list(itertools.accumulate(weight for weight, _ in self.actions))
 
     # -- pacing ------------------------------------------------------------
     def wait_time(self) -> float:
+        pause = self._pause_until - time.monotonic()
+        if pause > 0:
+            return pause  # the platform asked us to back off (429 Retry-After)
         per_user = self.ctx.settings.pacing_per_user
         if not per_user:
             return self.rng.uniform(*self.think_time)
         # constant pacing: one iteration every 1/per_user seconds, whatever it took
-        import time
-
         interval = 1.0 / per_user
         now = time.monotonic()
         if self._pacing_last is None:
@@ -108,11 +111,21 @@ class PlatformUser(FastHttpUser):
             resp.success()
             return "ok"
         if code == 429:
-            self.mark(resp, "throttled")
-            resp.success()
+            self.throttled(resp)
             return "throttled"
         resp.failure(_describe(resp))
         return "fail"
+
+    def throttled(self, resp: ResponseContextManager, max_pause_s: float = 5.0) -> None:
+        """A 429 is a correct answer: count it as throttled and honour Retry-After."""
+        self.mark(resp, "throttled")
+        resp.success()
+        try:
+            pause = float(resp.headers.get("Retry-After") or 0)
+        except (TypeError, ValueError):
+            pause = 0.0  # an HTTP date or garbage: no pause
+        if pause > 0:
+            self._pause_until = time.monotonic() + min(pause, max_pause_s)
 
     def read(self, path: str, name: str) -> None:
         with self.client.get(path, name=name, headers=self.auth, catch_response=True) as resp:

@@ -73,9 +73,8 @@ class Trader(PlatformUser):
                         resp.success()
                         self._remember(order)
                         return order
-                elif code == 429:
-                    self.mark(resp, "throttled")
-                    resp.success()
+                elif code == 429:  # refused before any order was created
+                    self.throttled(resp)
                     return None
                 elif code == 0 or code >= 500:
                     resp.failure(f"{_describe(resp)} (attempt {attempt}/{attempts})")
@@ -117,8 +116,7 @@ class Trader(PlatformUser):
                 self.open.pop(order_id, None)
                 resp.success()
             elif code == 429:
-                self.mark(resp, "throttled")
-                resp.success()
+                self.throttled(resp)
             else:
                 resp.failure(_describe(resp))
 

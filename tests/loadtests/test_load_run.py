@@ -23,7 +23,7 @@ from loadtests.runner import start_load
 
 @pytest.fixture
 def lossy_gateway():
-    gw = start_fake_gateway("--lose-ack-every", "3", "--reject-every", "4")
+    gw = start_fake_gateway("--lose-ack-every", "3", "--reject-every", "4", "--throttle-every", "7")
     yield gw
     gw.process.terminate()
     gw.process.wait(timeout=10)
@@ -89,6 +89,10 @@ def test_spike_run_shape_metrics_journal_and_retries(
         assert "tradestorm_client_request_duration_seconds_bucket" in text
         users = [line for line in text.splitlines() if line.startswith("tradestorm_client_users ")]
         assert users and float(users[0].split()[1]) >= 1
+        # a risk denial and a 429 are outcomes of their own, not failures
+        for outcome in ("denied", "throttled"):
+            wanted = f'endpoint="/v1/orders",method="POST",outcome="{outcome}"'
+            wait_for(lambda w=wanted: w in scrape(address), timeout=20)
         code = run.wait(timeout_s=60)
     finally:
         run.stop()
@@ -118,7 +122,8 @@ def test_spike_run_shape_metrics_journal_and_retries(
 
     # Locust saw the lost acks as failures, not the risk denials
     failures = (results / "locust_failures.csv").read_text()
-    assert "ack lost (fake)" in failures and "REJECTED" not in failures
+    assert "ack lost (fake)" in failures
+    assert "REJECTED" not in failures and "429" not in failures
 
 
 def test_processes_each_journal_and_register(
