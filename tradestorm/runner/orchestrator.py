@@ -538,6 +538,9 @@ class Orchestrator:
                 self.record.ended_at = now
                 self._stop_load()
                 self._sweep_faults()
+                # the gate reads it: a completed run's missing phases are "not applicable",
+                # an interrupted or failed run cannot pass
+                self.record.status = self._status()
                 self._save()
             try:
                 self.view.set_phase("settling", SETTLE_S)
@@ -552,6 +555,11 @@ class Orchestrator:
             self._optional("report", self._report)
             self.progress = None
         return self._finish()
+
+    def _status(self) -> str:
+        if self.interrupted:
+            return "interrupted"
+        return "failed" if self.failed_reasons else "completed"
 
     def _finish(self) -> RunOutcome:
         reasons = list(self.failed_reasons)
@@ -575,13 +583,9 @@ class Orchestrator:
             # a run that did not do what it was asked to is not a verdict on the platform
             exit_code = EXIT_ERROR
             verdict = "error"
+        status = self._status()
         if self.interrupted:
-            status = "interrupted"
             exit_code = EXIT_INTERRUPTED
-        elif self.failed_reasons:
-            status = "failed"
-        else:
-            status = "completed"
         self.record.status = status
         self.record.verdict = verdict
         self.record.exit_code = exit_code
