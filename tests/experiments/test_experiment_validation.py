@@ -173,3 +173,11 @@ def test_a_bare_name_is_looked_up_in_experiments() -> None:
     proc = tradestorm("chaos", "validate", "pod-kill-orders", cwd=Path("/"))
     assert proc.returncode == 0, proc.stderr
     assert "experiments/pod-kill-orders.yaml" in proc.stdout
+
+
+def test_a_dry_run_plans_even_without_a_running_local_target(tmp_path: Path) -> None:
+    proc = tradestorm("chaos", "run", "database-outage", "--dry-run", "--state-dir",
+                      str(tmp_path / "no-target"), "--results", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    assert "[dry-run] would POST http://<supervisor>/database/stop" in proc.stderr
+    assert "dry run: 2 operation(s) planned, none performed" in proc.stdout

@@ -340,3 +340,19 @@ def test_an_slo_probe_without_data_is_never_a_pass(target: Any, tmp_path: Path) 
     (probe_run,) = journal["steady_states"]["before"]["probes"]
     assert probe_run["status"] == "failed" and "no data" in probe_run["exception"][-1]
     assert supervisor_status(target)["services"]["analytics"]["restarts"] == restarts
+
+
+def test_dry_run_on_the_local_target_changes_nothing(
+        target: Any, repo_experiments: Path, tmp_path: Path) -> None:
+    before = supervisor_status(target)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tradestorm", "chaos", "run",
+         str(repo_experiments / "pod-kill-orders.yaml"), "--dry-run",
+         "--state-dir", str(target.state_dir), "--results", str(tmp_path)],
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert f"[dry-run] would POST {target.supervisor_url}/services/orders/kill" in proc.stderr
+    after = supervisor_status(target)
+    assert [s["restarts"] for s in after["services"].values()] == \
+        [s["restarts"] for s in before["services"].values()]
+    assert all_faults(target) == []

@@ -51,7 +51,13 @@ class LocalDriver:
     @property
     def state(self) -> LocalState:
         if self._state is None:
-            self._state = read_local_state(self.settings.state_dir)
+            try:
+                self._state = read_local_state(self.settings.state_dir)
+            except TargetUnavailable as exc:
+                if not self.session.dry_run:
+                    raise
+                self.session.say(f"[dry-run] note: {exc}; the plan names placeholder addresses")
+                self._state = _placeholder_state(self.settings.state_dir)
         return self._state
 
     def close(self) -> None:
@@ -87,6 +93,8 @@ class LocalDriver:
         return self.settings.prometheus_url or self.state.prometheus_url
 
     def preflight(self) -> None:
+        if self.session.dry_run and self.state.raw.get("placeholder"):
+            return
         self._status()  # reachable, or TargetUnavailable
         for url in self.state.proxy_control_urls.values():
             self._call("GET", f"{url}/healthz")
@@ -126,6 +134,8 @@ class LocalDriver:
         def remove(undo: dict[str, Any]) -> None:
             if "fault_id" in undo:
                 self._remove_proxy_fault(undo["control_url"], undo["fault_id"])
+            else:  # the POST failed or timed out: the proxy may still have made the fault
+                self._remove_kind(control, body["kind"])
 
         return held_fault(self.session, action=action, target=service, args=args,
                           describe=f"POST {control}/faults {body} ({action} on {service})",
@@ -136,6 +146,12 @@ class LocalDriver:
         faults = self._call("GET", f"{control}/faults").json().get("faults", [])
         if any(f.get("id") == fault_id for f in faults):
             raise FaultNotRemoved(f"fault {fault_id} is still active on {control}")
+
+    def _remove_kind(self, control: str, kind: str) -> None:
+        faults = self._call("GET", f"{control}/faults").json().get("faults", [])
+        for fault in faults:
+            if fault.get("kind") == kind:
+                self._remove_proxy_fault(control, fault["id"])
 
     def add_latency(self, service: str, ms: int, jitter_ms: int,
                     duration_s: float) -> dict[str, Any]:
@@ -272,6 +288,20 @@ class LocalDriver:
                 items.append(ResidueItem("replicas_not_ready", service,
                                          f"{counts[0]}/{counts[1]} replicas ready"))
         return items
+
+
+def _placeholder_state(state_dir: Any) -> LocalState:
+    """What a dry run describes when no local target runs: the same operations, no addresses."""
+    from tradestorm_chaos.validation import SERVICES
+
+    return LocalState(
+        path=state_dir, supervisor_url="http://<supervisor>", supervisor_pid=None,
+        gateway_url="http://<gateway>", prometheus_url=None,
+        proxy_urls={s: f"http://<proxy:{s}>" for s in SERVICES},
+        proxy_control_urls={**{s: f"http://<proxy-control:{s}>" for s in SERVICES},
+                            "postgres": "http://<proxy-control:postgres>"},
+        replicas={}, postgres_pid=None, raw={"placeholder": True},
+    )
 
 
 # ---------------------------------------------------------------------- /status parsing
