@@ -18,7 +18,7 @@ from report_html import soup_of
 
 from reports.build import build_report
 
-REQUESTS = 45
+REQUESTS = 30
 LOCUSTFILE = f'''
 import gevent
 from locust import HttpUser, constant, task
@@ -95,7 +95,7 @@ def locust_results(gateway: str, tmp_path_factory: pytest.TempPathFactory) -> Pa
     locustfile.write_text(LOCUSTFILE)
     started = time.time()
     proc = subprocess.run(
-        [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "-u", "4", "-r", "4",
+        [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "-u", "2", "-r", "2",
          "-t", "60s", "--host", gateway, "--csv", str(results / "locust"), "--only-summary",
          "--loglevel", "WARNING", "--stop-timeout", "2"],
         capture_output=True, text=True, timeout=120, cwd=results,
