@@ -156,7 +156,7 @@ def test_fuzzed_requests_from_the_openapi_schema_never_get_a_5xx(live: LivePlatf
 
     with requests.Session() as session:
 
-        @settings(max_examples=150, deadline=None, database=None, derandomize=True,
+        @settings(max_examples=120, deadline=None, database=None, derandomize=True,
                   suppress_health_check=list(HealthCheck))
         @given(case=strategy)
         def call(case: schemathesis.Case) -> None:
