@@ -1,0 +1,65 @@
+"""Every call to another service has a timeout: a dependency that accepts the
+connection and never answers costs a bounded wait and a 503 naming it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+
+import httpx
+import pytest_asyncio
+from platform_helpers import ADMIN_KEY, start_inproc
+
+
+@pytest_asyncio.fixture
+async def black_hole() -> AsyncIterator[str]:
+    """A real TCP server that reads requests and never answers."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+        while await reader.read(65536):
+            pass
+
+    server = await asyncio.start_server(swallow, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_silent_dependency_costs_a_bounded_wait_and_a_503(
+    platform_dsn: str, black_hole: str
+) -> None:
+    async with AsyncExitStack() as stack:
+        gw = await start_inproc(platform_dsn, stack, only=("gateway",),
+                                orders_url=black_hole, call_timeout_s="0.3")
+        r = await gw.gateway.post("/v1/admin/accounts", json={"name": "t", "cash": "10"},
+                                  headers={"X-Admin-Key": ADMIN_KEY})
+        headers = {"X-API-Key": r.json()["api_key"]}
+
+        start = time.monotonic()
+        r = await gw.gateway.post("/v1/orders", headers=headers, json={
+            "client_order_id": "silent", "symbol": "AAPL", "side": "BUY", "type": "LIMIT",
+            "quantity": 1, "price": "1.00"})
+        post_s = time.monotonic() - start
+        assert r.status_code == 503 and r.json()["dependency"] == "orders"
+        assert post_s < 2.0  # one attempt of 2 × 0.3 s: a sent order is never re-sent
+
+        start = time.monotonic()
+        r = await gw.gateway.get("/v1/orders", headers=headers)
+        get_s = time.monotonic() - start
+        assert r.status_code == 503 and r.json()["dependency"] == "orders"
+        assert get_s < 2.0
+
+        transport = httpx.ASGITransport(app=gw.apps["gateway"])
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+            metrics = (await client.get("/metrics")).text
+        # The GET was retried once (idempotent); the POST was not.
+        assert 'tradeplat_upstream_retries_total{dependency="orders"} 1.0' in metrics
