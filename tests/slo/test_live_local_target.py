@@ -125,3 +125,37 @@ def test_timeseries_snapshot_of_live_target(tmp_path, local_target, live_window)
     assert {v for _, v in series[("error_rate", "server")]["points"]} == {0}
     replicas = {s["name"] for s in doc["series"] if s["panel"] == "replicas_ready"}
     assert {"gateway", "orders", "risk", "portfolio", "marketdata", "analytics"} <= replicas
+
+
+def test_cli_window_defaults_to_the_running_local_target(
+    tmp_path, local_target, live_window, monkeypatch
+):
+    from click.testing import CliRunner
+
+    from tradestorm.cli import cli
+
+    monkeypatch.setenv("TRADESTORM_STATE_DIR", str(local_target.state_dir))
+    spec = tmp_path / "live.yaml"
+    spec.write_text(LIVE_SPEC)
+    start, end = live_window
+    outcome = CliRunner().invoke(
+        cli,
+        [
+            "gate",
+            "--spec",
+            str(spec),
+            "--from",
+            f"{start:.3f}",
+            "--to",
+            f"{end:.3f}",
+            "--phase",
+            "baseline",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+    )
+    assert outcome.exit_code == 0, outcome.output
+    saved = json.loads((tmp_path / "out" / "slo.json").read_text())
+    assert saved["prometheus_url"] == local_target.prometheus_url
+    assert saved["target"] == "local"  # inferred from the state folder
+    assert saved["verdict"] == "pass"
