@@ -205,7 +205,8 @@ def _run(document: dict[str, Any], experiment: Path, settings: ChaosSettings, se
         dirty = [i for i in driver.residue() if i.kind not in CONVERGING]
         if dirty:
             emit(f"the {settings.target} target is not clean before the run; nothing was "
-                 f"injected: " + "; ".join(f"{i.kind} {i.target} ({i.detail})" for i in dirty))
+                 f"injected: " + "; ".join(f"{i.kind} {i.target} ({i.detail})" for i in dirty)
+                 + " -- see 'tradestorm chaos clean'")
             outcome.status = "aborted"
             outcome.residue_clean = False
             outcome.residue = [i.to_dict() for i in dirty]
@@ -307,3 +308,47 @@ def _write(journal: dict[str, Any], extra: dict[str, Any], path: Path) -> None:
     doc["tradestorm"] = extra
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc, indent=2, default=str) + "\n")
+
+
+def clean_target(
+    *,
+    target: str,
+    configuration: Mapping[str, Any] | None = None,
+    dry_run: bool = False,
+    allowed_contexts: Sequence[str] = (),
+    allowed_namespaces: Sequence[str] = (),
+    state_dir: Path | None = None,
+    say: Callable[[str], None] | None = None,
+) -> tuple[list[str], list[ResidueItem]]:
+    """Remove every fault this tool can find on ``target`` (e.g. after a chaos process was
+    killed with SIGKILL), start a stopped database, then audit: (what was undone, residue left).
+
+    On Kubernetes only objects labelled ``app.kubernetes.io/managed-by=tradestorm-chaos``
+    are removed, under the same allow-lists as a run.
+    """
+    emit = say or (lambda line: print(line, flush=True))
+    if target not in TARGETS:
+        raise ExperimentInvalid("--target", "target", f"must be one of {', '.join(TARGETS)}")
+    conf = {**dict(configuration or {}), "tradestorm_target": target}
+    if state_dir is not None:
+        conf["tradestorm_state_dir"] = str(state_dir)
+    settings = ChaosSettings.from_configuration(conf)
+    session = new_session(allowed_contexts_=allowed_contexts,
+                          allowed_namespaces_=allowed_namespaces, dry_run=dry_run, say=emit)
+    try:
+        driver = build_driver(settings, session)
+        driver.preflight()
+        guard = InterruptGuard(session, emit)
+        with guard:
+            guard.shield()  # a cleanup is never interrupted half-way
+            done = list(driver.remove_faults(None))
+            if driver.restore_database():
+                done.append("database started")
+            items = [] if dry_run else audit(driver, settings.residue_timeout_s)
+        return done, items
+    finally:
+        end_session(session)
+        for d in session.drivers.values():
+            closer = getattr(d, "close", None)
+            if closer is not None:
+                closer()

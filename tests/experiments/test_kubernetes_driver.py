@@ -308,3 +308,31 @@ def test_replicas_ready_is_false_not_an_error_when_no_replica_is_available(
         assert probes.replicas_ready("orders", configuration=conf) is True
     finally:
         end_session(session)
+
+
+def test_clean_removes_what_a_killed_run_left_and_honours_the_allow_list(
+        fake_cluster: Any, tmp_path: Path) -> None:
+    from tradestorm_chaos.runner import clean_target
+
+    kube = fake_cluster.kube
+    managed = {"app.kubernetes.io/managed-by": "tradestorm-chaos"}
+    kube.put({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+              "metadata": {"name": "ts-partition-x", "namespace": NS, "labels": managed},
+              "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "risk"}}}})
+    kube.put({"apiVersion": "chaos-mesh.org/v1alpha1", "kind": "NetworkChaos",
+              "metadata": {"name": "ts-latency-x", "namespace": NS, "labels": managed},
+              "spec": {"selector": {"labelSelectors": {"app.kubernetes.io/name": "risk"}}}})
+    kube.put({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+              "metadata": {"name": "someone-elses", "namespace": NS},
+              "spec": {"podSelector": {}}})
+    with pytest.raises(ContextNotAllowed):
+        clean_target(target="kubernetes", configuration=fake_cluster.configuration(FORBIDDEN),
+                     allowed_contexts=(ALLOWED,), allowed_namespaces=(NS,), say=lambda _l: None)
+    assert kube.mutations() == []
+    done, residue = clean_target(target="kubernetes", configuration=fake_cluster.configuration(),
+                                 allowed_contexts=(ALLOWED,), allowed_namespaces=(NS,),
+                                 say=lambda _l: None)
+    assert sorted(done) == ["networkchaos/ts-latency-x", "networkpolicy/ts-partition-x"]
+    assert residue == []
+    assert [p["metadata"]["name"] for p in kube.objects("networking.k8s.io/v1", "NetworkPolicy",
+                                                         NS)] == ["someone-elses"]

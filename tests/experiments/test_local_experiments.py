@@ -271,6 +271,13 @@ def test_a_target_with_a_fault_already_in_place_is_not_experimented_on(
     assert [(i["kind"], i["target"]) for i in residue["items"]] == [("proxy_fault", "orders")]
     assert supervisor_status(target)["services"]["risk"]["restarts"] == restarts  # untouched
     assert outcome.faults == []
+    # what a chaos process killed with SIGKILL would leave: `tradestorm chaos clean` removes it
+    httpx.post(f"{target.supervisor_url}/database/stop", timeout=60).raise_for_status()
+    proc = subprocess.run([sys.executable, "-m", "tradestorm", "chaos", "clean", "--state-dir",
+                           str(target.state_dir)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "removed: orders:latency:" in proc.stdout and "removed: database started" in proc.stdout
+    assert all_faults(target) == [] and supervisor_status(target)["database"]["up"] is True
 
 
 def test_a_failed_action_fails_the_run_although_chaos_toolkit_says_completed(

@@ -165,6 +165,51 @@ def run(experiment: str, target: str | None, dry_run: bool, allow_contexts: tupl
     raise SystemExit(outcome.exit_code)
 
 
+@chaos.command("clean")
+@click.option("--target", type=click.Choice(TARGET_CHOICES), envvar="TRADESTORM_TARGET",
+              default="local", show_default=True, help="target to clean")
+@click.option("--dry-run", is_flag=True, help="print what it would remove; touch nothing")
+@click.option("--allow-context", "allow_contexts", multiple=True, metavar="CTX")
+@click.option("--allow-namespace", "allow_namespaces", multiple=True, metavar="NS")
+@click.option("--context", "kube_context", default=None, metavar="CTX")
+@click.option("--namespace", default=None, metavar="NS")
+@click.option("--state-dir", type=click.Path(path_type=Path), default=None)
+def clean(target: str, dry_run: bool, allow_contexts: tuple[str, ...],
+          allow_namespaces: tuple[str, ...], kube_context: str | None, namespace: str | None,
+          state_dir: Path | None) -> None:
+    """Remove faults a killed chaos run left behind, then audit (exit 1 if anything is left).
+
+    Local: every proxy fault, and a stopped database is started. Kubernetes:
+    chaos NetworkPolicies and Chaos Mesh objects labelled as tradestorm's.
+    """
+    from tradestorm_chaos.errors import ChaosError, ExperimentInvalid
+    from tradestorm_chaos.runner import clean_target
+
+    config: dict[str, object] = {}
+    if kube_context:
+        config["kubernetes_context"] = kube_context
+    if namespace:
+        config["kubernetes_namespace"] = namespace
+    try:
+        done, residue = clean_target(
+            target=target, configuration=config, dry_run=dry_run,
+            allowed_contexts=allow_contexts, allowed_namespaces=allow_namespaces,
+            state_dir=state_dir, say=lambda line: click.echo(line, err=True))
+    except ExperimentInvalid as exc:
+        raise InputError(exc.source, exc.field, exc.problem) from None
+    except ChaosError as exc:
+        raise TargetError(str(exc)) from None
+    if dry_run:
+        click.echo("dry run: nothing was touched")
+    for line in done:
+        click.echo(f"removed: {line}")
+    if not done and not dry_run:
+        click.echo("nothing to remove")
+    for item in residue:
+        click.echo(f"residue: {item.kind} {item.target}: {item.detail}")
+    raise SystemExit(1 if residue else 0)
+
+
 @chaos.command("validate")
 @click.argument("experiments", nargs=-1, required=True)
 def validate(experiments: tuple[str, ...]) -> None:
