@@ -1,14 +1,12 @@
 """Render every overlay and component combination once per session (offline).
 
-The k8s/ tree is copied to a temporary folder so the tests can add the
-gitignored ``overlays/kind/secrets.env`` (random values) and throwaway
+The k8s/ tree is copied once per session (tests/k8s/tree.py) so the tests can
+add the gitignored ``overlays/kind/secrets.env`` (random values) and throwaway
 overlays that combine components, without touching the repository.
 """
 
 from __future__ import annotations
 
-import secrets
-import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -16,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.k8s.tree import shared_k8s_tree
 from tradestorm.kube.errors import RenderError
 from tradestorm.kube.render import render_overlay
 
@@ -45,16 +44,11 @@ def render_dir(path: Path) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
-def k8s_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("k8s-tree") / "k8s"
-    shutil.copytree(K8S, root, ignore=shutil.ignore_patterns("secrets.env"))
-    (root / "overlays" / "kind" / "secrets.env").write_text(
-        f"POSTGRES_PASSWORD={secrets.token_hex(24)}\n"
-        f"TRADEPLAT_ADMIN_KEY={secrets.token_hex(32)}\n"
-    )
+def k8s_copy() -> Path:
+    root = shared_k8s_tree()
     for name, (resources, components) in COMBINATIONS.items():
         d = root / "overlays" / f"_test-{name}"
-        d.mkdir()
+        d.mkdir(exist_ok=True)
         (d / "kustomization.yaml").write_text(yaml.safe_dump(
             {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
              "resources": resources, "components": components}))

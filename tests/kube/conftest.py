@@ -4,13 +4,12 @@ two contexts, and a copy of k8s/ whose kind overlay has a generated secrets.env.
 from __future__ import annotations
 
 import io
-import secrets
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.k8s.tree import shared_k8s_tree
 from tests.kube.fake_cluster import FakeCluster
 from tradestorm.kube.target import KubernetesTarget
 
@@ -20,12 +19,9 @@ FORBIDDEN = "fake-forbidden"
 
 
 @pytest.fixture(scope="session")
-def manifests(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("kube-manifests") / "k8s"
-    shutil.copytree(REPO / "k8s", root, ignore=shutil.ignore_patterns("secrets.env"))
-    (root / "overlays/kind/secrets.env").write_text(
-        f"POSTGRES_PASSWORD={secrets.token_hex(24)}\nTRADEPLAT_ADMIN_KEY={secrets.token_hex(32)}\n")
-    return root
+def manifests() -> Path:
+    """The session's copy of k8s/ (shared with tests/k8s, so renders are cached across both)."""
+    return shared_k8s_tree()
 
 
 @pytest.fixture

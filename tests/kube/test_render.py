@@ -63,13 +63,20 @@ def test_a_malformed_registry_is_refused(registry: str) -> None:
         with_registry([_pod("tradeplat:1")], registry)
 
 
-def test_a_changed_file_is_rendered_again(manifests: Path, tmp_path: Path) -> None:
+def test_rendering_is_offline_cached_and_redone_when_a_file_changes(
+    manifests: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import shutil
+
+    from tests.kube.fake_cluster import FakeCluster
 
     tree = tmp_path / "k8s"
     shutil.copytree(manifests, tree)
     overlay = tree / "overlays/kind"
-    first = render_overlay(overlay)
+    with FakeCluster() as fake:  # the current context: rendering must not reach it
+        monkeypatch.setenv("KUBECONFIG", str(fake.write_kubeconfig(tmp_path / "kc")))
+        first = render_overlay(overlay)
+        assert fake.requests == []
     assert render_overlay(overlay) == first  # cached, equal
     first[0]["metadata"]["name"] = "mutated"
     assert render_overlay(overlay)[0]["metadata"]["name"] != "mutated"  # copies, not shared
@@ -89,17 +96,3 @@ def test_a_broken_kustomization_names_the_overlay(tmp_path: Path) -> None:
     (overlay / "kustomization.yaml").write_text("resources: [does-not-exist.yaml]\n")
     with pytest.raises(RenderError, match="broken"):
         render_overlay(overlay)
-
-
-def test_rendering_never_reaches_a_cluster(manifests: Path, tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.kube.fake_cluster import FakeCluster
-
-    with FakeCluster() as fake:
-        monkeypatch.setenv("KUBECONFIG", str(fake.write_kubeconfig(tmp_path / "kc")))
-        overlay = tmp_path / "k8s/overlays/kind"
-        import shutil
-
-        shutil.copytree(manifests, tmp_path / "k8s")
-        render_overlay(overlay)  # not cached: a new tree
-        assert fake.requests == []

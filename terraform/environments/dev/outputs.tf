@@ -9,7 +9,7 @@ output "kubeconfig_command" {
 }
 
 output "ecr_registry" {
-  description = "Registry for tradestorm up --target kubernetes --image-registry."
+  description = "Registry of the images (KubernetesTarget image_registry, kustomize edit set image)."
   value       = module.ecr.registry
 }
 

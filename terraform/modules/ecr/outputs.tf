@@ -4,6 +4,6 @@ output "repository_urls" {
 }
 
 output "registry" {
-  description = "Registry host of this account and region (tradestorm up --image-registry)."
+  description = "Registry host of this account and region (KubernetesTarget image_registry)."
   value       = split("/", values(aws_ecr_repository.this)[0].repository_url)[0]
 }
