@@ -312,3 +312,18 @@ def test_an_unreachable_api_server(manifests: Path, tmp_path: Path) -> None:
     target, _ = make_target(path, manifests)  # the server is stopped now
     with pytest.raises(ApiUnavailable, match="unreachable"):
         target.status()
+
+
+def test_status_shows_an_autoscaler_that_cannot_scale(
+    cluster: FakeCluster, kubeconfig: Path, manifests: Path
+) -> None:
+    target, _ = make_target(kubeconfig, manifests)
+    target.up(timeout_s=30)
+    hpa = cluster.get("autoscaling/v2", "HorizontalPodAutoscaler", "analytics", "tradestorm")
+    hpa["status"] = {"currentReplicas": 2, "desiredReplicas": 2, "conditions": [
+        {"type": "AbleToScale", "status": "True", "reason": "ReadyForNewScale"},
+        {"type": "ScalingActive", "status": "False", "reason": "FailedGetResourceMetric"}]}
+    cluster.put(hpa)
+    analytics = next(c for c in target.status().components if c.name == "analytics")
+    assert "hpa 2..12, current 2, desired 2" in analytics.detail
+    assert "NOT SCALING (FailedGetResourceMetric)" in analytics.detail

@@ -35,6 +35,10 @@ def _hpa_detail(hpa: dict[str, Any]) -> str:
         utilisation = (resource.get("current") or {}).get("averageUtilization")
         if utilisation is not None:
             parts.append(f"{resource.get('name')} {utilisation}%")
+    for cond in status.get("conditions") or []:
+        # AbleToScale/ScalingActive False: the HPA is blind (no metrics-server, no requests)
+        if cond.get("type") in ("AbleToScale", "ScalingActive") and cond.get("status") == "False":
+            parts.append(f"NOT SCALING ({cond.get('reason', cond['type'])})")
     return ", ".join(parts)
 
 
