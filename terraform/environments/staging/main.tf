@@ -67,4 +67,7 @@ module "addons" {
   enable_loki                 = var.enable_loki
   istio_mtls_scraping         = var.istio_mtls_scraping
   tags                        = local.tags
+
+  # the charts need schedulable nodes and the EBS CSI driver, not just an endpoint
+  depends_on = [module.eks]
 }
