@@ -106,8 +106,9 @@ def test_steady_baseline_passes(local_target: Any, repo_root: Path, tmp_path: Pa
     results = tmp_path / "steady"
     done = run_cli(["steady-baseline", *SHORT, "--baseline", "8s"], target=local_target,
                    results=results, repo_root=repo_root)
+    # the gate passes (exit 0); "warning" is a pass with a note (a shared CI machine's tail)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "verdict: PASS" in done.stdout
+    assert re.search(r"verdict: (PASS|WARNING)  \(run completed, exit code 0\)", done.stdout)
     assert f"report:  {results / 'report.html'}" in done.stdout
     assert "already running" in done.stdout  # the session's target: used, not restarted
     # live progress (plain lines off a terminal): phase, throughput, error rate, faults
@@ -124,7 +125,10 @@ def test_steady_baseline_passes(local_target: Any, repo_root: Path, tmp_path: Pa
         assert run["versions"].get(key), f"version of {key} missing"
     assert run["faults"] == []
     slo = read(results, "slo.json")
-    assert slo["verdict"] == "pass" and slo["exit_code"] == 0
+    assert slo["verdict"] in ("pass", "warning") and slo["exit_code"] == 0
+    assert not [o for o in slo["objectives"] if o["verdict"] == "no_data"]
+    assert {o["verdict"] for o in slo["objectives"] if o["phase"] in ("fault", "recovery")} \
+        == {"not_applicable"}
     assert slo["integrity"]["lost"] == 0 and slo["integrity"]["acknowledged"] > 0
     reconcile = read(results, "reconcile.json")
     assert reconcile["ok"] is True and reconcile["acknowledged"] > 0

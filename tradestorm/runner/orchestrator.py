@@ -360,6 +360,11 @@ class Orchestrator:
         if outcome.status == "interrupted":
             fault.end = returned
             raise KeyboardInterrupt
+        if outcome.status == "aborted" and not faults:
+            fault.end = returned
+            raise StageError("experiment", "aborted: the target was not in its steady state "
+                             "before the fault, so nothing was injected; see "
+                             f"{self.results_dir / 'chaos-journal.json'}")
         if outcome.deviated:
             # a resilience finding, not a broken run: it fails the verdict (see _finish)
             self.say("[red]the experiment's steady-state hypothesis deviated[/red]")
