@@ -177,3 +177,68 @@ def test_prometheus_scrapes_every_target_and_has_the_supervisor_metrics(target) 
         assert time.monotonic() < deadline, "recording rule service:replicas_ready has no data"
         time.sleep(0.5)
     assert query('tradestorm_proxy_backends_healthy{service="orders"}')[0]["value"][1] == "2"
+
+
+def test_replica_whose_port_was_taken_moves_to_a_new_port(target) -> None:
+    import socket
+
+    def gateway_1() -> dict:
+        return next(r for r in _replicas(target, "gateway") if r["name"] == "gateway-1")
+
+    def take_port_after_kill() -> tuple[socket.socket | None, dict]:
+        """Kill gateway-1 and grab its port before the supervisor restarts it (0.5 s)."""
+        victim = gateway_1()
+        resp = httpx.post(f"{target.supervisor_url}/services/gateway/kill",
+                          json={"replicas": ["gateway-1"]}, timeout=5)
+        assert resp.json()["killed"][0]["name"] == "gateway-1"
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        deadline = time.monotonic() + 0.45
+        while time.monotonic() < deadline:
+            try:
+                sock.bind(("127.0.0.1", victim["port"]))
+                sock.listen()
+                return sock, victim
+            except OSError:
+                time.sleep(0.005)
+        sock.close()
+        return None, victim
+
+    squatter = None
+    for _attempt in range(3):  # on a loaded machine the 0.5 s window can be missed
+        squatter, victim = take_port_after_kill()
+        if squatter is not None:
+            break
+        deadline = time.monotonic() + 30
+        while not gateway_1()["ready"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+    assert squatter is not None, "could not take the killed replica's port in 3 attempts"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            now = gateway_1()
+            if now["ready"] and now["port"] != victim["port"]:
+                break
+            assert time.monotonic() < deadline, f"gateway-1 never came back: {now}"
+            time.sleep(0.2)
+        assert now["port"] != victim["port"]
+        backends = httpx.get(f"{target.proxy_control_url('gateway')}/backends", timeout=5).json()
+        moved = next(b for b in backends["backends"] if b["name"] == "gateway-1")
+        assert moved["address"] == f"127.0.0.1:{now['port']}"
+        assert target.state["services"]["gateway"]["replicas"][1]["port"] == now["port"]
+        with _fresh_client() as client:
+            assert all(client.get(f"{target.gateway_url}/healthz").status_code == 200
+                       for _ in range(6))
+        deadline = time.monotonic() + 15
+        while True:
+            active = httpx.get(f"{target.prometheus_url}/api/v1/targets",
+                               timeout=5).json()["data"]["activeTargets"]
+            url = next(t["scrapeUrl"] for t in active
+                       if t["labels"].get("replica") == "gateway-1")
+            if f":{now['port']}/" in url:
+                break
+            assert time.monotonic() < deadline, f"Prometheus still scrapes {url}"
+            time.sleep(0.5)
+    finally:
+        squatter.close()

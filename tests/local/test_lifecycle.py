@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -81,5 +82,45 @@ def test_up_twice_then_down_after_the_supervisor_was_killed() -> None:
         r = _cli("down", "--state-dir", str(state_dir))
         assert r.returncode == 0 and "nothing to do" in r.stdout
     finally:
+        handle.target.down()
+        shutil.rmtree(state_dir.parent, ignore_errors=True)
+
+
+def test_ctrl_c_on_a_foreground_up_takes_the_target_down() -> None:
+    state_dir = Path(tempfile.mkdtemp(prefix="tradestorm-foreground-")) / "state"
+    handle = LocalTargetHandle(LocalTarget(state_dir=state_dir, replicas=1))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tradestorm", "up", "--foreground", "--replicas", "1",
+         "--state-dir", str(state_dir), "--timeout", "180"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    attached = threading.Event()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if "running in the foreground" in line:
+                attached.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert attached.wait(240), "".join(lines)
+        pids = {p.pid: p.create_time() for p in handle.live_processes()}
+        target_id = json.loads((state_dir / "state.json").read_text())["target_id"]
+        assert len(pids) >= 10
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=90)
+        reader.join(10)
+        out = "".join(lines)
+        assert proc.returncode == 0, out
+        assert "nothing left running" in out
+        assert [pid for pid, ct in pids.items() if _alive(pid, ct)] == []
+        assert processes_of_target(target_id) == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
         handle.target.down()
         shutil.rmtree(state_dir.parent, ignore_errors=True)

@@ -1,6 +1,7 @@
 """The HTTP control API of one proxy (docs/contracts.md §3).
 
-``GET /healthz``, ``GET /backends``, ``GET /faults``, ``POST /faults`` (201),
+``GET /healthz``, ``GET /backends``, ``PUT /backends/{name}`` (``{"port"}``: the
+supervisor moved a replica), ``GET /faults``, ``POST /faults`` (201),
 ``DELETE /faults/{id}``, ``DELETE /faults``, ``GET /metrics``. A malformed
 fault is a 422 naming the field; a body that is not JSON is a 400.
 """
@@ -72,6 +73,25 @@ async def delete_faults(request: web.Request) -> web.Response:
     return web.json_response({"removed": [f.to_dict() for f in removed]})
 
 
+async def move_backend(request: web.Request) -> web.Response:
+    """``PUT /backends/{name}`` ``{"port": P}``: a backend moved to another port."""
+    proxy = request.app[PROXY_KEY]
+    name = request.match_info["name"]
+    backend = next((b for b in proxy.pool.backends if b.name == name), None)
+    if backend is None:
+        return _error(404, f"no backend {name!r}")
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return _error(400, f"body is not valid JSON: {exc}")
+    port = body.get("port") if isinstance(body, dict) else None
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        return _error(422, f"port must be a TCP port number, got {port!r}", "port")
+    backend.port = port
+    backend.alive, backend.ready, backend.last_error = True, False, ""
+    return web.json_response(backend.to_dict())
+
+
 def make_app(proxy: ServiceProxy) -> web.Application:
     app = web.Application()
     app[PROXY_KEY] = proxy
@@ -84,6 +104,7 @@ def make_app(proxy: ServiceProxy) -> web.Application:
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/backends", backends)
+    app.router.add_put("/backends/{name}", move_backend)
     app.router.add_get("/faults", list_faults)
     app.router.add_post("/faults", add_fault)
     app.router.add_delete("/faults", delete_faults)

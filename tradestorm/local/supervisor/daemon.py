@@ -246,19 +246,17 @@ class Supervisor:
             data_dir=layout.postgres_data, port=free_port(), log_file=layout.log("postgres"),
             database=DATABASE_NAME,
         )
-        log.info("starting PostgreSQL on port %d", self.postgres.port)
-        await self._interruptible(asyncio.to_thread(self.postgres.start))
-        self._record_postgres()
-        self.database_up = True
-        self.save()
-
-        # replicas' ports, then the proxies in front of them
+        # replicas' ports are chosen now, so the proxies can start with PostgreSQL
         for service in SERVICES:
             self.replicas[service] = [
                 Replica(service, i, free_port(), layout.log(f"{service}-{i}"))
                 for i in range(opts.replicas)
             ]
-        await self._start_proxies()
+        log.info("starting PostgreSQL on port %d and the proxies", self.postgres.port)
+        await self._interruptible(asyncio.gather(asyncio.to_thread(self.postgres.start),
+                                                 self._start_proxies()))
+        self._record_postgres()
+        self.database_up = True
         self.save()
 
         # schema
@@ -397,15 +395,7 @@ class Supervisor:
         binary = prom.find_binary()
         layout = self.layout
         port = free_port()
-        config = prom.render_config(
-            replicas={s: [(r.name, r.address) for r in rs] for s, rs in self.replicas.items()},
-            supervisor=self.control_url.removeprefix("http://"),
-            proxies={name: p["control_url"].removeprefix("http://")
-                     for name, p in self.proxy_ports.items()},
-            targets_dir=layout.prometheus_targets,
-            rules=prom.rule_files(),
-        )
-        prom.write_config(layout.prometheus_config, config)
+        self._write_prometheus_config()
         argv = prom.command(binary, config=layout.prometheus_config,
                             data_dir=layout.prometheus_data, listen=f"{HOST}:{port}")
         self.prometheus = Helper("prometheus", argv, layout.log("prometheus"),
@@ -423,6 +413,17 @@ class Supervisor:
             if time.monotonic() > deadline:
                 raise ComponentError("prometheus", "not ready within 30s")
             await asyncio.sleep(0.1)
+
+    def _write_prometheus_config(self) -> None:
+        config = prom.render_config(
+            replicas={s: [(r.name, r.address) for r in rs] for s, rs in self.replicas.items()},
+            supervisor=self.control_url.removeprefix("http://"),
+            proxies={name: p["control_url"].removeprefix("http://")
+                     for name, p in self.proxy_ports.items()},
+            targets_dir=self.layout.prometheus_targets,
+            rules=prom.rule_files(),
+        )
+        prom.write_config(self.layout.prometheus_config, config)
 
     # ------------------------------------------------------------------ monitoring
     def _all_ready(self) -> bool:
@@ -481,6 +482,8 @@ class Supervisor:
                     changed = True
                     log.warning("%s exited with %s; restart in %.1fs", r.name, r.last_exit,
                                 (r.restart_at or now) - now)
+                    if r.bind_conflict:
+                        await self._move_replica(r)
                 if r.process is None and r.restart_at is not None and now >= r.restart_at:
                     r.start(self.replica_env)
                     r.restarts += 1
@@ -496,6 +499,43 @@ class Supervisor:
         )
         if changed or was_up != self.database_up:
             self.save()
+
+    async def _move_replica(self, replica: Replica) -> None:
+        """Another process took the replica's port: give it a new one, and tell the
+        proxy and Prometheus. (Ports are chosen free at start, but on a shared
+        machine another program can grab one between a crash and the restart.)"""
+        old = replica.port
+        replica.port = free_port()
+        replica.restart_at = time.time()  # not the replica's fault: no back-off
+        replica.consecutive_failures = 0
+        log.warning("%s: port %d is taken by another process; moving to %d",
+                    replica.name, old, replica.port)
+        proxy = self.proxy_ports.get(replica.service, {})
+        if proxy.get("control_url") and self._session is not None:
+            url = f"{proxy['control_url']}/backends/{replica.name}"
+            try:
+                async with self._session.put(url, json={"port": replica.port}) as resp:
+                    if resp.status != 200:
+                        log.error("proxy refused the new port of %s: %s", replica.name,
+                                  await resp.text())
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                log.error("could not tell the proxy about %s: %s", replica.name, exc)
+        # a restarted proxy process and Prometheus must see the new port too
+        config_path = self.layout.proxy_config
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            config = json.loads(config_path.read_text())
+            for entry in config["proxies"]:
+                for backend in entry["backends"]:
+                    if backend["name"] == replica.name:
+                        backend["port"] = replica.port
+            write_json_atomic(config_path, config)
+        if self.prometheus is not None and self.prometheus_url:
+            self._write_prometheus_config()
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError, OSError):
+                assert self._session is not None
+                async with self._session.post(f"{self.prometheus_url}/-/reload") as resp:
+                    await resp.read()
+        self.save()
 
     def _check_helper(self, helper: Helper, now: float) -> bool:
         if helper.running:

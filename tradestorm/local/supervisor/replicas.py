@@ -43,6 +43,8 @@ class Replica:
     restart_at: float | None = None  # when a dead replica will be started again
     ready_since: float | None = None
     last_probe_error: str = ""
+    log_offset: int = 0  # where this start's output begins in the log file
+    bind_conflict: bool = False  # the last exit was "address already in use"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -82,6 +84,10 @@ class Replica:
                 "--port", str(self.port)]
 
     def start(self, env: Mapping[str, str]) -> None:
+        try:
+            self.log_offset = self.log_file.stat().st_size
+        except OSError:
+            self.log_offset = 0
         child_env = dict(env)
         child_env["TRADEPLAT_REPLICA"] = self.name
         self.process = spawn(self.argv(), log_file=self.log_file, env=child_env)
@@ -99,6 +105,8 @@ class Replica:
             return False
         self.last_exit = self.process.returncode
         self.last_exit_at = now
+        self.bind_conflict = self.ready_since is None and self._log_since_start_has(
+            "address already in use")
         self.ready = False
         self.ready_since = None
         if now - self.started_at >= BACKOFF_RESET_AFTER_S:
@@ -107,6 +115,14 @@ class Replica:
         self.restart_at = now + backoff_delay(self.consecutive_failures)
         self.process = None
         return True
+
+    def _log_since_start_has(self, text: str) -> bool:
+        try:
+            with open(self.log_file, "rb") as fh:
+                fh.seek(self.log_offset)
+                return text.encode() in fh.read(65536).lower()
+        except OSError:
+            return False
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {

@@ -1,0 +1,172 @@
+"""Benchmark: the local target's service proxy against a direct connection to the same replica.
+
+Starts PostgreSQL, ONE real tradeplat replica and the real proxy process
+(``python -m tradestorm.local.proxy``) with that replica as its only backend,
+then alternates rounds of direct and proxied traffic (same client, same
+endpoint, same concurrency) and prints requests/s and p50/p99 side by side.
+Floor (issue 3): proxied throughput >= 0.8 x direct.
+
+    uv run python benchmarks/bench_proxy.py [--seconds 3] [--rounds 3] [--concurrency 16]
+
+The client is a minimal asyncio HTTP/1.1 keep-alive client (a few lines of
+protocol code, so that the client's own cost stays far below the server's);
+``--new-connections`` opens a connection per request instead (the proxy's
+accept + connect path).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from tradestorm.local.postgres import PostgresServer, free_port
+from tradestorm.local.processes import spawn
+
+REQUEST = b"GET /healthz HTTP/1.1\r\nHost: bench\r\n\r\n"
+
+
+async def _one_connection(host: str, port: int, stop_at: float, latencies: list[float],
+                          new_connections: bool) -> None:
+    reader = writer = None
+    while time.perf_counter() < stop_at:
+        t0 = time.perf_counter()
+        if writer is None:
+            reader, writer = await asyncio.open_connection(host, port)
+        assert reader is not None
+        writer.write(REQUEST)
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":", 1)[1])
+        if length:
+            await reader.readexactly(length)
+        if not head.startswith(b"HTTP/1.1 200"):
+            raise RuntimeError(f"unexpected answer: {head[:80]!r}")
+        if new_connections:
+            writer.close()
+            writer = None
+        latencies.append(time.perf_counter() - t0)
+    if writer is not None:
+        writer.close()
+
+
+def run_round(port: int, seconds: float, concurrency: int, new_connections: bool) -> dict:
+    async def main() -> list[float]:
+        latencies: list[float] = []
+        stop_at = time.perf_counter() + seconds
+        await asyncio.gather(*(_one_connection("127.0.0.1", port, stop_at, latencies,
+                                               new_connections) for _ in range(concurrency)))
+        return latencies
+
+    t0 = time.perf_counter()
+    lat = asyncio.run(main())
+    elapsed = time.perf_counter() - t0
+    lat.sort()
+    return {"requests": len(lat), "rps": len(lat) / elapsed,
+            "p50_ms": 1000 * lat[len(lat) // 2], "p99_ms": 1000 * lat[int(len(lat) * 0.99)]}
+
+
+def wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} not ready")
+        time.sleep(0.2)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--new-connections", action="store_true")
+    ap.add_argument("--service", default="marketdata")
+    args = ap.parse_args()
+
+    root = Path(tempfile.mkdtemp(prefix="bench-proxy-"))
+    pg = PostgresServer(data_dir=root / "pg", port=free_port(), log_file=root / "pg.log",
+                        database="tradeplat")
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        pg.start()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEPLAT_")}
+        env.update(TRADEPLAT_DATABASE_URL=pg.dsn, TRADEPLAT_ADMIN_KEY="bench",
+                   TRADEPLAT_LOG_LEVEL="WARNING")
+        subprocess.run([sys.executable, "-m", "tradeplat", "migrate"], env=env, check=True,
+                       capture_output=True, timeout=120)
+        replica_port = free_port()
+        procs.append(spawn([sys.executable, "-m", "tradeplat", args.service, "--host",
+                            "127.0.0.1", "--port", str(replica_port)],
+                           log_file=root / "replica.log", env=env))
+        config = {"ports_file": str(root / "ports.json"), "proxies": [{
+            "name": args.service, "check": "http",
+            "backends": [{"name": "r0", "host": "127.0.0.1", "port": replica_port}]}]}
+        (root / "proxy.json").write_text(json.dumps(config))
+        procs.append(spawn([sys.executable, "-m", "tradestorm.local.proxy",
+                            str(root / "proxy.json")], log_file=root / "proxy.log"))
+        wait_http(f"http://127.0.0.1:{replica_port}/healthz")
+        deadline = time.monotonic() + 30
+        while not (root / "ports.json").exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError("proxy did not start")
+            time.sleep(0.1)
+        listen = json.loads((root / "ports.json").read_text())["proxies"][args.service]["listen"]
+        proxy_port = int(listen.rsplit(":", 1)[1])
+        wait_http(f"http://{listen}/healthz")
+
+        run_round(replica_port, 1.0, args.concurrency, args.new_connections)  # warm-up
+        results: dict[str, list[dict]] = {"direct": [], "proxied": []}
+        for _ in range(args.rounds):
+            results["direct"].append(run_round(replica_port, args.seconds, args.concurrency,
+                                               args.new_connections))
+            results["proxied"].append(run_round(proxy_port, args.seconds, args.concurrency,
+                                                args.new_connections))
+
+        def med(kind: str, key: str) -> float:
+            return statistics.median(r[key] for r in results[kind])
+
+        mode = "new connection per request" if args.new_connections else "keep-alive"
+        print(f"proxy benchmark: GET /healthz on one {args.service} replica, {mode}, "
+              f"concurrency {args.concurrency}, {args.rounds} x {args.seconds:g}s rounds "
+              f"(median of rounds); load average {os.getloadavg()[0]:.1f}")
+        print(f"{'':10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
+        for kind in ("direct", "proxied"):
+            print(f"{kind:10}{med(kind, 'rps'):>10.0f}{med(kind, 'p50_ms'):>10.2f}"
+                  f"{med(kind, 'p99_ms'):>10.2f}")
+        ratio = med("proxied", "rps") / med("direct", "rps")
+        print(f"proxied/direct throughput: {ratio:.2f} (floor 0.80) -> "
+              f"{'OK' if ratio >= 0.8 else 'BELOW FLOOR'}")
+        print(f"added latency: p50 {med('proxied', 'p50_ms') - med('direct', 'p50_ms'):+.2f} ms, "
+              f"p99 {med('proxied', 'p99_ms') - med('direct', 'p99_ms'):+.2f} ms")
+        return 0 if ratio >= 0.8 else 1
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        pg.stop(mode="immediate")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""`tradestorm up/status/down` answers that need no running target."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from tradestorm.cli import cli
+
+
+def test_status_and_down_when_nothing_runs(tmp_path: Path) -> None:
+    runner = CliRunner()
+    r = runner.invoke(cli, ["status", "--state-dir", str(tmp_path)])
+    assert r.exit_code == 3
+    assert "no local target is running" in r.output
+    r = runner.invoke(cli, ["status", "--json", "--state-dir", str(tmp_path)])
+    assert r.exit_code == 3
+    assert json.loads(r.output)["running"] is False
+    r = runner.invoke(cli, ["down", "--state-dir", str(tmp_path)])
+    assert r.exit_code == 0 and "nothing to do" in r.output
+
+
+def test_state_dir_from_the_environment(tmp_path: Path) -> None:
+    r = CliRunner().invoke(cli, ["status", "--json"], env={"TRADESTORM_STATE_DIR": str(tmp_path)})
+    assert r.exit_code == 3
+    assert json.loads(r.output)["state_dir"] == str(tmp_path)
+
+
+def test_a_corrupt_state_file_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    (tmp_path / "state.json").write_text("{not json")
+    r = CliRunner().invoke(cli, ["status", "--state-dir", str(tmp_path)])
+    assert r.exit_code == 2
+    assert "state.json" in r.output and "tradestorm down" in r.output
+    # down clears it, so the next up can start
+    r = CliRunner().invoke(cli, ["down", "--state-dir", str(tmp_path)])
+    assert r.exit_code == 0
+    assert not (tmp_path / "state.json").exists()
+
+
+def test_bad_replicas_is_a_usage_error(tmp_path: Path) -> None:
+    r = CliRunner().invoke(cli, ["up", "--replicas", "0", "--state-dir", str(tmp_path)])
+    assert r.exit_code == 2
+    assert "--replicas" in r.output
+    assert not (tmp_path / "state.json").exists()
+
+
+def test_kubernetes_target_needs_a_context(tmp_path: Path) -> None:
+    r = CliRunner().invoke(cli, ["up", "--target", "kubernetes"])
+    assert r.exit_code == 2
+    assert "--context" in r.output
+
+
+def test_up_without_prometheus_names_the_package_and_starts_nothing(tmp_path: Path) -> None:
+    r = CliRunner().invoke(cli, ["up", "--state-dir", str(tmp_path)],
+                           env={"PATH": str(tmp_path / "empty-bin")})
+    assert r.exit_code == 2, r.output
+    assert "apt-get install prometheus" in r.output
+    assert not (tmp_path / "state.json").exists()
+    assert not (tmp_path / "logs").exists()
