@@ -34,7 +34,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=50)
     args = parser.parse_args()
     header = f"{'scenario':<20} {'yaml.safe_load (baseline)':>26} {'load_scenario_file':>20}"
-    print(f"{header} {'ratio':>7}")
+    print(f"{header} {'ratio':>7}   of which: SLO spec, experiment validation")
+    from tradestorm_chaos.validation import load_and_validate
+
+    from slo.validation import load_spec
+
     for name in available_scenarios():
         path: Path = find_scenario(name)
         text = path.read_text()
@@ -42,7 +46,14 @@ def main() -> None:
         base = _time(lambda: yaml.safe_load(text), args.rounds)  # noqa: B023
         full = _time(lambda: load_scenario_file(path), args.rounds)  # noqa: B023
         b, f = statistics.median(base) * 1000, statistics.median(full) * 1000
-        print(f"{name:<20} {b:>23.3f} ms {f:>17.3f} ms {f / b:>6.1f}x")
+        scenario = load_scenario_file(path)
+        spec = statistics.median(_time(lambda: load_spec(scenario.slo_spec), args.rounds)) * 1000  # noqa: B023
+        exp = 0.0
+        if scenario.experiment is not None:
+            exp = statistics.median(
+                _time(lambda: load_and_validate(scenario.experiment), args.rounds)) * 1000  # noqa: B023
+        print(f"{name:<20} {b:>23.3f} ms {f:>17.3f} ms {f / b:>6.1f}x   "
+              f"{spec:.1f} ms, {exp:.1f} ms")
 
 
 if __name__ == "__main__":
