@@ -2,10 +2,31 @@
 # TRADEPLAT_ADMIN_KEY) is written once by an operator with
 # `aws secretsmanager put-secret-value` (docs/kubernetes.md, "Secrets"), so it
 # never passes through Terraform state or version control.
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+# Explicit key policy: the account (and through it, IAM policies such as the
+# External Secrets role's kms:Decrypt) administers and uses the key; nobody
+# outside the account can. The account id is read, never written.
+data "aws_iam_policy_document" "kms" {
+  statement {
+    sid       = "AccountAdministersAndDelegatesToIAM"
+    actions   = ["kms:*"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
+    }
+  }
+}
+
 resource "aws_kms_key" "this" {
   description             = "tradestorm platform secrets"
   enable_key_rotation     = true
   deletion_window_in_days = 30
+  policy                  = data.aws_iam_policy_document.kms.json
   tags                    = var.tags
 }
 
