@@ -124,3 +124,24 @@ def test_ctrl_c_on_a_foreground_up_takes_the_target_down() -> None:
             proc.wait()
         handle.target.down()
         shutil.rmtree(state_dir.parent, ignore_errors=True)
+
+
+def test_a_start_that_fails_says_why_and_leaves_nothing() -> None:
+    state_dir = Path(tempfile.mkdtemp(prefix="tradestorm-failing-")) / "state"
+    env = dict(os.environ, TRADEPLAT_DB_POOL_MAX="lots")
+    try:
+        before = {p.pid for p in psutil.process_iter()}
+        r = subprocess.run(
+            [sys.executable, "-m", "tradestorm", "up", "--replicas", "1", "--state-dir",
+             str(state_dir), "--timeout", "120"],
+            capture_output=True, text=True, timeout=240, env=env, stdin=subprocess.DEVNULL)
+        assert r.returncode == 2, r.stdout + r.stderr
+        assert "TRADEPLAT_DB_POOL_MAX" in r.stderr
+        assert not (state_dir / "state.json").exists()
+        ours = [p for p in psutil.process_iter(["cmdline"]) if p.pid not in before
+                and str(state_dir) in " ".join(p.info["cmdline"] or [])]
+        assert ours == []
+        assert _cli("status", "--state-dir", str(state_dir)).returncode == 3
+    finally:
+        LocalTarget(state_dir=state_dir).down()
+        shutil.rmtree(state_dir.parent, ignore_errors=True)

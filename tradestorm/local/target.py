@@ -124,9 +124,10 @@ class LocalTarget:
             state = read_state_file(self.state_dir)
             phase = (state or {}).get("phase", "")
             if state is not None and (state.get("supervisor") or {}).get("pid") == proc.pid:
-                if phase != last_phase:
-                    say(f"supervisor: {phase}")
-                    last_phase = phase
+                shown = f"{phase}: {state['step']}" if state.get("step") else phase
+                if shown != last_phase:
+                    say(f"supervisor: {shown}")
+                    last_phase = shown
                 if phase == "ready" or not wait:
                     return self.status()
             if time.monotonic() > deadline:

@@ -95,6 +95,7 @@ class Supervisor:
         self.target_id = secrets.token_hex(12)
         os.environ[TARGET_ID_ENV] = self.target_id
         self.phase = "starting"
+        self.step = ""  # what `starting` is busy with, for `tradestorm up` to show
         self.error: str | None = None
         self.started_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         self.control_url = ""
@@ -134,6 +135,7 @@ class Supervisor:
         data: dict[str, Any] = {
             "schema": SCHEMA,
             "phase": self.phase,
+            "step": self.step,
             "error": self.error,
             "supervisor": {
                 "pid": os.getpid(),
@@ -252,6 +254,8 @@ class Supervisor:
                 Replica(service, i, free_port(), layout.log(f"{service}-{i}"))
                 for i in range(opts.replicas)
             ]
+        self.step = "starting PostgreSQL and the proxies"
+        self.save()
         log.info("starting PostgreSQL on port %d and the proxies", self.postgres.port)
         await self._interruptible(asyncio.gather(asyncio.to_thread(self.postgres.start),
                                                  self._start_proxies()))
@@ -261,7 +265,11 @@ class Supervisor:
 
         # schema
         self.replica_env = self._replica_env()
+        self.step = "migrating the database"
+        self.save()
         await self._run_tool(["migrate"], "migrate", deadline)
+        self.step = (f"starting {sum(len(rs) for rs in self.replicas.values())} replicas, "
+                     "Prometheus and the demo accounts")
 
         # replicas, Prometheus and the demo accounts in parallel
         for replicas in self.replicas.values():
@@ -271,6 +279,8 @@ class Supervisor:
         await self._interruptible(asyncio.gather(self._start_prometheus(), self._seed(deadline)))
         self.save()
         monitor = asyncio.create_task(self._monitor(), name="monitor")
+        self.step = "waiting for every replica to be ready"
+        self.save()
         while not self._all_ready():
             if self.stopping.is_set():
                 return monitor
@@ -281,6 +291,7 @@ class Supervisor:
                 monitor.result()
             await asyncio.sleep(0.1)
         self.phase = "ready"
+        self.step = ""
         self.save()
         log.info("ready: gateway %s, prometheus %s", self.state()["gateway_url"],
                  self.prometheus_url)
@@ -430,8 +441,13 @@ class Supervisor:
         return not self._not_ready()
 
     def _not_ready(self) -> list[str]:
-        problems = [f"{r.name} not ready ({r.last_probe_error or r.state})"
-                    for rs in self.replicas.values() for r in rs if not r.ready]
+        problems = []
+        for r in (r for rs in self.replicas.values() for r in rs if not r.ready):
+            why = r.last_probe_error or r.state
+            if r.last_exit is not None:
+                last_line = (log_tail(r.log_file, 1) or "").strip()[-300:]
+                why = f"exited with {r.last_exit} after {r.restarts} restart(s): {last_line}"
+            problems.append(f"{r.name} not ready ({why})")
         if not self.database_up:
             problems.append("postgres not accepting connections")
         if self.proxy is None or not self.proxy.running:
