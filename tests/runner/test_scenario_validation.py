@@ -120,6 +120,8 @@ def test_a_valid_scenario_loads_with_resolved_files_and_seconds(project: Path) -
         (mutate(name="Kill It"), "name", "lower-case letters"),
         (mutate(experiment=None), "phases.fault", "runs no experiment"),
         (mutate(configuration={"bad key": 1}), "configuration.bad key", "letters, digits"),
+        (mutate(configuration={"recovery_timeout": 5}), "configuration.recovery_timeout",
+         "did you mean 'recovery_timeout_s'"),
         (mutate(phases="20s"), "phases", "mapping"),
     ],
 )
@@ -188,13 +190,16 @@ def test_a_scenario_without_experiment_has_no_fault_phase(project: Path) -> None
 def test_overrides_apply_and_are_recorded(project: Path) -> None:
     scenario = load_scenario_file(write(project, VALID))
     quick = scenario.with_overrides(baseline=3, fault=4, recovery=5, users=2,
-                                    configuration={"latency_ms": 3000})
+                                    configuration={"recovery_timeout_s": 30})
     assert (quick.phases.baseline, quick.phases.fault, quick.phases.recovery) == (3, 4, 5)
     assert quick.load.users == 2
-    assert quick.configuration == {"latency_ms": 3000}
+    assert quick.configuration == {"recovery_timeout_s": 30}
     assert quick.document["phases"]["fault"] == "4s"
-    assert quick.document["configuration"] == {"latency_ms": 3000}
+    assert quick.document["configuration"] == {"recovery_timeout_s": 30}
     assert scenario.phases.fault == 5.0  # the original is unchanged
+    with pytest.raises(InputError) as info:
+        scenario.with_overrides(configuration={"latency": 3000})
+    assert info.value.source == "--set" and "has no configuration 'latency'" in str(info.value)
 
 
 def test_a_kubernetes_only_scenario_is_refused_on_local_with_the_reason(project: Path) -> None:

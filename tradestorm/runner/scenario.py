@@ -20,6 +20,7 @@ naming the file and the field (``phases.fault``); unknown keys are mistakes too
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -136,6 +137,8 @@ class Scenario:
     slo_spec: Path
     phases: PhasePlan
     document: dict[str, Any] = field(default_factory=dict, compare=False)
+    # configuration names the experiment declares (what ``configuration`` may set)
+    experiment_keys: frozenset[str] = frozenset()
 
     @property
     def has_fault(self) -> bool:
@@ -196,6 +199,13 @@ class Scenario:
             doc_load["seed"] = seed
         config = dict(self.configuration)
         if configuration:
+            if not self.has_fault:
+                raise InputError("--set", "configuration", f"scenario '{self.name}' runs no "
+                                 "experiment, so there is nothing to configure")
+            for key in configuration:
+                problem = unknown_configuration(key, self.experiment_keys, self.experiment)
+                if problem:
+                    raise InputError("--set", key, problem)
             config.update(configuration)
             doc["configuration"] = config
         doc["phases"] = doc_phases
@@ -368,8 +378,14 @@ def load_scenario_file(path: Path) -> Scenario:
         dirs=paths.spec_dirs(path.resolve()), suffixes=paths.SPEC_SUFFIXES,
     )
     _check_spec(spec)
+    keys: frozenset[str] = frozenset()
     if experiment is not None:
         _check_experiment(experiment, tuple(model.targets), shown)
+        keys = _experiment_keys(experiment)
+        for key in model.configuration:
+            problem = unknown_configuration(key, keys, experiment)
+            if problem:
+                raise InputError(shown, f"configuration.{key}", problem)
     return Scenario(
         name=name,
         description=model.description.strip(),
@@ -384,6 +400,7 @@ def load_scenario_file(path: Path) -> Scenario:
             fault=phases.fault or 0.0, recovery=phases.recovery or 0.0,
         ),
         document=document,
+        experiment_keys=keys,
     )
 
 
@@ -398,6 +415,28 @@ def _check_spec(spec: Path) -> None:
         load_spec(spec)
     except InputFileError as exc:
         raise InputError(exc.source, exc.field, exc.problem) from None
+
+
+# Settings every experiment takes from its configuration (tradestorm_chaos.config).
+SETTINGS_PREFIXES = ("tradestorm_", "kubernetes_")
+
+
+def unknown_configuration(key: str, declared: frozenset[str], experiment: Path | None) -> str:
+    """Why ``key`` cannot be set on the experiment ("" when it can)."""
+    if key in declared or key.startswith(SETTINGS_PREFIXES):
+        return ""
+    close = difflib.get_close_matches(key, sorted(declared), n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    name = experiment.name if experiment else "the experiment"
+    return (f"{name} has no configuration '{key}'{hint}; it takes: "
+            f"{', '.join(sorted(declared)) or 'nothing'}")
+
+
+def _experiment_keys(experiment: Path) -> frozenset[str]:
+    text = experiment.read_text(encoding="utf-8")
+    document = json.loads(text) if experiment.suffix == ".json" else yaml.safe_load(text)
+    config = document.get("configuration") if isinstance(document, dict) else None
+    return frozenset(config) if isinstance(config, dict) else frozenset()
 
 
 def _check_experiment(experiment: Path, targets: tuple[str, ...], shown: str) -> None:
