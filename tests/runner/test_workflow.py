@@ -95,3 +95,11 @@ def test_jobs_have_timeouts_and_read_only_permissions(repo_root: Path) -> None:
         assert doc.get("permissions", {}).get("contents") == "read", path
         for name, job in doc["jobs"].items():
             assert "timeout-minutes" in job, f"{path.name}: job {name} has no timeout"
+
+
+def test_jobs_run_on_the_projects_platform_with_a_pinned_image(workflow: dict[str, Any]) -> None:
+    """Debian 12 + Python 3.11 like the project's machines (bootstrap installs prometheus
+    and chromium from Debian as root); a moving tag would change CI under our feet."""
+    for name, job in workflow["jobs"].items():
+        image = (job.get("container") or {}).get("image", "")
+        assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm", image), f"{name}: {image!r}"
