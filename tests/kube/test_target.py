@@ -232,6 +232,25 @@ def test_a_rollout_that_never_completes_times_out_naming_what_waits(
     assert "not ready after 0.5 s" in message
 
 
+def test_a_timeout_says_why_the_pods_do_not_start(
+    manifests: Path, tmp_path: Path
+) -> None:
+    with FakeCluster(controllers=False) as slow:
+        slow.put({"apiVersion": "v1", "kind": "Pod", "metadata": {
+            "name": "orders-abc", "namespace": "tradestorm",
+            "labels": {"app.kubernetes.io/name": "orders"}},
+            "status": {"containerStatuses": [{"name": "orders", "state": {"waiting": {
+                "reason": "ImagePullBackOff",
+                "message": 'Back-off pulling image "tradeplat:dev"'}}}]}})
+        path = slow.write_kubeconfig(tmp_path / "slow", contexts=[ALLOWED])
+        target, _ = make_target(path, manifests)
+        with pytest.raises(RolloutTimeout) as exc:
+            target.up(timeout_s=0.3)
+    assert ('Deployment tradestorm/orders: waiting for the controller to observe the new spec '
+            '[pods: orders: ImagePullBackOff (Back-off pulling image "tradeplat:dev")]'
+            ) in str(exc.value)
+
+
 def test_a_failed_migration_fails_the_rollout_at_once(
     kubeconfig: Path, manifests: Path, tmp_path: Path
 ) -> None:

@@ -27,6 +27,7 @@ from tradestorm.kube.errors import (
     ApplyError,
     ContextNotAllowed,
     DeleteError,
+    KubeError,
     NamespaceNotAllowed,
     RenderError,
     RolloutFailed,
@@ -247,10 +248,42 @@ class KubernetesTarget:
                 self._print(f"rolled out: {len(pending)} workloads ready")
                 return
             if time.monotonic() >= deadline:
-                waiting = "; ".join(f"{describe(o)}: {details[describe(o)]}" for o in still)
+                waiting = "; ".join(
+                    f"{describe(o)}: {details[describe(o)]}{self._pod_problems(conn, o)}"
+                    for o in still)
                 raise RolloutTimeout(f"not ready after {timeout_s:g} s: {waiting}")
             pending = still
             time.sleep(min(self.poll_interval_s, max(0.0, deadline - time.monotonic())))
+
+    @staticmethod
+    def _pod_problems(conn: KubeConnection, obj: Obj) -> str:
+        """Why the workload's pods do not start (ImagePullBackOff, CrashLoopBackOff, ...)."""
+        selector = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels")
+        if obj["kind"] == "Job":
+            selector = {"job-name": obj["metadata"]["name"]}
+        if not selector:
+            return ""
+        label_selector = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
+        try:
+            pods = conn.list("v1", "Pod", obj["metadata"].get("namespace"), label_selector)
+        except KubeError:
+            return ""
+        reasons: dict[str, None] = {}
+        for pod in pods:
+            status = pod.get("status") or {}
+            for cs in (status.get("initContainerStatuses") or []) + \
+                    (status.get("containerStatuses") or []):
+                state = cs.get("state") or {}
+                waiting = state.get("waiting") or {}
+                if waiting.get("reason") and waiting["reason"] not in ("PodInitializing",
+                                                                         "ContainerCreating"):
+                    message = (waiting.get("message") or "").splitlines()[0:1]
+                    reasons[f"{cs.get('name')}: {waiting['reason']}"
+                            + (f" ({message[0][:160]})" if message else "")] = None
+            for cond in status.get("conditions") or []:
+                if cond.get("type") == "PodScheduled" and cond.get("status") == "False":
+                    reasons[f"unschedulable: {(cond.get('message') or '')[:160]}"] = None
+        return f" [pods: {'; '.join(reasons)}]" if reasons else ""
 
     def _wait_gone(self, conn: KubeConnection, objects: list[Obj], timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
