@@ -99,3 +99,9 @@ variable "istio_mtls_scraping" {
   type        = bool
   default     = false
 }
+
+variable "addon_versions" {
+  description = "Exact EKS add-on versions by name (modules/eks); pin them in production tfvars."
+  type        = map(string)
+  default     = {}
+}

@@ -34,6 +34,7 @@ module "eks" {
   capacity_type                = var.capacity_type
   admin_role_arns              = var.admin_role_arns
   chaos_operator_role_arns     = var.chaos_operator_role_arns
+  addon_versions               = var.addon_versions
   tags                         = local.tags
 
   depends_on = [terraform_data.account_guard]

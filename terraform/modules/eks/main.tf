@@ -23,15 +23,22 @@ module "eks" {
   cluster_enabled_log_types = ["api", "audit", "authenticator"]
   enable_irsa               = true
 
+  # EKS add-ons: pinned per environment through var.addon_versions (e.g.
+  # { coredns = "v1.12.1-eksbuild.2" }, from `aws eks describe-addon-versions`);
+  # an add-on not listed follows the newest version for the cluster's
+  # Kubernetes version, resolved at plan time (shown in the plan before apply).
   cluster_addons = {
     coredns = {
-      most_recent = true
+      addon_version = lookup(var.addon_versions, "coredns", null)
+      most_recent   = !contains(keys(var.addon_versions), "coredns")
     }
     kube-proxy = {
-      most_recent = true
+      addon_version = lookup(var.addon_versions, "kube-proxy", null)
+      most_recent   = !contains(keys(var.addon_versions), "kube-proxy")
     }
     vpc-cni = {
-      most_recent    = true
+      addon_version  = lookup(var.addon_versions, "vpc-cni", null)
+      most_recent    = !contains(keys(var.addon_versions), "vpc-cni")
       before_compute = true
       # NetworkPolicies (k8s/base/network) are only enforced with this on.
       configuration_values = jsonencode({
@@ -42,11 +49,13 @@ module "eks" {
       })
     }
     eks-pod-identity-agent = {
-      most_recent    = true
+      addon_version  = lookup(var.addon_versions, "eks-pod-identity-agent", null)
+      most_recent    = !contains(keys(var.addon_versions), "eks-pod-identity-agent")
       before_compute = true
     }
     aws-ebs-csi-driver = {
-      most_recent              = true
+      addon_version            = lookup(var.addon_versions, "aws-ebs-csi-driver", null)
+      most_recent              = !contains(keys(var.addon_versions), "aws-ebs-csi-driver")
       service_account_role_arn = module.ebs_csi_irsa.iam_role_arn
     }
   }

@@ -82,3 +82,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "addon_versions" {
+  description = "Exact EKS add-on versions by add-on name (coredns, kube-proxy, vpc-cni, eks-pod-identity-agent, aws-ebs-csi-driver); unlisted ones follow the newest."
+  type        = map(string)
+  default     = {}
+}
