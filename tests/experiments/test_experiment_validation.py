@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,27 @@ LOCAL_AND_K8S = {"pod-kill-gateway", "pod-kill-orders", "pod-kill-risk", "pod-ki
 K8S_ONLY = {"cpu-stress-analytics", "node-drain"}
 
 
-def tradestorm(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tradestorm", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def tradestorm(*args: str, cwd: Path = REPO) -> Ran:
+    """The real ``tradestorm`` click application, in-process (a process costs ~3 s of
+    imports; the SIGINT and allow-list tests run real processes)."""
+    from click.testing import CliRunner
+
+    from tradestorm.cli import cli
+
+    previous = Path.cwd()
+    os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    finally:
+        os.chdir(previous)
+    return Ran(result.exit_code, result.stdout, result.stderr)
 
 
 def test_the_experiment_set_is_complete() -> None:

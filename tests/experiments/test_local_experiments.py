@@ -82,6 +82,15 @@ def observe(check: Callable[[], bool], timeout: float) -> bool:
     return False
 
 
+def invoke_cli(*args: str) -> Any:
+    """The real ``tradestorm`` click application, in-process."""
+    from click.testing import CliRunner
+
+    from tradestorm.cli import cli
+
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
 def proxy_url(target: Any, service: str) -> str:
     return str(target.state["services"][service]["proxy_url"])
 
@@ -240,22 +249,26 @@ def test_sigint_in_the_middle_of_a_database_outage_rolls_back_and_leaves_nothing
 
 def test_sigterm_during_latency_removes_the_proxy_fault(
         target: Any, repo_experiments: Path, tmp_path: Path) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tradestorm", "chaos", "run",
-         str(repo_experiments / "risk-latency.yaml"), "--state-dir", str(target.state_dir),
-         "--results", str(tmp_path), "--config", "fault_duration_s=120"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        assert observe(lambda: len(all_faults(target)) == 1, 60), "the fault never appeared"
-        proc.send_signal(signal.SIGTERM)
-        output, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 130, output
-    assert all_faults(target) == []
-    assert json.loads((tmp_path / "residue.json").read_text())["clean"] is True
+    """In-process this time: a real SIGTERM to this very process while the fault is held."""
+    import os
+
+    sent = threading.Event()
+
+    def terminate_when_the_fault_is_in_place() -> None:
+        if observe(lambda: len(all_faults(target)) == 1, 60):
+            sent.set()
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=terminate_when_the_fault_is_in_place, daemon=True).start()
+    started = time.monotonic()
+    outcome = run_local(target, repo_experiments / "risk-latency.yaml", tmp_path,
+                        fault_duration_s=120)
+    assert sent.is_set(), "the fault never appeared"
+    assert time.monotonic() - started < 60
+    assert outcome.status == "interrupted" and outcome.signal == "SIGTERM"
+    assert outcome.exit_code == 130
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # handlers given back
+    assert_clean(target, tmp_path, outcome)
 
 
 def test_a_target_with_a_fault_already_in_place_is_not_experimented_on(
@@ -273,10 +286,10 @@ def test_a_target_with_a_fault_already_in_place_is_not_experimented_on(
     assert outcome.faults == []
     # what a chaos process killed with SIGKILL would leave: `tradestorm chaos clean` removes it
     httpx.post(f"{target.supervisor_url}/database/stop", timeout=60).raise_for_status()
-    proc = subprocess.run([sys.executable, "-m", "tradestorm", "chaos", "clean", "--state-dir",
-                           str(target.state_dir)], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "removed: orders:latency:" in proc.stdout and "removed: database started" in proc.stdout
+    result = invoke_cli("chaos", "clean", "--state-dir", str(target.state_dir))
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "removed: orders:latency:" in result.stdout
+    assert "removed: database started" in result.stdout
     assert all_faults(target) == [] and supervisor_status(target)["database"]["up"] is True
 
 
@@ -352,13 +365,11 @@ def test_an_slo_probe_without_data_is_never_a_pass(target: Any, tmp_path: Path) 
 def test_dry_run_on_the_local_target_changes_nothing(
         target: Any, repo_experiments: Path, tmp_path: Path) -> None:
     before = supervisor_status(target)
-    proc = subprocess.run(
-        [sys.executable, "-m", "tradestorm", "chaos", "run",
-         str(repo_experiments / "pod-kill-orders.yaml"), "--dry-run",
-         "--state-dir", str(target.state_dir), "--results", str(tmp_path)],
-        capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    assert f"[dry-run] would POST {target.supervisor_url}/services/orders/kill" in proc.stderr
+    result = invoke_cli("chaos", "run", str(repo_experiments / "pod-kill-orders.yaml"),
+                        "--dry-run", "--state-dir", str(target.state_dir),
+                        "--results", str(tmp_path))
+    assert result.exit_code == 0, result.stderr
+    assert f"[dry-run] would POST {target.supervisor_url}/services/orders/kill" in result.stderr
     after = supervisor_status(target)
     assert [s["restarts"] for s in after["services"].values()] == \
         [s["restarts"] for s in before["services"].values()]

@@ -73,10 +73,21 @@ def _show_chaos_logs() -> None:
     """Chaos Toolkit's progress (activity by activity) and the driver's, on stderr."""
     import logging
 
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S"))
+    class EchoHandler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            try:
+                click.echo(self.format(record), err=True)
+            except Exception:  # a closed stream must not break the run
+                self.handleError(record)
+
     for name in ("chaostoolkit", "tradestorm_chaos"):
         log = logging.getLogger(name)
+        if any(getattr(h, "_tradestorm_chaos", False) for h in log.handlers):
+            continue
+        handler = EchoHandler()
+        handler._tradestorm_chaos = True  # type: ignore[attr-defined]
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s",
+                                               "%H:%M:%S"))
         log.setLevel(logging.INFO)
         log.addHandler(handler)
         log.propagate = False
