@@ -81,7 +81,14 @@ def main() -> None:
         print(f"{'':<34}{'baseline (planned)':>20}{'tradestorm run':>16}")
         print(f"{'phases (warmup + baseline)':<34}{planned:>18.1f} s{phase_time:>14.1f} s")
         print(f"{'wall time of the run':<34}{planned:>18.1f} s{t_end - t_start:>14.1f} s")
-        print(f"{'  start (to load start)':<34}{'':>20}{start_overhead:>14.1f} s")
+        load = run["stages"].get("load", {})
+        print(f"{'  start (to the warmup)':<34}{'':>20}{start_overhead:>14.1f} s")
+        if "started_at" in load:
+            print(f"{'    process, imports, versions':<34}{'':>20}"
+                  f"{load['started_at'] - t_start:>14.1f} s")
+        if "visible_at" in load and "started_at" in load:
+            print(f"{'    Locust start until scraped':<34}{'':>20}"
+                  f"{load['visible_at'] - load['started_at']:>14.1f} s")
         print(f"{'  wrap-up (after the phases)':<34}{'':>20}{wrap_up:>14.1f} s")
         for name, seconds in stages.items():
             print(f"{'    ' + name:<34}{'':>20}{seconds:>14.2f} s")
