@@ -49,6 +49,7 @@ class Settings:
     call_timeout_s: float = 2.0
     db_timeout_s: float = 2.0
     db_pool_max: int = 10
+    call_pool_max: int = 10
     seed: int = 42
     log_level: str = "INFO"
     max_body_bytes: int = 64 * 1024
@@ -120,6 +121,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         call_timeout_s=_number(env, "CALL_TIMEOUT_S", 2.0, float, 0.01),
         db_timeout_s=_number(env, "DB_TIMEOUT_S", 2.0, float, 0.01),
         db_pool_max=int(_number(env, "DB_POOL_MAX", 10, int, 1)),
+        call_pool_max=int(_number(env, "CALL_POOL_MAX", 10, int, 1)),
         seed=int(_number(env, "SEED", 42, int, 0)),
         log_level=level,
         max_body_bytes=int(_number(env, "MAX_BODY_BYTES", 64 * 1024, int, 1024)),

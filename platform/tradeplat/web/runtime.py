@@ -116,6 +116,7 @@ def build_runtime(
             getattr(settings, f"{dep}_url"),
             timeout_s=settings.call_timeout_s,
             metrics=metrics,
+            max_connections=settings.call_pool_max,
             transport=transports.get(dep),
         )
         for dep in dependencies
