@@ -48,7 +48,25 @@ def test_the_sli_groups_are_exactly_the_slo_rules(rule_groups: list[dict[str, An
     expected = (yaml.safe_load((RULES / "common.yaml").read_text())["groups"]
                 + yaml.safe_load((RULES / "kubernetes.yaml").read_text())["groups"])
     ours = [g for g in rule_groups if g["name"] != ALERT_GROUP]
-    assert ours == expected
+    assert ours == expected, "run: uv run python -m tradestorm.kube.prometheusrule"
+
+
+def test_the_sync_tool_reports_a_stale_rule_file(tmp_path: Path) -> None:
+    from tradestorm.kube.prometheusrule import synced_text
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    for name in ("common.yaml", "kubernetes.yaml"):
+        (rules / name).write_text((RULES / name).read_text())
+    rule_file = tmp_path / "prometheusrule.yaml"
+    rule_file.write_text((REPO / "k8s/base/monitoring/prometheusrule.yaml").read_text())
+    assert synced_text(rule_file, rules) == rule_file.read_text()  # in step now
+    changed = yaml.safe_load((rules / "common.yaml").read_text())
+    changed["groups"][0]["rules"][0]["expr"] = "vector(1)"
+    (rules / "common.yaml").write_text(yaml.safe_dump(changed))
+    synced = synced_text(rule_file, rules)
+    assert "vector(1)" in synced and "tradestorm-alerts" in synced
+    assert synced.startswith("# SLI recording rules")  # the header comment is kept
 
 
 def test_the_local_target_rules_are_not_deployed(rule_groups: list[dict[str, Any]]) -> None:
