@@ -6,7 +6,10 @@ Objects are written with server-side apply (``PATCH`` with
 last-applied annotation), one request per object, for built-in kinds and
 custom resources alike, and it leaves alone the fields other managers own —
 the HPA owns ``spec.replicas`` of the Deployments (the manifests omit it), the
-seed Job owns the data of ``locust-accounts``.
+seed Job owns the data of ``locust-accounts``. Conflicts are forced: for the
+fields the manifests set, ``k8s/`` is the source of truth (a ``kubectl edit``
+of one of them is undone by the next ``up``, as with ``kubectl apply
+--server-side --force-conflicts``).
 """
 
 from __future__ import annotations
