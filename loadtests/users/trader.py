@@ -11,6 +11,7 @@ as ``throttled``: both are correct answers, not failures.
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from typing import Any
 
@@ -142,8 +143,8 @@ class Trader(PlatformUser):
 
 def _order_of(resp: Any) -> dict[str, Any] | None:
     try:
-        order = resp.json()
-    except ValueError:
+        order = json.loads(resp.content)  # JSON is UTF-8 (RFC 8259): no charset sniffing
+    except (ValueError, TypeError):
         return None
     if not isinstance(order, dict) or not isinstance(order.get("order_id"), str):
         return None
