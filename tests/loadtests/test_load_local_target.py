@@ -4,6 +4,8 @@ PostgreSQL, real Prometheus), then a clean reconciliation of its journal."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 import urllib.parse
 import urllib.request
@@ -12,7 +14,6 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from loadtests.reconcile import reconcile
-from loadtests.runner import start_load
 from tradestorm.cli import cli
 
 
@@ -25,30 +26,49 @@ def prometheus_value(url: str, query: str) -> float | None:
 
 def test_profile_against_local_target_reconciles_clean(local_target, tmp_path: Path) -> None:
     results = tmp_path / "results"
-    run = start_load(
-        "steady",
-        host=local_target.gateway_url,
-        accounts_file=Path(local_target.accounts_file),
-        results_dir=results,
-        duration_s=10,
-        users=8,
-        rate=16,
-        seed=3,
-        state_dir=local_target.state_dir,
+    # as a user runs it: gateway and accounts come from the target's state.json
+    load = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tradestorm",
+            "load",
+            "--profile",
+            "steady",
+            "--duration",
+            "10s",
+            "--users",
+            "8",
+            "--rate",
+            "16",
+            "--seed",
+            "3",
+            "--results",
+            str(results),
+            "--state-dir",
+            str(local_target.state_dir),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     scraped = None
     try:
-        deadline = time.monotonic() + 25
-        while time.monotonic() < deadline and run.running and not scraped:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and load.poll() is None and not scraped:
             time.sleep(1)
             # the local Prometheus found the load process through its file_sd registration
             scraped = prometheus_value(
                 local_target.prometheus_url,
                 'sum(tradestorm_client_requests_total{job="tradestorm-load"})',
             )
-        assert run.wait(timeout_s=60) == 0
+        output, _ = load.communicate(timeout=90)
     finally:
-        run.stop()
+        if load.poll() is None:
+            load.terminate()
+            load.communicate(timeout=30)
+    assert load.returncode == 0, output
+    assert "requests" in output and "failures" in output  # the summary table
     assert scraped and scraped > 0, "Prometheus never scraped the load generator"
     assert not list((Path(local_target.state_dir) / "prometheus" / "targets").glob("load-*.json"))
 
