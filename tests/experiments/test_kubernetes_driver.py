@@ -176,21 +176,22 @@ def test_latency_is_a_chaos_mesh_networkchaos_with_a_duration_removed_at_the_end
                                                                           "items": []}
 
 
-def test_partition_is_a_deny_all_network_policy_that_is_removed(
+def test_partition_is_a_chaos_mesh_partition_that_expires_and_is_removed(
         fake_cluster: Any, repo_experiments: Path, tmp_path: Path) -> None:
     seen: list[dict[str, Any]] = []
     fake_cluster.kube.on_write(
         lambda event, obj: seen.append(obj)
-        if event == "ADDED" and obj["kind"] == "NetworkPolicy" else None)
+        if event == "ADDED" and obj["kind"] in ("NetworkChaos", "NetworkPolicy") else None)
     outcome = run_k8s(repo_experiments / "partition-marketdata.yaml", fake_cluster, tmp_path,
                       fault_duration_s=1)
     assert outcome.status == "completed", outcome.to_dict()
-    (policy,) = seen
-    assert policy["spec"]["podSelector"] == {"matchLabels": {"app.kubernetes.io/name":
-                                                             "marketdata"}}
-    assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
-    assert policy["spec"].get("ingress", []) == [] and policy["spec"].get("egress", []) == []
-    assert fake_cluster.kube.objects("networking.k8s.io/v1", "NetworkPolicy", NS) == []
+    (chaos,) = seen  # no NetworkPolicy: the platform's allow policies would override it
+    assert chaos["kind"] == "NetworkChaos"
+    assert chaos["spec"]["action"] == "partition" and chaos["spec"]["mode"] == "all"
+    assert chaos["spec"]["selector"]["labelSelectors"] == {"app.kubernetes.io/name":
+                                                           "marketdata"}
+    assert chaos["spec"]["duration"] == "6s"
+    assert chaos_mesh_objects(fake_cluster.kube) == []
 
 
 def test_database_outage_scales_the_statefulset_to_zero_and_back(

@@ -23,10 +23,14 @@ How each fault is made, and which chaostoolkit-kubernetes defects are handled:
   created through ``create_custom_object`` whose answer is checked; removal is
   ``chaosk8s.chaosmesh.network.actions.delete_network_fault`` /
   ``chaosk8s.chaosmesh.stress.actions.delete_stressor``.
-- ``partition``: a deny-all (ingress + egress) ``NetworkPolicy`` on the
-  service's pods, via ``chaosk8s.networking.actions.create_network_policy`` /
-  ``remove_network_policy``. A NetworkPolicy cannot expire by itself: it
-  carries ``tradestorm.io/expires-at`` and the residue audit flags it.
+- ``partition``: a Chaos Mesh ``NetworkChaos`` with ``action: partition``
+  (every packet of the service's pods dropped, with a duration). NOT a
+  deny-all ``NetworkPolicy`` (chaosk8s ``create_network_policy`` /
+  ``deny_all_ingress``): NetworkPolicies are additive, so next to the
+  platform's own per-service allow policies a deny-all one changes nothing,
+  and it cannot expire by itself. Leftover NetworkPolicies labelled as ours
+  (from other tools or older runs) are still audited and cleaned
+  (``remove_network_policy``).
 - ``database_outage``: ``chaosk8s.statefulset.actions.scale_statefulset`` to 0,
   then back to the replicas it had.
 - ``service_outage``: ``chaosk8s.deployment.actions.scale_deployment`` to 0 and
@@ -488,27 +492,23 @@ class KubernetesDriver:
             duration_s)
 
     def partition(self, service: str, duration_s: float) -> dict[str, Any]:
-        from chaosk8s.networking.actions import create_network_policy
-
+        # Not a deny-all NetworkPolicy: policies are additive, and the platform's own
+        # per-service allow policies (k8s/base/services/*/networkpolicy.yaml) would still
+        # let the traffic through. Chaos Mesh drops the packets in the pods themselves.
         name = self._name("partition", service)
-        policy = {
-            "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-            "metadata": {"name": name, "namespace": self.namespace, "labels": dict(MANAGED_BY),
-                         "annotations": {EXPIRES_ANNOTATION: _rfc3339(time.time() + duration_s)}},
-            "spec": {"podSelector": {"matchLabels": {self.settings.label_key: service}},
-                     "policyTypes": ["Ingress", "Egress"], "ingress": [], "egress": []},
+        spec = {
+            "action": "partition", "mode": "all", "direction": "to",
+            "selector": {"namespaces": [self.namespace],
+                         "labelSelectors": {self.settings.label_key: service}},
         }
-
-        def inject() -> dict[str, Any]:
-            self._mutate(f"create networkpolicy/{name} (deny all traffic of {service})",
-                         lambda: self._chaosk8s(create_network_policy, spec=policy,
-                                                ns=self.namespace))
-            return {"networkpolicy": name}
-
-        return self._held("partition", service, {"duration": duration_s},
-                          f"create NetworkPolicy {name} denying all traffic to and from {service}",
-                          inject, lambda undo: self._delete_policy(undo.get("networkpolicy", name)),
-                          duration_s)
+        body = self._chaos_object("networkchaos", "NetworkChaos", name, spec, duration_s)
+        return self._held(
+            "partition", service, {"duration": duration_s},
+            f"create NetworkChaos {name} (partition: every packet of {service} dropped)",
+            lambda: self._mutate(f"create networkchaos/{name}",
+                                 lambda: self._create_chaos("networkchaos", body)),
+            lambda undo: self._delete_chaos("networkchaos", undo.get("name", name)),
+            duration_s)
 
     def _delete_policy(self, name: str) -> None:
         from chaosk8s.networking.actions import remove_network_policy
@@ -710,10 +710,8 @@ class KubernetesDriver:
 
     def undo(self, record: FaultRecord) -> None:
         undo = record.undo
-        if record.action in ("add_latency", "cpu_stress") and "name" in undo:
+        if record.action in ("add_latency", "cpu_stress", "partition") and "name" in undo:
             self._delete_chaos(undo["plural"], undo["name"])
-        elif record.action == "partition" and "networkpolicy" in undo:
-            self._delete_policy(undo["networkpolicy"])
         elif record.action == "service_outage" and "replicas" in undo:
             self._restore_deployment(record.target, undo["replicas"])
         elif record.action == "database_outage" and "replicas" in undo:
