@@ -38,10 +38,10 @@ from typing import Any
 
 from tradestorm_chaos.config import TARGETS, ChaosSettings
 from tradestorm_chaos.drivers import build_driver
-from tradestorm_chaos.drivers.base import ResidueItem
+from tradestorm_chaos.drivers.base import Driver, ResidueItem
 from tradestorm_chaos.errors import ExperimentInvalid, UnsupportedOnTarget
 from tradestorm_chaos.residue import CONVERGING, audit, residue_document, write_residue
-from tradestorm_chaos.session import end_session, new_session
+from tradestorm_chaos.session import RunSession, end_session, new_session
 from tradestorm_chaos.signals import InterruptGuard
 from tradestorm_chaos.validation import declared_targets, load_and_validate
 
@@ -152,8 +152,6 @@ def run_experiment(
     ``NotAllowed`` (Kubernetes context/namespace) or ``TargetUnavailable``
     before anything is touched; after that, problems end up in the outcome.
     """
-    from chaoslib.hypothesis import run_steady_state_hypothesis
-    from chaoslib.run import initialize_run_journal
     from chaoslib.types import Dry
 
     emit = say or (lambda line: print(line, flush=True))
@@ -181,8 +179,8 @@ def run_experiment(
     try:
         driver = build_driver(settings, session)
         driver.preflight()  # NotAllowed / TargetUnavailable: nothing touched yet
-        return _run(document, experiment, settings, session, driver, journal_path, residue_path,
-                    emit, dry_run, initialize_run_journal, run_steady_state_hypothesis)
+        return _run(document, settings, session, driver, journal_path, residue_path, emit,
+                    dry_run)
     finally:
         end_session(session)
         for d in session.drivers.values():
@@ -191,10 +189,12 @@ def run_experiment(
                 closer()
 
 
-def _run(document: dict[str, Any], experiment: Path, settings: ChaosSettings, session: Any,
-         driver: Any, journal_path: Path, residue_path: Path, emit: Callable[[str], None],
-         dry_run: bool, initialize_run_journal: Callable[..., Any],
-         run_steady_state_hypothesis: Callable[..., Any]) -> ExperimentOutcome:
+def _run(document: dict[str, Any], settings: ChaosSettings, session: RunSession,
+         driver: Driver, journal_path: Path, residue_path: Path, emit: Callable[[str], None],
+         dry_run: bool) -> ExperimentOutcome:
+    from chaoslib.hypothesis import run_steady_state_hypothesis
+    from chaoslib.run import initialize_run_journal
+
     outcome = ExperimentOutcome(status="completed", deviated=False, residue_clean=True,
                                 journal_path=journal_path, residue_path=residue_path,
                                 dry_run=dry_run)
@@ -288,7 +288,7 @@ def _run(document: dict[str, Any], experiment: Path, settings: ChaosSettings, se
     return outcome
 
 
-def _sweep(driver: Any, session: Any, emit: Callable[[str], None]) -> list[str]:
+def _sweep(driver: Driver, session: RunSession, emit: Callable[[str], None]) -> list[str]:
     """Undo every fault still open in the ledger; the errors, if any."""
     errors: list[str] = []
     for record in session.ledger.open_records():
