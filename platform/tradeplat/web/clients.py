@@ -1,10 +1,9 @@
 """Calls to another tradeplat service: one pooled httpx client per dependency.
 
-The pool is small on purpose (``TRADEPLAT_CALL_POOL_MAX``, 10): the callee is
-one event loop, and httpcore's pool costs CPU per request in proportion to its
-connections (measured: ~1.2 ms/call at 8 connections, ~2–3 ms at 100, with 32
-calls in flight). A call waiting longer than its timeout for a connection is a
-``PoolTimeout``: never sent, so safe to retry, then a 503.
+The wire work is aiohttp's pool behind httpx's API (``web/transport.py`` says
+why); the pool holds ``TRADEPLAT_CALL_POOL_MAX`` connections (10) per
+dependency. Waiting longer than the timeout for a connection, or to open one,
+is a connect timeout: never sent, so safe to retry, then a 503.
 
 Every call has a timeout. Only idempotent calls are retried: GETs on a
 transport error, a timeout or a 502/503/504; a call marked ``safe_on_connect``
@@ -25,6 +24,7 @@ import httpx
 from tradeplat.errors import DependencyUnavailable
 from tradeplat.observability import request_id
 from tradeplat.observability.metrics import Metrics
+from tradeplat.web.transport import AiohttpTransport
 
 log = logging.getLogger("tradeplat.clients")
 
@@ -62,7 +62,7 @@ class ServiceClient:
                 max_keepalive_connections=max_connections,
                 keepalive_expiry=30,
             ),
-            transport=transport,
+            transport=transport or AiohttpTransport(max_connections=max_connections),
             event_hooks={"request": [_add_request_id]},
             follow_redirects=False,
         )
