@@ -89,6 +89,10 @@ def test_request_id_follows_the_order_across_services(live: LivePlatform) -> Non
                     json={"client_order_id": uuid.uuid4().hex, "symbol": "GOOG",
                           "side": "BUY", "type": "LIMIT", "quantity": 1, "price": "1.00"})
         assert r.status_code == 201 and r.headers["X-Request-ID"] == rid
+        replay = gw.post("/v1/orders", headers=account.headers, json=json.loads(
+            r.request.content))
+        assert replay.status_code == 200 and replay.headers["Idempotent-Replayed"] == "true"
+        assert replay.json()["order_id"] == r.json()["order_id"]
         generated = gw.get("/v1/orders", headers=account.headers).headers["X-Request-ID"]
         assert len(generated) >= 16
     time.sleep(0.3)  # let the log lines reach the files

@@ -111,6 +111,11 @@ async def test_risk_unreachable_fails_closed_with_503(platform_dsn: str, db: asy
         assert await db.fetchval(
             "SELECT count(*) FROM orders WHERE client_order_id = 'unchecked'"
         ) == 0
+        # The check never left (connection refused), so it was safely retried once.
+        transport = httpx.ASGITransport(app=degraded.apps["orders"])
+        async with httpx.AsyncClient(transport=transport, base_url="http://orders") as orders:
+            text = (await orders.get("/metrics")).text
+        assert 'tradeplat_upstream_retries_total{dependency="risk"} 1.0' in text
 
 
 async def test_risk_denials_and_orders_show_in_metrics(platform: Platform) -> None:
