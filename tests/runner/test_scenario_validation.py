@@ -296,3 +296,24 @@ def test_a_kubernetes_run_without_its_addresses_is_refused_naming_them(project: 
     for option in ("--context", "--gateway-url", "--prometheus-url", "--dsn", "--accounts"):
         assert option in done.stderr
     assert not (project / "k8s").exists()  # a refused run writes nothing
+
+
+def test_a_second_run_on_the_same_target_is_refused_while_one_runs(project: Path) -> None:
+    import fcntl
+    import json
+    import os
+
+    write(project, VALID)
+    state = project / "state"
+    state.mkdir()
+    with (state / "runner.lock").open("a+") as held:  # what a running 'tradestorm run' holds
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held.write(json.dumps({"pid": os.getpid(), "scenario": "pod-kill-orders",
+                               "started_at": 0}))
+        held.flush()
+        done = _cli(project, "run", "kill-it", "--state-dir", str(state),
+                    "--results", str(project / "second"))
+    assert done.returncode == 2, done.stderr
+    assert f"another tradestorm run (pid {os.getpid()}, scenario pod-kill-orders" in done.stderr
+    assert not (project / "second").exists()
+    assert not (state / "state.json").exists()  # no target was brought up

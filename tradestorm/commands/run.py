@@ -16,6 +16,7 @@ Exit codes (the gate's, plus one for interruption):
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import textwrap
@@ -99,14 +100,8 @@ def execute(
     console: Console | None = None,
 ) -> int:
     """Run a scenario from start to verdict; returns the exit code."""
-    from tradestorm.runner.connection import open_kubernetes, open_local
-    from tradestorm.runner.orchestrator import Orchestrator, describe_plan
-    from tradestorm.runner.results import (
-        check_results_dir,
-        default_results_dir,
-        make_run_id,
-        prepare_results_dir,
-    )
+    from tradestorm.runner.orchestrator import describe_plan
+    from tradestorm.runner.results import check_results_dir, default_results_dir, make_run_id
     from tradestorm.runner.scenario import load_scenario
 
     console = console or _console()
@@ -124,6 +119,27 @@ def execute(
     say(f"scenario {scenario.name} ({scenario.source}) on the {chosen} target: "
         f"{describe_plan(scenario)}")
     say(f"results: {results_dir}")
+    with contextlib.ExitStack() as stack:
+        if chosen == "local":
+            from tradestorm.local.state import resolve_state_dir
+            from tradestorm.runner.lock import run_lock
+
+            stack.enter_context(run_lock(resolve_state_dir(state_dir), scenario.name))
+        return _connect_and_run(
+            scenario, run_id, results_dir, chosen=chosen, state_dir=state_dir,
+            replicas=replicas, down_after=down_after, keep_up=keep_up, kube=kube,
+            console=console, say=say,
+        )
+
+
+def _connect_and_run(scenario: Any, run_id: str, results_dir: Path, *, chosen: str,
+                     state_dir: Path | None, replicas: int, down_after: bool, keep_up: bool,
+                     kube: dict[str, Any] | None, console: Console,
+                     say: Any) -> int:
+    from tradestorm.runner.connection import open_kubernetes, open_local
+    from tradestorm.runner.orchestrator import Orchestrator
+    from tradestorm.runner.results import prepare_results_dir
+
     try:
         if chosen == "local":
             connection = open_local(state_dir, replicas=replicas, down_after=down_after,
