@@ -21,7 +21,10 @@ _HOP_BY_HOP = frozenset({"host", "content-length", "connection", "transfer-encod
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
-    def __init__(self, *, max_connections: int = 10, keepalive_expiry_s: float = 30) -> None:
+    def __init__(self, *, max_connections: int = 10, keepalive_expiry_s: float = 15) -> None:
+        # Idle connections are dropped well before the server's keep-alive
+        # timeout (uvicorn: 30 s here), so a request never races the server
+        # closing the connection it was just written to.
         self._max_connections = max_connections
         self._keepalive_expiry_s = keepalive_expiry_s
         self._session: aiohttp.ClientSession | None = None
