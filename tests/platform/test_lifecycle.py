@@ -115,6 +115,7 @@ def test_metrics_are_labelled_by_route_template(live: LivePlatform) -> None:
             in text)
     assert str(oid) not in text
     assert "tradeplat_ready 1.0" in text
+    assert 'tradeplat_build_info{replica="gateway-0",service="gateway",version="' in text
     assert 'tradeplat_dependency_up{dependency="database"} 1.0' in text
 
 

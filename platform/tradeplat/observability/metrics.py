@@ -24,7 +24,7 @@ LATENCY_BUCKETS = (
 class Metrics:
     """Every metric a tradeplat service may export; unused ones stay empty."""
 
-    def __init__(self, service: str) -> None:
+    def __init__(self, service: str, replica: str = "", version: str = "") -> None:
         self.service = service
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
@@ -70,6 +70,10 @@ class Metrics:
             "tradeplat_upstream_retries_total", "Calls to another service retried",
             ["dependency"], registry=r,
         )
+        Gauge(
+            "tradeplat_build_info", "Always 1; identifies the replica",
+            ["service", "replica", "version"], registry=r,
+        ).labels(service, replica, version).set(1)
         self.analytics_seconds = Histogram(
             "tradeplat_analytics_compute_seconds", "CPU time of one risk computation",
             buckets=(0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10), registry=r,

@@ -8,13 +8,12 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import APIRouter, FastAPI
 
+from tradeplat import __version__
 from tradeplat.config import Settings
 from tradeplat.web.handlers import install_handlers
 from tradeplat.web.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from tradeplat.web.probes import router as probes_router
 from tradeplat.web.runtime import BackgroundTask, build_runtime
-
-VERSION = "1.0.0"
 
 
 def create_app(
@@ -40,7 +39,7 @@ def create_app(
 
     app = FastAPI(
         title=title or f"tradeplat {service}",
-        version=VERSION,
+        version=__version__,
         lifespan=lifespan,
         openapi_url="/openapi.json" if public else "/internal/openapi.json",
         docs_url="/docs" if public else None,

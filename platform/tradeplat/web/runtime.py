@@ -102,7 +102,9 @@ def build_runtime(
     dependencies: tuple[str, ...] = (),
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
 ) -> Runtime:
-    metrics = Metrics(service)
+    from tradeplat import __version__
+
+    metrics = Metrics(service, settings.replica, __version__)
     db = Database(
         settings.require_database_url(),
         timeout_s=settings.db_timeout_s,
