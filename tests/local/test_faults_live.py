@@ -242,3 +242,34 @@ def test_replica_whose_port_was_taken_moves_to_a_new_port(target) -> None:
             time.sleep(0.5)
     finally:
         squatter.close()
+
+
+def test_crashed_postgres_proxy_and_prometheus_are_restarted(target) -> None:
+    import os
+    import signal
+
+    state = target.state
+    before = httpx.get(f"{target.supervisor_url}/status", timeout=5).json()
+    for pid in (state["postgres"]["pid"], state["proxy_process"]["pid"],
+                state["prometheus"]["pid"]):
+        os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 40
+    with _fresh_client(timeout=3) as client:
+        while True:
+            try:
+                if client.get(f"{target.gateway_url}/readyz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the platform did not come back"
+            time.sleep(0.3)
+    after = httpx.get(f"{target.supervisor_url}/status", timeout=5).json()
+    assert after["database"]["restarts"] == before["database"]["restarts"] + 1
+    assert after["proxies"]["restarts"] == before["proxies"]["restarts"] + 1
+    assert after["prometheus"]["restarts"] == before["prometheus"]["restarts"] + 1
+    new = target.state
+    assert new["postgres"]["pid"] != state["postgres"]["pid"]
+    # same addresses as before: clients and the state file stay valid
+    assert new["gateway_url"] == state["gateway_url"]
+    assert new["prometheus"]["url"] == state["prometheus"]["url"]
+    assert new["postgres"]["dsn"] == state["postgres"]["dsn"]
