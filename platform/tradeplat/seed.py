@@ -10,6 +10,9 @@ from tradeplat.accounts import Limits, create_account, rotate_api_key
 from tradeplat.config import Settings
 from tradeplat.migrations import apply_migrations
 
+#: Advisory lock key serializing concurrent seeds (``'tp-seed!'`` as an int64).
+SEED_LOCK_KEY = 0x74702D7365656421
+
 
 def account_name(index: int) -> str:
     return f"loadtest-{index:04d}"
@@ -22,6 +25,8 @@ async def seed_accounts(
     conn = await asyncpg.connect(settings.require_database_url(), timeout=10)
     try:
         await apply_migrations(conn)
+        # Two seeds at once would both create "loadtest-0001": take turns.
+        await conn.execute("SELECT pg_advisory_lock($1)", SEED_LOCK_KEY)
         symbols = [r["symbol"] for r in await conn.fetch("SELECT symbol FROM symbols ORDER BY 1")]
         d = settings.risk_defaults
         limits = Limits(d.max_order_notional, d.max_position, d.max_orders_per_second)
@@ -43,4 +48,4 @@ async def seed_accounts(
             )
         return {"accounts": out}
     finally:
-        await conn.close()
+        await conn.close()  # also releases the session's advisory lock
