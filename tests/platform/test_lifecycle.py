@@ -149,3 +149,18 @@ def test_sigterm_finishes_in_flight_requests_and_exits_0(live: LivePlatform) -> 
     assert replica.process.wait(timeout=30) == 0
     with pytest.raises(httpx.ConnectError):
         httpx.get(replica.url + "/healthz", timeout=2)
+
+
+def test_concurrent_seeds_never_duplicate_accounts(make_database: Callable[[str], str]) -> None:
+    dsn = make_database("seed")
+    env = _clean_env(TRADEPLAT_DATABASE_URL=dsn)
+    procs = [subprocess.Popen([*TRADEPLAT, "seed", "--accounts", "3"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outputs = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    ids = [{a["account_id"] for a in json.loads(out)["accounts"]} for out, _ in outputs]
+    assert ids[0] == ids[1] and len(ids[0]) == 3
+    rows = db_query(dsn, "SELECT name, count(*) AS n FROM accounts GROUP BY name")
+    assert {r["name"]: r["n"] for r in rows} == {
+        "loadtest-0001": 1, "loadtest-0002": 1, "loadtest-0003": 1}
