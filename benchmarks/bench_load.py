@@ -6,11 +6,12 @@ they can (no think time) to the same FAKE gateway (``loadtests.fakegateway``,
 uvicorn + httptools in its own process, answering a canned 201). The bare user
 only sends; the instrumented one is ``loadtests.users.Trader``: it journals the
 intent and the acknowledgement (flushed and fsynced every 0.5 s), parses the
-answer, classifies the outcome and feeds the Prometheus client metrics (served
-and registered via file_sd). Rounds alternate bare/instrumented so that noise
+answer, classifies the outcome and feeds the Prometheus client metrics (served,
+registered via file_sd, and scraped every second by this script, as the local
+Prometheus would). Rounds alternate bare/instrumented so that noise
 from other processes hits both; the median per variant is compared.
 
-    uv run python benchmarks/bench_load.py [--seconds 8] [--rounds 3] [--users 10]
+    uv run python benchmarks/bench_load.py [--seconds 8] [--rounds 5] [--users 10]
 
 Floor: instrumented >= 0.85 x bare throughput (exit 1 below it).
 """
@@ -25,6 +26,8 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
+import urllib.request
 from pathlib import Path
 
 FLOOR = 0.85
@@ -102,10 +105,36 @@ def start_gateway() -> tuple[subprocess.Popen[str], str]:
     return proc, line.split()[1]
 
 
+class Scraper(threading.Thread):
+    """Scrapes the load process's client metrics every second, as the local Prometheus does
+    (found through its file_sd registration in STATE/prometheus/targets)."""
+
+    def __init__(self, state_dir: Path) -> None:
+        super().__init__(daemon=True)
+        self.state_dir = state_dir
+        self.scrapes = 0
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        while not self._halt.wait(1.0):
+            for target in (self.state_dir / "prometheus" / "targets").glob("load-*.json"):
+                try:
+                    address = json.loads(target.read_text())[0]["targets"][0]
+                    with urllib.request.urlopen(f"http://{address}/metrics", timeout=2) as resp:
+                        resp.read()
+                    self.scrapes += 1
+                except (OSError, ValueError, KeyError, IndexError):
+                    pass  # the process is starting or ending
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(timeout=5)
+
+
 def run_locust(
     locustfile: Path, url: str, workdir: Path, seconds: float, users: int, extra: list[str]
-) -> tuple[float, int, int, float]:
-    """(requests/s, requests, failures, CPU us per request) in the steady state of one run."""
+) -> tuple[float, int, int, float, int]:
+    """(requests/s, requests, failures, CPU us per request, metrics scrapes): steady state."""
     cmd = [
         sys.executable,
         "-m",
@@ -130,22 +159,27 @@ def run_locust(
     ]
     measure = workdir / "measure.json"
     env = {**os.environ, "BENCH_OUT": str(measure)}
-    out = subprocess.run(
-        cmd, cwd=workdir, capture_output=True, text=True, env=env, timeout=seconds + 60
-    )
+    scraper = Scraper(workdir / "state")
+    scraper.start()
+    try:
+        out = subprocess.run(
+            cmd, cwd=workdir, capture_output=True, text=True, env=env, timeout=seconds + 60
+        )
+    finally:
+        scraper.stop()
     if out.returncode != 0 or not measure.exists():
         raise SystemExit(f"locust failed ({out.returncode}):\n{out.stderr[-3000:]}")
     stats = json.loads(out.stdout)  # Locust's final statistics, printed after it stopped
     failures = sum(s["num_failures"] for s in stats)
     m = json.loads(measure.read_text())
     count = int(m["requests"])
-    return count / m["seconds"], count, failures, m["cpu"] / max(count, 1) * 1e6
+    return count / m["seconds"], count, failures, m["cpu"] / max(count, 1) * 1e6, scraper.scrapes
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=8.0)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--users", type=int, default=10)
     args = parser.parse_args()
 
@@ -169,12 +203,12 @@ def main() -> int:
                     work = root / f"{name.split()[0]}{n}"
                     work.mkdir()
                     if name == names[0]:
-                        rps, count, fails, cpu = run_locust(
+                        rps, count, fails, cpu, scrapes = run_locust(
                             root / "bare.py", url, work, args.seconds, args.users, []
                         )
                         note = ""
                     else:
-                        rps, count, fails, cpu = run_locust(
+                        rps, count, fails, cpu, scrapes = run_locust(
                             root / "instrumented.py",
                             url,
                             work,
@@ -194,7 +228,7 @@ def main() -> int:
                             for p in (work / "journal").glob("*.jsonl")
                         )
                         journaled += acks
-                        note = f", {acks} acknowledged orders journaled"
+                        note = f", {acks} acknowledged orders journaled, metrics scraped {scrapes}x"
                     rates[name].append(rps)
                     cpu_us[name].append(cpu)
                     print(

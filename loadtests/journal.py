@@ -85,10 +85,18 @@ class OrderJournal:
             raise JournalError(f"{self.path}: journal already closed")
         self._buffer.append(_encode(record) + "\n")
 
-    def submitted_order(self, intent: dict[str, Any]) -> None:
-        """Record the intent to submit an order (before the first attempt)."""
+    def submitted_order(self, intent: dict[str, Any]) -> str:
+        """Record the intent to submit an order (before the first attempt).
+
+        Returns the intent's encoded fields; pass them to :meth:`acknowledged_order`
+        so the hot path encodes the intent once.
+        """
+        if self._closed:
+            raise JournalError(f"{self.path}: journal already closed")
         self.submitted += 1
-        self._append({"kind": "submit", "t": time.time(), **intent})
+        fields = _encode(intent)[1:-1]
+        self._buffer.append(f'{{"kind":"submit","t":{time.time()!r},{fields}}}\n')
+        return fields
 
     def acknowledged_order(
         self,
@@ -98,14 +106,17 @@ class OrderJournal:
         http_status: int,
         replayed: bool,
         attempts: int,
+        fields: str | None = None,
     ) -> None:
-        """Record an order the platform acknowledged (HTTP 200 or 201)."""
+        """Record an order the platform acknowledged (HTTP 200 or 201): what was
+        submitted (``fields`` from :meth:`submitted_order`, else ``intent``) and the answer."""
+        if self._closed:
+            raise JournalError(f"{self.path}: journal already closed")
         self.acknowledged += 1
-        self._append(
+        if fields is None:
+            fields = _encode(intent)[1:-1]
+        answer = _encode(
             {
-                "kind": "ack",
-                "t": time.time(),
-                **intent,
                 "order_id": order.get("order_id"),
                 "status": order.get("status"),
                 "filled_quantity": order.get("filled_quantity"),
@@ -113,7 +124,8 @@ class OrderJournal:
                 "replayed": replayed,
                 "attempts": attempts,
             }
-        )
+        )[1:-1]
+        self._buffer.append(f'{{"kind":"ack","t":{time.time()!r},{fields},{answer}}}\n')
 
     def canceled_order(self, order: dict[str, Any]) -> None:
         self._append(

@@ -63,7 +63,7 @@ class ClientOrderIds:
         return f"{self.prefix}{next(self._counter)}"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class OrderIntent:
     client_order_id: str
     account_id: str

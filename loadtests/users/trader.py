@@ -50,8 +50,7 @@ class Trader(PlatformUser):
         )
         record = intent.record()
         journal = self.ctx.journal
-        if journal is not None:
-            journal.submitted_order(record)
+        fields = journal.submitted_order(record) if journal is not None else None
         body = intent.body()
         attempts = self.ctx.settings.order_attempts
         for attempt in range(1, attempts + 1):
@@ -67,7 +66,12 @@ class Trader(PlatformUser):
                         replayed = code == 200 or resp.headers.get("Idempotent-Replayed") == "true"
                         if journal is not None:
                             journal.acknowledged_order(
-                                record, order, http_status=code, replayed=replayed, attempts=attempt
+                                record,
+                                order,
+                                http_status=code,
+                                replayed=replayed,
+                                attempts=attempt,
+                                fields=fields,
                             )
                         if order.get("status") == "REJECTED":
                             self.mark(resp, "denied")
