@@ -123,8 +123,18 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"tradeplat: configuration error: {exc.message}", file=sys.stderr)
         return 2
+    except (OSError, TimeoutError) as exc:  # refused, unreachable, DNS, timeout
+        print(f"tradeplat: {args.command}: database unreachable: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        import asyncpg
+
+        if isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError):
+            print(f"tradeplat: {args.command}: database error: {exc}", file=sys.stderr)
+            return 1
+        raise
     return 2
 
 

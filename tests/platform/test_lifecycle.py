@@ -164,3 +164,11 @@ def test_concurrent_seeds_never_duplicate_accounts(make_database: Callable[[str]
     rows = db_query(dsn, "SELECT name, count(*) AS n FROM accounts GROUP BY name")
     assert {r["name"]: r["n"] for r in rows} == {
         "loadtest-0001": 1, "loadtest-0002": 1, "loadtest-0003": 1}
+
+
+def test_migrate_against_an_unreachable_database_says_so_and_exits_1() -> None:
+    env = _clean_env(TRADEPLAT_DATABASE_URL="postgresql://nobody@127.0.0.1:9/none")
+    done = subprocess.run([*TRADEPLAT, "migrate"], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 1
+    assert "database unreachable" in done.stderr and "Traceback" not in done.stderr
