@@ -234,5 +234,7 @@ def test_sigint_during_the_fault_rolls_back_and_keeps_the_results(
     assert (results / "chaos-journal.json").is_file()
     assert read(results, "residue.json")["clean"] is True
     assert (results / "report.html").is_file() and (results / "slo.json").is_file()
+    assert "interrupted" in (results / "report.html").read_text().lower()
+    assert read(results, "slo.json")["verdict"] != "pass"  # a cut-short run never passes
     assert no_locust_left(results) == []
     assert_no_residue(local_target)

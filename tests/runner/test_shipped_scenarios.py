@@ -65,3 +65,13 @@ def test_the_fault_lasts_the_scenario_fault_phase(name: str) -> None:
             ref = str(args["duration"])
             assert ref.startswith("${") and ref[2:-1] in FAULT_DURATION_KEYS, (name, ref)
             assert config[ref[2:-1]] == scenario.phases.fault
+
+
+def test_the_demo_runs_a_real_fault_scenario_on_local_in_a_few_minutes() -> None:
+    from tradestorm.commands.run import DEMO_SCENARIO, DEMO_TIMINGS, DEMO_USERS
+
+    scenario = load_scenario(DEMO_SCENARIO).with_overrides(**DEMO_TIMINGS, users=DEMO_USERS)
+    scenario.check_target("local")
+    assert scenario.has_fault
+    assert scenario.phases.fault > 0 and scenario.phases.recovery > 0
+    assert scenario.phases.total <= 120  # plus target start and wrap-up: a few minutes
