@@ -12,5 +12,6 @@ One module per concept:
 - ``progress``: live progress in the terminal, read from Prometheus.
 - ``orchestrator``: the run itself (load, phases, experiment, reconcile,
   timeseries, gate, report), interruptible with Ctrl-C.
+- ``lock``: one run at a time per target.
 - ``errors``: the runner's errors (subclasses of ``tradestorm.errors``).
 """
