@@ -337,3 +337,67 @@ def test_clean_removes_what_a_killed_run_left_and_honours_the_allow_list(
     assert residue == []
     assert [p["metadata"]["name"] for p in kube.objects("networking.k8s.io/v1", "NetworkPolicy",
                                                          NS)] == ["someone-elses"]
+
+
+def test_sigterm_releases_a_fault_held_in_a_background_activity_at_once(
+        fake_cluster: Any, repo_experiments: Path, tmp_path: Path) -> None:
+    """cpu-stress holds its StressChaos in a background thread while the main thread waits
+    for the HPA: a SIGTERM must end both quickly, and nothing may be left."""
+    import os
+    import signal
+    import threading
+    import time
+
+    kube = fake_cluster.kube
+    created = threading.Event()
+    kube.on_write(lambda event, obj: created.set()
+                  if event == "ADDED" and obj["kind"] == "StressChaos" else None)
+
+    def terminate_once_stressed() -> None:
+        if created.wait(30):
+            time.sleep(0.5)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=terminate_once_stressed, daemon=True).start()
+    started = time.monotonic()
+    outcome = run_k8s(repo_experiments / "cpu-stress-analytics.yaml", fake_cluster, tmp_path,
+                      fault_duration_s=300)
+    assert created.is_set()
+    assert time.monotonic() - started < 30  # not the 300 s of the fault
+    assert outcome.status == "interrupted" and outcome.signal == "SIGTERM"
+    assert chaos_mesh_objects(kube) == []
+    assert outcome.residue_clean
+    (fault,) = outcome.faults
+    assert fault["action"] == "cpu_stress" and fault["end"] is not None
+
+
+def test_a_second_signal_during_the_rollback_is_only_reported(tmp_path: Path) -> None:
+    import signal
+
+    from tradestorm_chaos.session import RunSession
+    from tradestorm_chaos.signals import InterruptGuard
+
+    said: list[str] = []
+    session = RunSession()
+    with InterruptGuard(session, said.append) as guard:
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+        assert session.abort.is_set() and guard.signal_name == "SIGINT"
+        signal.raise_signal(signal.SIGINT)  # the rollback goes on: nothing raised
+        signal.raise_signal(signal.SIGTERM)
+    assert said[1:] == ["SIGINT received again: still rolling back, please wait",
+                        "SIGTERM received again: still rolling back, please wait"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_missing_kubeconfig_is_a_clear_error_before_anything(
+        repo_experiments: Path, tmp_path: Path) -> None:
+    from tradestorm_chaos.errors import TargetUnavailable
+
+    with pytest.raises(TargetUnavailable, match="kubeconfig"):
+        run_experiment(repo_experiments / "pod-kill-orders.yaml", target="kubernetes",
+                       configuration={"kubernetes_kubeconfig": str(tmp_path / "missing")},
+                       journal_path=tmp_path / "j.json", residue_path=tmp_path / "r.json",
+                       allowed_contexts=(ALLOWED,), allowed_namespaces=(NS,),
+                       say=lambda _l: None)
+    assert not (tmp_path / "j.json").exists()
