@@ -268,6 +268,7 @@ class Supervisor:
         self.step = "migrating the database"
         self.save()
         await self._run_tool(["migrate"], "migrate", deadline)
+        log.info("migrations applied")
         self.step = (f"starting {sum(len(rs) for rs in self.replicas.values())} replicas, "
                      "Prometheus and the demo accounts")
 
@@ -277,6 +278,7 @@ class Supervisor:
                 r.start(self.replica_env)
         self.save()
         await self._interruptible(asyncio.gather(self._start_prometheus(), self._seed(deadline)))
+        log.info("Prometheus ready and demo accounts seeded; waiting for the replicas")
         self.save()
         monitor = asyncio.create_task(self._monitor(), name="monitor")
         self.step = "waiting for every replica to be ready"
@@ -479,6 +481,8 @@ class Supervisor:
             replica.last_probe_error = f"{type(exc).__name__}"
         if ok and not replica.ready:
             replica.ready_since = time.time()
+            log.info("%s ready (%.1fs after start)", replica.name,
+                     replica.ready_since - replica.started_at)
         replica.ready = ok and replica.running
 
     async def _monitor(self) -> None:
