@@ -130,6 +130,17 @@ class DependencyUnavailable(Unavailable):
     code = "dependency_unavailable"
 
 
+class PoisonEvent(TradeplatError):
+    """An outbox event that cannot be applied (malformed payload): set aside,
+    left pending (so the outbox lag shows it), never silently dropped."""
+
+    code = "poison_event"
+
+    def __init__(self, event_id: int, problem: str) -> None:
+        super().__init__(f"outbox event {event_id}: {problem}", event_id=event_id)
+        self.event_id = event_id
+
+
 class UpstreamError(TradeplatError):
     """Another service answered something this one cannot interpret (502)."""
 

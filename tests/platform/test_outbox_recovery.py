@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import signal
+import uuid
 from decimal import Decimal
 
+import asyncpg
 import httpx
-from platform_helpers import LivePlatform, db_query, wait_until
+from platform_helpers import LivePlatform, Platform, db_query, new_symbol, wait_until
 
 SYMBOL = "AMZN"
 
@@ -65,3 +69,31 @@ def test_trades_made_while_portfolio_is_down_reach_the_ledger_when_it_returns(
     legs = db_query(live.dsn, "SELECT count(*) AS n FROM ledger_entries WHERE kind = 'TRADE' "
                     "AND account_id = $1", buyer.account_id)
     assert legs[0]["n"] == 10  # cash and shares, once per trade: nothing applied twice
+
+
+async def test_an_unreadable_outbox_event_is_set_aside_without_blocking_the_others(
+    platform: Platform, db: asyncpg.Pool
+) -> None:
+    poison_id = await db.fetchval(
+        "INSERT INTO outbox (topic, aggregate_id, payload) VALUES ('trade', $1, $2::jsonb) "
+        "RETURNING event_id", uuid.uuid4(), json.dumps({"trade_id": "not-a-uuid"}))
+    try:
+        sym = await new_symbol(platform.dsn)
+        _, seller = await platform.create_account(positions={sym: 10})
+        buyer_id, buyer = await platform.create_account(cash="1000")
+        await platform.order(seller, sym, "SELL", 2, "10.00")
+        await platform.order(buyer, sym, "BUY", 2, "10.00")
+        for _ in range(200):  # the trade after the poison event still reaches the ledger
+            legs = await db.fetchval("SELECT count(*) FROM ledger_entries WHERE account_id = $1 "
+                                     "AND kind = 'TRADE'", buyer_id)
+            if legs == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert legs == 2
+        assert await db.fetchval("SELECT delivered_at FROM outbox WHERE event_id = $1",
+                                 poison_id) is None  # kept, visible in the lag, not dropped
+        transport = httpx.ASGITransport(app=platform.apps["portfolio"])
+        async with httpx.AsyncClient(transport=transport, base_url="http://p") as client:
+            assert "tradeplat_outbox_poison_events 1.0" in (await client.get("/metrics")).text
+    finally:
+        await db.execute("DELETE FROM outbox WHERE event_id = $1", poison_id)

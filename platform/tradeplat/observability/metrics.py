@@ -62,6 +62,10 @@ class Metrics:
         self.outbox_delivered = Counter(
             "tradeplat_outbox_delivered_total", "Outbox events applied to the ledger", registry=r
         )
+        self.outbox_poison = Gauge(
+            "tradeplat_outbox_poison_events",
+            "Outbox events this relay could not read and set aside (still pending)", registry=r,
+        )
         self.ready = Gauge("tradeplat_ready", "1 while the replica is ready", registry=r)
         self.dependency_up = Gauge(
             "tradeplat_dependency_up", "1 while a dependency answers", ["dependency"], registry=r

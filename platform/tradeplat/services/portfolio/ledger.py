@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 import asyncpg
 
+from tradeplat.errors import PoisonEvent
 from tradeplat.money import CASH_ASSET
 
 Leg = tuple[uuid.UUID, uuid.UUID, str, str, Decimal]  # journal, trade, account, asset, amount
@@ -47,18 +48,23 @@ def balance_deltas(legs: Iterable[tuple[str, str, Decimal]]) -> list[tuple[str, 
     return [(acc, asset, amount) for (acc, asset), amount in sorted(total.items())]
 
 
-async def deliver_batch(conn: asyncpg.Connection, batch_size: int) -> int:
+async def deliver_batch(
+    conn: asyncpg.Connection, batch_size: int, skip: Sequence[int] = ()
+) -> int:
     """Apply up to ``batch_size`` pending trade events in one transaction.
 
     ``FOR UPDATE SKIP LOCKED`` lets several portfolio replicas drain the outbox
     side by side without waiting for or double-applying each other's events.
-    Returns the number of events delivered.
+    Events in ``skip`` (set aside as poison) are left alone. Returns the number
+    of events delivered; raises ``PoisonEvent`` (and applies nothing of the
+    batch) when an event cannot be read.
     """
     async with conn.transaction():
         events = await conn.fetch(
             "SELECT event_id, topic, payload FROM outbox WHERE delivered_at IS NULL "
+            "AND NOT (event_id = ANY($2::bigint[])) "
             "ORDER BY event_id LIMIT $1 FOR UPDATE SKIP LOCKED",
-            batch_size,
+            batch_size, list(skip),
         )
         if not events:
             return 0
@@ -66,8 +72,11 @@ async def deliver_batch(conn: asyncpg.Connection, batch_size: int) -> int:
         for event in events:
             if event["topic"] == "trade":
                 payload = event["payload"]
-                legs.extend(trade_legs(json.loads(payload) if isinstance(payload, str)
-                                       else payload))
+                try:
+                    legs.extend(trade_legs(json.loads(payload) if isinstance(payload, str)
+                                           else payload))
+                except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+                    raise PoisonEvent(event["event_id"], f"{type(exc).__name__}: {exc}") from exc
         if legs:
             inserted = await conn.fetch(
                 "INSERT INTO ledger_entries "
