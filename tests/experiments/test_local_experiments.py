@@ -386,3 +386,24 @@ def test_dry_run_on_the_local_target_changes_nothing(
     assert [s["restarts"] for s in after["services"].values()] == \
         [s["restarts"] for s in before["services"].values()]
     assert all_faults(target) == []
+
+
+def test_the_slo_probe_judges_an_objective_of_the_shipped_spec(
+        target: Any, repo_root: Path) -> None:
+    from tradestorm_chaos import probes
+    from tradestorm_chaos.session import end_session, new_session
+
+    spec = str(repo_root / "slo" / "specs" / "reference-platform.yaml")
+    conf = {"tradestorm_target": "local", "tradestorm_state_dir": str(target.state_dir)}
+    session = new_session()
+    try:
+        # the outbox lag SLI exists without load (an idle outbox has no lag)
+        assert probes.slo_holds(objective="outbox-lag", spec=spec, phase="baseline", window=10,
+                                configuration=conf) is True
+        with pytest.raises(ValueError, match="no objective 'outbox-lagg'"):
+            probes.slo_holds(objective="outbox-lagg", spec=spec, configuration=conf)
+        with pytest.raises(ValueError, match="no criteria for phase 'fault'"):
+            probes.slo_holds(objective="outbox-lag", spec=spec, phase="fault",
+                             configuration=conf)
+    finally:
+        end_session(session)
