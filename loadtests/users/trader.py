@@ -21,6 +21,7 @@ from loadtests.orders import ClientOrderIds, draw_intent
 from loadtests.users.base import PlatformUser, _describe
 
 OPEN = frozenset({"NEW", "PARTIALLY_FILLED"})
+_encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 
 
 class Trader(PlatformUser):
@@ -34,6 +35,11 @@ class Trader(PlatformUser):
         super().__init__(environment)
         if self.ctx.order_ids is None:
             self.ctx.order_ids = ClientOrderIds(self.ctx.settings.run_id)
+        self.order_headers = {
+            **self.auth,
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
         self.known: deque[str] = deque(maxlen=self.max_known_orders)  # acknowledged order ids
         self.open: dict[str, str] = {}  # order id -> status, for orders still on the book
 
@@ -51,11 +57,15 @@ class Trader(PlatformUser):
         record = intent.record()
         journal = self.ctx.journal
         fields = journal.submitted_order(record) if journal is not None else None
-        body = intent.body()
+        body = _encode(intent.body())  # once: every attempt sends the same bytes
         attempts = self.ctx.settings.order_attempts
         for attempt in range(1, attempts + 1):
             with self.client.post(
-                "/v1/orders", json=body, headers=self.auth, name="/v1/orders", catch_response=True
+                "/v1/orders",
+                data=body,
+                headers=self.order_headers,
+                name="/v1/orders",
+                catch_response=True,
             ) as resp:
                 code = resp.status_code
                 if code in (200, 201):
