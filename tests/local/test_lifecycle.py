@@ -44,7 +44,8 @@ def test_up_twice_then_down_after_the_supervisor_was_killed() -> None:
     state_dir = Path(tempfile.mkdtemp(prefix="tradestorm-lifecycle-")) / "state"
     handle = LocalTargetHandle(LocalTarget(state_dir=state_dir, replicas=1))
     try:
-        r = _cli("up", "--replicas", "1", "--state-dir", str(state_dir), "--timeout", "180")
+        r = _cli("up", "--replicas", "1", "--accounts", "2", "--state-dir", str(state_dir),
+                 "--timeout", "180")
         assert r.returncode == 0, r.stdout + r.stderr
         assert "gateway:" in r.stdout
         state = json.loads((state_dir / "state.json").read_text())
@@ -91,7 +92,7 @@ def test_ctrl_c_on_a_foreground_up_takes_the_target_down() -> None:
     handle = LocalTargetHandle(LocalTarget(state_dir=state_dir, replicas=1))
     proc = subprocess.Popen(
         [sys.executable, "-m", "tradestorm", "up", "--foreground", "--replicas", "1",
-         "--state-dir", str(state_dir), "--timeout", "180"],
+         "--accounts", "2", "--state-dir", str(state_dir), "--timeout", "180"],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
     attached = threading.Event()

@@ -71,16 +71,19 @@ def _print_status(status: TargetStatus, state_dir: Path | None = None) -> None:
                       "'tradestorm down' stops whatever is left")
 
 
-def _local_target(state_dir: Path | None, replicas: int = 2, fresh: bool = False) -> Any:
+def _local_target(state_dir: Path | None, replicas: int = 2, fresh: bool = False,
+                  accounts: int = 20) -> Any:
     from tradestorm.local.target import LocalTarget
 
-    return LocalTarget(state_dir=state_dir, replicas=replicas, fresh=fresh)
+    return LocalTarget(state_dir=state_dir, replicas=replicas, fresh=fresh, accounts=accounts)
 
 
 @click.command()
 @click.option("--replicas", type=click.IntRange(1, 16), default=2, show_default=True,
               help="Replica processes per service (local target).")
 @click.option("--fresh", is_flag=True, help="Start from an empty database and Prometheus.")
+@click.option("--accounts", type=click.IntRange(1, 10_000), default=20, show_default=True,
+              help="Demo accounts seeded into STATE/accounts.json (local target).")
 @click.option("--foreground", is_flag=True,
               help="Stay attached; Ctrl-C (SIGINT/SIGTERM) takes the target down.")
 @state_dir_option
@@ -94,15 +97,15 @@ def _local_target(state_dir: Path | None, replicas: int = 2, fresh: bool = False
 @click.option("--allow-context", multiple=True,
               help=f"A context that may be used (repeatable; also ${ALLOWED_CONTEXTS_ENV}).")
 @click.option("--dry-run", is_flag=True, help="Show what would be applied (kubernetes).")
-def up(replicas: int, fresh: bool, foreground: bool, state_dir: Path | None, target_name: str,
-       timeout: float, kube_context: str | None, overlay: str, namespace: str,
+def up(replicas: int, fresh: bool, accounts: int, foreground: bool, state_dir: Path | None,
+       target_name: str, timeout: float, kube_context: str | None, overlay: str, namespace: str,
        allow_context: tuple[str, ...], dry_run: bool) -> None:
     """Bring the platform up: PostgreSQL, Prometheus, proxies and N replicas per service."""
     if target_name == "kubernetes":
         target = _kube_target(kube_context, overlay, namespace, allow_context, dry_run)
         _print_status(target.up(wait=True, timeout_s=timeout))
         return
-    target = _local_target(state_dir, replicas, fresh)
+    target = _local_target(state_dir, replicas, fresh, accounts)
     running = target.running_supervisor()
     if running is not None:
         record, state = running
