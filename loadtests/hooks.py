@@ -24,7 +24,7 @@ from locust.runners import MasterRunner
 from loadtests import settings as settings_mod
 from loadtests.accounts import load_accounts
 from loadtests.context import ATTRIBUTE, LoadContext
-from loadtests.errors import LoadtestsError
+from loadtests.errors import LoadRunError, LoadtestsError
 from loadtests.journal import OrderJournal
 from loadtests.metrics import ClientMetrics
 from loadtests.registration import TargetRegistration
@@ -96,7 +96,14 @@ def build_context(environment: Any, runner: Any) -> LoadContext:
     metrics = ClientMetrics()
     if runner is not None:
         metrics.track_users(lambda: runner.user_count)
-    host, port = metrics.serve(settings.metrics_host, settings.metrics_port)
+    try:
+        host, port = metrics.serve(settings.metrics_host, settings.metrics_port)
+    except OSError as exc:
+        journal.close()
+        raise LoadRunError(
+            f"cannot serve client metrics on {settings.metrics_host}:{settings.metrics_port}: "
+            f"{exc.strerror or exc}"
+        ) from exc
     registration = None
     if settings.state_dir is not None:
         advertised = "127.0.0.1" if host in ("0.0.0.0", "") else host

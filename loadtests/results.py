@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,7 +57,3 @@ def summarize(results_dir: Path) -> LoadSummary:
         acknowledged=acknowledged,
         journals=journals,
     )
-
-
-def as_dict(summary: LoadSummary) -> dict[str, object]:
-    return json.loads(json.dumps(summary.__dict__))

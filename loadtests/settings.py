@@ -10,7 +10,6 @@ validates them once, at ``init``.
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -227,14 +226,3 @@ class LoadSettings:
             request_timeout_s=_float(src, "request-timeout", get("request_timeout"), 0.05),
             run_id=run_id,
         )
-
-
-def environment_for(settings_env: dict[str, str | None]) -> dict[str, str]:
-    """A copy of ``os.environ`` with the given TRADESTORM_* variables set (None: removed)."""
-    env = dict(os.environ)
-    for key, value in settings_env.items():
-        if value is None:
-            env.pop(key, None)
-        else:
-            env[key] = value
-    return env

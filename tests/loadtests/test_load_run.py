@@ -409,3 +409,36 @@ def test_a_results_folder_with_journals_is_refused(fake_accounts: Path, tmp_path
             duration_s=5,
         )
     assert info.value.field == "journal" and "fresh results folder" in str(info.value)
+
+
+def test_metrics_port_in_use_is_a_clear_error(fake_accounts: Path, tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "locust",
+                "-f",
+                str(REPO / "loadtests" / "locustfile.py"),
+                "--headless",
+                "--host",
+                "http://127.0.0.1:9",
+                "--accounts-file",
+                str(fake_accounts),
+                "--journal-dir",
+                str(tmp_path / "journal"),
+                "--metrics-port",
+                str(port),
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert out.returncode == 2
+    assert f"cannot serve client metrics on 127.0.0.1:{port}" in out.stderr
