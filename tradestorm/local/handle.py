@@ -87,10 +87,24 @@ class LocalTargetHandle:
                 procs[proc.pid] = proc
         return list(procs.values())
 
+    @staticmethod
+    def _proxies_see_every_backend(control_urls: list[str]) -> bool:
+        """The proxies' own health checks agree (they lag the supervisor by up to 1 s)."""
+        try:
+            with httpx.Client(timeout=5) as client:
+                for url in control_urls:
+                    backends = client.get(f"{url}/backends").json()["backends"]
+                    if not all(b["healthy"] for b in backends):
+                        return False
+        except (httpx.HTTPError, ValueError, KeyError):
+            return False
+        return True
+
     def heal(self, timeout_s: float = 60) -> None:
         """Undo what an experiment may have left: proxy faults, a stopped database,
         missing replicas. Brings the target up again if it was taken down. Returns
-        once every component is healthy; TargetError otherwise."""
+        once every component is healthy and every proxy sees all its backends
+        healthy; TargetError otherwise."""
         if self.target.running_supervisor() is None:
             self.target.up(wait=True, timeout_s=timeout_s)
         state = self.state
@@ -106,7 +120,7 @@ class LocalTargetHandle:
         deadline = time.monotonic() + timeout_s
         while True:
             status = self.target.status()
-            if status.healthy:
+            if status.healthy and self._proxies_see_every_backend(urls):
                 return
             if time.monotonic() > deadline:
                 bad = [f"{c.name}: {c.detail or 'unhealthy'}" for c in status.components
