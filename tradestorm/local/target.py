@@ -136,6 +136,8 @@ class LocalTarget:
             time.sleep(0.2)
 
     def _failure_reason(self, code: int) -> str:
+        if code == 0:
+            return "stopped before it was ready ('tradestorm down' or a signal to the supervisor)"
         err_file = self.layout.root / "last-error.json"
         with contextlib.suppress(OSError, json.JSONDecodeError):
             error = json.loads(err_file.read_text()).get("error")

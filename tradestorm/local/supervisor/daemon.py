@@ -703,6 +703,7 @@ class Supervisor:
         self._stopped = True
         if self.phase != "failed":
             self.phase = "stopping"
+            self.step = ""
         with contextlib.suppress(Exception):
             self.save()
         log.info("stopping: services")
