@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,27 @@ ALLOWED_CONTEXTS_ENV = "TRADESTORM_ALLOWED_CONTEXTS"
 state_dir_option = click.option(
     "--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
     help="State folder (default: $TRADESTORM_STATE_DIR, else ./.tradestorm/local).")
+
+
+def target_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options that choose the target; the same on up, status and down."""
+    options = [
+        click.option("--target", "target_name", type=click.Choice(["local", "kubernetes"]),
+                     default="local", show_default=True),
+        click.option("--context", "kube_context", default=None,
+                     help="kube context (kubernetes)."),
+        click.option("--overlay", default="eks", show_default=True,
+                     help="k8s overlay (kubernetes)."),
+        click.option("--namespace", default="tradestorm", show_default=True),
+        click.option("--allow-context", multiple=True,
+                     help="A context that may be used (repeatable; also "
+                          f"${ALLOWED_CONTEXTS_ENV})."),
+        click.option("--dry-run", is_flag=True,
+                     help="Show what would be applied or deleted (kubernetes)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 
 def _kube_target(ctx_name: str | None, overlay: str, namespace: str,
@@ -87,16 +109,9 @@ def _local_target(state_dir: Path | None, replicas: int = 2, fresh: bool = False
 @click.option("--foreground", is_flag=True,
               help="Stay attached; Ctrl-C (SIGINT/SIGTERM) takes the target down.")
 @state_dir_option
-@click.option("--target", "target_name", type=click.Choice(["local", "kubernetes"]),
-              default="local", show_default=True)
 @click.option("--timeout", type=click.FloatRange(min=1), default=120.0, show_default=True,
               help="Seconds to wait for every component to be ready.")
-@click.option("--context", "kube_context", default=None, help="kube context (kubernetes).")
-@click.option("--overlay", default="eks", show_default=True, help="k8s overlay (kubernetes).")
-@click.option("--namespace", default="tradestorm", show_default=True)
-@click.option("--allow-context", multiple=True,
-              help=f"A context that may be used (repeatable; also ${ALLOWED_CONTEXTS_ENV}).")
-@click.option("--dry-run", is_flag=True, help="Show what would be applied (kubernetes).")
+@target_options
 def up(replicas: int, fresh: bool, accounts: int, foreground: bool, state_dir: Path | None,
        target_name: str, timeout: float, kube_context: str | None, overlay: str, namespace: str,
        allow_context: tuple[str, ...], dry_run: bool) -> None:
@@ -158,16 +173,24 @@ def up(replicas: int, fresh: bool, accounts: int, foreground: bool, state_dir: P
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @state_dir_option
-def status(as_json: bool, state_dir: Path | None) -> None:
+@target_options
+def status(as_json: bool, state_dir: Path | None, target_name: str, kube_context: str | None,
+           overlay: str, namespace: str, allow_context: tuple[str, ...], dry_run: bool) -> None:
     """Health of every component. Exit 0 healthy, 1 unhealthy, 3 nothing runs."""
-    target = _local_target(state_dir)
+    if target_name == "kubernetes":
+        target = _kube_target(kube_context, overlay, namespace, allow_context, dry_run)
+        where = None
+    else:
+        target = _local_target(state_dir)
+        where = target.state_dir
     result = target.status()
     if as_json:
         data = result.to_dict()
-        data["state_dir"] = str(target.state_dir)
+        if where is not None:
+            data["state_dir"] = str(where)
         click.echo(json.dumps(data, indent=2))
     else:
-        _print_status(result, target.state_dir)
+        _print_status(result, where)
     if not result.running:
         raise SystemExit(EXIT_NOT_RUNNING)
     if not result.healthy:
@@ -176,8 +199,15 @@ def status(as_json: bool, state_dir: Path | None) -> None:
 
 @click.command()
 @state_dir_option
-def down(state_dir: Path | None) -> None:
-    """Stop everything the local target runs; nothing is left behind. Idempotent."""
+@target_options
+def down(state_dir: Path | None, target_name: str, kube_context: str | None, overlay: str,
+         namespace: str, allow_context: tuple[str, ...], dry_run: bool) -> None:
+    """Stop everything the target runs; nothing is left behind. Idempotent."""
+    if target_name == "kubernetes":
+        _kube_target(kube_context, overlay, namespace, allow_context, dry_run).down()
+        click.echo(f"down: {namespace} removed from context {kube_context}"
+                   + (" (dry run: nothing touched)" if dry_run else ""))
+        return
     target = _local_target(state_dir)
     if target.layout.state_file.exists():
         click.echo(f"stopping the local target in {target.state_dir} ...", err=True)
