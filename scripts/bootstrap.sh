@@ -39,6 +39,9 @@ fi
 
 if ! python3 -m uv --version >/dev/null 2>&1; then
   echo "bootstrap: installing uv" >&2
-  python3 -m pip install --quiet --disable-pip-version-check uv
+  # A distribution Python that refuses system-wide installs (PEP 668) gets uv
+  # in the user's site instead: uv is a self-contained binary, nothing else moves.
+  python3 -m pip install --quiet --disable-pip-version-check uv 2>/dev/null \
+    || python3 -m pip install --quiet --disable-pip-version-check --user --break-system-packages uv
 fi
 python3 -m uv sync --frozen --quiet
