@@ -1,7 +1,9 @@
 """Static checks of terraform/: every file parses (python-hcl2) and is
 formatted (terraform fmt); registry modules, providers and Helm charts are
-pinned; each environment is a thin root with an S3 backend with locking and
-an assumed deploy role; nothing names an account id or a credential."""
+pinned; each environment is a thin root (S3 backend with locking, providers
+with an assumed deploy role, one call of modules/stack with its settings) and
+the account guard lives in that one composition; nothing names an account id or
+a credential."""
 
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ REPO = Path(__file__).resolve().parents[2]
 TF = REPO / "terraform"
 TF_FILES = sorted(p for p in TF.rglob("*.tf") if ".terraform" not in p.parts)
 ENVIRONMENTS = ("dev", "staging", "prod")
+ENVS = TF / "environments"
+STACK = TF / "modules/stack"
 EXACT = re.compile(r"^\d+\.\d+\.\d+$")
 
 
@@ -36,7 +40,8 @@ def required_providers(path: Path) -> dict[str, dict[str, str]]:
 
 def test_there_is_terraform_to_check() -> None:
     assert len(TF_FILES) >= 30
-    assert {p.parent.name for p in TF_FILES} >= {"network", "eks", "addons", "ecr", *ENVIRONMENTS}
+    assert {p.parent.name for p in TF_FILES} >= {"network", "eks", "addons", "ecr", "stack",
+                                                  *ENVIRONMENTS}
 
 
 @pytest.mark.parametrize("path", TF_FILES, ids=lambda p: str(p.relative_to(TF)))
@@ -95,7 +100,7 @@ def test_the_roots_pin_every_provider_their_modules_need() -> None:
     for d in {p.parent for p in TF_FILES if "modules" in p.parts}:
         needed |= set(required_providers(d / "versions.tf"))
     for env in ENVIRONMENTS:
-        assert needed <= set(required_providers(TF / "environments" / env / "versions.tf")), env
+        assert needed <= set(required_providers(ENVS / env / "versions.tf")), env
 
 
 def test_helm_charts_are_pinned_and_cover_the_addons() -> None:
@@ -121,48 +126,90 @@ def test_there_is_an_ecr_repository_per_image() -> None:
     assert variables["repositories"]["default"] == ["tradeplat", "tradestorm-loadgen"]
 
 
+def _root_docs(env: str) -> dict[str, dict[str, Any]]:
+    return {p.name: load(p) for p in sorted((ENVS / env).glob("*.tf"))}
+
+
+def _stack_call(env: str) -> dict[str, Any]:
+    modules = blocks(load(ENVS / env / "main.tf"), "module")
+    assert list(modules) == ["stack"], f"{env}: one module call, of modules/stack"
+    return modules["stack"]
+
+
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_each_environment_has_an_s3_backend_with_locking(env: str) -> None:
-    backends = [b for t in terraform_blocks(load(TF / "environments" / env / "backend.tf"))
+    backends = [b for doc in _root_docs(env).values() for t in terraform_blocks(doc)
                 for b in t.get("backend", [])]
     assert len(backends) == 1 and list(backends[0]) == ["s3"]
     s3 = backends[0]["s3"]
     assert s3["encrypt"] is True
     assert s3.get("use_lockfile") is True or "dynamodb_table" in s3
     assert "bucket" not in s3, "the bucket is account-specific: give it at init"
+    assert "backend" in terraform_blocks(load(ENVS / env / "versions.tf"))[0]
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_each_environment_assumes_its_deploy_role(env: str) -> None:
-    doc = load(TF / "environments" / env / "providers.tf")
+    doc = load(ENVS / env / "providers.tf")
     aws = next(p["aws"] for p in doc["provider"] if "aws" in p)
     assume = aws["assume_role"][0]
     assert assume["role_arn"] == "${var.deploy_role_arn}"
-    variables = blocks(load(TF / "environments" / env / "variables.tf"), "variable")
+    variables = blocks(load(ENVS / env / "variables.tf"), "variable")
     assert "default" not in variables["deploy_role_arn"], "the role comes from CI, per account"
-    tfvars = load(TF / "environments" / env / "terraform.tfvars")
-    assert "deploy_role_arn" not in tfvars
-    assert tfvars["environment"] == env
-    assert tfvars["expected_account_alias"].endswith(env)
+    for tfvars in (ENVS / env).glob("*.tfvars"):
+        assert "deploy_role_arn" not in load(tfvars), tfvars
+    stack = _stack_call(env)
+    assert "deploy_role_arn" not in stack, "the role reaches AWS through the provider only"
+    assert stack["environment"] == env
+    assert stack["expected_account_alias"] == f"tradestorm-{env}"
 
 
 def test_environments_are_thin_roots_with_identical_code() -> None:
-    names = {env: sorted(p.name for p in (TF / "environments" / env).glob("*.tf"))
-             for env in ENVIRONMENTS}
+    """Every root holds the same files; only main.tf (this environment's settings) differs,
+    and only in values: the wiring, the guard and every resource live in modules/stack."""
+    names = {env: sorted(p.name for p in (ENVS / env).glob("*.tf")) for env in ENVIRONMENTS}
     assert len({tuple(v) for v in names.values()}) == 1, names
     for name in names["dev"]:
-        texts = {(TF / "environments" / env / name).read_text() for env in ENVIRONMENTS}
-        assert len(texts) == 1, f"{name} differs between environments: move it to tfvars"
-    main = load(TF / "environments/dev/main.tf")
-    assert all(b["source"].startswith("../../modules/") for b in blocks(main, "module").values())
-    assert "resource" not in main
+        if name == "main.tf":
+            continue
+        texts = {(ENVS / env / name).read_text() for env in ENVIRONMENTS}
+        assert len(texts) == 1, f"{name} differs between environments: move it to main.tf"
+    for env in ENVIRONMENTS:
+        for name, doc in _root_docs(env).items():
+            assert not {"resource", "data"} & set(doc), f"{env}/{name}: resources belong in modules/stack"
+        main = load(ENVS / env / "main.tf")
+        assert set(main) <= {"locals", "module"}, (env, set(main))
+        assert _stack_call(env)["source"] == "../../modules/stack"
+    argument_names = {env: sorted(_stack_call(env)) for env in ENVIRONMENTS}
+    assert len({tuple(v) for v in argument_names.values()}) == 1, argument_names
+    stack = load(STACK / "main.tf")
+    assert all(b["source"].startswith("../") for b in blocks(stack, "module").values())
+    assert {"network", "eks", "ecr", "platform_secrets", "addons"} <= set(blocks(stack, "module"))
+    assert "resource" not in stack
 
 
 def test_the_account_guard_compares_the_alias_not_an_id() -> None:
-    guard = load(TF / "environments/dev/guard.tf")
+    guard = load(STACK / "guard.tf")
     res = labelled2(guard, "resource")[("terraform_data", "account_guard")]
     condition = res["lifecycle"][0]["precondition"][0]["condition"]
     assert "account_alias" in condition and "var.expected_account_alias" in condition
+
+
+def test_the_account_guard_comes_before_anything_in_the_account() -> None:
+    modules = blocks(load(STACK / "main.tf"), "module")
+    for name in ("eks", "ecr", "platform_secrets"):
+        assert "${terraform_data.account_guard}" in modules[name].get("depends_on", []), name
+    assert "${module.eks}" in modules["addons"]["depends_on"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_state_moves_into_the_stack_instead_of_being_replaced(env: str) -> None:
+    """Objects created before modules/stack existed keep their state (moved blocks)."""
+    moves = {m["from"]: m["to"] for m in load(ENVS / env / "moved.tf")["moved"]}
+    stack_modules = set(blocks(load(STACK / "main.tf"), "module"))
+    expected = {f"${{module.{m}}}": f"${{module.stack.module.{m}}}" for m in stack_modules}
+    expected["${terraform_data.account_guard}"] = "${module.stack.terraform_data.account_guard}"
+    assert moves == expected
 
 
 def test_the_vpc_cni_enforces_network_policies() -> None:
@@ -228,40 +275,67 @@ def test_every_variable_and_output_is_documented_and_typed() -> None:
     assert bad == []
 
 
-def test_every_root_variable_without_default_is_set_by_tfvars_or_ci() -> None:
+def test_every_root_variable_without_default_is_set_by_ci() -> None:
+    """A root takes from outside only what CI gives; its settings are literal in main.tf."""
     from_ci = {"deploy_role_arn"}
-    variables = blocks(load(TF / "environments/dev/variables.tf"), "variable")
-    required = {n for n, b in variables.items() if "default" not in b}
     for env in ENVIRONMENTS:
-        tfvars = set(load(TF / "environments" / env / "terraform.tfvars"))
-        assert required - from_ci <= tfvars, (env, required - from_ci - tfvars)
-        assert tfvars <= set(variables), (env, tfvars - set(variables))
+        variables = blocks(load(ENVS / env / "variables.tf"), "variable")
+        required = {n for n, b in variables.items() if "default" not in b}
+        assert required <= from_ci, (env, required - from_ci)
+        for path in (ENVS / env).glob("*.tfvars"):
+            tfvars = set(load(path))
+            assert tfvars <= set(variables), (env, tfvars - set(variables))
+        used = set()
+        for path in (ENVS / env).glob("*.tf"):
+            used |= set(re.findall(r"var\.(\w+)", path.read_text()))
+        assert set(variables) <= used, (env, set(variables) - used)
+
+
+def _local_module_calls() -> list[tuple[Path, str, dict[str, Any], Path]]:
+    """(file, name, body, module dir) of every call of a module of this repository."""
+    return [(p, name, body, (p.parent / body["source"]).resolve())
+            for p, name, body in _modules() if body["source"].startswith(".")]
 
 
 def test_module_arguments_match_the_module_variables() -> None:
-    """A thin root passes only arguments its local modules declare, and every required one."""
-    main = load(TF / "environments/dev/main.tf")
-    for name, body in blocks(main, "module").items():
-        module_dir = (TF / "environments/dev" / body["source"]).resolve()
+    """Roots and the stack pass only arguments their local modules declare, and every required one."""
+    calls = _local_module_calls()
+    assert {p.parent.name for p, *_ in calls} >= {"stack", *ENVIRONMENTS}
+    for path, name, body, module_dir in calls:
         declared = {}
-        for path in module_dir.glob("*.tf"):
-            declared.update(blocks(load(path), "variable"))
+        for tf in module_dir.glob("*.tf"):
+            declared.update(blocks(load(tf), "variable"))
         passed = set(body) - {"source", "version", "depends_on", "providers", "count",
                               "for_each"}
-        assert passed <= set(declared), (name, passed - set(declared))
+        assert passed <= set(declared), (path, name, passed - set(declared))
         required = {n for n, b in declared.items() if "default" not in b}
-        assert required <= passed, (name, required - passed)
+        assert required <= passed, (path, name, required - passed)
 
 
 def test_every_module_output_a_root_uses_exists() -> None:
-    main = load(TF / "environments/dev/main.tf")
-    outputs_of = {}
-    for name, body in blocks(main, "module").items():
-        module_dir = (TF / "environments/dev" / body["source"]).resolve()
-        outputs_of[name] = {o for p in module_dir.glob("*.tf") for o in blocks(load(p), "output")}
-    used = set()
-    for path in (TF / "environments/dev").glob("*.tf"):
-        used |= set(re.findall(r"module\.(\w+)\.(\w+)", path.read_text()))
-    assert used
-    missing = {(m, o) for m, o in used if o not in outputs_of.get(m, set())}
-    assert missing == set()
+    """Every module.X.Y read in a root or in the stack is an output of module X."""
+    callers = {p.parent for p, *_ in _local_module_calls()}
+    assert callers >= {STACK, *(ENVS / env for env in ENVIRONMENTS)}
+    for caller in callers:
+        outputs_of = {}
+        for path, name, _body, module_dir in _local_module_calls():
+            if path.parent == caller:
+                outputs_of[name] = {o for p in module_dir.glob("*.tf")
+                                    for o in blocks(load(p), "output")}
+        used = set()
+        for path in caller.glob("*.tf"):
+            text = "\n".join(line for line in path.read_text().splitlines()
+                             if not re.match(r"\s*(from|to)\s*=", line))  # moved blocks
+            used |= set(re.findall(r"module\.(\w+)\.(\w+)", text))
+        assert used, caller
+        missing = {(m, o) for m, o in used if o not in outputs_of.get(m, set())}
+        assert missing == set(), caller
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_each_root_passes_the_stack_outputs_through(env: str) -> None:
+    outputs = blocks(load(ENVS / env / "outputs.tf"), "output")
+    assert set(outputs) == {"cluster_name", "kubeconfig_command", "ecr_registry",
+                            "ecr_repository_urls", "platform_secret_name"}
+    for name, body in outputs.items():
+        assert body["value"] == f"${{module.stack.{name}}}", name

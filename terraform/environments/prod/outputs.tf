@@ -1,24 +1,24 @@
 output "cluster_name" {
   description = "EKS cluster name (aws eks update-kubeconfig --name ...)."
-  value       = module.eks.cluster_name
+  value       = module.stack.cluster_name
 }
 
 output "kubeconfig_command" {
   description = "Writes a kube context for this cluster; allow it with TRADESTORM_ALLOWED_CONTEXTS."
-  value       = "aws eks update-kubeconfig --region ${var.region} --name ${module.eks.cluster_name} --alias ${local.name} --role-arn <your role>"
+  value       = module.stack.kubeconfig_command
 }
 
 output "ecr_registry" {
   description = "Registry of the images (KubernetesTarget image_registry, kustomize edit set image)."
-  value       = module.ecr.registry
+  value       = module.stack.ecr_registry
 }
 
 output "ecr_repository_urls" {
   description = "ECR repository URL by image name."
-  value       = module.ecr.repository_urls
+  value       = module.stack.ecr_repository_urls
 }
 
 output "platform_secret_name" {
   description = "Secrets Manager secret to fill before the first deploy."
-  value       = module.platform_secrets.secret_name
+  value       = module.stack.platform_secret_name
 }

@@ -1,40 +1,44 @@
 # Every AWS call runs as the environment's deploy role: the account is chosen
 # by var.deploy_role_arn alone (CI sets TF_VAR_deploy_role_arn per environment).
 provider "aws" {
-  region = var.region
+  region = local.region
 
   assume_role {
     role_arn     = var.deploy_role_arn
-    session_name = "tradestorm-${var.environment}"
+    session_name = module.stack.name
   }
 
   default_tags {
-    tags = local.tags
+    tags = module.stack.tags
   }
 }
 
-# Helm and Kubernetes reach the cluster created here, with a token obtained as
+# Helm and Kubernetes reach the cluster of the stack, with a token obtained as
 # the same deploy role.
+locals {
+  get_token = ["eks", "get-token", "--cluster-name", module.stack.cluster_name, "--region", local.region, "--role-arn", var.deploy_role_arn]
+}
+
 provider "kubernetes" {
-  host                   = module.eks.cluster_endpoint
-  cluster_ca_certificate = base64decode(module.eks.cluster_certificate_authority_data)
+  host                   = module.stack.cluster_endpoint
+  cluster_ca_certificate = base64decode(module.stack.cluster_certificate_authority_data)
 
   exec {
     api_version = "client.authentication.k8s.io/v1beta1"
     command     = "aws"
-    args        = ["eks", "get-token", "--cluster-name", module.eks.cluster_name, "--region", var.region, "--role-arn", var.deploy_role_arn]
+    args        = local.get_token
   }
 }
 
 provider "helm" {
   kubernetes {
-    host                   = module.eks.cluster_endpoint
-    cluster_ca_certificate = base64decode(module.eks.cluster_certificate_authority_data)
+    host                   = module.stack.cluster_endpoint
+    cluster_ca_certificate = base64decode(module.stack.cluster_certificate_authority_data)
 
     exec {
       api_version = "client.authentication.k8s.io/v1beta1"
       command     = "aws"
-      args        = ["eks", "get-token", "--cluster-name", module.eks.cluster_name, "--region", var.region, "--role-arn", var.deploy_role_arn]
+      args        = local.get_token
     }
   }
 }

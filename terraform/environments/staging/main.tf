@@ -1,74 +1,30 @@
-# Thin root: the same file in every environment (tests/terraform checks it);
-# what differs lives in terraform.tfvars.
+# This environment's settings, the only file that differs between the roots:
+# everything else is in ../../modules/stack.
+# staging: production-shaped (NAT per zone, on-demand), smaller.
 locals {
-  name = "tradestorm-${var.environment}"
-  tags = {
-    Project     = "tradestorm"
-    Environment = var.environment
-    ManagedBy   = "terraform"
-  }
+  region = "eu-west-1"
 }
 
-module "network" {
-  source = "../../modules/network"
+module "stack" {
+  source = "../../modules/stack"
 
-  name               = local.name
-  cidr               = var.vpc_cidr
-  single_nat_gateway = var.single_nat_gateway
-  tags               = local.tags
-}
+  environment            = "staging"
+  region                 = local.region
+  expected_account_alias = "tradestorm-staging"
 
-module "eks" {
-  source = "../../modules/eks"
+  vpc_cidr           = "10.41.0.0/16"
+  single_nat_gateway = false
 
-  cluster_name                 = local.name
-  kubernetes_version           = var.kubernetes_version
-  vpc_id                       = module.network.vpc_id
-  node_subnet_ids              = module.network.private_subnet_ids
-  control_plane_subnet_ids     = module.network.intra_subnet_ids
+  kubernetes_version           = "1.33"
   endpoint_public_access_cidrs = var.endpoint_public_access_cidrs
-  node_instance_types          = var.node_instance_types
-  node_min_size                = var.node_min_size
-  node_max_size                = var.node_max_size
-  node_desired_size            = var.node_desired_size
-  capacity_type                = var.capacity_type
-  admin_role_arns              = var.admin_role_arns
-  chaos_operator_role_arns     = var.chaos_operator_role_arns
-  addon_versions               = var.addon_versions
-  tags                         = local.tags
+  node_instance_types          = ["m6i.xlarge", "m5.xlarge"]
+  node_min_size                = 3
+  node_max_size                = 9
+  node_desired_size            = 3
+  capacity_type                = "ON_DEMAND"
 
-  depends_on = [terraform_data.account_guard]
-}
+  enable_loki = true
 
-module "ecr" {
-  source = "../../modules/ecr"
-
-  tags = local.tags
-
-  depends_on = [terraform_data.account_guard]
-}
-
-module "platform_secrets" {
-  source = "../../modules/platform-secrets"
-
-  tags = local.tags
-
-  depends_on = [terraform_data.account_guard]
-}
-
-module "addons" {
-  source = "../../modules/addons"
-
-  cluster_name                = module.eks.cluster_name
-  region                      = var.region
-  vpc_id                      = module.network.vpc_id
-  oidc_provider_arn           = module.eks.oidc_provider_arn
-  platform_secret_arn         = module.platform_secrets.secret_arn
-  platform_secret_kms_key_arn = module.platform_secrets.kms_key_arn
-  enable_loki                 = var.enable_loki
-  istio_mtls_scraping         = var.istio_mtls_scraping
-  tags                        = local.tags
-
-  # the charts need schedulable nodes and the EBS CSI driver, not just an endpoint
-  depends_on = [module.eks]
+  admin_role_arns          = var.admin_role_arns
+  chaos_operator_role_arns = var.chaos_operator_role_arns
 }

@@ -1,18 +1,5 @@
-variable "environment" {
-  description = "Environment name (dev, staging, prod)."
-  type        = string
-
-  validation {
-    condition     = contains(["dev", "staging", "prod"], var.environment)
-    error_message = "environment must be dev, staging or prod."
-  }
-}
-
-variable "region" {
-  description = "AWS region."
-  type        = string
-}
-
+# Only what comes from outside the repository; this environment's settings are
+# in main.tf.
 variable "deploy_role_arn" {
   description = "IAM role assumed for every AWS call; it selects the account. Set by CI (TF_VAR_deploy_role_arn), never committed."
   type        = string
@@ -21,59 +8,6 @@ variable "deploy_role_arn" {
     condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", var.deploy_role_arn))
     error_message = "deploy_role_arn must be an IAM role ARN."
   }
-}
-
-variable "expected_account_alias" {
-  description = "IAM account alias of this environment's account (guard.tf refuses any other account)."
-  type        = string
-}
-
-variable "vpc_cidr" {
-  description = "CIDR of the VPC."
-  type        = string
-}
-
-variable "single_nat_gateway" {
-  description = "One NAT gateway instead of one per zone (dev only)."
-  type        = bool
-  default     = false
-}
-
-variable "kubernetes_version" {
-  description = "EKS Kubernetes version."
-  type        = string
-}
-
-variable "endpoint_public_access_cidrs" {
-  description = "CIDRs allowed to reach the public API endpoint (empty: private endpoint only)."
-  type        = list(string)
-  default     = []
-}
-
-variable "node_instance_types" {
-  description = "Instance types of the node group."
-  type        = list(string)
-}
-
-variable "node_min_size" {
-  description = "Minimum nodes."
-  type        = number
-}
-
-variable "node_max_size" {
-  description = "Maximum nodes."
-  type        = number
-}
-
-variable "node_desired_size" {
-  description = "Initial nodes."
-  type        = number
-}
-
-variable "capacity_type" {
-  description = "ON_DEMAND or SPOT."
-  type        = string
-  default     = "ON_DEMAND"
 }
 
 variable "admin_role_arns" {
@@ -88,20 +22,8 @@ variable "chaos_operator_role_arns" {
   default     = []
 }
 
-variable "enable_loki" {
-  description = "Install Loki for k8s/components/logging."
-  type        = bool
-  default     = false
-}
-
-variable "istio_mtls_scraping" {
-  description = "Prometheus scrapes with an Istio certificate (k8s/components/mesh)."
-  type        = bool
-  default     = false
-}
-
-variable "addon_versions" {
-  description = "Exact EKS add-on versions by name (modules/eks); pin them in production tfvars."
-  type        = map(string)
-  default     = {}
+variable "endpoint_public_access_cidrs" {
+  description = "CIDRs allowed to reach the public API endpoint (empty: private endpoint only); e.g. the CI runner's egress for one run."
+  type        = list(string)
+  default     = []
 }
