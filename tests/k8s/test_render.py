@@ -17,7 +17,7 @@ from tests.k8s.crd_schemas import SCHEMAS
 from tests.k8s.manifests import ref
 from tests.k8s.schema_validation import validate_strict
 
-#: the EKS version terraform deploys (terraform/environments/*/terraform.tfvars) and the
+#: the EKS version terraform deploys (terraform/environments/*/main.tf) and the
 #: newest the validator knows: manifests must be valid on both.
 KUBERNETES_VERSIONS = ("1.33", kubernetes_validate.utils.latest_version())
 

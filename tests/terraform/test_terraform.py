@@ -176,7 +176,8 @@ def test_environments_are_thin_roots_with_identical_code() -> None:
         assert len(texts) == 1, f"{name} differs between environments: move it to main.tf"
     for env in ENVIRONMENTS:
         for name, doc in _root_docs(env).items():
-            assert not {"resource", "data"} & set(doc), f"{env}/{name}: resources belong in modules/stack"
+            assert not {"resource", "data"} & set(doc), (
+                f"{env}/{name}: resources belong in modules/stack")
         main = load(ENVS / env / "main.tf")
         assert set(main) <= {"locals", "module"}, (env, set(main))
         assert _stack_call(env)["source"] == "../../modules/stack"
@@ -200,16 +201,6 @@ def test_the_account_guard_comes_before_anything_in_the_account() -> None:
     for name in ("eks", "ecr", "platform_secrets"):
         assert "${terraform_data.account_guard}" in modules[name].get("depends_on", []), name
     assert "${module.eks}" in modules["addons"]["depends_on"]
-
-
-@pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_state_moves_into_the_stack_instead_of_being_replaced(env: str) -> None:
-    """Objects created before modules/stack existed keep their state (moved blocks)."""
-    moves = {m["from"]: m["to"] for m in load(ENVS / env / "moved.tf")["moved"]}
-    stack_modules = set(blocks(load(STACK / "main.tf"), "module"))
-    expected = {f"${{module.{m}}}": f"${{module.stack.module.{m}}}" for m in stack_modules}
-    expected["${terraform_data.account_guard}"] = "${module.stack.terraform_data.account_guard}"
-    assert moves == expected
 
 
 def test_the_vpc_cni_enforces_network_policies() -> None:
@@ -298,7 +289,8 @@ def _local_module_calls() -> list[tuple[Path, str, dict[str, Any], Path]]:
 
 
 def test_module_arguments_match_the_module_variables() -> None:
-    """Roots and the stack pass only arguments their local modules declare, and every required one."""
+    """Roots and the stack pass only the arguments their local modules declare, and every
+    required one."""
     calls = _local_module_calls()
     assert {p.parent.name for p, *_ in calls} >= {"stack", *ENVIRONMENTS}
     for path, name, body, module_dir in calls:
@@ -324,9 +316,7 @@ def test_every_module_output_a_root_uses_exists() -> None:
                                     for o in blocks(load(p), "output")}
         used = set()
         for path in caller.glob("*.tf"):
-            text = "\n".join(line for line in path.read_text().splitlines()
-                             if not re.match(r"\s*(from|to)\s*=", line))  # moved blocks
-            used |= set(re.findall(r"module\.(\w+)\.(\w+)", text))
+            used |= set(re.findall(r"module\.(\w+)\.(\w+)", path.read_text()))
         assert used, caller
         missing = {(m, o) for m, o in used if o not in outputs_of.get(m, set())}
         assert missing == set(), caller
