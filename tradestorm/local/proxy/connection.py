@@ -15,8 +15,10 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import errno
 import random
 import socket
+import logging
 import struct
 from typing import TYPE_CHECKING
 
@@ -30,6 +32,11 @@ CONNECT_TIMEOUT_S = 2.0
 # after one side half-closes, the other has this long to finish (HAProxy's client-fin)
 FIN_TIMEOUT_S = 5.0
 _BANDWIDTH_TICK_S = 0.02
+# connect errors that are the proxy's own problem, not the backend's: no mark_down
+_LOCAL_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM,
+                           errno.EADDRNOTAVAIL})
+
+log = logging.getLogger(__name__)
 
 
 def _rst(transport: asyncio.BaseTransport) -> None:
@@ -44,9 +51,10 @@ def _rst(transport: asyncio.BaseTransport) -> None:
 class Channel:
     """One direction of a proxied connection: reads from ``src``, writes to ``dst``."""
 
-    def __init__(self, proxy: ServiceProxy, direction: str, src: asyncio.Transport,
+    def __init__(self, conn: ClientConnection, direction: str, src: asyncio.Transport,
                  dst: asyncio.Transport) -> None:
-        self.proxy = proxy
+        self.conn = conn
+        self.proxy = proxy = conn.proxy
         self.direction = direction
         self.src = src
         self.dst = dst
@@ -54,6 +62,7 @@ class Channel:
         self.queued_bytes = 0
         self.last_release = 0.0
         self.eof_pending = False
+        self.eof_sent = False
         self._pauses: set[str] = set()
         self._task: asyncio.Task[None] | None = None
 
@@ -86,8 +95,15 @@ class Channel:
     def send_eof(self) -> None:
         if self.queue:
             self.eof_pending = True
-        elif self.dst.can_write_eof() and not self.dst.is_closing():
+        else:
+            self._write_eof()
+
+    def _write_eof(self) -> None:
+        self.eof_pending = False
+        if self.dst.can_write_eof() and not self.dst.is_closing():
             self.dst.write_eof()
+        self.eof_sent = True
+        self.conn.eof_forwarded()
 
     def cancel(self) -> None:
         if self._task is not None:
@@ -130,9 +146,8 @@ class Channel:
             self.queued_bytes -= len(data)
             if self.queued_bytes < QUEUE_LOW_BYTES:
                 self.resume("queue")
-        if self.eof_pending and self.dst.can_write_eof() and not self.dst.is_closing():
-            self.eof_pending = False
-            self.dst.write_eof()
+        if self.eof_pending:
+            self._write_eof()
 
 
 class ClientConnection(asyncio.Protocol):
@@ -176,6 +191,18 @@ class ClientConnection(asyncio.Protocol):
         self.half_closed()
         return True  # keep the other direction open (half-close)
 
+    def eof_forwarded(self) -> None:
+        """A FIN was passed on: once both directions are done, release both sockets now.
+
+        (A transport whose protocol keeps it open after EOF is never closed by
+        asyncio, even when both sides have sent FIN: without this, every
+        connection lived on until the FIN timer, and at a few thousand
+        connections per second the proxy ran out of file descriptors.)
+        """
+        up, down = self.to_backend, self.to_client
+        if up is not None and down is not None and up.eof_sent and down.eof_sent:
+            self.close()
+
     def half_closed(self) -> None:
         """One side sent FIN: give the other side FIN_TIMEOUT_S to finish, then close."""
         if self._fin_timer is None and not self._closed:
@@ -210,8 +237,17 @@ class ClientConnection(asyncio.Protocol):
                     transport, upstream = await loop.create_connection(
                         lambda: UpstreamConnection(self), backend.host, backend.port)
             except (TimeoutError, OSError) as exc:
-                backend.mark_down(f"connect: {type(exc).__name__}: {exc}")
                 proxy.connect_failures_total += 1
+                if isinstance(exc, OSError) and exc.errno in _LOCAL_ERRNOS:
+                    # our own resources ran out (file descriptors, ports): the backend
+                    # is fine, and the next one would fail the same way
+                    log.warning("proxy %s: cannot connect to %s: %s", proxy.name,
+                                backend.name, exc)
+                    break
+                if backend.alive:  # log the transition only, not every failed connect
+                    log.warning("proxy %s: connect to %s (%s) failed: %s: %s", proxy.name,
+                                backend.name, backend.address, type(exc).__name__, exc)
+                backend.mark_down(f"connect: {type(exc).__name__}: {exc}")
                 continue
             if self._closed:
                 transport.close()
@@ -220,8 +256,8 @@ class ClientConnection(asyncio.Protocol):
             backend.active_connections += 1
             self.upstream = upstream
             assert self.transport is not None
-            self.to_backend = Channel(proxy, "upstream", self.transport, transport)
-            self.to_client = Channel(proxy, "downstream", transport, self.transport)
+            self.to_backend = Channel(self, "upstream", self.transport, transport)
+            self.to_client = Channel(self, "downstream", transport, self.transport)
             if proxy.count("reset"):
                 self.reset()
                 return
