@@ -184,10 +184,19 @@ def redact(dsn: str) -> str:
     return f"{scheme}://{user}@{host}"
 
 
+#: What a database that is down, hung, misaddressed or dropped mid-read raises: each is
+#: an error of reconcile (exit 2), never a verdict about the orders.
+DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError,
+                   ValueError)
+
+#: Upper bound of one snapshot query; a hung database must not hang reconcile.
+QUERY_TIMEOUT_S = 120.0
+
+
 async def _connect(dsn: str, timeout_s: float) -> asyncpg.Connection:
     try:
-        return await asyncpg.connect(dsn, timeout=timeout_s)
-    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+        return await asyncpg.connect(dsn, timeout=timeout_s, command_timeout=QUERY_TIMEOUT_S)
+    except DATABASE_ERRORS as exc:
         raise ReconcileError(f"cannot connect to the database {redact(dsn)}: {exc}") from exc
 
 
@@ -265,8 +274,8 @@ async def _read(
                 int(counts[2]),
             )
         return snap
-    except asyncpg.PostgresError as exc:
-        raise ReconcileError(f"reading the database {redact(dsn)} failed: {exc}") from exc
+    except DATABASE_ERRORS as exc:
+        raise ReconcileError(f"reading the database {redact(dsn)} failed: {exc!r}") from exc
     finally:
         await conn.close()
 

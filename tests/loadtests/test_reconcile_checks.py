@@ -227,6 +227,13 @@ def test_unreachable_database_is_an_error(book: Book) -> None:
     assert "secret" not in str(info.value)
 
 
+def test_malformed_dsn_is_an_error_not_a_verdict(book: Book) -> None:
+    # a traceback would exit 1, which `tradestorm reconcile` defines as "orders violated"
+    with pytest.raises(ReconcileError, match="cannot connect"):
+        reconcile("postgresql://postgres@127.0.0.1:notaport/x", book.journal_dir,
+                  outbox_drain_timeout_s=1)
+
+
 def test_unjournaled_order_of_a_crashed_process_is_a_warning_not_a_phantom(book: Book) -> None:
     # the load process crashed: no "end" record, and its last submit never reached the disk
     path = next(book.journal_dir.glob("*.jsonl"))
