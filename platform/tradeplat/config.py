@@ -80,6 +80,8 @@ def _number(env: Mapping[str, str], name: str, default: float, kind: type, minim
         value = kind(raw)
     except ValueError:
         raise ConfigError(PREFIX + name, f"must be a {kind.__name__}, got {raw!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):  # nan, inf
+        raise ConfigError(PREFIX + name, f"must be a finite number, got {raw!r}")
     if value < minimum:
         raise ConfigError(PREFIX + name, f"must be >= {minimum}, got {raw!r}")
     return value

@@ -35,6 +35,10 @@ def _clean_env(**extra: str) -> dict[str, str]:
           "TRADEPLAT_CALL_TIMEOUT_S": "soon"}, "TRADEPLAT_CALL_TIMEOUT_S"),
         ({"TRADEPLAT_DATABASE_URL": "postgresql://x@127.0.0.1:1/x",
           "TRADEPLAT_DB_POOL_MAX": "0"}, "TRADEPLAT_DB_POOL_MAX"),
+        ({"TRADEPLAT_DATABASE_URL": "postgresql://x@127.0.0.1:1/x",
+          "TRADEPLAT_CALL_TIMEOUT_S": "nan"}, "TRADEPLAT_CALL_TIMEOUT_S"),
+        ({"TRADEPLAT_DATABASE_URL": "postgresql://x@127.0.0.1:1/x",
+          "TRADEPLAT_GRACEFUL_SHUTDOWN_S": "inf"}, "TRADEPLAT_GRACEFUL_SHUTDOWN_S"),
     ],
 )
 def test_bad_configuration_exits_2_naming_the_variable(env: dict[str, str], named: str) -> None:

@@ -16,7 +16,7 @@ import httpx
 
 from tradeplat.config import Settings
 from tradeplat.db import Database
-from tradeplat.migrations import apply_migrations
+from tradeplat.migrations import migrate_dsn
 from tradeplat.observability.metrics import Metrics
 from tradeplat.web.clients import ServiceClient
 
@@ -50,8 +50,9 @@ class Runtime:
 
     async def _connect_and_migrate(self) -> None:
         async def migrate() -> None:
-            async with self.db.connection() as conn:
-                await apply_migrations(conn)
+            # A dedicated connection: the pool's command timeout (a request's
+            # budget) must not cap a migration, which may rewrite a big table.
+            await migrate_dsn(self.db.dsn, timeout_s=self.db.timeout_s)
 
         await self.db.connect_forever(migrate)
         self.migrated.set()
