@@ -12,12 +12,19 @@ The client is a minimal asyncio HTTP/1.1 keep-alive client (a few lines of
 protocol code, so that the client's own cost stays far below the server's);
 ``--new-connections`` opens a connection per request instead (the proxy's
 accept + connect path).
+
+A failed request (reset, refused, cut short, or a non-200 such as uvicorn's 503
+beyond the replica's ``limit_concurrency`` = TRADEPLAT_MAX_CONCURRENCY, 512 by
+default) is counted and reported per mode, never a crash, together with the
+proxy's own connect-failure counters. Keep ``--concurrency`` well below that
+limit so that direct and proxied runs measure the same thing.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
 import os
 import shutil
@@ -37,45 +44,71 @@ REQUEST = b"GET /healthz HTTP/1.1\r\nHost: bench\r\n\r\n"
 
 
 async def _one_connection(host: str, port: int, stop_at: float, latencies: list[float],
-                          new_connections: bool) -> None:
+                          new_connections: bool, errors: collections.Counter[str]) -> None:
     reader = writer = None
     while time.perf_counter() < stop_at:
         t0 = time.perf_counter()
-        if writer is None:
-            reader, writer = await asyncio.open_connection(host, port)
-        assert reader is not None
-        writer.write(REQUEST)
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = 0
-        for line in head.split(b"\r\n"):
-            if line.lower().startswith(b"content-length:"):
-                length = int(line.split(b":", 1)[1])
-        if length:
-            await reader.readexactly(length)
+        try:
+            if writer is None:
+                reader, writer = await asyncio.open_connection(host, port)
+            assert reader is not None
+            writer.write(REQUEST)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            if length:
+                await reader.readexactly(length)
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            # a reset or refused connection is an error to count, not a reason to stop
+            errors[type(exc).__name__] += 1
+            if writer is not None:
+                writer.close()
+            writer = None
+            continue
         if not head.startswith(b"HTTP/1.1 200"):
-            raise RuntimeError(f"unexpected answer: {head[:80]!r}")
+            errors[head[:12].decode(errors="replace")] += 1
+        else:
+            latencies.append(time.perf_counter() - t0)
         if new_connections:
             writer.close()
             writer = None
-        latencies.append(time.perf_counter() - t0)
     if writer is not None:
         writer.close()
 
 
 def run_round(port: int, seconds: float, concurrency: int, new_connections: bool) -> dict:
+    errors: collections.Counter[str] = collections.Counter()
+
     async def main() -> list[float]:
         latencies: list[float] = []
         stop_at = time.perf_counter() + seconds
         await asyncio.gather(*(_one_connection("127.0.0.1", port, stop_at, latencies,
-                                               new_connections) for _ in range(concurrency)))
+                                               new_connections, errors)
+                               for _ in range(concurrency)))
         return latencies
 
     t0 = time.perf_counter()
     lat = asyncio.run(main())
     elapsed = time.perf_counter() - t0
     lat.sort()
-    return {"requests": len(lat), "rps": len(lat) / elapsed,
+    if not lat:
+        lat = [float("nan")]
+    return {"requests": len(lat), "rps": len(lat) / elapsed, "errors": dict(errors),
             "p50_ms": 1000 * lat[len(lat) // 2], "p99_ms": 1000 * lat[int(len(lat) * 0.99)]}
+
+
+def proxy_counters(control_url: str) -> dict[str, float]:
+    """The proxy's own failure counters (connects to the replica that failed, ...)."""
+    wanted = ("tradestorm_proxy_connect_failures_total", "tradestorm_proxy_no_backend_total")
+    out = {}
+    for line in httpx.get(f"{control_url}/metrics", timeout=5).text.splitlines():
+        name = line.split("{", 1)[0]
+        if name in wanted:
+            out[name.removeprefix("tradestorm_proxy_").removesuffix("_total")] = float(
+                line.rsplit(" ", 1)[1])
+    return out
 
 
 def wait_http(url: str, timeout: float = 60) -> None:
@@ -127,12 +160,14 @@ def main() -> int:
             if time.monotonic() > deadline:
                 raise RuntimeError("proxy did not start")
             time.sleep(0.1)
-        listen = json.loads((root / "ports.json").read_text())["proxies"][args.service]["listen"]
+        ports = json.loads((root / "ports.json").read_text())["proxies"][args.service]
+        listen, control_url = ports["listen"], ports["control_url"]
         proxy_port = int(listen.rsplit(":", 1)[1])
         wait_http(f"http://{listen}/healthz")
 
         run_round(replica_port, 1.0, args.concurrency, args.new_connections)  # warm-up
         results: dict[str, list[dict]] = {"direct": [], "proxied": []}
+        counters_before = proxy_counters(control_url)
         for _ in range(args.rounds):
             results["direct"].append(run_round(replica_port, args.seconds, args.concurrency,
                                                args.new_connections))
@@ -150,6 +185,22 @@ def main() -> int:
         for kind in ("direct", "proxied"):
             print(f"{kind:10}{med(kind, 'rps'):>10.0f}{med(kind, 'p50_ms'):>10.2f}"
                   f"{med(kind, 'p99_ms'):>10.2f}")
+        for kind in ("direct", "proxied"):
+            errors: collections.Counter[str] = collections.Counter()
+            for r in results[kind]:
+                errors.update(r["errors"])
+            total = sum(r["requests"] for r in results[kind]) + sum(errors.values())
+            print(f"{kind} errors: {sum(errors.values())} of {total} requests"
+                  + (f" {dict(errors)}" if errors else ""))
+        counters = proxy_counters(control_url)
+        print("proxy counters during the rounds: " + ", ".join(
+            f"{k} +{counters[k] - counters_before.get(k, 0):g}" for k in counters))
+        if any(r["errors"] for rs in results.values() for r in rs):
+            print("proxy's view of the replica:",
+                  httpx.get(f"{control_url}/backends", timeout=5).json()["backends"])
+            for log in ("proxy.log", "replica.log"):
+                lines = (root / log).read_text(errors="replace").splitlines()
+                print(f"--- last lines of {log}:", *lines[-8:], sep="\n  ")
         ratio = med("proxied", "rps") / med("direct", "rps")
         print(f"proxied/direct throughput: {ratio:.2f} (floor 0.80) -> "
               f"{'OK' if ratio >= 0.8 else 'BELOW FLOOR'}")

@@ -16,9 +16,9 @@ import asyncio
 import collections
 import contextlib
 import errno
+import logging
 import random
 import socket
-import logging
 import struct
 from typing import TYPE_CHECKING
 
@@ -54,7 +54,7 @@ class Channel:
     def __init__(self, conn: ClientConnection, direction: str, src: asyncio.Transport,
                  dst: asyncio.Transport) -> None:
         self.conn = conn
-        self.proxy = proxy = conn.proxy
+        self.proxy = conn.proxy
         self.direction = direction
         self.src = src
         self.dst = dst
