@@ -7,10 +7,11 @@ target's code. Only what the local driver needs is read.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from tradestorm_chaos.errors import TargetUnavailable
 
@@ -35,15 +36,33 @@ class LocalState:
         return sorted(self.proxy_urls)
 
 
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
+# psutil derives create_time from clock ticks since boot (1/100 s)
+_CREATE_TIME_TOLERANCE_S = 0.05
+
+
+def _process_alive(entry: dict[str, Any]) -> bool:
+    """Whether the process a ``state.json`` entry names still runs.
+
+    A PID alone is not an identity (it is reused after a crash): like the local
+    target itself, trust it only while its creation time and command-line
+    marker (``create_time``, ``marker``; contracts §3) still match.
+    """
+    pid = entry.get("pid")
+    if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
         return False
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        proc = psutil.Process(pid)
+        create_time = entry.get("create_time")
+        if create_time and abs(proc.create_time() - float(create_time)) \
+                > _CREATE_TIME_TOLERANCE_S:
+            return False
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        marker = entry.get("marker")
+        if marker and str(marker) not in " ".join(proc.cmdline()):
+            return False
+    except (psutil.Error, TypeError, ValueError):
         return False
-    except PermissionError:
-        return True
     return True
 
 
@@ -64,7 +83,7 @@ def read_local_state(state_dir: Path) -> LocalState:
     control = supervisor.get("control_url")
     if not control:
         raise TargetUnavailable(f"{path}: the supervisor has no control_url yet")
-    if supervisor.get("pid") is not None and not _pid_alive(supervisor.get("pid")):
+    if supervisor.get("pid") is not None and not _process_alive(supervisor):
         raise TargetUnavailable(
             f"the local target in {state_dir} is not running (its supervisor is gone)"
         )

@@ -27,6 +27,8 @@ def audit(driver: Driver, timeout_s: float, interval_s: float = 0.5) -> list[Res
             items = driver.residue()
         except ChaosError as exc:
             items = [ResidueItem("audit_failed", driver.target, str(exc))]
+        except Exception as exc:  # a driver bug: still a (failed) audit, never a lost residue
+            items = [ResidueItem("audit_failed", driver.target, f"{type(exc).__name__}: {exc}")]
         if not items:
             return []
         if any(i.kind not in CONVERGING for i in items) or time.monotonic() >= deadline:
