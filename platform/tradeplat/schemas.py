@@ -46,6 +46,9 @@ Quantity = Annotated[int, Field(strict=True, gt=0, le=MAX_QUANTITY)]
 SymbolName = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9.]{0,15}$")]
 #: Printable text without control characters (PostgreSQL text cannot hold NUL).
 ClientOrderId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
+#: A client order id sent as the ``Idempotency-Key`` header: printable ASCII only,
+#: since HTTP header values outside ASCII do not survive the hop to ``orders``.
+IdempotencyKey = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\x20-\x7e]+$")]
 AccountId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
 
 

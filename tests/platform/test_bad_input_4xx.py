@@ -59,6 +59,19 @@ async def test_malformed_order_is_422_naming_the_field(
     assert r.json()["field"] == field
 
 
+@pytest.mark.parametrize("key", ["caf\xe9".encode("latin-1"), b"\x80\xff", b"a\x01b"])
+async def test_non_ascii_idempotency_key_is_422_naming_the_header(
+    platform: Platform, key: bytes
+) -> None:
+    _, headers = await platform.create_account()
+    body = {k: v for k, v in GOOD.items()}
+    r = await platform.gateway.post("/v1/orders", json=body,
+                                    headers={**headers, "Idempotency-Key": key})  # type: ignore[dict-item]
+    assert r.status_code == 422, r.text
+    assert r.json()["field"] == "Idempotency-Key"
+    assert r.headers["x-request-id"]
+
+
 async def test_unknown_symbol_is_404(platform: Platform) -> None:
     _, headers = await platform.create_account()
     r = await platform.gateway.post("/v1/orders", headers=headers,

@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import Response
 
-from tradeplat.errors import UpstreamError
+from tradeplat.errors import InvalidInput, UpstreamError
 from tradeplat.web.clients import ServiceClient
 
 _RELAYED_HEADERS = ("content-type", "retry-after", "idempotent-replayed")
@@ -31,6 +31,11 @@ async def forward(
     safe_on_connect: bool = False,
 ) -> Response:
     sent = dict(headers or {})
+    for name, value in sent.items():
+        # A client's header value goes on the wire of the internal call: one
+        # that is not ASCII cannot, so it is the client's mistake, not a 500.
+        if not value.isascii():
+            raise InvalidInput(f"{name}: must be printable ASCII", field=name)
     if account_id is not None:
         sent["X-Account-ID"] = account_id
     upstream = await client.request(

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 
 from tradeplat.errors import Conflict, NotFound
 from tradeplat.schemas import (
-    ClientOrderId,
     FillList,
+    IdempotencyKey,
     NewOrder,
     Order,
     OrderList,
@@ -24,14 +24,17 @@ from tradeplat.web.deps import AccountDep, RuntimeDep
 
 router = APIRouter(prefix="/internal/orders", tags=["orders"])
 
-IdempotencyKey = Annotated[
-    ClientOrderId | None, Header(alias="Idempotency-Key", description="client order id")
+IdempotencyKeyHeader = Annotated[
+    IdempotencyKey | None, Header(alias="Idempotency-Key", description="client order id")
 ]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Order)
 async def create_order(
-    rt: RuntimeDep, account_id: AccountDep, body: NewOrder, idempotency_key: IdempotencyKey = None
+    rt: RuntimeDep,
+    account_id: AccountDep,
+    body: NewOrder,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     result = await submit_order(rt, account_id, body, idempotency_key)
     headers = {} if result.created else {"Idempotent-Replayed": "true"}

@@ -8,9 +8,9 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Query, Response, status
 
 from tradeplat.schemas import (
-    ClientOrderId,
     ErrorBody,
     FillList,
+    IdempotencyKey,
     NewOrder,
     Order,
     OrderList,
@@ -46,7 +46,7 @@ async def submit_order(
     rt: RuntimeDep,
     account_id: AccountIdDep,
     body: NewOrder,
-    idempotency_key: Annotated[ClientOrderId | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: Annotated[IdempotencyKey | None, Header(alias="Idempotency-Key")] = None,
 ) -> Response:
     headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
     # The submission is idempotent on its client order id, so a connection that
