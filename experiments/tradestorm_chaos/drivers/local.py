@@ -6,8 +6,9 @@
   ``blackhole`` / ``refuse`` fault on the service's proxy, created WITH
   ``duration_s`` so that even a chaos process killed with SIGKILL cannot leave
   it behind (the proxy expires it), and deleted explicitly when the hold ends.
-- ``database_outage``: ``POST /database/stop`` then ``/database/start`` on the
-  supervisor: PostgreSQL really stops.
+- ``database_outage``: ``POST /database/stop`` (with ``duration_s``, so the
+  supervisor starts it again by itself if we crash) then ``/database/start`` on
+  the supervisor: PostgreSQL really stops.
 - ``cpu_stress`` and ``drain_node`` exist on Kubernetes only.
 """
 
@@ -32,6 +33,9 @@ from tradestorm_chaos.session import RunSession
 
 logger = logging.getLogger("tradestorm_chaos")
 
+#: the proxy fault kind each action creates (undo removes by kind when no id is known)
+PROXY_FAULT_KINDS = {"add_latency": "latency", "partition": "blackhole",
+                     "service_outage": "refuse"}
 #: faults removed by the proxy itself this long after their nominal end, if we crash
 EXPIRY_MARGIN_S = 5.0
 DATABASE_START_TIMEOUT_S = 60.0
@@ -76,6 +80,30 @@ class LocalDriver:
                               f"{response.text[:300]}")
         return response
 
+    def _call_json(self, method: str, url: str, json: Any = None,
+                   ok: tuple[int, ...] = (200, 201),
+                   timeout_s: float | None = None) -> dict[str, Any]:
+        """``_call`` and its JSON object; anything else is a ``DriverError``, so the
+        journal and the residue are still written when a control API misbehaves."""
+        response = self._call(method, url, json=json, ok=ok, timeout_s=timeout_s)
+        if response.status_code == 204 or not response.content.strip():
+            return {}
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise DriverError(f"{method} {url} answered {response.status_code} with no valid "
+                              f"JSON: {response.text[:200]!r}") from exc
+        if not isinstance(data, dict):
+            raise DriverError(f"{method} {url} answered {type(data).__name__}, "
+                              f"not a JSON object: {response.text[:200]!r}")
+        return data
+
+    def _faults(self, control: str) -> list[dict[str, Any]]:
+        faults = self._call_json("GET", f"{control}/faults").get("faults", [])
+        if not isinstance(faults, list) or not all(isinstance(f, dict) for f in faults):
+            raise DriverError(f"GET {control}/faults: 'faults' is not a list of objects")
+        return faults
+
     def _control_url(self, service: str) -> str:
         url = self.state.proxy_control_urls.get(service)
         if url is None:
@@ -84,7 +112,7 @@ class LocalDriver:
         return url
 
     def _status(self) -> dict[str, Any]:
-        return self._call("GET", f"{self.state.supervisor_url}/status").json()
+        return self._call_json("GET", f"{self.state.supervisor_url}/status")
 
     def services(self) -> list[str]:
         return self.state.services
@@ -111,7 +139,7 @@ class LocalDriver:
             return {"dry_run": True, "killed": []}
         record = self.session.ledger.open("kill_replicas", service, {"count": count})
         try:
-            killed = self._call("POST", url, json={"count": count, "signal": "SIGKILL"}).json()
+            killed = self._call_json("POST", url, json={"count": count, "signal": "SIGKILL"})
         finally:
             self.session.ledger.close(record, at=record.start)
         victims = killed.get("killed") or []
@@ -127,7 +155,10 @@ class LocalDriver:
         body = {**body, "duration_s": duration_s + EXPIRY_MARGIN_S}
 
         def inject() -> dict[str, Any]:
-            fault = self._call("POST", f"{control}/faults", json=body).json()
+            fault = self._call_json("POST", f"{control}/faults", json=body)
+            if not fault.get("id"):
+                raise DriverError(f"POST {control}/faults answered a fault without an id: "
+                                  f"{fault}")
             return {"control_url": control, "fault_id": fault["id"],
                     "expires_at": fault.get("expires_at")}
 
@@ -143,15 +174,13 @@ class LocalDriver:
 
     def _remove_proxy_fault(self, control: str, fault_id: str) -> None:
         self._call("DELETE", f"{control}/faults/{fault_id}", ok=(200, 204, 404))
-        faults = self._call("GET", f"{control}/faults").json().get("faults", [])
-        if any(f.get("id") == fault_id for f in faults):
+        if any(f.get("id") == fault_id for f in self._faults(control)):
             raise FaultNotRemoved(f"fault {fault_id} is still active on {control}")
 
     def _remove_kind(self, control: str, kind: str) -> None:
-        faults = self._call("GET", f"{control}/faults").json().get("faults", [])
-        for fault in faults:
+        for fault in self._faults(control):
             if fault.get("kind") == kind:
-                self._remove_proxy_fault(control, fault["id"])
+                self._remove_proxy_fault(control, str(fault.get("id")))
 
     def add_latency(self, service: str, ms: int, jitter_ms: int,
                     duration_s: float) -> dict[str, Any]:
@@ -171,7 +200,9 @@ class LocalDriver:
         sup = self.state.supervisor_url
 
         def inject() -> dict[str, Any]:
-            self._call("POST", f"{sup}/database/stop", timeout_s=DATABASE_START_TIMEOUT_S)
+            self._call("POST", f"{sup}/database/stop",
+                       json={"duration_s": duration_s + EXPIRY_MARGIN_S},
+                       timeout_s=DATABASE_START_TIMEOUT_S)
             if not wait_until(lambda: not self.database_up(), 30):
                 raise DriverError("the database did not stop within 30s")
             return {"database": "stopped"}
@@ -203,9 +234,9 @@ class LocalDriver:
             if self.session.dry_run:
                 self.session.plan(f"DELETE {control}/faults (remove every fault on {name})")
                 continue
-            answer = self._call("DELETE", f"{control}/faults", ok=(200, 204)).json()
+            answer = self._call_json("DELETE", f"{control}/faults", ok=(200, 204))
             removed += [f"{name}:{f.get('kind')}:{f.get('id')}" for f in answer.get("removed", [])]
-            left = self._call("GET", f"{control}/faults").json().get("faults", [])
+            left = self._faults(control)
             if left:
                 raise FaultNotRemoved(f"{len(left)} fault(s) still active on {name}")
         for record in self.session.ledger.open_records():
@@ -236,8 +267,12 @@ class LocalDriver:
     def undo(self, record: FaultRecord) -> None:
         if record.action == "database_outage":
             self.restore_database()
-        elif "fault_id" in record.undo:
-            self._remove_proxy_fault(record.undo["control_url"], record.undo["fault_id"])
+        elif record.action in PROXY_FAULT_KINDS:
+            control = record.undo.get("control_url") or self._control_url(record.target)
+            if record.undo.get("fault_id"):
+                self._remove_proxy_fault(control, record.undo["fault_id"])
+            else:  # the POST failed or its answer was lost: the proxy may still hold it
+                self._remove_kind(control, PROXY_FAULT_KINDS[record.action])
         self.session.ledger.close(record)
 
     # ------------------------------------------------------------------ probes
@@ -269,7 +304,7 @@ class LocalDriver:
         items: list[ResidueItem] = []
         for name, control in sorted(self.state.proxy_control_urls.items()):
             try:
-                faults = self._call("GET", f"{control}/faults").json().get("faults", [])
+                faults = self._faults(control)
             except (TargetUnavailable, DriverError) as exc:
                 items.append(ResidueItem("proxy_unreachable", name, str(exc)))
                 continue
