@@ -172,7 +172,8 @@ def evaluate(
     if run.only_phase is not None and not objectives:
         items.append(Item(f"objectives [{run.only_phase}]", "no_data", False, 0.0))
     incomplete = None
-    if run.status in ("interrupted", "failed"):
+    if run.status is not None and run.status != "completed":
+        # "interrupted", "failed", or "running" (the runner was killed outright)
         incomplete = f"the run is {run.status}: a partial run cannot pass"
     decision = decide(items, spec.score, error, incomplete)
     return GateResult(

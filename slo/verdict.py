@@ -65,13 +65,17 @@ def decide(
 ) -> Verdict:
     """The verdict; ``incomplete`` (why the run cannot be certified) caps it at inconclusive."""
     score = score_of(items)
-    if error:
-        return Verdict(ERROR, None, [error])  # a partial score would look like a result
     reasons: list[str] = []
     key_failures = [i.label for i in items if i.key and i.verdict == FAIL]
     if key_failures:
+        # a proven key failure (e.g. lost orders) stands even if another part broke
         reasons.append("key objective failed: " + ", ".join(key_failures))
+        if error:
+            reasons.append(error)
+            return Verdict(FAIL, None, reasons)  # a partial score would look like a result
         return Verdict(FAIL, score, reasons)
+    if error:
+        return Verdict(ERROR, None, [error])  # a partial score would look like a result
     best = score_of(items, no_data_as=POINTS[PASS])
     if best is not None and best < policy.warning:
         reasons.append(

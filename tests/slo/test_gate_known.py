@@ -425,3 +425,37 @@ def test_misspelt_phase_is_no_data_not_silently_skipped(tmp_path, known):
     typo = _objective(result, "client-latency-p99", "recovey")
     assert typo.verdict == "no_data" and "not in this run" in typo.detail
     assert result.verdict == "inconclusive"
+
+
+def test_key_failure_stands_even_when_a_query_fails(tmp_path, known):
+    # proven lost orders (integrity FAIL) plus one broken Prometheus query: fail, not error
+    body = LATENCY_OBJECTIVE.format(key="true").replace(
+        "integrity: false", "integrity: {key: true}"
+    )
+    spec = write_spec(tmp_path, body, case="good")
+    spec.write_text(
+        spec.read_text().replace(
+            "'client:latency_seconds:p99_10s{case=\"good\"}'",
+            "'rate(client:latency_seconds:p99_10s[5m]'",
+        )
+    )
+    lost = dict(
+        RECONCILE_OK,
+        ok=False,
+        lost=2,
+        checks=[{"name": "acknowledged_orders_exist", "ok": False, "violations": 2, "detail": ""}],
+    )
+    result = evaluate_run(_run(tmp_path, known, reconcile=lost), spec=spec)
+    assert result.verdict == "fail" and result.exit_code == 1
+    assert any("data integrity" in r for r in result.reasons)
+    assert any("parse error" in r for r in result.reasons)  # the broken query is still named
+    assert result.score is None
+
+
+def test_run_left_running_cannot_pass(tmp_path, known):
+    # a runner killed outright leaves run.json at "running": not a completed run
+    spec = write_spec(tmp_path, LATENCY_OBJECTIVE.format(key="true"), case="good")
+    result = evaluate_run(_run(tmp_path, known, status="running"), spec=spec)
+    assert all(o.verdict == "pass" for o in result.objectives)
+    assert result.verdict == "inconclusive" and result.exit_code == 2
+    assert any("running" in r for r in result.reasons)
