@@ -145,6 +145,30 @@ def test_database_outage_fails_fast_and_recovers_by_itself(target) -> None:
     assert {r["name"]: r["pid"] for r in _replicas(target, "portfolio")} == pids_before
 
 
+def test_a_timed_database_stop_ends_by_itself(target) -> None:
+    # what a chaos run killed mid-outage leaves: a stop nobody will ever undo
+    bad = httpx.post(f"{target.supervisor_url}/database/stop", json={"duration_s": -1},
+                     timeout=10)
+    assert bad.status_code == 422 and bad.json()["field"] == "duration_s"
+    resp = httpx.post(f"{target.supervisor_url}/database/stop", json={"duration_s": 3},
+                      timeout=60)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["database"]["up"] is False
+    assert resp.json()["database"]["desired"] == "stopped"
+    assert resp.json()["database"]["resumes_in_s"] is not None
+    # nobody calls /database/start: the supervisor starts it once the 3 s have passed
+    deadline = time.monotonic() + 60
+    while True:
+        db = httpx.get(f"{target.supervisor_url}/status", timeout=5).json()["database"]
+        if db["up"]:
+            break
+        assert time.monotonic() < deadline, f"the database did not come back by itself: {db}"
+        time.sleep(0.3)
+    assert db["desired"] == "running" and db["resumes_in_s"] is None
+    postgres = next(c for c in target.target.status().components if c.name == "postgres")
+    assert postgres.healthy
+
+
 def test_prometheus_scrapes_every_target_and_has_the_supervisor_metrics(target) -> None:
     prom = target.prometheus_url
     deadline = time.monotonic() + 20

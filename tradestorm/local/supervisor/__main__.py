@@ -22,6 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--accounts", type=int, default=DEFAULT_ACCOUNTS)
     parser.add_argument("--fresh", action="store_true")
     parser.add_argument("--timeout", type=float, default=120.0)
+    # chosen by `tradestorm up`, so it can find every process of the target even
+    # before the first state.json is written
+    parser.add_argument("--target-id", default=None)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -34,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
 
     options = SupervisorOptions(state_dir=args.state_dir.absolute(), replicas=args.replicas,
                                 fresh=args.fresh, accounts=args.accounts,
-                                start_timeout_s=args.timeout)
+                                start_timeout_s=args.timeout, target_id=args.target_id)
     supervisor = Supervisor(options)
     if not supervisor.acquire_lock():
         print(f"another supervisor runs on {options.state_dir}", file=sys.stderr)

@@ -1,9 +1,10 @@
 """The supervisor's control API (docs/contracts.md §3).
 
 ``GET /status``; ``POST /services/{service}/kill`` ``{"count": 1, "signal":
-"SIGKILL"}`` → ``{"killed": [{"name", "pid"}]}``; ``POST /database/stop``,
-``POST /database/start``; ``GET /metrics``; ``POST /shutdown``. Client
-mistakes are 4xx naming the field.
+"SIGKILL"}`` → ``{"killed": [{"name", "pid"}]}``; ``POST /database/stop``
+``{"mode": "fast", "duration_s": 30}`` (with ``duration_s`` the database starts
+again by itself once it has passed), ``POST /database/start``; ``GET /metrics``;
+``POST /shutdown``. Client mistakes are 4xx naming the field.
 """
 
 from __future__ import annotations
@@ -88,8 +89,15 @@ def make_app(sup: Supervisor) -> web.Application:
         mode = body.get("mode", "fast")
         if mode not in STOP_MODES:
             return _error(422, f"mode must be one of {', '.join(STOP_MODES)}", "mode")
+        duration = body.get("duration_s")
+        if duration is not None and (isinstance(duration, bool)
+                                     or not isinstance(duration, int | float)
+                                     or not 0 < duration <= 86400):
+            return _error(422, f"duration_s must be a number of seconds in (0, 86400], "
+                          f"got {duration!r}", "duration_s")
         try:
-            return web.json_response({"database": await sup.stop_database(mode)})
+            return web.json_response({"database": await sup.stop_database(
+                mode, float(duration) if duration is not None else None)})
         except TradestormError as exc:
             return _error(500, str(exc))
 

@@ -52,6 +52,7 @@ class SupervisorOptions:
     fresh: bool = False
     accounts: int = 20
     start_timeout_s: float = 120.0
+    target_id: str | None = None
 
 
 class Helper:
@@ -92,7 +93,7 @@ class Supervisor:
         self.layout = StateLayout(options.state_dir)
         self.admin_key = secrets.token_urlsafe(24)
         # every process of this target inherits it: `down` finds stragglers by it
-        self.target_id = secrets.token_hex(12)
+        self.target_id = options.target_id or secrets.token_hex(12)
         os.environ[TARGET_ID_ENV] = self.target_id
         self.phase = "starting"
         self.step = ""  # what `starting` is busy with, for `tradestorm up` to show
@@ -107,6 +108,8 @@ class Supervisor:
         self._db_lock = asyncio.Lock()
         self._db_failures = 0
         self._db_restart_at: float | None = None
+        # a stop with duration_s: when (monotonic) the database is started again by itself
+        self._db_resume_at: float | None = None
         self.proxy: Helper | None = None
         self.proxy_ports: dict[str, Any] = {}
         self.prometheus: Helper | None = None
@@ -579,6 +582,16 @@ class Supervisor:
         pg = self.postgres
         if pg is None or self._db_lock.locked():
             return
+        if (not self.database_desired and self._db_resume_at is not None
+                and time.monotonic() >= self._db_resume_at):
+            # a timed stop outlives nobody: not even a chaos run killed mid-outage
+            log.warning("the requested database stop has expired; starting postgres")
+            try:
+                await self.start_database()
+            except TradestormError as exc:
+                # desired is "running" again: the crash path below retries with back-off
+                log.error("postgres start after the timed stop failed: %s", exc)
+            return
         self.database_up = await asyncio.to_thread(pg.accepting, 0.5)
         if self.database_up or not self.database_desired:
             return
@@ -623,15 +636,21 @@ class Supervisor:
             log.warning("%s (pid %d) killed with %s on request", r.name, pid, sig.name)
         return killed
 
-    async def stop_database(self, mode: str = "fast") -> dict[str, Any]:
+    async def stop_database(self, mode: str = "fast",
+                            duration_s: float | None = None) -> dict[str, Any]:
+        """Stop PostgreSQL; with ``duration_s`` it is started again by itself afterwards."""
         assert self.postgres is not None
         async with self._db_lock:
             self.database_desired = False
             self._db_restart_at = None
+            self._db_resume_at = (time.monotonic() + duration_s
+                                  if duration_s is not None else None)
             try:
                 await asyncio.to_thread(self.postgres.stop, mode)
             except BaseException:
                 self.database_desired = self.postgres.pid() is not None or self.database_desired
+                if self.database_desired:
+                    self._db_resume_at = None
                 raise
             self.database_up = False
         self.save()
@@ -642,6 +661,7 @@ class Supervisor:
         assert self.postgres is not None
         async with self._db_lock:
             self.database_desired = True
+            self._db_resume_at = None
             await asyncio.to_thread(self.postgres.start)
             self._record_postgres()
             self.database_up = True
@@ -657,6 +677,10 @@ class Supervisor:
             "dsn": self.postgres.dsn if self.postgres else None,
             "proxy_dsn": self.proxy_dsn or None,
             "restarts": self.database_restarts,
+            # seconds until a timed stop ends and the database starts by itself
+            "resumes_in_s": (round(max(0.0, self._db_resume_at - time.monotonic()), 1)
+                             if self._db_resume_at is not None and not self.database_desired
+                             else None),
         }
 
     def status_view(self) -> dict[str, Any]:
