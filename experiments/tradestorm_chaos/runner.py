@@ -69,6 +69,7 @@ class ExperimentOutcome:
     dry_run: bool = False
     planned: list[str] = field(default_factory=list)
     signal: str | None = None
+    signalled_at: float | None = None  # when the first SIGINT/SIGTERM arrived
 
     @property
     def ok(self) -> bool:
@@ -89,7 +90,7 @@ class ExperimentOutcome:
             "faults": self.faults, "failed_activities": self.failed_activities,
             "residue": self.residue, "steady_after_rollbacks": self.steady_after_rollbacks,
             "messages": self.messages, "dry_run": self.dry_run, "planned": self.planned,
-            "signal": self.signal,
+            "signal": self.signal, "signalled_at": self.signalled_at,
         }
 
 
@@ -221,15 +222,22 @@ def _run(document: dict[str, Any], settings: ChaosSettings, session: RunSession,
     chaos_runner = _make_chaos_runner()
     guard = InterruptGuard(session, emit)
     with guard:
+        # Only the first signal raises; it may land anywhere up to guard.shield() (while
+        # Chaos Toolkit runs, right after it returned, while logging): catch it there, so
+        # the sweep, the audit and the journal/residue writes below always happen.
         try:
-            journal = chaos_runner.run(document, settings=copy.deepcopy(CHAOS_SETTINGS),
-                                       journal=journal)
+            try:
+                journal = chaos_runner.run(document, settings=copy.deepcopy(CHAOS_SETTINGS),
+                                           journal=journal)
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:  # chaoslib itself broke: still clean up below
+                journal["status"] = "aborted"
+                outcome.messages.append(f"Chaos Toolkit failed: {exc!r}")
+                logger.exception("Chaos Toolkit failed")
+            guard.shield()
         except KeyboardInterrupt:
             journal["status"] = "interrupted"
-        except Exception as exc:  # chaoslib itself broke: still clean up below
-            logger.exception("Chaos Toolkit failed")
-            outcome.messages.append(f"Chaos Toolkit failed: {exc!r}")
-            journal["status"] = "aborted"
         guard.shield()
 
         sweep_errors = _sweep(driver, session, emit)
@@ -256,36 +264,37 @@ def _run(document: dict[str, Any], settings: ChaosSettings, session: RunSession,
             items = audit(driver, settings.residue_timeout_s)
             write_residue(residue_path, residue_document(items))
 
-    outcome.signal = guard.signal_name
-    outcome.residue = [i.to_dict() for i in items]
-    outcome.residue_clean = not items and not sweep_errors
-    outcome.failed_activities = _failed_runs(journal)
-    outcome.faults = [r.to_run_json() for r in session.ledger.records()]
-    outcome.planned = list(session.planned)
-    before = (journal.get("steady_states") or {}).get("before")
-    deviated = bool(journal.get("deviated")) or outcome.steady_after_rollbacks is False
-    outcome.deviated = deviated
+        outcome.signal = guard.signal_name
+        outcome.signalled_at = guard.signalled_at
+        outcome.residue = [i.to_dict() for i in items]
+        outcome.residue_clean = not items and not sweep_errors
+        outcome.failed_activities = _failed_runs(journal)
+        outcome.faults = [r.to_run_json() for r in session.ledger.records()]
+        outcome.planned = list(session.planned)
+        before = (journal.get("steady_states") or {}).get("before")
+        deviated = bool(journal.get("deviated")) or outcome.steady_after_rollbacks is False
+        outcome.deviated = deviated
 
-    if guard.interrupted or journal.get("status") == "interrupted":
-        outcome.status = "interrupted"
-    elif before is not None and not before.get("steady_state_met"):
-        outcome.status = "aborted"  # not steady to begin with: nothing was injected
-        outcome.messages.append("the steady state was not met before the method")
-        outcome.deviated = False
-    elif outcome.failed_activities or not outcome.residue_clean \
-            or journal.get("status") in ("failed", "aborted"):
-        outcome.status = "failed"
-    else:
-        outcome.status = "completed"
-    if not outcome.residue_clean:
-        outcome.messages.append("residue left behind: " + "; ".join(
-            f"{i['kind']} {i['target']}" for i in outcome.residue) if outcome.residue
-            else "the sweep could not undo every fault")
+        if guard.interrupted or journal.get("status") == "interrupted":
+            outcome.status = "interrupted"
+        elif before is not None and not before.get("steady_state_met"):
+            outcome.status = "aborted"  # not steady to begin with: nothing was injected
+            outcome.messages.append("the steady state was not met before the method")
+            outcome.deviated = False
+        elif outcome.failed_activities or not outcome.residue_clean \
+                or journal.get("status") in ("failed", "aborted"):
+            outcome.status = "failed"
+        else:
+            outcome.status = "completed"
+        if not outcome.residue_clean:
+            outcome.messages.append("residue left behind: " + "; ".join(
+                f"{i['kind']} {i['target']}" for i in outcome.residue) if outcome.residue
+                else "the sweep could not undo every fault")
 
-    extra.update(outcome.to_dict())
-    extra["chaostoolkit_status"] = journal.get("status")
-    _write(journal, extra, journal_path)
-    return outcome
+        extra.update(outcome.to_dict())
+        extra["chaostoolkit_status"] = journal.get("status")
+        _write(journal, extra, journal_path)
+        return outcome
 
 
 def _sweep(driver: Driver, session: RunSession, emit: Callable[[str], None]) -> list[str]:

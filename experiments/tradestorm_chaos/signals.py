@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
@@ -29,6 +30,7 @@ class InterruptGuard:
         self.session = session
         self.say = say
         self.signal_name: str | None = None
+        self.signalled_at: float | None = None  # wall-clock time of the first signal
         self._previous: dict[int, Any] = {}
         self._raise_on_first = True
         self._installed = False
@@ -40,6 +42,7 @@ class InterruptGuard:
     def _handler(self, signum: int, _frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
         if self.signal_name is None:
+            self.signalled_at = time.time()
             self.signal_name = name
             self.session.abort.set()
             self.say(f"{name} received: interrupting the experiment, rolling back "
