@@ -92,7 +92,6 @@ def run_service(service: str, host: str, port: int) -> None:
         server_header=False,
         # uvicorn waits forever on None: 0 must mean "do not wait", so pass the number.
         timeout_graceful_shutdown=settings.graceful_shutdown_s,  # type: ignore[arg-type]
-        limit_concurrency=settings.max_concurrency,
         timeout_keep_alive=30,
     )
 

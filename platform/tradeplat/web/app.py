@@ -6,12 +6,17 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 
 import httpx
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from tradeplat import __version__
 from tradeplat.config import Settings
 from tradeplat.web.handlers import install_handlers
-from tradeplat.web.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from tradeplat.web.middleware import (
+    BodySizeLimitMiddleware,
+    ConcurrencyLimitMiddleware,
+    RequestContextMiddleware,
+    refuse_when_shed,
+)
 from tradeplat.web.probes import router as probes_router
 from tradeplat.web.runtime import BackgroundTask, build_runtime
 
@@ -44,13 +49,16 @@ def create_app(
         openapi_url="/openapi.json" if public else "/internal/openapi.json",
         docs_url="/docs" if public else None,
         redoc_url=None,
+        dependencies=[Depends(refuse_when_shed)],
     )
     app.state.runtime = runtime
     install_handlers(app)
     app.include_router(probes_router)
     for router in routers:
         app.include_router(router)
-    # Outermost first: the context middleware sees every answer, 413s included.
+    # Added innermost first: the context middleware sees every answer, shed 503s
+    # and 413s included.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ConcurrencyLimitMiddleware, max_in_flight=settings.max_concurrency)
     app.add_middleware(RequestContextMiddleware, metrics=runtime.metrics)
     return app

@@ -74,6 +74,8 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    # A fallback only: RequestContextMiddleware answers a bug first (with the
+    # request id); this runs for an error raised outside it.
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse(
         {"error": "internal_error", "detail": "an unexpected error occurred",

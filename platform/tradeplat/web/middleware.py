@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: request id + RED metrics + access log, and a body limit."""
+"""Pure ASGI middleware: request id + RED metrics + access log, load shedding,
+and a body limit."""
 
 from __future__ import annotations
 
@@ -6,16 +7,27 @@ import json
 import logging
 import time
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tradeplat.errors import Overloaded
 from tradeplat.observability import request_id
 from tradeplat.observability.metrics import Metrics
 
 access_log = logging.getLogger("tradeplat.access")
+error_log = logging.getLogger("tradeplat.errors")
 
 UNMATCHED_ROUTE = "<unmatched>"
 _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _QUIET_ROUTES = {"/healthz", "/readyz", "/metrics"}
+
+
+async def _send_json(send: Send, status: int, body: dict[str, object]) -> None:
+    raw = json.dumps(body).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(raw)).encode())]})
+    await send({"type": "http.response.body", "body": raw})
 
 
 def _route_template(scope: Scope) -> str:
@@ -26,7 +38,10 @@ def _route_template(scope: Scope) -> str:
 
 class RequestContextMiddleware:
     """Sets the request id (taken or generated), records RED metrics by route
-    template, writes one JSON access line per request and echoes ``X-Request-ID``."""
+    template, writes one JSON access line per request and echoes ``X-Request-ID``.
+
+    An exception that escapes the app (a bug) is answered here, as a JSON 500
+    carrying the request id, so it is counted and traceable like any answer."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
@@ -44,11 +59,14 @@ class RequestContextMiddleware:
         rid = request_id.accept_or_generate(incoming)
         token = request_id.set_current(rid)
         status_holder = {"status": 500}
+        started = False
         start = time.perf_counter()
         self.metrics.http_in_flight.inc()
 
         async def send_wrapper(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 status_holder["status"] = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", rid.encode("latin-1")))
@@ -57,6 +75,12 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_wrapper)
+        except Exception as exc:
+            error_log.error("unhandled error on %s %s", scope.get("method", ""),
+                            scope.get("path", ""), exc_info=exc)
+            if started:
+                raise  # too late for an answer: the connection is dropped
+            await _answer_internal_error(send_wrapper, rid)
         finally:
             elapsed = time.perf_counter() - start
             self.metrics.http_in_flight.dec()
@@ -79,6 +103,51 @@ class RequestContextMiddleware:
                     },
                 )
             request_id.reset(token)
+
+
+async def _answer_internal_error(send: Send, rid: str) -> None:
+    await _send_json(send, 500, {"error": "internal_error",
+                                 "detail": "an unexpected error occurred", "request_id": rid})
+
+
+#: Set in the scope of a request over the concurrency limit.
+SHED = "tradeplat.shed"
+
+
+class ConcurrencyLimitMiddleware:
+    """Sheds load beyond ``max_in_flight`` concurrent requests instead of
+    queueing without bound. Probes and ``/metrics`` are exempt: a busy replica
+    is neither dead nor unscrapable.
+
+    A request over the limit is marked, and :func:`refuse_when_shed` (a
+    dependency of every route) raises ``Overloaded`` for it: a JSON 503 with
+    ``Retry-After``, its ``X-Request-ID``, counted in ``http_requests_total``
+    under its route like any answer."""
+
+    def __init__(self, app: ASGIApp, max_in_flight: int) -> None:
+        self.app = app
+        self.max_in_flight = max_in_flight
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") in _QUIET_ROUTES:
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.max_in_flight:
+            scope[SHED] = self.max_in_flight
+            await self.app(scope, receive, send)
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+
+async def refuse_when_shed(request: Request) -> None:
+    limit = request.scope.get(SHED)
+    if limit is not None:
+        raise Overloaded(f"more than {limit} requests in flight; retry later")
 
 
 class BodySizeLimitMiddleware:
