@@ -99,12 +99,36 @@ def execute(
     kube: dict[str, Any] | None = None,
     console: Console | None = None,
 ) -> int:
-    """Run a scenario from start to verdict; returns the exit code."""
+    """Run a scenario from start to verdict; returns the exit code (130 when interrupted)."""
+    console = console or _console()
+    try:
+        return _execute(scenario_ref, target=target, results=results, state_dir=state_dir,
+                        replicas=replicas, down_after=down_after, keep_up=keep_up,
+                        overrides=overrides, kube=kube, console=console)
+    except KeyboardInterrupt:
+        # anywhere outside the orchestrator's own handling (loading, locking, teardown):
+        # an interruption, never click's "Aborted!" with exit 1
+        console.print("interrupted", highlight=False)
+        return 130
+
+
+def _execute(
+    scenario_ref: str,
+    *,
+    target: str | None,
+    results: Path | None,
+    state_dir: Path | None,
+    replicas: int,
+    down_after: bool,
+    keep_up: bool,
+    overrides: dict[str, Any] | None,
+    kube: dict[str, Any] | None,
+    console: Console,
+) -> int:
     from tradestorm.runner.orchestrator import describe_plan
     from tradestorm.runner.results import check_results_dir, default_results_dir, make_run_id
     from tradestorm.runner.scenario import load_scenario
 
-    console = console or _console()
     scenario = load_scenario(scenario_ref)
     if overrides:
         scenario = scenario.with_overrides(**overrides)
@@ -160,11 +184,14 @@ def _connect_and_run(scenario: Any, run_id: str, results_dir: Path, *, chosen: s
         try:
             import signal
 
+            # taking the target down must finish: neither Ctrl-C nor SIGTERM cuts it short
             old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+            old_term = signal.signal(signal.SIGTERM, signal.SIG_IGN)
             try:
                 connection.release(down=True, say=say)
             finally:
                 signal.signal(signal.SIGINT, old)
+                signal.signal(signal.SIGTERM, old_term)
         except Exception as exc:  # noqa: BLE001 - reported; the verdict is still printed
             say(f"error: taking the target down failed: {exc}")
     _print_outcome(console, outcome)

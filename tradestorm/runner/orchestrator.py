@@ -188,6 +188,8 @@ class Orchestrator:
         self.reconcile_ok: bool | None = None
         self.gate: Any = None
         self.report_path: Path | None = None
+        # when the first SIGINT/SIGTERM arrived (contract §4: the open phase ends there)
+        self.signalled_at: float | None = None
 
     # -- helpers ---------------------------------------------------------
 
@@ -331,7 +333,8 @@ class Orchestrator:
                 say=lambda line: self.say(f"[dim]chaos[/dim] {escape(line)}"),
             )
         except KeyboardInterrupt:
-            fault.end = time.time()
+            self.signalled_at = self.signalled_at or time.time()
+            fault.end = self.signalled_at
             raise
         except Exception as exc:  # refused before anything was touched, or broke while running
             fault.end = time.time()
@@ -358,7 +361,9 @@ class Orchestrator:
         fault_end = max([fault.start + plan.fault, *ends])
         self._save()
         if outcome.status == "interrupted":
-            fault.end = returned
+            # the fault phase ends at the signal, not after the rollbacks it triggered
+            self.signalled_at = getattr(outcome, "signalled_at", None) or returned
+            fault.end = max(fault.start, self.signalled_at)
             raise KeyboardInterrupt
         if outcome.status == "aborted" and not faults:
             fault.end = returned
@@ -514,19 +519,22 @@ class Orchestrator:
 
     def run(self) -> RunOutcome:
         self._hurry = False
-        self.record.versions = versions_mod.collect_versions(
-            self.conn.prometheus_url, self.conn.dsn
-        )
         self._save()
         history = self.results_dir / "locust_stats_history.csv"
         with _sigterm_as_interrupt(), Progress(self.view, self.console, self.conn.prometheus_url,
                                                history) as progress:
             self.progress = progress
             try:
+                # inside the try: a Ctrl-C here is an interrupted run (exit 130), not a crash
+                self.record.versions = versions_mod.collect_versions(
+                    self.conn.prometheus_url, self.conn.dsn
+                )
+                self._save()
                 self._run_phases()
             except KeyboardInterrupt:
                 self.interrupted = True
-                self.record.interrupted_at = time.time()
+                self.signalled_at = self.signalled_at or time.time()
+                self.record.interrupted_at = self.signalled_at
                 self.say("[yellow]interrupted[/yellow]: stopping the load and rolling back; "
                          "the results so far are kept")
             except StageError as exc:
@@ -536,17 +544,22 @@ class Orchestrator:
                 with (self.results_dir / "logs" / "runner.log").open("a", encoding="utf-8") as log:
                     log.write(traceback.format_exc())
             finally:
-                now = time.time()
-                for phase in self.record.phases:
-                    if phase.end is None:
-                        phase.end = now
-                self.record.ended_at = now
-                self._stop_load()
-                self._sweep_faults()
-                # the gate reads it: a completed run's missing phases are "not applicable",
-                # an interrupted or failed run cannot pass
-                self.record.status = self._status()
-                self._save()
+                # shielded as a whole: a second Ctrl-C (or SIGTERM) must neither leave the
+                # load generator (its own session) running nor run.json at "running"
+                with _shielded():
+                    now = time.time()
+                    # an open phase ends at the interruption, not after the rollbacks
+                    cut = self.signalled_at if self.interrupted and self.signalled_at else now
+                    for phase in self.record.phases:
+                        if phase.end is None:
+                            phase.end = max(cut, phase.start)
+                    self.record.ended_at = now
+                    self._stop_load()
+                    self._sweep_faults()
+                    # the gate reads it: a completed run's missing phases are "not
+                    # applicable", an interrupted or failed run cannot pass
+                    self.record.status = self._status()
+                    self._save()
             try:
                 self.view.set_phase("settling", SETTLE_S)
                 time.sleep(SETTLE_S if not self.interrupted else 1.0)
@@ -584,8 +597,9 @@ class Orchestrator:
             exit_code = EXIT_FAIL
             verdict = "fail"
             reasons.append("reconcile found lost, duplicated or mis-booked orders")
-        if self.failed_reasons and exit_code in (EXIT_PASS, EXIT_FAIL) and not self.interrupted:
-            # a run that did not do what it was asked to is not a verdict on the platform
+        if self.failed_reasons and exit_code == EXIT_PASS and not self.interrupted:
+            # a run that did not do what it was asked to cannot certify the platform; a
+            # proven failure (lost orders, a key objective) still stands as exit 1
             exit_code = EXIT_ERROR
             verdict = "error"
         status = self._status()
