@@ -5,11 +5,15 @@ why); the pool holds ``TRADEPLAT_CALL_POOL_MAX`` connections (10) per
 dependency. Waiting longer than the timeout for a connection, or to open one,
 is a connect timeout: never sent, so safe to retry, then a 503.
 
-Every call has a timeout. Only idempotent calls are retried: GETs on a
-transport error, a timeout or a 502/503/504; a call marked ``safe_on_connect``
-(e.g. an order submission, idempotent on its client order id) only when the
-connection could not be opened, i.e. the request never left. Transport
-failures become ``DependencyUnavailable`` naming the dependency (HTTP 503).
+Every call has a deadline: an attempt's answer must be complete within the
+call timeout (``TRADEPLAT_CALL_TIMEOUT_S``) plus the connect budget, however
+it trickles in; past it the attempt is a read timeout (sent, answer lost).
+
+Only idempotent calls are retried: GETs on a transport error, a timeout or a
+502/503/504; a call marked ``safe_on_connect`` (e.g. an order submission,
+idempotent on its client order id) only when the connection could not be
+opened, i.e. the request never left. Transport failures become
+``DependencyUnavailable`` naming the dependency (HTTP 503).
 """
 
 from __future__ import annotations
@@ -82,16 +86,19 @@ class ServiceClient:
         safe_on_connect: bool = False,
     ) -> httpx.Response:
         idempotent = method in {"GET", "HEAD", "OPTIONS"}
+        budget_s = self.timeout_s if timeout_s is None else timeout_s
         timeout = (
             None if timeout_s is None else httpx.Timeout(timeout_s, connect=min(timeout_s, 1.0))
         )
+        # Per-read timeouts do not bound an answer that trickles in: a deadline does.
+        deadline_s = budget_s + min(budget_s, 1.0)
         last_exc: Exception | None = None
         for attempt in range(1, self.attempts + 1):
             try:
                 kwargs: dict[str, Any] = {"json": json, "params": params, "headers": headers}
                 if timeout is not None:
                     kwargs["timeout"] = timeout
-                response = await self._client.request(method, path, **kwargs)
+                response = await self._request_by_deadline(method, path, deadline_s, kwargs)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # The request never reached the server: safe to retry when idempotent
                 # or when the operation itself is idempotent.
@@ -118,6 +125,18 @@ class ServiceClient:
         raise DependencyUnavailable(
             f"{self.name} {kind}: {type(last_exc).__name__}", dependency=self.name
         ) from last_exc
+
+    async def _request_by_deadline(
+        self, method: str, path: str, deadline_s: float, kwargs: dict[str, Any]
+    ) -> httpx.Response:
+        try:
+            async with asyncio.timeout(deadline_s):
+                return await self._client.request(method, path, **kwargs)
+        except TimeoutError:
+            raise httpx.ReadTimeout(
+                f"no complete answer within {deadline_s:g} s",
+                request=self._client.build_request(method, path),
+            ) from None
 
     async def healthy(self, timeout_s: float = 1.0) -> bool:
         try:
