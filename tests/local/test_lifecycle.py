@@ -146,3 +146,75 @@ def test_a_start_that_fails_says_why_and_leaves_nothing() -> None:
     finally:
         LocalTarget(state_dir=state_dir).down()
         shutil.rmtree(state_dir.parent, ignore_errors=True)
+
+
+def _processes_naming(state_dir: Path) -> list[psutil.Process]:
+    """Every live process whose command line names the state folder (supervisor,
+    PostgreSQL's data dir, the proxy's and Prometheus' config)."""
+    found = []
+    for p in psutil.process_iter(["cmdline", "status"]):
+        if p.info["status"] == psutil.STATUS_ZOMBIE:
+            continue
+        if str(state_dir) in " ".join(p.info["cmdline"] or []):
+            found.append(p)
+    return found
+
+
+def test_an_up_interrupted_right_after_the_supervisor_started_leaves_nothing() -> None:
+    state_dir = Path(tempfile.mkdtemp(prefix="tradestorm-interrupted-")) / "state"
+    target = LocalTarget(state_dir=state_dir, replicas=1, accounts=2)
+
+    def ctrl_c(message: str) -> None:
+        if message.startswith("supervisor started"):
+            raise KeyboardInterrupt  # before the supervisor wrote any state.json
+
+    try:
+        try:
+            target.up(wait=True, timeout_s=180, progress=ctrl_c)
+        except KeyboardInterrupt:
+            pass
+        else:
+            raise AssertionError("the interruption did not reach up()")
+        # nothing is left, and nothing comes up later either
+        for _ in range(2):
+            assert _processes_naming(state_dir) == []
+            assert not (state_dir / "state.json").exists()
+            time.sleep(3)
+    finally:
+        for p in _processes_naming(state_dir):
+            p.kill()
+        target.down()
+        shutil.rmtree(state_dir.parent, ignore_errors=True)
+
+
+def test_down_with_a_corrupt_state_file_still_stops_everything() -> None:
+    state_dir = Path(tempfile.mkdtemp(prefix="tradestorm-corrupt-")) / "state"
+    target = LocalTarget(state_dir=state_dir, replicas=1, accounts=2)
+    handle = LocalTargetHandle(target)
+    try:
+        target.up(wait=True, timeout_s=180)
+        state = json.loads((state_dir / "state.json").read_text())
+        pids = {p.pid: p.create_time() for p in handle.live_processes()}
+        assert len(pids) >= 10
+        (state_dir / "state.json").write_text('{"schema": 1, "supervisor": {"pi')  # torn
+
+        r = _cli("down", "--state-dir", str(state_dir))
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert [pid for pid, ct in pids.items() if _alive(pid, ct)] == []
+        assert processes_of_target(state["target_id"]) == []
+        assert _processes_naming(state_dir) == []
+        assert not (state_dir / "state.json").exists()
+    finally:
+        for p in _processes_naming(state_dir):
+            p.kill()
+        shutil.rmtree(state_dir.parent, ignore_errors=True)
+
+
+def test_down_never_deletes_a_corrupt_state_file_it_cannot_act_on(tmp_path: Path) -> None:
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    (state_dir / "state.json").write_text("not json at all")
+    r = _cli("down", "--state-dir", str(state_dir))
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "state.json" in r.stderr and "by hand" in r.stderr
+    assert (state_dir / "state.json").read_text() == "not json at all"

@@ -14,6 +14,7 @@ import contextlib
 import importlib.util
 import json
 import logging
+import secrets
 import signal
 import subprocess
 import sys
@@ -94,15 +95,43 @@ class LocalTarget:
                 "--timeout", str(float(timeout_s))]
         if self.fresh:
             argv.append("--fresh")
+        # chosen here, so that an `up` interrupted before the supervisor's first
+        # state.json can still find every process of the target
+        target_id = secrets.token_hex(12)
+        argv += ["--target-id", target_id]
         proc = spawn(argv, log_file=self.layout.log("supervisor"), new_session=True)
-        say(f"supervisor started (pid {proc.pid}), logs in {self.layout.logs}")
         try:
+            say(f"supervisor started (pid {proc.pid}), logs in {self.layout.logs}")
             return self._wait(proc, wait=wait, timeout_s=timeout_s, say=say)
         except BaseException:
             # an `up` that fails or is interrupted leaves nothing behind
-            with contextlib.suppress(Exception):
-                self.down()
+            self._abort_start(proc, target_id)
             raise
+
+    def _abort_start(self, proc: subprocess.Popen[bytes], target_id: str) -> None:
+        """Undo a failed or interrupted ``up``, whether or not state.json exists yet."""
+        if proc.returncode == EXIT_ALREADY_RUNNING:
+            return  # another `up` won the race: its target is not ours to stop
+        with contextlib.suppress(Exception):
+            self.down()  # what state.json knows, the supervisor first
+        with contextlib.suppress(Exception):
+            if proc.poll() is None:  # no state.json yet: our child is all we know
+                proc.terminate()  # the supervisor stops what it started, then exits
+                try:
+                    proc.wait(SHUTDOWN_WAIT_S)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(5)
+        with contextlib.suppress(Exception):
+            self._sweep_target(target_id, proc.pid)
+        with contextlib.suppress(Exception):
+            if proc.poll() is not None and not self._supervisor_runs():
+                self.layout.state_file.unlink(missing_ok=True)
+
+    def _supervisor_runs(self) -> bool:
+        with contextlib.suppress(TargetError):
+            return self.running_supervisor() is not None
+        return self._supervisor_from_lock() is not None
 
     def _preflight(self) -> None:
         prom.find_binary()
@@ -152,23 +181,70 @@ class LocalTarget:
 
         Idempotent; works also after the supervisor was SIGKILLed.
         """
-        try:
-            state = read_state_file(self.state_dir)
-        except TargetError:
-            log.warning("state.json in %s is unreadable; removing it", self.state_dir)
-            self.layout.state_file.unlink(missing_ok=True)
-            return
+        state = self._state_for_down()
         if state is None:
             return
-        supervisor = ProcessRecord.from_state(state.get("supervisor"))
+        supervisor = ProcessRecord.from_state(_entry(state.get("supervisor")))
         if supervisor is not None and supervisor.alive():
             self._ask_supervisor_to_stop(state, supervisor)
         # whatever is left (supervisor killed, or stuck): stop it ourselves, in order
-        latest = read_state_file(self.state_dir) or state
+        latest = state
+        with contextlib.suppress(TargetError):
+            latest = read_state_file(self.state_dir) or state
         self._sweep(latest)
         if supervisor is not None:
             terminate([supervisor], 5.0)
         self.layout.state_file.unlink(missing_ok=True)
+
+    def _state_for_down(self) -> dict[str, Any] | None:
+        """What ``down`` must stop, even when state.json is damaged (never delete blindly).
+
+        Unknown schema: the JSON as it is. Not JSON: the supervisor that holds
+        ``supervisor.lock`` (its command line verified). Neither: ``TargetError``,
+        and state.json stays for a human to look at.
+        """
+        try:
+            return read_state_file(self.state_dir)
+        except TargetError as exc:
+            reason = str(exc)
+        with contextlib.suppress(OSError, ValueError):
+            data = json.loads(self.layout.state_file.read_text())
+            if isinstance(data, dict):
+                log.warning("%s; stopping what it names anyway", reason)
+                return data
+        found = self._supervisor_from_lock()
+        if found is None:
+            raise TargetError(
+                f"{reason}. No supervisor holds {self.layout.lock_file}, so what still runs "
+                f"cannot be told: stop the target's processes by hand (their environment has "
+                f"TRADESTORM_TARGET_ID), then delete {self.layout.state_file}")
+        record, target_id = found
+        log.warning("%s; stopping the supervisor %d found from %s", reason, record.pid,
+                    self.layout.lock_file)
+        return {"supervisor": record.to_state(), "target_id": target_id}
+
+    def _supervisor_from_lock(self) -> tuple[ProcessRecord, str] | None:
+        """The live supervisor of this state folder named by ``supervisor.lock``, and
+        its target id ("" when unknown); None when there is none."""
+        try:
+            pid = int(self.layout.lock_file.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        try:
+            proc = psutil.Process(pid)
+            cmdline = proc.cmdline()
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                return None
+        except psutil.Error:
+            return None
+        if SUPERVISOR_MODULE not in cmdline or _arg(cmdline, "--state-dir") is None:
+            return None
+        if Path(_arg(cmdline, "--state-dir") or "").absolute() != self.state_dir:
+            return None
+        record = ProcessRecord.of(pid, SUPERVISOR_MODULE)
+        if record is None:
+            return None
+        return record, _arg(cmdline, "--target-id") or ""
 
     def _ask_supervisor_to_stop(self, state: dict[str, Any], supervisor: ProcessRecord) -> None:
         url = (state.get("supervisor") or {}).get("control_url")
@@ -192,23 +268,28 @@ class LocalTarget:
             proc.kill()
 
     def _sweep(self, state: dict[str, Any]) -> None:
+        services = state.get("services")
         replicas = [
-            ProcessRecord.from_state(r)
-            for svc in (state.get("services") or {}).values()
-            for r in (svc.get("replicas") or [])
+            ProcessRecord.from_state(_entry(r))
+            for svc in (services.values() if isinstance(services, dict) else ())
+            if isinstance(svc, dict) and isinstance(svc.get("replicas"), list)
+            for r in svc["replicas"]
         ]
         terminate([r for r in replicas if r is not None], 10.0)
-        proxy = ProcessRecord.from_state(state.get("proxy_process"))
-        prometheus = ProcessRecord.from_state(state.get("prometheus"))
+        proxy = ProcessRecord.from_state(_entry(state.get("proxy_process")))
+        prometheus = ProcessRecord.from_state(_entry(state.get("prometheus")))
         terminate([p for p in (proxy, prometheus) if p is not None], 10.0)
         self._stop_postgres(state)
         # stragglers: anything still carrying this target's id (e.g. a replica
         # restarted after the last state.json write, right before a SIGKILL)
-        target_id = str(state.get("target_id") or "")
+        self._sweep_target(str(state.get("target_id") or ""),
+                           (_entry(state.get("supervisor")) or {}).get("pid"))
+
+    def _sweep_target(self, target_id: str, sup_pid: Any) -> None:
+        """Stop every process that carries ``target_id`` (the supervisor last)."""
         left = processes_of_target(target_id)
         if left:
             log.warning("stopping %d straggler process(es) of target %s", len(left), target_id)
-            sup_pid = (state.get("supervisor") or {}).get("pid")
             ordered = sorted(left, key=lambda p: p.pid == sup_pid)
             for proc in ordered:
                 with contextlib.suppress(psutil.Error):
@@ -220,7 +301,7 @@ class LocalTarget:
             psutil.wait_procs(alive, timeout=5)
 
     def _stop_postgres(self, state: dict[str, Any]) -> None:
-        pg = state.get("postgres") or {}
+        pg = _entry(state.get("postgres")) or {}
         record = ProcessRecord.from_state(pg)
         if record is None or not record.alive():
             return
@@ -312,6 +393,21 @@ class LocalTarget:
                     for r in (svc.get("replicas") or [])]
         records = [ProcessRecord.from_state(e) for e in entries]
         return [r for r in records if r is not None and r.alive()]
+
+
+def _entry(value: Any) -> dict[str, Any] | None:
+    """A ``state.json`` entry, or None when it is not an object (a damaged file)."""
+    return value if isinstance(value, dict) else None
+
+
+def _arg(cmdline: list[str], name: str) -> str | None:
+    """The value after ``name`` (or of ``name=value``) in a command line."""
+    for i, arg in enumerate(cmdline):
+        if arg == name and i + 1 < len(cmdline):
+            return cmdline[i + 1]
+        if arg.startswith(name + "="):
+            return arg[len(name) + 1:]
+    return None
 
 
 def _http_ok(url: str) -> bool:
