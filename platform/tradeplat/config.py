@@ -34,6 +34,10 @@ class RiskDefaults:
     max_order_notional: Decimal = Decimal("1000000")
     max_position: int = 1_000_000
     max_orders_per_second: int = 200
+    #: A MARKET order trades no further than this percentage from the last price
+    #: (its protection price, which also values it for the notional and buying
+    #: power checks).
+    market_collar_pct: Decimal = Decimal("10")
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,13 @@ def _decimal(env: Mapping[str, str], name: str, default: Decimal) -> Decimal:
     return value
 
 
+def _collar(env: Mapping[str, str]) -> Decimal:
+    pct = _decimal(env, "RISK_MARKET_COLLAR_PCT", RiskDefaults.market_collar_pct)
+    if pct >= 100:
+        raise ConfigError(PREFIX + "RISK_MARKET_COLLAR_PCT", f"must be < 100, got {pct}")
+    return pct
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build the settings from ``env`` (default: ``os.environ``)."""
     env = os.environ if env is None else env
@@ -138,5 +149,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
                 _number(env, "RISK_MAX_ORDERS_PER_SECOND", RiskDefaults.max_orders_per_second,
                         int, 1)
             ),
+            market_collar_pct=_collar(env),
         ),
     )

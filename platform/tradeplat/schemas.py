@@ -141,6 +141,9 @@ class RiskVerdict(BaseModel):
     allowed: bool
     reason: str | None = None
     detail: str | None = None
+    #: For an allowed MARKET order: the worst price it may trade at (last price
+    #: ± the collar); matching takes no liquidity beyond it.
+    protection_price: Money | None = None
 
 
 class HaltSwitch(BaseModel):

@@ -73,6 +73,25 @@ async def test_market_order_fills_what_the_book_offers_and_cancels_the_rest(
     assert later["status"] == "NEW"
 
 
+async def test_market_order_does_not_trade_beyond_its_protection_price(
+    platform: Platform,
+) -> None:
+    sym = await new_symbol(platform.dsn)  # last price 100.00; collar 10 %
+    _, seller = await platform.create_account(positions={sym: 100})
+    _, buyer = await platform.create_account()
+    near = await platform.order(seller, sym, "SELL", 2, "101.00")
+    far = await platform.order(seller, sym, "SELL", 5, "1000.00")
+    market = await platform.order(buyer, sym, "BUY", 10)
+    assert market["status"] == "CANCELED" and market["filled_quantity"] == 2
+    assert (await platform.get_order(seller, near["order_id"]))["status"] == "FILLED"
+    assert (await platform.get_order(seller, far["order_id"]))["filled_quantity"] == 0
+    # The same on the sell side: a far-away bid is not hit.
+    low = await platform.order(buyer, sym, "BUY", 5, "1.00")
+    sell = await platform.order(seller, sym, "SELL", 5)
+    assert sell["status"] == "CANCELED" and sell["filled_quantity"] == 0
+    assert (await platform.get_order(buyer, low["order_id"]))["status"] == "NEW"
+
+
 async def test_sell_market_order_hits_highest_bid_first(platform: Platform) -> None:
     sym = await new_symbol(platform.dsn)
     _, seller = await platform.create_account(positions={sym: 100})

@@ -18,6 +18,14 @@ async def test_order_above_max_notional_is_rejected_with_reason(platform: Platfo
     assert (await platform.order(buyer, sym, "BUY", 10, "100.00"))["status"] == "NEW"
 
 
+async def test_market_buy_is_valued_at_its_protection_price(platform: Platform) -> None:
+    sym = await new_symbol(platform.dsn)  # last 100.00, collar 10 %: worst price 110.00
+    _, buyer = await platform.create_account(cash="1050")
+    denied = await platform.order(buyer, sym, "BUY", 10)  # 1000 at last, up to 1100 at worst
+    assert denied["status"] == "REJECTED" and denied["reject_reason"] == "buying_power"
+    assert (await platform.order(buyer, sym, "BUY", 9))["status"] == "CANCELED"  # empty book
+
+
 async def test_buying_power_counts_open_buy_orders(platform: Platform) -> None:
     sym = await new_symbol(platform.dsn)
     _, buyer = await platform.create_account(cash="1000")

@@ -39,6 +39,8 @@ def _clean_env(**extra: str) -> dict[str, str]:
           "TRADEPLAT_CALL_TIMEOUT_S": "nan"}, "TRADEPLAT_CALL_TIMEOUT_S"),
         ({"TRADEPLAT_DATABASE_URL": "postgresql://x@127.0.0.1:1/x",
           "TRADEPLAT_GRACEFUL_SHUTDOWN_S": "inf"}, "TRADEPLAT_GRACEFUL_SHUTDOWN_S"),
+        ({"TRADEPLAT_DATABASE_URL": "postgresql://x@127.0.0.1:1/x",
+          "TRADEPLAT_RISK_MARKET_COLLAR_PCT": "100"}, "TRADEPLAT_RISK_MARKET_COLLAR_PCT"),
     ],
 )
 def test_bad_configuration_exits_2_naming_the_variable(env: dict[str, str], named: str) -> None:

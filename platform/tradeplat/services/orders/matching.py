@@ -34,6 +34,8 @@ class Incoming:
     side: str
     order_type: str
     quantity: int
+    #: The worst price to trade at: a LIMIT order's price, a MARKET order's
+    #: protection price from risk (None: no bound, e.g. an older risk replica).
     limit_price: Decimal | None
 
 

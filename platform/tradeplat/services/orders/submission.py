@@ -167,7 +167,9 @@ async def submit_order(
         if verdict.allowed:
             outcome = await match(conn, Incoming(
                 order_id, account_id, order.symbol, order.side.value, order.type.value,
-                order.quantity, order.price,
+                order.quantity,
+                # A MARKET order trades no further than risk's protection price.
+                order.price if order.price is not None else verdict.protection_price,
             ))
             trades = outcome.trades
             if outcome.updated is not None:

@@ -9,13 +9,13 @@ venues, not a ledger lock.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 import asyncpg
 
 from tradeplat.config import RiskDefaults
 from tradeplat.errors import NotFound
-from tradeplat.money import CASH_ASSET
+from tradeplat.money import CASH_ASSET, FOUR_PLACES
 from tradeplat.schemas import RiskCheck, RiskVerdict
 
 CHECK_QUERY = """
@@ -78,15 +78,34 @@ async def load_exposure(
     )
 
 
-def evaluate(check: RiskCheck, x: Exposure) -> RiskVerdict:
-    """The verdict for ``check`` given the account's exposure (pure: no I/O)."""
+def protection_price(side: str, last_price: Decimal, collar_pct: Decimal) -> Decimal:
+    """The worst price a MARKET order may trade at: ``last`` ± ``collar_pct`` %,
+    rounded inward (a buy never pays more, a sell never gets less)."""
+    if side == "BUY":
+        return (last_price * (100 + collar_pct) / 100).quantize(FOUR_PLACES, ROUND_FLOOR)
+    return (last_price * (100 - collar_pct) / 100).quantize(FOUR_PLACES, ROUND_CEILING)
+
+
+def evaluate(
+    check: RiskCheck, x: Exposure, collar_pct: Decimal = RiskDefaults.market_collar_pct
+) -> RiskVerdict:
+    """The verdict for ``check`` given the account's exposure (pure: no I/O).
+
+    A MARKET order is valued at its protection price (the worst it may pay), and
+    an allowed one carries that price for matching."""
     if x.platform_halted:
         return RiskVerdict(allowed=False, reason="trading_halted", detail="trading is halted")
     if x.symbol_halted:
         return RiskVerdict(
             allowed=False, reason="symbol_halted", detail=f"{check.symbol} is halted"
         )
+    protection = (
+        protection_price(check.side.value, x.last_price, collar_pct)
+        if check.price is None else None
+    )
     price = check.price if check.price is not None else x.last_price
+    if protection is not None and check.side.value == "BUY":
+        price = protection
     notional = price * check.quantity
     if notional > x.max_order_notional:
         return RiskVerdict(
@@ -109,4 +128,4 @@ def evaluate(check: RiskCheck, x: Exposure) -> RiskVerdict:
                 allowed=False, reason="buying_power",
                 detail=f"order notional {notional} exceeds buying power {buying_power}",
             )
-    return RiskVerdict(allowed=True)
+    return RiskVerdict(allowed=True, protection_price=protection)

@@ -44,7 +44,7 @@ async def check_order(rt: RuntimeDep, check: RiskCheck) -> RiskVerdict:
         raise RateLimited("too many orders for this account", retry_after_s=wait_s)
     async with rt.db.connection() as conn:
         exposure = await load_exposure(conn, check, rt.settings.risk_defaults)
-    verdict = evaluate(check, exposure)
+    verdict = evaluate(check, exposure, rt.settings.risk_defaults.market_collar_pct)
     if not verdict.allowed:
         rt.metrics.risk_denials.labels(verdict.reason or "unknown").inc()
     return verdict
