@@ -26,6 +26,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
+from json.encoder import encode_basestring_ascii as _quote  # C: what json.dumps writes
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,18 @@ SCHEMA = 1
 # one encoder for every record (json.dumps builds one per call); records hold no cycles
 _encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 log = logging.getLogger(__name__)
+
+
+def _json(value: Any) -> str:
+    """``value`` as JSON, the common cases (a string, an int, null) without an encoder pass."""
+    kind = type(value)
+    if kind is str:
+        return _quote(value)
+    if kind is int:
+        return repr(value)
+    if value is None:
+        return "null"
+    return _encode(value)
 
 
 class OrderJournal:
@@ -91,16 +104,21 @@ class OrderJournal:
         Returns the intent's encoded fields; pass them to :meth:`acknowledged_order`
         so the hot path encodes the intent once.
         """
+        fields = _encode(intent)[1:-1]
+        self.submitted_fields(fields)
+        return fields
+
+    def submitted_fields(self, fields: str) -> None:
+        """:meth:`submitted_order` for an intent already encoded (its JSON members
+        without the braces, as ``OrderIntent.encoded`` gives them)."""
         if self._closed:
             raise JournalError(f"{self.path}: journal already closed")
         self.submitted += 1
-        fields = _encode(intent)[1:-1]
         self._buffer.append(f'{{"kind":"submit","t":{time.time()!r},{fields}}}\n')
-        return fields
 
     def acknowledged_order(
         self,
-        intent: dict[str, Any],
+        intent: dict[str, Any] | None,
         order: dict[str, Any],
         *,
         http_status: int,
@@ -114,17 +132,15 @@ class OrderJournal:
             raise JournalError(f"{self.path}: journal already closed")
         self.acknowledged += 1
         if fields is None:
+            if intent is None:
+                raise ValueError("acknowledged_order needs the intent or its encoded fields")
             fields = _encode(intent)[1:-1]
-        answer = _encode(
-            {
-                "order_id": order.get("order_id"),
-                "status": order.get("status"),
-                "filled_quantity": order.get("filled_quantity"),
-                "http_status": http_status,
-                "replayed": replayed,
-                "attempts": attempts,
-            }
-        )[1:-1]
+        answer = (
+            f'"order_id":{_json(order.get("order_id"))},"status":{_json(order.get("status"))},'
+            f'"filled_quantity":{_json(order.get("filled_quantity"))},'
+            f'"http_status":{int(http_status)!r},"replayed":{"true" if replayed else "false"},'
+            f'"attempts":{int(attempts)!r}'
+        )
         self._buffer.append(f'{{"kind":"ack","t":{time.time()!r},{fields},{answer}}}\n')
 
     def canceled_order(self, order: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ import random
 import secrets
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from json.encoder import encode_basestring_ascii as _quote  # C: what json.dumps writes
 from typing import Any
 
 PRICE_PLACES = Decimal("0.0001")
@@ -85,6 +86,32 @@ class OrderIntent:
         if self.price is not None:
             body["price"] = str(self.price)
         return body
+
+    def encoded(self) -> tuple[str, str]:
+        """``(body, fields)``: the ``POST /v1/orders`` body as JSON text, and the journal's
+        fields of the intent (the members of :meth:`record` as JSON, without the braces).
+
+        Formatted directly (strings escaped by json's own C routine, numbers as ``json``
+        writes them): the same text as encoding :meth:`body` and :meth:`record`, at a
+        fraction of the cost of three ``JSONEncoder`` passes per order.
+        """
+        coid = _quote(self.client_order_id)
+        common = (
+            f'"symbol":{_quote(self.symbol)},"side":{_quote(self.side)},'
+            f'"type":{_quote(self.type)},"quantity":{int(self.quantity)!r}'
+        )
+        if self.price is None:
+            return (
+                f'{{"client_order_id":{coid},{common}}}',
+                f'"client_order_id":{coid},"account_id":{_quote(self.account_id)},'
+                f'{common},"price":null',
+            )
+        price = _quote(str(self.price))
+        return (
+            f'{{"client_order_id":{coid},{common},"price":{price}}}',
+            f'"client_order_id":{coid},"account_id":{_quote(self.account_id)},'
+            f'{common},"price":{price}',
+        )
 
     def record(self) -> dict[str, Any]:
         """The journal's view of the intent."""
