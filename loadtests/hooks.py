@@ -118,17 +118,6 @@ def build_context(environment: Any, runner: Any) -> LoadContext:
     )
     ctx.journal, ctx.metrics = journal, metrics
 
-    def on_request(
-        request_type: str,
-        name: str,
-        response_time: float,
-        exception: Any,
-        context: dict[str, Any] | None = None,
-        **_: Any,
-    ) -> None:
-        outcome = "fail" if exception is not None else (context or {}).get("outcome", "ok")
-        metrics.observe(name, request_type, outcome, response_time / 1000.0)
-
     def close(**_: Any) -> None:
         try:
             journal.close()
@@ -138,7 +127,7 @@ def build_context(environment: Any, runner: Any) -> LoadContext:
             registration.remove()
         metrics.stop()
 
-    environment.events.request.add_listener(on_request)
+    environment.events.request.add_listener(metrics.request_listener())
     environment.events.quitting.add_listener(close)
     atexit.register(close)
     return ctx

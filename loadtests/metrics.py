@@ -58,6 +58,37 @@ class ClientMetrics(Collector):
         latency.buckets[bisect_left(BUCKETS, seconds)] += 1
         latency.total += seconds
 
+    def request_listener(self) -> Callable[..., None]:
+        """A listener for Locust's ``request`` event feeding these metrics (the one place
+        requests are counted): outcome ``fail`` when Locust saw an exception, else the
+        ``outcome`` the user put in the request's context (default ``ok``)."""
+        requests, latencies, buckets = self._requests, self._latency, BUCKETS
+
+        def on_request(
+            request_type: str,
+            name: str,
+            response_time: float,
+            exception: Any,
+            context: dict[str, Any] | None = None,
+            **_: Any,
+        ) -> None:
+            if exception is not None:
+                outcome = "fail"
+            elif context:
+                outcome = context.get("outcome", "ok")
+            else:
+                outcome = "ok"
+            key = (name, request_type, outcome)
+            requests[key] = requests.get(key, 0) + 1
+            latency = latencies.get(name)
+            if latency is None:
+                latency = latencies[name] = _Latency()
+            seconds = response_time / 1000.0
+            latency.buckets[bisect_left(buckets, seconds)] += 1
+            latency.total += seconds
+
+        return on_request
+
     def track_users(self, count: Callable[[], float]) -> None:
         """Report ``count()`` as the users gauge at every scrape."""
         self._users = count
