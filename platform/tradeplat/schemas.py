@@ -15,7 +15,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
-from tradeplat.money import quantize
+from tradeplat.money import money_str
 
 MAX_QUANTITY = 1_000_000_000
 MAX_PRICE = Decimal("10000000000")  # 1e10: numeric(18,4) holds < 1e14
@@ -29,19 +29,15 @@ def _no_float(value: Any) -> Any:
     return value
 
 
-def _money(value: Decimal) -> str:
-    return str(quantize(value))
-
-
 #: A price as sent by a client: a positive decimal string with at most 4 places.
 Price = Annotated[
     Decimal,
     BeforeValidator(_no_float),
     Field(gt=0, le=MAX_PRICE, decimal_places=4, allow_inf_nan=False),
-    PlainSerializer(_money, return_type=str, when_used="json"),
+    PlainSerializer(money_str, return_type=str, when_used="json"),
 ]
 #: An amount of cash as answered by the platform (4 decimals, JSON string).
-Money = Annotated[Decimal, PlainSerializer(_money, return_type=str, when_used="json")]
+Money = Annotated[Decimal, PlainSerializer(money_str, return_type=str, when_used="json")]
 Quantity = Annotated[int, Field(strict=True, gt=0, le=MAX_QUANTITY)]
 SymbolName = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9.]{0,15}$")]
 #: Printable text without control characters (PostgreSQL text cannot hold NUL).

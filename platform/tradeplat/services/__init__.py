@@ -1,4 +1,4 @@
-"""The six services; each subpackage's ``app.create_app`` builds its FastAPI app."""
+"""The six services; each subpackage's ``app.create`` builds its FastAPI app."""
 
 from __future__ import annotations
 

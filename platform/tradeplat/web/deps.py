@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from tradeplat.db import Database
 from tradeplat.web.runtime import Runtime
 
 
@@ -14,12 +13,7 @@ async def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime  # type: ignore[no-any-return]
 
 
-async def get_db(request: Request) -> Database:
-    return request.app.state.runtime.db  # type: ignore[no-any-return]
-
-
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-DbDep = Annotated[Database, Depends(get_db)]
 
 
 async def get_internal_account(

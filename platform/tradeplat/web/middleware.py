@@ -10,7 +10,7 @@ import time
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tradeplat.errors import Overloaded
+from tradeplat.errors import Overloaded, PayloadTooLarge
 from tradeplat.observability import request_id
 from tradeplat.observability.metrics import Metrics
 
@@ -158,11 +158,9 @@ class BodySizeLimitMiddleware:
         self.max_bytes = max_bytes
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {"error": "payload_too_large", "detail": f"request body exceeds {self.max_bytes} bytes",
-             "field": "body"}
-        ).encode()
-        await send({"type": "http.response.start", "status": 413,
+        refusal = PayloadTooLarge(f"request body exceeds {self.max_bytes} bytes", field="body")
+        body = json.dumps(refusal.to_body()).encode()
+        await send({"type": "http.response.start", "status": refusal.status_code,
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(body)).encode()),
                                 (b"connection", b"close")]})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -93,8 +92,3 @@ async def outbox_health(conn: asyncpg.Connection) -> tuple[int, float]:
     )
     assert row is not None
     return int(row["pending"]), float(row["lag"])
-
-
-async def symbol_tick_sizes(conn: asyncpg.Connection) -> dict[str, Any]:
-    rows = await conn.fetch("SELECT symbol, tick_size FROM symbols")
-    return {r["symbol"]: r["tick_size"] for r in rows}

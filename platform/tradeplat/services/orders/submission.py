@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -25,7 +24,6 @@ from tradeplat.errors import (
     Conflict,
     DependencyUnavailable,
     InvalidInput,
-    NotFound,
     RateLimited,
     UpstreamError,
 )
@@ -33,9 +31,8 @@ from tradeplat.money import money_str
 from tradeplat.schemas import NewOrder, Order, RiskVerdict
 from tradeplat.services.orders import repository
 from tradeplat.services.orders.matching import Incoming, lock_symbol, match
+from tradeplat.symbols import get_symbol
 from tradeplat.web.runtime import Runtime
-
-SYMBOL_CACHE_TTL_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -67,17 +64,8 @@ def _replay(row: asyncpg.Record, fingerprint: bytes) -> Submitted:
 
 
 async def tick_size(rt: Runtime, symbol: str) -> Decimal:
-    """The symbol's tick size (cached briefly); ``NotFound`` for an unknown symbol."""
-    cache = rt.state.setdefault("tick_sizes", {"at": 0.0, "sizes": {}})
-    now = time.monotonic()
-    if symbol not in cache["sizes"] or now - cache["at"] > SYMBOL_CACHE_TTL_S:
-        async with rt.db.connection() as conn:
-            cache["sizes"] = await repository.symbol_tick_sizes(conn)
-        cache["at"] = now
-    try:
-        return cache["sizes"][symbol]  # type: ignore[no-any-return]
-    except KeyError:
-        raise NotFound(f"unknown symbol {symbol!r}", field="symbol") from None
+    """The symbol's tick size (the replica's symbol cache); ``NotFound`` for an unknown symbol."""
+    return (await get_symbol(rt, symbol)).tick_size
 
 
 def resolve_client_order_id(order: NewOrder, idempotency_key: str | None) -> str:
