@@ -72,6 +72,29 @@ async def test_non_ascii_idempotency_key_is_422_naming_the_header(
     assert r.headers["x-request-id"]
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "header", "status"),
+    [
+        ("GET", "/v1/orders", "X-API-Key", 401),
+        ("PUT", "/v1/admin/halt", "X-Admin-Key", 401),
+        ("GET", "/v1/orders", "X-Request-ID", 200),
+        ("GET", "/v1/marketdata/quotes/%C3%A9", None, 422),
+        ("GET", "/v1/orders?symbol=%C3%A9", None, 422),
+    ],
+)
+async def test_non_ascii_headers_and_paths_are_never_a_5xx(
+    platform: Platform, method: str, path: str, header: str | None, status: int
+) -> None:
+    _, headers = await platform.create_account()
+    sent: dict[str, object] = dict(headers)
+    if header is not None:
+        sent[header] = "caf\xe9".encode("latin-1")
+    r = await platform.gateway.request(method, path, headers=sent,  # type: ignore[arg-type]
+                                       json={"halted": False} if method == "PUT" else None)
+    assert r.status_code == status, r.text
+    assert r.headers["x-request-id"]
+
+
 async def test_unknown_symbol_is_404(platform: Platform) -> None:
     _, headers = await platform.create_account()
     r = await platform.gateway.post("/v1/orders", headers=headers,
