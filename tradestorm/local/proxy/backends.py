@@ -75,8 +75,8 @@ class BackendPool:
     def candidates(self) -> list[Backend]:
         """Backends to try for a new connection, best first."""
         n = len(self.backends)
-        if n == 0:
-            return []
+        if n <= 1:
+            return self.backends  # nothing to balance (and no list to build per connection)
         self._rr = (self._rr + 1) % n
         rotated = self.backends[self._rr:] + self.backends[: self._rr]
         ready = [b for b in rotated if b.ready]

@@ -100,10 +100,16 @@ class Channel:
 
     def _write_eof(self) -> None:
         self.eof_pending = False
+        self.eof_sent = True
+        conn = self.conn
+        if conn.to_backend is not None and conn.to_backend.eof_sent and \
+                conn.to_client is not None and conn.to_client.eof_sent:
+            # both directions are done: closing sends this FIN too (after what is
+            # still buffered), one shutdown() call fewer per connection
+            conn.close()
+            return
         if self.dst.can_write_eof() and not self.dst.is_closing():
             self.dst.write_eof()
-        self.eof_sent = True
-        self.conn.eof_forwarded()
 
     def cancel(self) -> None:
         if self._task is not None:
@@ -164,6 +170,8 @@ class ClientConnection(asyncio.Protocol):
         self._closed = False
         self._client_eof = False
         self._early: list[bytes] = []
+        self._early_bytes = 0
+        self._reading_paused = False
         self._fin_timer: asyncio.TimerHandle | None = None
 
     # -- asyncio.Protocol
@@ -172,17 +180,23 @@ class ClientConnection(asyncio.Protocol):
         proxy = self.proxy
         proxy.connections_total += 1
         proxy.connections.add(self)
-        if proxy.count("reset"):
+        if proxy.resetting:
             self.reset()
             return
-        transport.pause_reading()
+        if not proxy.blackhole_clear.is_set():
+            self._reading_paused = True
+            transport.pause_reading()  # held: read nothing until the blackhole goes
         self._open_task = proxy.loop.create_task(self._open())
 
     def data_received(self, data: bytes) -> None:
         if self.to_backend is not None:
             self.to_backend.send(data)
-        else:  # uvloop may deliver data before pause_reading takes effect
+        else:  # the backend connect is under way (or the connection is held)
             self._early.append(data)
+            self._early_bytes += len(data)
+            if self._early_bytes > QUEUE_HIGH_BYTES and self.transport is not None:
+                self._reading_paused = True
+                self.transport.pause_reading()
 
     def eof_received(self) -> bool:
         self._client_eof = True
@@ -190,18 +204,6 @@ class ClientConnection(asyncio.Protocol):
             self.to_backend.send_eof()
         self.half_closed()
         return True  # keep the other direction open (half-close)
-
-    def eof_forwarded(self) -> None:
-        """A FIN was passed on: once both directions are done, release both sockets now.
-
-        (A transport whose protocol keeps it open after EOF is never closed by
-        asyncio, even when both sides have sent FIN: without this, every
-        connection lived on until the FIN timer, and at a few thousand
-        connections per second the proxy ran out of file descriptors.)
-        """
-        up, down = self.to_backend, self.to_client
-        if up is not None and down is not None and up.eof_sent and down.eof_sent:
-            self.close()
 
     def half_closed(self) -> None:
         """One side sent FIN: give the other side FIN_TIMEOUT_S to finish, then close."""
@@ -258,7 +260,7 @@ class ClientConnection(asyncio.Protocol):
             assert self.transport is not None
             self.to_backend = Channel(self, "upstream", self.transport, transport)
             self.to_client = Channel(self, "downstream", transport, self.transport)
-            if proxy.count("reset"):
+            if proxy.resetting:
                 self.reset()
                 return
             upstream.flush_early()
@@ -267,7 +269,9 @@ class ClientConnection(asyncio.Protocol):
             self._early.clear()
             if self._client_eof:
                 self.to_backend.send_eof()
-            self.transport.resume_reading()  # type: ignore[union-attr]
+            elif self._reading_paused:
+                self._reading_paused = False
+                self.transport.resume_reading()  # type: ignore[union-attr]
             return
         proxy.no_backend_total += 1
         self.close()

@@ -46,6 +46,7 @@ class ServiceProxy:
         self.fast_path = {d: True for d in DIRECTIONS}
         self.blackhole_clear = asyncio.Event()
         self.blackhole_clear.set()
+        self.resetting = False  # a reset fault is active (read per connection: a plain bool)
         self._server: asyncio.AbstractServer | None = None
         self._listener_lock = asyncio.Lock()
         self._listener_task: asyncio.Task[None] | None = None
@@ -117,6 +118,7 @@ class ServiceProxy:
         for d in DIRECTIONS:
             self.shaping[d] = Shaping.combine(faults, d)
             self.fast_path[d] = not self.shaping[d].active and not blackhole
+        self.resetting = any(f.kind == "reset" for f in faults)
         if blackhole:
             self.blackhole_clear.clear()
         else:
