@@ -36,6 +36,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 from tradestorm.local.postgres import PostgresServer, free_port
 from tradestorm.local.processes import spawn
@@ -168,11 +169,20 @@ def main() -> int:
         run_round(replica_port, 1.0, args.concurrency, args.new_connections)  # warm-up
         results: dict[str, list[dict]] = {"direct": [], "proxied": []}
         counters_before = proxy_counters(control_url)
+        replica_ps, proxy_ps = psutil.Process(procs[0].pid), psutil.Process(procs[1].pid)
+        cpu = {k: {"replica": 0.0, "proxy": 0.0} for k in ("direct", "proxied")}
+
+        def cpu_s(ps: psutil.Process) -> float:
+            t = ps.cpu_times()
+            return t.user + t.system
+
         for _ in range(args.rounds):
-            results["direct"].append(run_round(replica_port, args.seconds, args.concurrency,
+            for kind, port in (("direct", replica_port), ("proxied", proxy_port)):
+                before = cpu_s(replica_ps), cpu_s(proxy_ps)
+                results[kind].append(run_round(port, args.seconds, args.concurrency,
                                                args.new_connections))
-            results["proxied"].append(run_round(proxy_port, args.seconds, args.concurrency,
-                                                args.new_connections))
+                cpu[kind]["replica"] += cpu_s(replica_ps) - before[0]
+                cpu[kind]["proxy"] += cpu_s(proxy_ps) - before[1]
 
         def med(kind: str, key: str) -> float:
             return statistics.median(r[key] for r in results[kind])
@@ -192,6 +202,11 @@ def main() -> int:
             total = sum(r["requests"] for r in results[kind]) + sum(errors.values())
             print(f"{kind} errors: {sum(errors.values())} of {total} requests"
                   + (f" {dict(errors)}" if errors else ""))
+        for kind in ("direct", "proxied"):
+            n = sum(r["requests"] for r in results[kind]) or 1
+            print(f"{kind} CPU per request (noise-robust): replica "
+                  f"{1e6 * cpu[kind]['replica'] / n:.0f} us, "
+                  f"proxy {1e6 * cpu[kind]['proxy'] / n:.0f} us")
         counters = proxy_counters(control_url)
         print("proxy counters during the rounds: " + ", ".join(
             f"{k} +{counters[k] - counters_before.get(k, 0):g}" for k in counters))
