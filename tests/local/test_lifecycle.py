@@ -211,10 +211,19 @@ def test_down_with_a_corrupt_state_file_still_stops_everything() -> None:
 
 
 def test_down_never_deletes_a_corrupt_state_file_it_cannot_act_on(tmp_path: Path) -> None:
+    # a process of the target still writes its log there, but no supervisor can be found
     state_dir = tmp_path / "state"
-    state_dir.mkdir()
+    (state_dir / "logs").mkdir(parents=True)
     (state_dir / "state.json").write_text("not json at all")
-    r = _cli("down", "--state-dir", str(state_dir))
-    assert r.returncode == 2, r.stdout + r.stderr
-    assert "state.json" in r.stderr and "by hand" in r.stderr
-    assert (state_dir / "state.json").read_text() == "not json at all"
+    with open(state_dir / "logs" / "orders-0.log", "ab") as log:
+        orphan = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                                  stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+    try:
+        r = _cli("down", "--state-dir", str(state_dir))
+        assert r.returncode == 2, r.stdout + r.stderr
+        assert "state.json" in r.stderr and "by hand" in r.stderr
+        assert str(orphan.pid) in r.stderr
+        assert (state_dir / "state.json").read_text() == "not json at all"
+    finally:
+        orphan.kill()
+        orphan.wait()

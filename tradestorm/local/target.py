@@ -11,9 +11,11 @@ straggler is found by the target id every process of the target inherits.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import importlib.util
 import json
 import logging
+import os
 import secrets
 import signal
 import subprocess
@@ -214,10 +216,18 @@ class LocalTarget:
                 return data
         found = self._supervisor_from_lock()
         if found is None:
+            users = self._processes_using_state_dir()
+            if not users and not self._lock_held():
+                # verified: nothing of a target runs here, so the file is only debris
+                log.warning("%s; nothing runs there: removing it", reason)
+                self.layout.state_file.unlink(missing_ok=True)
+                return None
+            pids = ", ".join(str(p.pid) for p in users) or "unknown"
             raise TargetError(
-                f"{reason}. No supervisor holds {self.layout.lock_file}, so what still runs "
-                f"cannot be told: stop the target's processes by hand (their environment has "
-                f"TRADESTORM_TARGET_ID), then delete {self.layout.state_file}")
+                f"{reason}. No supervisor of {self.state_dir} could be found from "
+                f"{self.layout.lock_file}, yet processes still use the folder (pids: {pids}): "
+                f"stop them by hand (their environment has TRADESTORM_TARGET_ID), then delete "
+                f"{self.layout.state_file}")
         record, target_id = found
         log.warning("%s; stopping the supervisor %d found from %s", reason, record.pid,
                     self.layout.lock_file)
@@ -245,6 +255,36 @@ class LocalTarget:
         if record is None:
             return None
         return record, _arg(cmdline, "--target-id") or ""
+
+    def _lock_held(self) -> bool:
+        """Whether some process holds ``supervisor.lock`` (a supervisor runs here)."""
+        try:
+            fd = os.open(self.layout.lock_file, os.O_RDONLY)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        finally:
+            os.close(fd)  # closing releases a lock we got
+        return False
+
+    def _processes_using_state_dir(self) -> list[psutil.Process]:
+        """Live processes that name the state folder on their command line or hold a
+        file of it open (every process of the target writes its log into STATE/logs)."""
+        root = str(self.state_dir)
+        found = []
+        for proc in psutil.process_iter(["cmdline"]):
+            try:
+                if proc.pid == os.getpid() or proc.status() == psutil.STATUS_ZOMBIE:
+                    continue
+                if root in " ".join(proc.info["cmdline"] or []) or any(
+                        f.path.startswith(root + os.sep) for f in proc.open_files()):
+                    found.append(proc)
+            except psutil.Error:
+                continue
+        return found
 
     def _ask_supervisor_to_stop(self, state: dict[str, Any], supervisor: ProcessRecord) -> None:
         url = (state.get("supervisor") or {}).get("control_url")
