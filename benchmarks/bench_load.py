@@ -61,11 +61,15 @@ MEASURE = textwrap.dedent("""
                         "cpu": _time.process_time() - _mark["cpu"]}, fh)
 """)
 
+# client order ids unique per process, as the Trader's are: with a bare "bare-<n>" every round
+# after the first re-sent the ids of the earlier rounds to the same (long-lived) gateway, which
+# answered them as cheap idempotent replays (200, nothing stored) instead of new orders (201)
 BARE = textwrap.dedent("""
-    import itertools
+    import itertools, os
     from locust import FastHttpUser, constant, task
 
     _ids = itertools.count(1)
+    _prefix = f"bare-{os.getpid()}-"
 
     class BareOrderUser(FastHttpUser):
         wait_time = constant(0)
@@ -73,7 +77,7 @@ BARE = textwrap.dedent("""
         @task
         def submit_order(self):
             self.client.post("/v1/orders", name="/v1/orders", headers={"X-API-Key": "k1"}, json={
-                "client_order_id": f"bare-{next(_ids)}", "symbol": "AAPL", "side": "BUY",
+                "client_order_id": f"{_prefix}{next(_ids)}", "symbol": "AAPL", "side": "BUY",
                 "type": "LIMIT", "quantity": 10, "price": "100.0000"})
 """)
 
