@@ -23,7 +23,8 @@ _db_counter = itertools.count(1)
 def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
     root = tmp_path_factory.mktemp("pg")
     server = PostgresServer(
-        data_dir=root / "data", port=free_port(), log_file=root / "postgres.log", database="postgres"
+        data_dir=root / "data", port=free_port(), log_file=root / "postgres.log",
+        database="postgres",
     )
     server.start()
     try:
@@ -65,11 +66,11 @@ def local_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     every replica is ready; call it after a test that breaks things). At the
     end of the session it runs ``down`` and asserts no process of it is left.
     """
-    from tradestorm.local.handle import LocalTargetHandle
-    from tradestorm.local.target import LocalTarget
-
     import shutil
     import tempfile
+
+    from tradestorm.local.handle import LocalTargetHandle
+    from tradestorm.local.target import LocalTarget
 
     # not under pytest's basetemp: pytest resets /tmp/pytest-of-USER to 0700 at the start
     # of every session, which would lock PostgreSQL's (unprivileged) user out mid-run
