@@ -55,9 +55,16 @@ class Doc:
                     join(path, key), f"unknown field; expected one of {', '.join(allowed)}"
                 )
 
-    def required(self, m: dict[str, Any], path: str, key: str) -> Any:
-        if key not in m or m[key] is None:
+    def absent(self, m: dict[str, Any], path: str, key: str, required: bool = False) -> bool:
+        """True when ``key`` is missing or null; a missing required field raises."""
+        if key in m and m[key] is not None:
+            return False
+        if required:
             raise self.error(join(path, key), "required field is missing")
+        return True
+
+    def required(self, m: dict[str, Any], path: str, key: str) -> Any:
+        self.absent(m, path, key, required=True)
         return m[key]
 
     def string(
@@ -68,9 +75,7 @@ class Doc:
         default: str | None = None,
         required: bool = False,
     ) -> str | None:
-        if key not in m or m[key] is None:
-            if required:
-                raise self.error(join(path, key), "required field is missing")
+        if self.absent(m, path, key, required):
             return default
         value = m[key]
         if not isinstance(value, str) or not value.strip():
@@ -100,9 +105,7 @@ class Doc:
         maximum: float | None = None,
         exclusive_minimum: bool = False,
     ) -> float | None:
-        if key not in m or m[key] is None:
-            if required:
-                raise self.error(join(path, key), "required field is missing")
+        if self.absent(m, path, key, required):
             return default
         value = m[key]
         if (
@@ -119,7 +122,7 @@ class Doc:
         return float(value)
 
     def integer(self, m: dict[str, Any], path: str, key: str, default: int, minimum: int) -> int:
-        if key not in m or m[key] is None:
+        if self.absent(m, path, key):
             return default
         value = m[key]
         if isinstance(value, bool) or not isinstance(value, int):
@@ -129,7 +132,7 @@ class Doc:
         return value
 
     def boolean(self, m: dict[str, Any], path: str, key: str, default: bool) -> bool:
-        if key not in m or m[key] is None:
+        if self.absent(m, path, key):
             return default
         value = m[key]
         if not isinstance(value, bool):
@@ -144,9 +147,7 @@ class Doc:
         default: float | None = None,
         required: bool = False,
     ) -> float | None:
-        if key not in m or m[key] is None:
-            if required:
-                raise self.error(join(path, key), "required field is missing")
+        if self.absent(m, path, key, required):
             return default
         try:
             return parse_duration(m[key])
@@ -161,9 +162,7 @@ class Doc:
         default: str | None = None,
         required: bool = True,
     ) -> str | None:
-        if key not in m or m[key] is None:
-            if required and default is None:
-                raise self.error(join(path, key), "required field is missing")
+        if self.absent(m, path, key, required and default is None):
             return default
         value = m[key]
         op = OP_ALIASES.get(value, value) if isinstance(value, str) else None
@@ -182,7 +181,7 @@ class Doc:
         choices: tuple[str, ...],
         default: str | None = None,
     ) -> str | None:
-        if key not in m or m[key] is None:
+        if self.absent(m, path, key):
             return default
         value = m[key]
         if value not in choices:
@@ -192,7 +191,7 @@ class Doc:
         return value
 
     def sequence(self, m: dict[str, Any], path: str, key: str) -> list[Any]:
-        if key not in m or m[key] is None:
+        if self.absent(m, path, key):
             return []
         value = m[key]
         if not isinstance(value, list):
