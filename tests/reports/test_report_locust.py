@@ -30,8 +30,8 @@ class Trader(HttpUser):
     """Ends the run once {REQUESTS} requests are done, however slow a busy machine is.
 
     Locust writes its CSV files on a 1 s tick and not again at shutdown, so the quit
-    comes 1.5 s later, from a greenlet of its own (a user cannot quit the runner it
-    runs in).
+    comes once the history holds two rows, from a greenlet of its own (a user cannot
+    quit the runner it runs in).
     """
 
     wait_time = constant(0.02)
@@ -39,7 +39,21 @@ class Trader(HttpUser):
     def _enough(self):
         if self.environment.stats.total.num_requests >= {REQUESTS} and not STOPPING:
             STOPPING.append(True)
-            gevent.spawn_later(1.5, self.environment.runner.quit)
+            gevent.spawn(self._quit_once_history_has_two_rows)
+
+    def _quit_once_history_has_two_rows(self):
+        # a chart needs two points for a line: wait (at most 20 s) for Locust's 1 s
+        # history writer to have written two rows, then let it write once more
+        for _ in range(200):
+            try:
+                with open("locust_stats_history.csv") as handle:
+                    if sum(1 for _ in handle) >= 3:
+                        break
+            except OSError:
+                pass
+            gevent.sleep(0.1)
+        gevent.sleep(1.5)
+        self.environment.runner.quit()
 
     @task(3)
     def order(self):
