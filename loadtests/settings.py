@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from loadtests.durations import parse_seconds
 from loadtests.errors import ConfigError
 from loadtests.profiles import PROFILES, Profile, make_profile
+from slo import durations
 
 DEFAULT_STATE_DIR = Path(".tradestorm/local")
 
@@ -129,17 +129,13 @@ def _float(source: str, field: str, value: Any, minimum: float) -> float:
 
 
 def parse_duration(value: str | float, source: str = "options", field: str = "duration") -> float:
-    """Seconds in ``20``, ``20s``, ``5m``, ``1h30m``; ``ConfigError`` names the field."""
-    if isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        try:
-            seconds = parse_seconds(str(value))
-        except (ValueError, TypeError):
-            raise ConfigError(
-                source, field, f"not a duration (20s, 5m, 1h30m): {value!r}"
-            ) from None
-    if not math.isfinite(seconds) or seconds <= 0:
+    """Seconds in ``20``, ``20s``, ``5m``, ``1h30m`` (:mod:`slo.durations`); ``ConfigError``
+    names the field."""
+    try:
+        seconds = durations.parse_duration(value)
+    except ValueError as exc:
+        raise ConfigError(source, field, str(exc)) from None
+    if seconds <= 0:
         raise ConfigError(source, field, f"must be > 0 seconds, got {value!r}")
     return seconds
 

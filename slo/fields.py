@@ -7,28 +7,11 @@ import math
 import re
 from typing import Any
 
+from slo.durations import parse_duration
 from slo.errors import SpecError
 from slo.spec import OP_ALIASES, OPS
 
-_DURATION_RE = re.compile(
-    r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+)ms)?$"
-)
 _NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?$")
-
-
-def parse_duration(text: str | int | float) -> float:
-    """Seconds in a Prometheus duration (``90s``, ``1m30s``, ``500ms``, ``2h``) or a number."""
-    if isinstance(text, bool):
-        raise ValueError("expected a duration like 30s, 1m30s or a number of seconds")
-    if isinstance(text, int | float):
-        if not math.isfinite(text) or text < 0:
-            raise ValueError("expected a non-negative duration")
-        return float(text)
-    match = _DURATION_RE.match(str(text).strip())
-    if not match or not any(match.groups()):
-        raise ValueError(f"expected a duration like 30s, 1m30s, 500ms or 2h, got {text!r}")
-    h, m, s, ms = (float(g) if g else 0.0 for g in match.groups())
-    return h * 3600 + m * 60 + s + ms / 1000
 
 
 class Doc:

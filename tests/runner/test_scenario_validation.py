@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from slo.durations import format_duration, parse_duration
 from tradestorm.errors import InputError
-from tradestorm.runner.durations import format_duration, parse_duration
 from tradestorm.runner.errors import ScenarioNotFoundError
 from tradestorm.runner.scenario import load_scenario, load_scenario_file
 

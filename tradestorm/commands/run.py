@@ -27,8 +27,8 @@ import click
 import yaml
 from rich.console import Console
 
+from slo.durations import parse_duration
 from tradestorm.errors import InputError
-from tradestorm.runner.durations import parse_duration
 
 DEMO_SCENARIO = "pod-kill-orders"
 DEMO_TIMINGS = {"warmup": 10.0, "baseline": 20.0, "fault": 20.0, "recovery": 30.0}

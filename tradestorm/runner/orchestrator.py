@@ -41,9 +41,9 @@ import yaml
 from rich.console import Console
 from rich.markup import escape
 
+from slo.durations import format_duration
 from tradestorm.runner import versions as versions_mod
 from tradestorm.runner.connection import Connection
-from tradestorm.runner.durations import format_duration
 from tradestorm.runner.errors import StageError
 from tradestorm.runner.progress import Progress, RunView
 from tradestorm.runner.results import (

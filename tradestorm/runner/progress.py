@@ -28,7 +28,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from tradestorm.runner.durations import format_duration
+from slo.durations import format_duration
 
 _QUERIES = {
     "throughput": "sum(client:requests:rate10s)",

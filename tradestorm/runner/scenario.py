@@ -37,9 +37,9 @@ from pydantic import (
     ValidationError,
 )
 
+from slo.durations import format_duration, parse_duration
 from tradestorm.errors import InputError
 from tradestorm.runner import paths
-from tradestorm.runner.durations import parse_duration
 from tradestorm.runner.errors import ScenarioNotFoundError
 
 TargetName = Literal["local", "kubernetes"]
@@ -186,7 +186,7 @@ class Scenario:
             if key in ("baseline", "fault") and value <= 0:
                 raise InputError(f"--{key}", f"phases.{key}", "must be longer than 0s")
             phases = replace(phases, **{key: float(value)})
-            doc_phases[key] = f"{value:g}s"
+            doc_phases[key] = format_duration(value, exact=True)
         load = self.load
         doc_load = dict(doc.get("load") or {})
         if users is not None:
