@@ -1,11 +1,13 @@
-"""Range queries against Prometheus, batched and parallel, with errors mapped.
+"""Range and instant queries against Prometheus, batched and parallel, with errors mapped.
 
 Built on ``prometheus-api-client``'s :class:`PrometheusConnect` (one per worker
 thread: a ``requests.Session`` is not thread-safe). Each distinct query is
 asked once for a whole window (split into chunks of at most
 :data:`MAX_POINTS` samples, Prometheus' per-series limit) and the callers
 slice it per phase locally, so the cost grows with the number of distinct
-queries, not with phases or samples.
+queries, not with phases or samples. Instant queries (:meth:`PrometheusSource.instant_query`)
+serve live readers (the runner's progress display, its start check), with the
+same timeout and error policy.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import ast
 import json
 import math
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlparse
 
@@ -27,6 +31,14 @@ from slo.errors import PrometheusError, PrometheusUnreachable, QueryError
 from slo.series import Series, from_matrix, merge
 
 MAX_POINTS = 11_000  # Prometheus refuses range queries above 11,000 points per series
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One series of an instant query: its labels and its value (``None`` for NaN: no data)."""
+
+    labels: dict[str, str] = field(default_factory=dict)
+    value: float | None = None
 
 
 class PrometheusSource:
@@ -131,7 +143,7 @@ class PrometheusSource:
 
     def _range_chunk(self, query: str, start: float, end: float, step_s: float) -> list[Series]:
         client = self._client()
-        try:
+        with self._mapped_errors(query):
             result = client.custom_query_range(
                 query,
                 start_time=datetime.fromtimestamp(start, UTC),
@@ -140,6 +152,24 @@ class PrometheusSource:
                 # exact (sub-second) bounds: the library rounds its own to whole seconds
                 params={"start": _time_text(start), "end": _time_text(end)},
             )
+            return from_matrix(result)
+
+    def instant_query(self, query: str, at: float | None = None) -> list[Sample]:
+        """Every series of ``query`` at time ``at`` (Unix s; default: Prometheus' now).
+
+        Errors as for range queries: :class:`PrometheusUnreachable` (no answer),
+        :class:`QueryError` (rejected, too slow, or not Prometheus' JSON).
+        """
+        client = self._client()
+        params = {"time": _time_text(at)} if at is not None else None
+        with self._mapped_errors(query):
+            return _samples(client.custom_query(query, params=params))
+
+    @contextmanager
+    def _mapped_errors(self, query: str) -> Iterator[None]:
+        """Map the HTTP client's and the library's errors to this package's (one policy)."""
+        try:
+            yield
         except requests.ReadTimeout:
             raise QueryError(
                 query,
@@ -150,9 +180,21 @@ class PrometheusSource:
             raise PrometheusUnreachable(self.url, _reason(exc)) from None
         except PrometheusApiClientException as exc:
             raise QueryError(query, prometheus_message(str(exc)), self.url) from None
-        except (ValueError, KeyError, TypeError) as exc:  # not Prometheus' JSON
+        except (ValueError, KeyError, TypeError, IndexError) as exc:  # not Prometheus' JSON
             raise QueryError(query, f"unexpected answer: {exc}", self.url) from None
-        return from_matrix(result)
+
+
+def _samples(result: object) -> list[Sample]:
+    """Samples of an instant query's ``result``: a vector, or a scalar (one unlabelled sample)."""
+    if isinstance(result, list) and len(result) == 2 and not isinstance(result[0], dict):
+        result = [{"metric": {}, "value": result}]  # resultType scalar: [t, "v"]
+    if not isinstance(result, list):
+        raise TypeError(f"expected a vector, got {type(result).__name__}")
+    samples = []
+    for item in result:
+        value = float(item["value"][1])
+        samples.append(Sample(dict(item.get("metric") or {}), None if math.isnan(value) else value))
+    return samples
 
 
 def _step_text(step_s: float) -> str:

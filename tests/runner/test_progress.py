@@ -3,8 +3,12 @@ error rate, p99 and the active faults, as a panel or as plain lines."""
 
 from __future__ import annotations
 
+import contextlib
 import io
+import socket
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from rich.console import Console
@@ -79,3 +83,52 @@ def test_locust_history_is_the_fallback_when_prometheus_has_nothing(tmp_path: Pa
     poller.stop()
     assert metrics.source == "locust"
     assert metrics.throughput == 20.0 and metrics.error_rate == 0.05
+
+
+@contextlib.contextmanager
+def _silent_server() -> Iterator[str]:
+    """An HTTP address that accepts connections and never answers (a hung Prometheus)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(timeout=2)
+        for conn in held:
+            conn.close()
+        server.close()
+
+
+def test_a_hung_prometheus_neither_blocks_the_display_nor_its_end(tmp_path: Path) -> None:
+    from tradestorm.runner.progress import QUERY_TIMEOUT_S, MetricsPoller
+
+    out = io.StringIO()
+    console = Console(file=out, width=200, force_terminal=False, color_system=None)
+    view = _view()
+    with _silent_server() as url:
+        poller = MetricsPoller(view, url, tmp_path / "none.csv")
+        started = time.monotonic()
+        assert poller._query("sum(client:requests:rate10s)") is None  # a timeout is "no data"
+        assert time.monotonic() - started < QUERY_TIMEOUT_S + 1
+        poller.stop()
+        started = time.monotonic()
+        with Progress(view, console, url, tmp_path / "none.csv", line_every_s=0.2):
+            view.set_phase("baseline", 2)
+            time.sleep(0.5)  # the poller is now stuck in a query
+        assert time.monotonic() - started < 0.5 + QUERY_TIMEOUT_S + 2
+    assert "baseline" in out.getvalue()

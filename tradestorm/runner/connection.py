@@ -152,12 +152,19 @@ def open_kubernetes(
             "and the accounts file written by 'tradeplat seed')"
         )
     assert gateway_url and prometheus_url and dsn and accounts_file
-    for name, url in (("gateway", gateway_url), ("prometheus", prometheus_url)):
-        try:
-            httpx.get(url, timeout=5.0)
-        except httpx.HTTPError as exc:
-            raise TargetError(f"kubernetes target: the {name} at {url} does not answer ({exc})") \
-                from None
+    try:
+        httpx.get(gateway_url, timeout=5.0)
+    except httpx.HTTPError as exc:
+        raise TargetError(f"kubernetes target: the gateway at {gateway_url} does not answer "
+                          f"({exc})") from None
+    from slo.errors import PrometheusError
+    from slo.prometheus import PrometheusSource
+
+    try:
+        with PrometheusSource(prometheus_url, timeout_s=5.0, workers=1) as source:
+            source.check()
+    except PrometheusError as exc:
+        raise TargetError(f"kubernetes target: {exc}") from None
     return Connection(
         target="kubernetes", gateway_url=gateway_url, prometheus_url=prometheus_url, dsn=dsn,
         accounts_file=Path(accounts_file),

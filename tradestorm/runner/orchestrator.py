@@ -42,6 +42,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from slo.durations import format_duration
+from slo.errors import PrometheusError
+from slo.prometheus import PrometheusSource
 from tradestorm.runner import versions as versions_mod
 from tradestorm.runner.connection import Connection
 from tradestorm.runner.errors import StageError
@@ -289,18 +291,16 @@ class Orchestrator:
         """
         self.view.set_phase("starting load", LOAD_VISIBLE_TIMEOUT_S)
         deadline = time.monotonic() + LOAD_VISIBLE_TIMEOUT_S
-        url = f"{self.conn.prometheus_url.rstrip('/')}/api/v1/query"
-        with httpx.Client(timeout=2.0) as client:
+        with PrometheusSource(self.conn.prometheus_url, timeout_s=2.0, workers=1) as source:
             while time.monotonic() < deadline:
                 if not self.load_run.running:
                     raise StageError("load", "the load generator exited at once; see "
                                      f"{self.results_dir / 'logs' / 'locust.log'}")
                 try:
-                    result = client.get(url, params={"query": LOAD_VISIBLE_QUERY}).json()
-                    if result.get("data", {}).get("result"):
+                    if source.instant_query(LOAD_VISIBLE_QUERY):
                         self._stage("load", visible_at=time.time())
                         return
-                except (httpx.HTTPError, ValueError):
+                except PrometheusError:
                     pass
                 time.sleep(0.5)
         self.record.errors.append("load: Prometheus showed no client metrics after "

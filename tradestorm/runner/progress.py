@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 from rich.console import Console, Group
 from rich.live import Live
 from rich.panel import Panel
@@ -29,6 +28,12 @@ from rich.table import Table
 from rich.text import Text
 
 from slo.durations import format_duration
+from slo.errors import PrometheusError
+from slo.prometheus import PrometheusSource, Sample
+
+# A live figure is worth nothing late: a slow Prometheus shows stale figures (the
+# poller runs in its own thread) instead of holding anything up.
+QUERY_TIMEOUT_S = 1.0
 
 _QUERIES = {
     "throughput": "sum(client:requests:rate10s)",
@@ -113,12 +118,12 @@ class MetricsPoller:
     def __init__(self, view: RunView, prometheus_url: str | None, locust_history: Path,
                  interval_s: float = 1.0) -> None:
         self.view = view
-        self.prometheus_url = prometheus_url.rstrip("/") if prometheus_url else None
         self.locust_history = locust_history
         self.interval_s = interval_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="tradestorm-progress", daemon=True)
-        self._client = httpx.Client(timeout=2.0)
+        self._source = (PrometheusSource(prometheus_url, timeout_s=QUERY_TIMEOUT_S, workers=1)
+                        if prometheus_url else None)
 
     def start(self) -> None:
         self._thread.start()
@@ -126,8 +131,10 @@ class MetricsPoller:
     def stop(self) -> None:
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join(timeout=5)
-        self._client.close()
+            # at most one query is in flight (each poll checks the stop flag between queries)
+            self._thread.join(timeout=QUERY_TIMEOUT_S + 1)
+        if self._source is not None:
+            self._source.close()
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -139,25 +146,17 @@ class MetricsPoller:
                 pass
             self._stop.wait(self.interval_s)
 
-    def _query(self, expr: str) -> list[dict[str, Any]] | None:
-        if self.prometheus_url is None:
+    def _query(self, expr: str) -> list[Sample] | None:
+        if self._source is None or self._stop.is_set():
             return None
         try:
-            response = self._client.get(f"{self.prometheus_url}/api/v1/query",
-                                        params={"query": expr})
-            payload = response.json()
-        except (httpx.HTTPError, ValueError):
+            return self._source.instant_query(expr)
+        except PrometheusError:
             return None
-        if payload.get("status") != "success":
-            return None
-        return payload["data"]["result"]
 
     @staticmethod
-    def _scalar(result: list[dict[str, Any]] | None) -> float | None:
-        if not result:
-            return None
-        value = float(result[0]["value"][1])
-        return None if value != value else value  # NaN (0/0) is "no data"
+    def _scalar(result: list[Sample] | None) -> float | None:
+        return result[0].value if result else None  # NaN (0/0) is "no data": None
 
     def poll(self) -> Metrics:
         results = {name: self._query(expr) for name, expr in _QUERIES.items()}
@@ -174,21 +173,19 @@ class MetricsPoller:
                 metrics.source = "locust"
         faults: list[str] = []
         for item in results["proxy_faults"] or []:
-            labels = item.get("metric", {})
+            labels = item.labels
             faults.append(f"{labels.get('kind', 'fault')} on {labels.get('service', '?')}")
         if self._scalar(results["database_up"]) == 0:
             faults.append("database down")
-        desired = {r["metric"].get("service"): float(r["value"][1])
-                   for r in results["replicas_desired"] or []}
+        desired = {r.labels.get("service"): r.value for r in results["replicas_desired"] or []}
         short: list[str] = []
         by_service = sorted(results["replicas_ready"] or [],
-                            key=lambda r: r["metric"].get("service", ""))
+                            key=lambda r: r.labels.get("service", ""))
         for item in by_service:
-            service = item["metric"].get("service")
-            ready = float(item["value"][1])
+            service = item.labels.get("service")
             want = desired.get(service)
-            if want is not None and ready < want:
-                short.append(f"{service} {ready:.0f}/{want:.0f} ready")
+            if item.value is not None and want is not None and item.value < want:
+                short.append(f"{service} {item.value:.0f}/{want:.0f} ready")
         if len(short) > 3:
             short = [f"{len(short)} services not fully ready"]
         metrics.active_faults = faults + short

@@ -15,7 +15,8 @@ import re
 import shutil
 import subprocess
 
-import httpx
+from slo.errors import PrometheusError
+from slo.prometheus import PrometheusSource
 
 PACKAGES = {
     "tradestorm": "tradestorm",
@@ -35,11 +36,9 @@ def package_version(distribution: str) -> str | None:
 def prometheus_version(prometheus_url: str | None, timeout_s: float = 3.0) -> str | None:
     if prometheus_url:
         try:
-            response = httpx.get(f"{prometheus_url.rstrip('/')}/api/v1/status/buildinfo",
-                                 timeout=timeout_s)
-            if response.status_code == 200:
-                return str(response.json()["data"]["version"])
-        except (httpx.HTTPError, KeyError, ValueError):
+            with PrometheusSource(prometheus_url, timeout_s=timeout_s, workers=1) as source:
+                return source.check()
+        except PrometheusError:
             pass
     binary = shutil.which("prometheus")
     if binary is None:
