@@ -74,6 +74,11 @@ class ServiceClient:
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    def attempt_deadline_s(self, timeout_s: float | None = None) -> float:
+        """How long one attempt may last: the call timeout plus the connect budget."""
+        budget_s = self.timeout_s if timeout_s is None else timeout_s
+        return budget_s + min(budget_s, 1.0)
+
     async def request(
         self,
         method: str,
@@ -86,12 +91,11 @@ class ServiceClient:
         safe_on_connect: bool = False,
     ) -> httpx.Response:
         idempotent = method in {"GET", "HEAD", "OPTIONS"}
-        budget_s = self.timeout_s if timeout_s is None else timeout_s
         timeout = (
             None if timeout_s is None else httpx.Timeout(timeout_s, connect=min(timeout_s, 1.0))
         )
         # Per-read timeouts do not bound an answer that trickles in: a deadline does.
-        deadline_s = budget_s + min(budget_s, 1.0)
+        deadline_s = self.attempt_deadline_s(timeout_s)
         last_exc: Exception | None = None
         for attempt in range(1, self.attempts + 1):
             try:

@@ -1,17 +1,27 @@
-"""Order submission: idempotency, pre-trade check, then matching — in that order.
+"""Order submission: idempotency, then the pre-trade check and the insert under
+one per-account lock, then matching.
 
 1. A submission whose (account, client_order_id) exists is answered with the
-   original order (replay) or 409 when the body differs (``request_sha256``).
-2. risk is asked before anything is written; when it cannot answer the order
-   is refused with 503 (fail closed: never trade unchecked). A denial is
-   stored as a REJECTED order (a business answer, 201).
-3. One transaction: the per-symbol advisory lock, ``INSERT … ON CONFLICT DO
-   NOTHING`` (a concurrent twin that won the race turns this one into a
-   replay), matching, trades, fills and outbox events.
+   original order (replay) or 409 when the body differs (``request_sha256``),
+   before any lock is taken: a retry never queues behind new orders.
+2. One transaction holds ``pg_advisory_xact_lock`` on the account (across every
+   ``orders`` replica) while risk is asked and the order is inserted, so two
+   orders of one account are checked one after the other, each seeing the
+   other's committed order: together they can never exceed buying power or
+   the position limit. risk is a separate service; the lock is held for at
+   most one attempt's deadline of that call (the client is cut off there and
+   the transaction rolls back, a 503), and the transaction's
+   ``idle_in_transaction_session_timeout`` makes the server drop it shortly
+   after should this process stall. Fail closed: when risk cannot answer,
+   nothing is written. A denial is stored as a REJECTED order (201).
+3. In the same transaction: the per-symbol advisory lock (always after the
+   account lock, so the two never deadlock), ``INSERT … ON CONFLICT DO
+   NOTHING``, matching, trades, fills and outbox events.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import uuid
@@ -30,7 +40,7 @@ from tradeplat.errors import (
 from tradeplat.money import money_str
 from tradeplat.schemas import NewOrder, Order, RiskVerdict
 from tradeplat.services.orders import repository
-from tradeplat.services.orders.matching import Incoming, lock_symbol, match
+from tradeplat.services.orders.matching import Incoming, MatchOutcome, lock_symbol, match
 from tradeplat.symbols import get_symbol
 from tradeplat.web.runtime import Runtime
 
@@ -92,6 +102,24 @@ def check_shape(order: NewOrder, tick: Decimal) -> None:
         raise InvalidInput("a MARKET order takes no price", field="price")
 
 
+#: Two-key advisory lock namespace of the per-account submission lock.
+ACCOUNT_LOCK_CLASS = 0x6163  # 'ac'
+#: How much longer than the risk call's deadline the server lets a stalled
+#: transaction hold the account lock before it ends the session.
+STALL_MARGIN_S = 1.0
+
+
+async def lock_account(conn: asyncpg.Connection, account_id: str, hold_s: float) -> None:
+    """Serialize ``account_id``'s submissions until the transaction ends; the
+    server ends a transaction left idle longer than ``hold_s`` (lock released)."""
+    await conn.execute(
+        f"SET LOCAL idle_in_transaction_session_timeout = {max(1, int(hold_s * 1000))}"
+    )
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock($1, hashtext($2))", ACCOUNT_LOCK_CLASS, account_id
+    )
+
+
 async def ask_risk(rt: Runtime, account_id: str, order: NewOrder) -> RiskVerdict:
     body = {
         "account_id": account_id,
@@ -102,9 +130,16 @@ async def ask_risk(rt: Runtime, account_id: str, order: NewOrder) -> RiskVerdict
         "price": money_str(order.price),
     }
     # Fail closed: DependencyUnavailable (503) propagates when risk is down or slow.
-    response = await rt.client("risk").request(
-        "POST", "/internal/checks", json=body, safe_on_connect=True
-    )
+    # The whole call, a retried connect included, ends at one attempt's deadline:
+    # the caller holds the account lock meanwhile.
+    client = rt.client("risk")
+    try:
+        async with asyncio.timeout(client.attempt_deadline_s()):
+            response = await client.request(
+                "POST", "/internal/checks", json=body, safe_on_connect=True
+            )
+    except TimeoutError:
+        raise DependencyUnavailable("risk timed out", dependency="risk") from None
     if response.status_code == 429:
         retry = response.headers.get("Retry-After", "1")
         raise RateLimited(
@@ -131,41 +166,55 @@ async def submit_order(
     if existing is not None:
         return _replay(existing, fingerprint)
     check_shape(order, await tick_size(rt, order.symbol))
-    verdict = await ask_risk(rt, account_id, order)
 
-    order_id = uuid.uuid4()
-    status = "NEW" if verdict.allowed else "REJECTED"
+    hold_s = rt.client("risk").attempt_deadline_s() + STALL_MARGIN_S
     async with rt.db.transaction() as conn:
-        if verdict.allowed:
-            await lock_symbol(conn, order.symbol)
-        row = await conn.fetchrow(
-            "INSERT INTO orders (order_id, account_id, client_order_id, request_sha256, symbol, "
-            "side, order_type, quantity, limit_price, status, reject_reason) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
-            "ON CONFLICT (account_id, client_order_id) DO NOTHING "
-            f"RETURNING {repository.ORDER_COLUMNS}",
-            order_id, account_id, client_order_id, fingerprint, order.symbol, order.side.value,
-            order.type.value, order.quantity, order.price, status, verdict.reason,
-        )
-        if row is None:  # a concurrent twin committed first
-            twin = await repository.get_by_client_id(conn, account_id, client_order_id)
-            assert twin is not None
+        await lock_account(conn, account_id, hold_s)
+        twin = await repository.get_by_client_id(conn, account_id, client_order_id)
+        if twin is not None:  # committed while this one waited for the lock
             return _replay(twin, fingerprint)
-        trades = []
-        if verdict.allowed:
-            outcome = await match(conn, Incoming(
-                order_id, account_id, order.symbol, order.side.value, order.type.value,
-                order.quantity,
-                # A MARKET order trades no further than risk's protection price.
-                order.price if order.price is not None else verdict.protection_price,
-            ))
-            trades = outcome.trades
-            if outcome.updated is not None:
-                row = outcome.updated
-    if trades:
-        rt.metrics.fills.labels(order.symbol).inc(2 * len(trades))  # a buy and a sell fill
-    result = repository.order_from_row(row)
+        verdict = await ask_risk(rt, account_id, order)
+        row, outcome = await _insert_and_match(
+            rt, conn, account_id, client_order_id, fingerprint, order, verdict
+        )
+        if outcome is None:  # a concurrent twin committed first
+            return _replay(row, fingerprint)
+    if outcome.trades:
+        rt.metrics.fills.labels(order.symbol).inc(2 * len(outcome.trades))  # buy and sell fill
+    result = repository.order_from_row(outcome.updated or row)
     rt.metrics.orders.labels(result.status.value, result.type.value).inc()
     return Submitted(result, created=True)
 
 
+async def _insert_and_match(
+    rt: Runtime, conn: asyncpg.Connection, account_id: str, client_order_id: str,
+    fingerprint: bytes, order: NewOrder, verdict: RiskVerdict,
+) -> tuple[asyncpg.Record, MatchOutcome | None]:
+    """Insert the order (and match it when allowed); (the twin's row, None) when
+    the (account, client_order_id) exists already."""
+    order_id = uuid.uuid4()
+    if verdict.allowed:
+        await lock_symbol(conn, order.symbol)
+    row = await conn.fetchrow(
+        "INSERT INTO orders (order_id, account_id, client_order_id, request_sha256, symbol, "
+        "side, order_type, quantity, limit_price, status, reject_reason) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+        "ON CONFLICT (account_id, client_order_id) DO NOTHING "
+        f"RETURNING {repository.ORDER_COLUMNS}",
+        order_id, account_id, client_order_id, fingerprint, order.symbol, order.side.value,
+        order.type.value, order.quantity, order.price,
+        "NEW" if verdict.allowed else "REJECTED", verdict.reason,
+    )
+    if row is None:
+        twin = await repository.get_by_client_id(conn, account_id, client_order_id)
+        assert twin is not None
+        return twin, None
+    if not verdict.allowed:
+        return row, MatchOutcome([], None)
+    outcome = await match(conn, Incoming(
+        order_id, account_id, order.symbol, order.side.value, order.type.value,
+        order.quantity,
+        # A MARKET order trades no further than risk's protection price.
+        order.price if order.price is not None else verdict.protection_price,
+    ))
+    return row, outcome

@@ -1,9 +1,11 @@
 """Pre-trade checks. Each denial has a stable ``reason`` (a metric label too).
 
 Reads are one query over balances, open orders, limits, halts and the last
-quote. Balances lag fills by the outbox delay, and two orders checked at the
-same moment do not see each other: the checks are a guard rail, as on real
-venues, not a ledger lock.
+quote. Two orders of one account are never checked at the same moment: orders
+asks under a per-account lock and inserts the order before releasing it
+(``services/orders/submission.py``), so each check sees the orders placed
+before it. Balances still lag fills by the outbox delay (a filled BUY leaves
+the open orders before its cash leaves the balance).
 """
 
 from __future__ import annotations
