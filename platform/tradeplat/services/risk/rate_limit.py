@@ -1,48 +1,42 @@
-"""A per-account token bucket (in this replica's memory).
+"""A per-account token bucket in PostgreSQL, shared by every risk replica.
 
-Each risk replica keeps its own buckets, so with N replicas behind a balancer
-an account may place up to N × its limit per second; the limit protects the
-platform from one runaway client, it is not a billing quota.
+One statement per check (``TAKE_TOKEN``): it refills the account's bucket for
+the time since its last check (database clock), takes a token when one is
+there and says whether it did. The bucket holds up to one second's worth of
+tokens (burst = rate, at least 1). A denied check takes nothing, so a client
+that keeps retrying is let through at the rate, not starved. The rate is the
+account's ``risk_limits.max_orders_per_second`` (read in the same statement,
+so a changed limit applies at the next check), else the configured default.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
+import asyncpg
+
+#: The bucket's level now: what it held, plus the refill since, capped at the burst.
+_LEVEL = (
+    "least(greatest(1, EXCLUDED.rate_per_s), b.tokens + EXCLUDED.rate_per_s * "
+    "greatest(0, extract(epoch FROM EXCLUDED.refilled_at - b.refilled_at)::float8))"
+)
+
+TAKE_TOKEN = f"""
+INSERT INTO rate_limit_buckets AS b (account_id, tokens, rate_per_s, refilled_at, granted)
+SELECT $1, greatest(1, r.rate) - 1, r.rate, statement_timestamp(), true
+FROM (SELECT COALESCE((SELECT NULLIF(max_orders_per_second, 0) FROM risk_limits
+                       WHERE account_id = $1), $2)::float8 AS rate) AS r
+ON CONFLICT (account_id) DO UPDATE SET
+    tokens = CASE WHEN {_LEVEL} >= 1 THEN {_LEVEL} - 1 ELSE {_LEVEL} END,
+    rate_per_s = EXCLUDED.rate_per_s,
+    refilled_at = EXCLUDED.refilled_at,
+    granted = {_LEVEL} >= 1
+RETURNING granted, tokens, rate_per_s
+"""
 
 
-@dataclass
-class _Bucket:
-    tokens: float
-    updated: float
-
-
-class TokenBuckets:
-    def __init__(self, *, max_accounts: int = 100_000) -> None:
-        self._buckets: dict[str, _Bucket] = {}
-        self._max_accounts = max_accounts
-
-    def take(self, key: str, rate_per_s: float, *, now: float | None = None) -> float:
-        """Take one token; return 0 when granted, else the seconds until one is due.
-
-        The bucket holds up to one second's worth of tokens (burst = rate).
-        """
-        now = time.monotonic() if now is None else now
-        capacity = max(1.0, rate_per_s)
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            if len(self._buckets) >= self._max_accounts:
-                self._evict(now)
-            bucket = self._buckets[key] = _Bucket(tokens=capacity, updated=now)
-        bucket.tokens = min(capacity, bucket.tokens + (now - bucket.updated) * rate_per_s)
-        bucket.updated = now
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
-            return 0.0
-        return (1.0 - bucket.tokens) / rate_per_s
-
-    def _evict(self, now: float) -> None:
-        # Buckets idle for over a minute are full again: forgetting them is exact.
-        stale = [k for k, b in self._buckets.items() if now - b.updated > 60]
-        for key in stale or list(self._buckets)[: len(self._buckets) // 2]:
-            del self._buckets[key]
+async def take_token(conn: asyncpg.Connection, account_id: str, default_rate_per_s: int) -> float:
+    """Take one of ``account_id``'s tokens; 0 when granted, else the seconds until one is due."""
+    row = await conn.fetchrow(TAKE_TOKEN, account_id, default_rate_per_s)
+    assert row is not None
+    if row["granted"]:
+        return 0.0
+    return max(0.001, (1.0 - row["tokens"]) / row["rate_per_s"])
