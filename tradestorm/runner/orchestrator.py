@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
 from rich.console import Console
 from rich.markup import escape
@@ -187,6 +186,8 @@ class Orchestrator:
         self.interrupted = False
         self.failed_reasons: list[str] = []
         self.experiment_outcome: Any = None
+        # the Chaos Toolkit configuration the experiment runs with (the sweep reuses it)
+        self.experiment_config: dict[str, Any] | None = None
         self.reconcile_ok: bool | None = None
         self.gate: Any = None
         self.report_path: Path | None = None
@@ -242,6 +243,7 @@ class Orchestrator:
             return None
         document = load_experiment_document(self.scenario.experiment)
         config = experiment_configuration(self.scenario, document, self.conn)
+        self.experiment_config = config
         as_run = dict(document)
         as_run["configuration"] = {**(document.get("configuration") or {}), **config}
         write_json(self.results_dir / "experiment.json", as_run)
@@ -420,43 +422,52 @@ class Orchestrator:
             self._fail("load", f"stopping the load failed: {exc}")
 
     def _sweep_faults(self) -> None:
-        """After the experiment: make sure no fault outlives it (local target).
+        """After the experiment: make sure no fault outlives it.
 
         The experiment rolls back and audits residue itself; this is the
-        runner's independent check through the target's control APIs, and any
-        fault it has to remove is recorded and fails the run.
+        runner's independent check, ``tradestorm chaos clean`` on the target
+        the run used (``tradestorm_chaos.runner.clean_target``: every fault the
+        chaos tool can find removed, a stopped database started, then the
+        residue audit). Anything it had to undo, any residue it could not
+        remove, and a sweep that could not run at all fail the run.
         """
-        if self.conn.target != "local" or not self.scenario.has_fault:
+        if not self.scenario.has_fault:
             return
-        removed: list[dict[str, Any]] = []
+        from tradestorm_chaos.runner import clean_target
+
+        removed: list[str] = []
+        residue: list[dict[str, Any]] = []
         problems: list[str] = []
-        with _shielded(), httpx.Client(timeout=5.0) as client:
-            for name, url in self.conn.proxy_control_urls.items():
-                try:
-                    faults = client.get(f"{url}/faults").json().get("faults", [])
-                    if faults:
-                        client.delete(f"{url}/faults").raise_for_status()
-                        removed.append({"kind": "proxy_fault", "target": name,
-                                        "detail": json.dumps(faults, default=str)})
-                except (httpx.HTTPError, ValueError) as exc:
-                    problems.append(f"proxy {name}: {exc}")
-            supervisor = self.conn.supervisor_url
-            if supervisor:
-                try:
-                    status = client.get(f"{supervisor}/status").json()
-                    database = status.get("database") or {}
-                    # stopped on request and not started again (a crash the supervisor
-                    # restarts by itself is not a residue)
-                    if database.get("desired") == "stopped":
-                        client.post(f"{supervisor}/database/start").raise_for_status()
-                        removed.append({"kind": "database_stopped", "target": "postgres",
-                                        "detail": "the database was still stopped; started it"})
-                except (httpx.HTTPError, ValueError, AttributeError) as exc:
-                    problems.append(f"supervisor: {exc}")
-        self._stage("fault_sweep", removed=removed, problems=problems, ok=not removed)
+        local = self.conn.target == "local"
+        with _shielded():
+            try:
+                done, items = clean_target(
+                    target=self.conn.target,
+                    configuration=(self.experiment_config
+                                   or experiment_configuration(self.scenario, {}, self.conn)),
+                    allowed_contexts=tuple(self.conn.state.get("allowed_contexts") or ()),
+                    state_dir=self.conn.state_dir if local else None,
+                    say=lambda line: self.say(f"[dim]sweep[/dim] {escape(line)}"),
+                )
+                removed = list(done)
+                residue = [item.to_dict() for item in items]
+            except Exception as exc:  # noqa: BLE001 - recorded: an unchecked target fails the run
+                problems.append(f"{type(exc).__name__}: {exc}")
+        ok = not (removed or residue or problems)
+        self._stage("fault_sweep", removed=removed, residue=residue, problems=problems, ok=ok)
+        if ok:
+            return
+        parts = []
         if removed:
-            self._fail("fault_sweep", "faults outlived the experiment and were removed by the "
-                       "runner: " + ", ".join(f"{r['kind']} on {r['target']}" for r in removed))
+            parts.append("faults outlived the experiment and were removed by the runner: "
+                         + ", ".join(removed))
+        if residue:
+            parts.append("residue the runner could not remove: " + "; ".join(
+                f"{i.get('kind')} on {i.get('target')} ({i.get('detail')})" for i in residue))
+        if problems:
+            parts.append("the target could not be checked for leftover faults: "
+                         + "; ".join(problems))
+        self._fail("fault_sweep", "; ".join(parts))
 
     def _optional(self, stage: str, fn: Callable[[], None]) -> None:
         """A wrap-up stage: an error is recorded and the next stage still runs."""
