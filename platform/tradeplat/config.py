@@ -40,6 +40,11 @@ class RiskDefaults:
     market_collar_pct: Decimal = Decimal("10")
 
 
+#: ``TRADEPLAT_ORDERS_SELF_TRADE_PREVENTION``: what matching does when an order
+#: would trade against a resting order of its own account (contracts.md §1.1).
+SELF_TRADE_PREVENTION_MODES = ("cancel_newest", "cancel_oldest", "none")
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None
@@ -61,6 +66,7 @@ class Settings:
     max_concurrency: int = 512
     relay_batch_size: int = 200
     relay_idle_s: float = 0.05
+    self_trade_prevention: str = "cancel_newest"
     risk_defaults: RiskDefaults = field(default_factory=RiskDefaults)
 
     def require_database_url(self) -> str:
@@ -111,6 +117,14 @@ def _collar(env: Mapping[str, str]) -> Decimal:
     return pct
 
 
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    raw = _get(env, name, choices[0]) or choices[0]
+    value = raw.strip().lower()
+    if value not in choices:
+        raise ConfigError(PREFIX + name, f"must be one of {', '.join(choices)}, got {raw!r}")
+    return value
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build the settings from ``env`` (default: ``os.environ``)."""
     env = os.environ if env is None else env
@@ -140,6 +154,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_body_bytes=int(_number(env, "MAX_BODY_BYTES", 64 * 1024, int, 1024)),
         graceful_shutdown_s=_number(env, "GRACEFUL_SHUTDOWN_S", 10.0, float, 0),
         max_concurrency=int(_number(env, "MAX_CONCURRENCY", 512, int, 1)),
+        self_trade_prevention=_choice(
+            env, "ORDERS_SELF_TRADE_PREVENTION", SELF_TRADE_PREVENTION_MODES
+        ),
         risk_defaults=RiskDefaults(
             max_order_notional=_decimal(
                 env, "RISK_MAX_ORDER_NOTIONAL", RiskDefaults.max_order_notional

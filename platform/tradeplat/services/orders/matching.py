@@ -7,6 +7,18 @@ quantity, and resting orders are additionally row-locked (``FOR UPDATE``)
 against a concurrent cancel. Everything is written in that one transaction:
 the trades, two fills per trade, the orders' new state and one outbox
 ``trade`` event per trade.
+
+Self-trade prevention (``TRADEPLAT_ORDERS_SELF_TRADE_PREVENTION``) applies when
+the next resting order in price-time priority that the incoming order would
+trade with belongs to the same account:
+
+* ``cancel_newest`` (default): matching stops there. Trades already made with
+  other accounts stand; the incoming order's remainder is CANCELED with
+  ``reject_reason`` ``self_trade_prevented`` (also a LIMIT order: it never
+  rests crossing its own order). The resting order is left as it was.
+* ``cancel_oldest``: that resting order's remainder is CANCELED with
+  ``reject_reason`` ``self_trade_prevented`` and matching goes on.
+* ``none``: the two trade (a self-trade's ledger postings net to zero).
 """
 
 from __future__ import annotations
@@ -24,6 +36,8 @@ from tradeplat.services.orders.repository import ORDER_COLUMNS
 #: Two-key advisory lock namespace of the per-symbol matching lock.
 MATCHING_LOCK_CLASS = 0x6F72  # 'or'
 BATCH = 64
+#: ``reject_reason`` of an order canceled by self-trade prevention.
+SELF_TRADE_PREVENTED = "self_trade_prevented"
 
 
 @dataclass(frozen=True)
@@ -90,51 +104,88 @@ class MatchOutcome:
     updated: asyncpg.Record | None
 
 
-async def match(conn: asyncpg.Connection, order: Incoming) -> MatchOutcome:
+@dataclass
+class _Pass:
+    """What one batch of the book did to the incoming order and the resting ones."""
+
+    remaining: int
+    trades: list[Trade]
+    resting_updates: list[tuple[uuid.UUID, int, str]]
+    own_canceled: list[uuid.UUID]
+    stopped_by_own: bool = False
+
+
+def _walk(order: Incoming, rows: list[asyncpg.Record], remaining: int, stp: str) -> _Pass:
+    step = _Pass(remaining, [], [], [])
+    for row in rows:
+        if row["account_id"] == order.account_id and stp != "none":
+            if stp == "cancel_newest":
+                step.stopped_by_own = True
+                break
+            step.own_canceled.append(row["order_id"])  # cancel_oldest
+            continue
+        available = row["quantity"] - row["filled_quantity"]
+        qty = min(step.remaining, available)
+        if qty <= 0:
+            continue
+        if order.side == "BUY":
+            buy_id, sell_id = order.order_id, row["order_id"]
+            buyer, seller = order.account_id, row["account_id"]
+        else:
+            buy_id, sell_id = row["order_id"], order.order_id
+            buyer, seller = row["account_id"], order.account_id
+        step.trades.append(Trade(uuid.uuid4(), row["limit_price"], qty, buy_id, sell_id,
+                                 buyer, seller))
+        filled = row["filled_quantity"] + qty
+        step.resting_updates.append(
+            (row["order_id"], filled, final_status("LIMIT", row["quantity"], filled))
+        )
+        step.remaining -= qty
+        if step.remaining == 0:
+            break
+    return step
+
+
+async def match(
+    conn: asyncpg.Connection, order: Incoming, *, self_trade_prevention: str = "cancel_newest"
+) -> MatchOutcome:
     """Match ``order`` (already inserted as NEW) against the book."""
     remaining = order.quantity
     trades: list[Trade] = []
     query = _book_query(order.side)
+    stopped_by_own = False
     while remaining > 0:
         rows = await conn.fetch(query, order.symbol, order.limit_price, BATCH)
         if not rows:
             break
-        resting_updates: list[tuple[uuid.UUID, int, str]] = []
-        for row in rows:
-            available = row["quantity"] - row["filled_quantity"]
-            qty = min(remaining, available)
-            if qty <= 0:
-                continue
-            if order.side == "BUY":
-                buy_id, sell_id = order.order_id, row["order_id"]
-                buyer, seller = order.account_id, row["account_id"]
-            else:
-                buy_id, sell_id = row["order_id"], order.order_id
-                buyer, seller = row["account_id"], order.account_id
-            trades.append(Trade(uuid.uuid4(), row["limit_price"], qty, buy_id, sell_id,
-                                buyer, seller))
-            filled = row["filled_quantity"] + qty
-            resting_updates.append(
-                (row["order_id"], filled, final_status("LIMIT", row["quantity"], filled))
-            )
-            remaining -= qty
-            if remaining == 0:
-                break
+        step = _walk(order, rows, remaining, self_trade_prevention)
+        remaining, stopped_by_own = step.remaining, step.stopped_by_own
+        trades.extend(step.trades)
         await conn.executemany(
             "UPDATE orders SET filled_quantity = $2, status = $3, updated_at = clock_timestamp() "
             "WHERE order_id = $1",
-            resting_updates,
+            step.resting_updates,
         )
-        if len(rows) < BATCH:
+        if step.own_canceled:
+            await conn.execute(
+                "UPDATE orders SET status = 'CANCELED', reject_reason = $2, "
+                "updated_at = clock_timestamp() WHERE order_id = ANY($1::uuid[])",
+                step.own_canceled, SELF_TRADE_PREVENTED,
+            )
+        if stopped_by_own or len(rows) < BATCH:
             break
     filled = order.quantity - remaining
     status = final_status(order.order_type, order.quantity, filled)
+    reason = None
+    if stopped_by_own and remaining > 0:
+        status, reason = "CANCELED", SELF_TRADE_PREVENTED
     updated = None
     if status != "NEW":
         updated = await conn.fetchrow(
-            "UPDATE orders SET filled_quantity = $2, status = $3, updated_at = clock_timestamp() "
+            "UPDATE orders SET filled_quantity = $2, status = $3, "
+            "reject_reason = COALESCE($4, reject_reason), updated_at = clock_timestamp() "
             f"WHERE order_id = $1 RETURNING {ORDER_COLUMNS}",
-            order.order_id, filled, status,
+            order.order_id, filled, status, reason,
         )
     if trades:
         await _record_trades(conn, order, trades)

@@ -216,5 +216,5 @@ async def _insert_and_match(
         order.quantity,
         # A MARKET order trades no further than risk's protection price.
         order.price if order.price is not None else verdict.protection_price,
-    ))
+    ), self_trade_prevention=rt.settings.self_trade_prevention)
     return row, outcome
