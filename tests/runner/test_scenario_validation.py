@@ -317,3 +317,88 @@ def test_a_second_run_on_the_same_target_is_refused_while_one_runs(project: Path
     assert f"another tradestorm run (pid {os.getpid()}, scenario pod-kill-orders" in done.stderr
     assert not (project / "second").exists()
     assert not (state / "state.json").exists()  # no target was brought up
+
+
+# -- values that used to pass validation and break the run half-way -----------------
+
+
+@pytest.mark.parametrize(
+    ("doc", "field", "words"),
+    [
+        (mutate(phases__recovery="0s"), "phases.recovery", "longer than 0s"),
+        (mutate(phases__recovery=0), "phases.recovery", "what the run measures"),
+        (mutate(phases__fault="1h0m1s"), "phases.fault", "longer than a fault may last (1h00m00s"),
+        (mutate(configuration={"tradestorm_http_timeout_s": -1}),
+         "configuration.tradestorm_http_timeout_s", "must be a number > 0"),
+        (mutate(configuration={"tradestorm_residue_timeout_s": "soon"}),
+         "configuration.tradestorm_residue_timeout_s", "must be a number > 0"),
+        (mutate(configuration={"kubernetes_namespace": ""}),
+         "configuration.kubernetes_namespace", "non-empty string"),
+        (mutate(configuration={"tradestorm_target": "kubernetes"}),
+         "configuration.tradestorm_target", "set by the run"),
+        (mutate(configuration={"kubernetes_context": "prod"}),
+         "configuration.kubernetes_context", "--context"),
+        (mutate(configuration={"recovery_timeout_s": 99999}),
+         "configuration.recovery_timeout_s", "(0, 3600]"),
+        (mutate(configuration={"recovery_timeout_s": "a minute"}),
+         "configuration.recovery_timeout_s", "as steady-state-hypothesis.probes[0]"),
+    ],
+)
+def test_values_that_would_break_the_run_are_refused_before_it(
+    project: Path, doc: dict, field: str, words: str
+) -> None:
+    error = refused(project, doc)
+    assert error.field == field, str(error)
+    assert words in error.problem, str(error)
+
+
+def test_the_longest_fault_and_a_settings_override_are_accepted(project: Path) -> None:
+    doc = mutate(phases__fault="1h", configuration={"tradestorm_http_timeout_s": 2.5,
+                                                     "recovery_timeout_s": 3600})
+    scenario = load_scenario_file(write(project, doc))
+    assert scenario.phases.fault == 3600.0
+
+
+def test_overrides_are_held_to_the_same_rules_naming_the_option(project: Path) -> None:
+    scenario = load_scenario_file(write(project, VALID))
+    for overrides, source, field in [
+        ({"recovery": 0}, "--recovery", "phases.recovery"),
+        ({"fault": 3601}, "--fault", "phases.fault"),
+        ({"configuration": {"recovery_timeout_s": -5}}, "--set",
+         "configuration.recovery_timeout_s"),
+        ({"configuration": {"tradestorm_http_timeout_s": 0}}, "--set",
+         "configuration.tradestorm_http_timeout_s"),
+        ({"configuration": {"tradestorm_state_dir": "/elsewhere"}}, "--set",
+         "configuration.tradestorm_state_dir"),
+    ]:
+        with pytest.raises(InputError) as info:
+            scenario.with_overrides(**overrides)
+        assert (info.value.source, info.value.field) == (source, field), str(info.value)
+
+
+def test_a_bad_default_in_the_experiment_names_the_experiment(project: Path) -> None:
+    experiment = project / "experiments" / "pod-kill-orders.yaml"
+    experiment.write_text(experiment.read_text().replace("recovery_timeout_s: 60",
+                                                         "recovery_timeout_s: 7200"))
+    path = write(project, VALID)
+    with pytest.raises(InputError) as info:
+        load_scenario_file(path)
+    assert info.value.source.endswith("experiments/pod-kill-orders.yaml")
+    assert info.value.field == "configuration.recovery_timeout_s"
+    # the scenario may put it right
+    fixed = load_scenario_file(write(project, mutate(configuration={"recovery_timeout_s": 60})))
+    assert fixed.configuration == {"recovery_timeout_s": 60}
+
+
+def test_the_command_refuses_them_with_exit_2_naming_file_and_field(project: Path) -> None:
+    path = write(project, mutate(phases__recovery="0s"))
+    done = _cli(project, "run", str(path), "--validate")
+    assert done.returncode == 2, done.stderr
+    assert f"{path.relative_to(project)}: field 'phases.recovery': " in done.stderr
+    write(project, VALID)
+    done = _cli(project, "run", "kill-it", "--validate", "--set", "tradestorm_http_timeout_s=-1")
+    assert done.returncode == 2
+    assert "--set: field 'configuration.tradestorm_http_timeout_s': must be a number > 0" \
+        in done.stderr
+    done = _cli(project, "run", "kill-it", "--validate", "--fault", "2h")
+    assert done.returncode == 2 and "--fault: field 'phases.fault'" in done.stderr

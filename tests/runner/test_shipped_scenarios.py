@@ -9,8 +9,8 @@ import yaml
 
 from tradestorm.errors import InputError
 from tradestorm.runner.connection import Connection
-from tradestorm.runner.orchestrator import FAULT_DURATION_KEYS, experiment_configuration
-from tradestorm.runner.scenario import available_scenarios, load_scenario
+from tradestorm.runner.orchestrator import experiment_configuration
+from tradestorm.runner.scenario import FAULT_DURATION_KEYS, available_scenarios, load_scenario
 
 SHIPPED = ["steady-baseline", "pod-kill-orders", "risk-latency", "database-outage",
            "portfolio-outage", "hpa-scale-out"]

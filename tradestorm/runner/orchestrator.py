@@ -53,7 +53,7 @@ from tradestorm.runner.results import (
     write_json,
     write_yaml,
 )
-from tradestorm.runner.scenario import Scenario
+from tradestorm.runner.scenario import Scenario, fault_duration_key
 
 EXIT_PASS, EXIT_FAIL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -119,11 +119,6 @@ def load_experiment_document(path: Path) -> dict[str, Any]:
     return document
 
 
-# Configuration keys through which an experiment takes the length of its fault;
-# the runner sets the one the experiment declares from ``phases.fault``.
-FAULT_DURATION_KEYS = ("fault_duration_s", "fault_duration", "duration_s", "duration")
-
-
 def experiment_configuration(scenario: Scenario, document: dict[str, Any],
                              connection: Connection) -> dict[str, Any]:
     """Chaos Toolkit configuration for this run: where the target is, the fault
@@ -138,10 +133,9 @@ def experiment_configuration(scenario: Scenario, document: dict[str, Any],
     context = connection.state.get("context")
     if connection.target == "kubernetes" and context:
         config["kubernetes_context"] = context
-    for key in FAULT_DURATION_KEYS:
-        if key in declared:
-            config[key] = scenario.phases.fault
-            break
+    fault_key = fault_duration_key(declared)
+    if fault_key is not None:
+        config[fault_key] = scenario.phases.fault
     config.update(scenario.configuration)
     return config
 

@@ -14,7 +14,11 @@ an SLO spec, the timings of the phases and the targets it runs on::
 
 Validation happens once, at load time, and every mistake is an ``InputError``
 naming the file and the field (``phases.fault``); unknown keys are mistakes too
-(a typo must never be silently ignored), and so are duplicate keys.
+(a typo must never be silently ignored), and so are duplicate keys. So is
+anything the run would only trip over later: a fault phase longer than the
+fault actions hold (``MAX_DURATION_S``), no recovery phase, and the
+experiment's configuration as the run will set it, judged by the chaos part's
+own rules (its settings, and every activity argument it fills in).
 """
 
 from __future__ import annotations
@@ -183,7 +187,7 @@ class Scenario:
                     f"--{key}", f"phases.{key}",
                     f"scenario '{self.name}' runs no experiment, so it has no {key} phase",
                 )
-            if key in ("baseline", "fault") and value <= 0:
+            if key == "baseline" and value <= 0:
                 raise InputError(f"--{key}", f"phases.{key}", "must be longer than 0s")
             phases = replace(phases, **{key: float(value)})
             doc_phases[key] = format_duration(value, exact=True)
@@ -210,6 +214,15 @@ class Scenario:
             doc["configuration"] = config
         doc["phases"] = doc_phases
         doc["load"] = doc_load
+        if self.experiment is not None:
+            shown = paths.display(self.source)
+            given = {"fault": fault, "recovery": recovery}
+            sources = {f"phases.{k}": f"--{k}" for k, v in given.items() if v is not None}
+            sources.update({f"configuration.{k}": "--set" for k in configuration or {}})
+            _check_fault_phases(phases.fault, phases.recovery, sources, shown)
+            if configuration or fault is not None:
+                check_experiment_configuration(self.experiment, config, phases.fault, sources,
+                                               shown)
         return replace(self, phases=phases, load=load, configuration=config, document=doc)
 
 
@@ -363,8 +376,7 @@ def load_scenario_file(path: Path) -> Scenario:
             if value is None:
                 raise InputError(shown, f"phases.{key}",
                                  f"required when the scenario runs an experiment (e.g. {key}: 20s)")
-        if not phases.fault:
-            raise InputError(shown, "phases.fault", "must be longer than 0s")
+        _check_fault_phases(phases.fault or 0.0, phases.recovery or 0.0, {}, shown)
         experiment = _resolve_reference(
             model.experiment, kind="experiment", field_name="experiment", source=path,
             dirs=paths.experiment_dirs(path.resolve()), suffixes=paths.EXPERIMENT_SUFFIXES,
@@ -386,6 +398,8 @@ def load_scenario_file(path: Path) -> Scenario:
             problem = unknown_configuration(key, keys, experiment)
             if problem:
                 raise InputError(shown, f"configuration.{key}", problem)
+        check_experiment_configuration(experiment, dict(model.configuration),
+                                       phases.fault or 0.0, {}, shown)
     return Scenario(
         name=name,
         description=model.description.strip(),
@@ -430,6 +444,117 @@ def unknown_configuration(key: str, declared: frozenset[str], experiment: Path |
     name = experiment.name if experiment else "the experiment"
     return (f"{name} has no configuration '{key}'{hint}; it takes: "
             f"{', '.join(sorted(declared)) or 'nothing'}")
+
+
+# Configuration the run sets from the target it runs on (``--target``, ``--state-dir``,
+# ``--context``): a scenario setting them would aim the experiment elsewhere than the load.
+RUNNER_KEYS = {
+    "tradestorm_target": "the target comes from --target (and the scenario's 'targets')",
+    "tradestorm_state_dir": "the local target's folder comes from --state-dir",
+    "tradestorm_prometheus_url": "Prometheus is the target's (--prometheus-url on kubernetes)",
+    "kubernetes_context": "the kube context comes from --context",
+}
+
+# Configuration keys through which an experiment takes the length of its fault;
+# the runner sets the one the experiment declares from ``phases.fault``.
+FAULT_DURATION_KEYS = ("fault_duration_s", "fault_duration", "duration_s", "duration")
+
+
+def fault_duration_key(declared: Any) -> str | None:
+    """The configuration key through which the experiment takes ``phases.fault``."""
+    return next((k for k in FAULT_DURATION_KEYS if k in (declared or {})), None)
+
+
+def _check_fault_phases(fault: float, recovery: float, sources: dict[str, str],
+                        shown: str) -> None:
+    """A fault phase the fault actions can hold, and a recovery phase to measure."""
+    from tradestorm_chaos.actions import MAX_DURATION_S
+
+    source = sources.get("phases.fault", shown)
+    if not fault:
+        raise InputError(source, "phases.fault", "must be longer than 0s")
+    if fault > MAX_DURATION_S:
+        raise InputError(source, "phases.fault",
+                         f"{format_duration(fault)} is longer than a fault may last "
+                         f"({format_duration(MAX_DURATION_S)}, the fault actions' maximum)")
+    if not recovery:
+        raise InputError(sources.get("phases.recovery", shown), "phases.recovery",
+                         "must be longer than 0s: the recovery after the fault is what the "
+                         "run measures")
+
+
+def check_experiment_configuration(experiment: Path, configuration: dict[str, Any],
+                                   fault_s: float, sources: dict[str, str], shown: str) -> None:
+    """The experiment's configuration as the run will set it, checked now with the chaos
+    part's own rules: its settings (``ChaosSettings``) and every activity argument the
+    configuration fills in (``validate_experiment`` on the substituted experiment).
+
+    A problem is reported at the field it comes from: ``configuration.KEY`` of the
+    scenario (or ``--set``), ``phases.fault`` for the fault's length, or the
+    experiment file for its own defaults.
+    """
+    from chaoslib import substitute
+    from chaoslib.configuration import load_configuration
+    from chaoslib.exceptions import ChaosException
+    from tradestorm_chaos.config import ChaosSettings
+    from tradestorm_chaos.errors import ExperimentInvalid
+    from tradestorm_chaos.validation import load_experiment_file, validate_experiment
+
+    for key in configuration:
+        if key in RUNNER_KEYS:
+            field_name = f"configuration.{key}"
+            raise InputError(sources.get(field_name, shown), field_name,
+                             f"set by the run, not by a scenario: {RUNNER_KEYS[key]}")
+    document = load_experiment_file(experiment)
+    declared = document.get("configuration") or {}
+    fault_key = fault_duration_key(declared)
+
+    def origin(key: str) -> tuple[str, str]:
+        """(source, field) of the value the run gives configuration ``key``."""
+        if key in configuration:
+            field_name = f"configuration.{key}"
+            return sources.get(field_name, shown), field_name
+        if key == fault_key:
+            return sources.get("phases.fault", shown), "phases.fault"
+        return paths.display(experiment), f"configuration.{key}"
+
+    merged = {**declared, **({fault_key: fault_s} if fault_key else {}), **configuration}
+    try:
+        resolved = load_configuration(merged)
+    except ChaosException as exc:
+        raise InputError(shown, "configuration", f"{exc}") from None
+    try:
+        ChaosSettings.from_configuration(resolved, source=shown, environ={})
+    except ExperimentInvalid as exc:
+        source, field_name = origin(exc.field.removeprefix("configuration."))
+        raise InputError(source, field_name, exc.problem) from None
+    body = {k: v for k, v in document.items() if k != "configuration"}
+    substituted = {**substitute(body, resolved, None), "configuration": declared}
+    try:
+        validate_experiment(substituted, experiment)
+    except ExperimentInvalid as exc:
+        written = _value_at(document, exc.field)
+        reference = _REFERENCE.fullmatch(written) if isinstance(written, str) else None
+        if reference is None:
+            raise InputError(exc.source, exc.field, exc.problem) from None
+        source, field_name = origin(reference.group(1))
+        raise InputError(source, field_name, f"{exc.problem} (as {exc.field} of "
+                         f"{experiment.name})") from None
+
+
+_REFERENCE = re.compile(r"\$\{(\w+)\}")
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _value_at(document: Any, dotted: str) -> Any:
+    """The value at ``method[0].provider.arguments.ms`` in ``document`` (None if absent)."""
+    node = document
+    for name, index in _PATH_PART.findall(dotted):
+        try:
+            node = node[int(index)] if index else node[name]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
 
 
 def _experiment_keys(experiment: Path) -> frozenset[str]:
