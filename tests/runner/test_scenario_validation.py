@@ -123,6 +123,24 @@ def test_a_valid_scenario_loads_with_resolved_files_and_seconds(project: Path) -
         (mutate(configuration={"recovery_timeout": 5}), "configuration.recovery_timeout",
          "did you mean 'recovery_timeout_s'"),
         (mutate(phases="20s"), "phases", "mapping"),
+        # values that used to pass validation and break the run half-way
+        (mutate(phases__recovery="0s"), "phases.recovery", "longer than 0s"),
+        (mutate(phases__recovery=0), "phases.recovery", "what the run measures"),
+        (mutate(phases__fault="1h0m1s"), "phases.fault", "longer than a fault may last (1h00m00s"),
+        (mutate(configuration={"tradestorm_http_timeout_s": -1}),
+         "configuration.tradestorm_http_timeout_s", "must be a number > 0"),
+        (mutate(configuration={"tradestorm_residue_timeout_s": "soon"}),
+         "configuration.tradestorm_residue_timeout_s", "must be a number > 0"),
+        (mutate(configuration={"kubernetes_namespace": ""}),
+         "configuration.kubernetes_namespace", "non-empty string"),
+        (mutate(configuration={"tradestorm_target": "kubernetes"}),
+         "configuration.tradestorm_target", "set by the run"),
+        (mutate(configuration={"kubernetes_context": "prod"}),
+         "configuration.kubernetes_context", "--context"),
+        (mutate(configuration={"recovery_timeout_s": 99999}),
+         "configuration.recovery_timeout_s", "(0, 3600]"),
+        (mutate(configuration={"recovery_timeout_s": "a minute"}),
+         "configuration.recovery_timeout_s", "as steady-state-hypothesis.probes[0]"),
     ],
 )
 def test_each_mistake_names_the_file_and_the_field(
@@ -317,39 +335,6 @@ def test_a_second_run_on_the_same_target_is_refused_while_one_runs(project: Path
     assert f"another tradestorm run (pid {os.getpid()}, scenario pod-kill-orders" in done.stderr
     assert not (project / "second").exists()
     assert not (state / "state.json").exists()  # no target was brought up
-
-
-# -- values that used to pass validation and break the run half-way -----------------
-
-
-@pytest.mark.parametrize(
-    ("doc", "field", "words"),
-    [
-        (mutate(phases__recovery="0s"), "phases.recovery", "longer than 0s"),
-        (mutate(phases__recovery=0), "phases.recovery", "what the run measures"),
-        (mutate(phases__fault="1h0m1s"), "phases.fault", "longer than a fault may last (1h00m00s"),
-        (mutate(configuration={"tradestorm_http_timeout_s": -1}),
-         "configuration.tradestorm_http_timeout_s", "must be a number > 0"),
-        (mutate(configuration={"tradestorm_residue_timeout_s": "soon"}),
-         "configuration.tradestorm_residue_timeout_s", "must be a number > 0"),
-        (mutate(configuration={"kubernetes_namespace": ""}),
-         "configuration.kubernetes_namespace", "non-empty string"),
-        (mutate(configuration={"tradestorm_target": "kubernetes"}),
-         "configuration.tradestorm_target", "set by the run"),
-        (mutate(configuration={"kubernetes_context": "prod"}),
-         "configuration.kubernetes_context", "--context"),
-        (mutate(configuration={"recovery_timeout_s": 99999}),
-         "configuration.recovery_timeout_s", "(0, 3600]"),
-        (mutate(configuration={"recovery_timeout_s": "a minute"}),
-         "configuration.recovery_timeout_s", "as steady-state-hypothesis.probes[0]"),
-    ],
-)
-def test_values_that_would_break_the_run_are_refused_before_it(
-    project: Path, doc: dict, field: str, words: str
-) -> None:
-    error = refused(project, doc)
-    assert error.field == field, str(error)
-    assert words in error.problem, str(error)
 
 
 def test_the_longest_fault_and_a_settings_override_are_accepted(project: Path) -> None:
