@@ -112,11 +112,11 @@ STALL_MARGIN_S = 1.0
 async def lock_account(conn: asyncpg.Connection, account_id: str, hold_s: float) -> None:
     """Serialize ``account_id``'s submissions until the transaction ends; the
     server ends a transaction left idle longer than ``hold_s`` (lock released)."""
+    # One round trip; the (transaction-local) timeout applies once the statement returns.
     await conn.execute(
-        f"SET LOCAL idle_in_transaction_session_timeout = {max(1, int(hold_s * 1000))}"
-    )
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock($1, hashtext($2))", ACCOUNT_LOCK_CLASS, account_id
+        "SELECT set_config('idle_in_transaction_session_timeout', $3, true), "
+        "pg_advisory_xact_lock($1, hashtext($2))",
+        ACCOUNT_LOCK_CLASS, account_id, str(max(1, int(hold_s * 1000))),
     )
 
 
