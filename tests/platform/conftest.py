@@ -56,3 +56,24 @@ def live(make_database: Callable[[str], str], tmp_path_factory: pytest.TempPathF
         yield LivePlatform(cluster, dsn)
     finally:
         cluster.stop()
+
+
+@pytest_asyncio.fixture
+async def black_hole() -> AsyncIterator[str]:
+    """A real TCP server that reads requests and never answers."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+        while await reader.read(65536):
+            pass
+
+    server = await asyncio.start_server(swallow, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()

@@ -14,27 +14,6 @@ from platform_helpers import ADMIN_KEY, start_inproc
 
 
 @pytest_asyncio.fixture
-async def black_hole() -> AsyncIterator[str]:
-    """A real TCP server that reads requests and never answers."""
-    held: list[asyncio.StreamWriter] = []
-
-    async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        held.append(writer)
-        while await reader.read(65536):
-            pass
-
-    server = await asyncio.start_server(swallow, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        for writer in held:
-            writer.close()
-        server.close()
-        await server.wait_closed()
-
-
-@pytest_asyncio.fixture
 async def trickle() -> AsyncIterator[str]:
     """A real TCP server that answers 200 at once, then one body byte every 0.1 s
     for 20 s: each read is quick, the whole answer is not."""

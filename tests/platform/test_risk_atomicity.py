@@ -8,13 +8,11 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 
 import asyncpg
 import httpx
-import pytest_asyncio
 from platform_helpers import ADMIN_KEY, LivePlatform, Platform, db_query, new_symbol, start_inproc
 from tradeplat.services.orders.submission import ACCOUNT_LOCK_CLASS
 
@@ -66,25 +64,6 @@ def test_two_orders_replicas_stop_exactly_at_buying_power(live: LivePlatform) ->
         ("NEW", None, 10), ("REJECTED", "buying_power", 14)]
 
 
-@pytest_asyncio.fixture
-async def silent_risk() -> AsyncIterator[str]:
-    """A TCP server that reads requests and never answers (a hung risk replica)."""
-    held: list[asyncio.StreamWriter] = []
-
-    async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        held.append(writer)
-        while await reader.read(65536):
-            pass
-
-    server = await asyncio.start_server(swallow, "127.0.0.1", 0)
-    try:
-        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-    finally:
-        for writer in held:
-            writer.close()
-        server.close()
-
-
 async def _account_locks(db: asyncpg.Pool, account_id: str) -> int:
     return await db.fetchval(  # type: ignore[no-any-return]
         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 "
@@ -93,11 +72,11 @@ async def _account_locks(db: asyncpg.Pool, account_id: str) -> int:
 
 
 async def test_a_hung_risk_holds_the_account_lock_no_longer_than_its_deadline(
-    platform_dsn: str, db: asyncpg.Pool, silent_risk: str
+    platform_dsn: str, db: asyncpg.Pool, black_hole: str
 ) -> None:
     async with AsyncExitStack() as stack:
         degraded = await start_inproc(platform_dsn, stack, only=("orders", "gateway"),
-                                      risk_url=silent_risk, call_timeout_s="0.3")
+                                      risk_url=black_hole, call_timeout_s="0.3")
         r = await degraded.gateway.post("/v1/admin/accounts", json={"name": "x", "cash": "100"},
                                         headers={"X-Admin-Key": ADMIN_KEY})
         account_id, headers = r.json()["account_id"], {"X-API-Key": r.json()["api_key"]}
