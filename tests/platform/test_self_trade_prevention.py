@@ -7,7 +7,7 @@ itself at 10.00 in between) and sends the account's BUY 10 @ 10.01 into it."""
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 import pytest
@@ -16,15 +16,23 @@ from tradeplat.config import load_settings
 from tradeplat.errors import ConfigError
 
 
-async def _book(platform: Platform) -> tuple[str, dict[str, str], dict[str, Any]]:
-    """(symbol, the trader's headers, the trader's resting SELL)."""
-    sym = await new_symbol(platform.dsn, "10.00")
-    _, other = await platform.create_account(positions={sym: 100})
-    _, trader = await platform.create_account(positions={sym: 100})
-    await platform.order(other, sym, "SELL", 2, "9.99")
-    own = await platform.order(trader, sym, "SELL", 3, "10.00")
-    await platform.order(other, sym, "SELL", 3, "10.01")
-    return sym, trader, own
+class Scenario(NamedTuple):
+    symbol: str
+    trader: dict[str, str]  # the trader's headers
+    own_sell_id: str  # the trader's resting SELL 3 @ 10.00
+    buy: dict[str, Any]  # the answer to the trader's BUY 10 @ 10.01
+
+
+async def _buy_into_book(venue: Platform) -> Scenario:
+    """Build the book, then send the trader's BUY into it."""
+    sym = await new_symbol(venue.dsn, "10.00")
+    _, other = await venue.create_account(positions={sym: 100})
+    _, trader = await venue.create_account(positions={sym: 100})
+    await venue.order(other, sym, "SELL", 2, "9.99")
+    own = await venue.order(trader, sym, "SELL", 3, "10.00")
+    await venue.order(other, sym, "SELL", 3, "10.01")
+    buy = await venue.order(trader, sym, "BUY", 10, "10.01")
+    return Scenario(sym, trader, own["order_id"], buy)
 
 
 async def _trades(db: asyncpg.Pool, sym: str) -> list[tuple[str, int, bool]]:
@@ -35,52 +43,49 @@ async def _trades(db: asyncpg.Pool, sym: str) -> list[tuple[str, int, bool]]:
     return [(str(r["price"]), r["quantity"], r["self"]) for r in rows]
 
 
+async def _resting(venue: Platform, case: Scenario) -> tuple[str, int, str | None]:
+    order = await venue.get_order(case.trader, case.own_sell_id)
+    return order["status"], order["filled_quantity"], order["reject_reason"]
+
+
 async def test_cancel_newest_cancels_the_incoming_remainder(
     platform: Platform, db: asyncpg.Pool
 ) -> None:
-    sym, trader, own = await _book(platform)
-    buy = await platform.order(trader, sym, "BUY", 10, "10.01")
+    case = await _buy_into_book(platform)
+    buy = case.buy
     assert (buy["status"], buy["filled_quantity"], buy["reject_reason"]) == (
         "CANCELED", 2, "self_trade_prevented")
-    assert await _trades(db, sym) == [("9.9900", 2, False)]  # better prices still trade
-    resting = await platform.get_order(trader, own["order_id"])
-    assert (resting["status"], resting["filled_quantity"]) == ("NEW", 0)
+    assert await _trades(db, case.symbol) == [("9.9900", 2, False)]  # better prices trade
+    assert await _resting(platform, case) == ("NEW", 0, None)
 
-    market = await platform.order(trader, sym, "BUY", 1)  # MARKET: same rule
+    market = await platform.order(case.trader, case.symbol, "BUY", 1)  # MARKET: same rule
     assert (market["status"], market["reject_reason"]) == ("CANCELED", "self_trade_prevented")
 
 
-async def _with_mode(platform: Platform, mode: str, stack: AsyncExitStack) -> Platform:
-    return await start_inproc(platform.dsn, stack, only=("risk", "orders", "gateway"),
-                              orders_self_trade_prevention=mode)
-
-
-async def test_cancel_oldest_cancels_the_resting_order_and_goes_on(
-    platform: Platform, db: asyncpg.Pool
+@pytest.mark.parametrize(
+    ("mode", "incoming", "trades", "resting"),
+    [
+        ("cancel_oldest", ("PARTIALLY_FILLED", 5, None),
+         [("9.9900", 2, False), ("10.0100", 3, False)], ("CANCELED", 0, "self_trade_prevented")),
+        ("none", ("PARTIALLY_FILLED", 8, None),
+         [("9.9900", 2, False), ("10.0000", 3, True), ("10.0100", 3, False)],
+         ("FILLED", 3, None)),
+    ],
+)
+async def test_other_modes(
+    platform: Platform, db: asyncpg.Pool, mode: str, incoming: tuple[str, int, str | None],
+    trades: list[tuple[str, int, bool]], resting: tuple[str, int, str | None],
 ) -> None:
+    # cancel_oldest: the account's resting order is canceled and matching goes on;
+    # none: the account trades with itself.
     async with AsyncExitStack() as stack:
-        venue = await _with_mode(platform, "cancel_oldest", stack)
-        sym, trader, own = await _book(venue)
-        buy = await venue.order(trader, sym, "BUY", 10, "10.01")
-        assert (buy["status"], buy["filled_quantity"], buy["reject_reason"]) == (
-            "PARTIALLY_FILLED", 5, None)
-        assert await _trades(db, sym) == [("9.9900", 2, False), ("10.0100", 3, False)]
-        resting = await venue.get_order(trader, own["order_id"])
-        assert (resting["status"], resting["filled_quantity"], resting["reject_reason"]) == (
-            "CANCELED", 0, "self_trade_prevented")
-
-
-async def test_none_lets_an_account_trade_with_itself(
-    platform: Platform, db: asyncpg.Pool
-) -> None:
-    async with AsyncExitStack() as stack:
-        venue = await _with_mode(platform, "none", stack)
-        sym, trader, own = await _book(venue)
-        buy = await venue.order(trader, sym, "BUY", 10, "10.01")
-        assert (buy["status"], buy["filled_quantity"]) == ("PARTIALLY_FILLED", 8)
-        assert await _trades(db, sym) == [
-            ("9.9900", 2, False), ("10.0000", 3, True), ("10.0100", 3, False)]
-        assert (await venue.get_order(trader, own["order_id"]))["status"] == "FILLED"
+        venue = await start_inproc(platform.dsn, stack, only=("risk", "orders", "gateway"),
+                                   orders_self_trade_prevention=mode)
+        case = await _buy_into_book(venue)
+        buy = case.buy
+        assert (buy["status"], buy["filled_quantity"], buy["reject_reason"]) == incoming
+        assert await _trades(db, case.symbol) == trades
+        assert await _resting(venue, case) == resting
 
 
 def test_an_unknown_mode_is_a_config_error_naming_the_variable() -> None:
