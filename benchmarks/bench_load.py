@@ -81,11 +81,13 @@ BARE = textwrap.dedent("""
                 "type": "LIMIT", "quantity": 10, "price": "100.0000"})
 """)
 
+# the module, not the class: Locust runs every User class in a locustfile's namespace, and an
+# imported ``Trader`` would run beside the benchmarked one (half the users, with think time)
 INSTRUMENTED = textwrap.dedent("""
+    from loadtests import users
     from loadtests.hooks import install
-    from loadtests.users import Trader
 
-    class InstrumentedTrader(Trader):
+    class InstrumentedTrader(users.Trader):
         actions = ((1, "submit_order"),)
         market_share = 0.0
 
@@ -177,6 +179,9 @@ def run_locust(
         raise SystemExit(f"locust failed ({out.returncode}):\n{out.stderr[-3000:]}")
     stats = json.loads(out.stdout)  # Locust's final statistics, printed after it stopped
     failures = sum(s["num_failures"] for s in stats)
+    others = {f"{s['method']} {s['name']}" for s in stats} - {"POST /v1/orders"}
+    if others - {"GET /v1/marketdata/symbols"}:  # the Trader asks for the symbols once
+        raise SystemExit(f"{locustfile.name} sent more than orders: {sorted(others)}")
     m = json.loads(measure.read_text())
     count = int(m["requests"])
     return count / m["seconds"], count, failures, m["cpu"] / max(count, 1) * 1e6, scraper.scrapes
