@@ -92,7 +92,7 @@ def build_context(environment: Any, runner: Any) -> LoadContext:
             "accounts": [a.account_id for a in accounts],
         },
     )
-    journal.start_flusher()
+    journal.start_flusher(fsync=settings.journal_fsync)
     metrics = ClientMetrics()
     if runner is not None:
         metrics.track_users(lambda: runner.user_count)
@@ -127,7 +127,7 @@ def build_context(environment: Any, runner: Any) -> LoadContext:
             registration.remove()
         metrics.stop()
 
-    environment.events.request.add_listener(metrics.request_listener())
+    metrics.follow(environment)
     environment.events.quitting.add_listener(close)
     atexit.register(close)
     return ctx

@@ -100,9 +100,14 @@ class PlatformUser(FastHttpUser):
         ctx.tradable = [s for s in ctx.symbols if not s.trading_halted] or fallback_symbols()
         return ctx.tradable
 
-    @staticmethod
-    def mark(resp: ResponseContextManager, outcome: str) -> None:
-        resp.request_meta["context"]["outcome"] = outcome
+    def mark(self, resp: ResponseContextManager, outcome: str) -> None:
+        """A success for Locust that the client metrics count as ``outcome``
+        (``denied`` or ``throttled``); also left in the request's context for listeners."""
+        meta = resp.request_meta
+        meta["context"]["outcome"] = outcome
+        metrics = self.ctx.metrics
+        if metrics is not None:
+            metrics.count_outcome(meta["name"], meta["request_type"], outcome)
 
     def classify(self, resp: ResponseContextManager) -> str:
         """Judge a read: 2xx ok, 429 throttled (a correct answer), anything else a failure."""
