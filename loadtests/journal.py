@@ -11,10 +11,14 @@ One JSON-lines file per load process (``orders-<host>-<pid>.jsonl``). Records:
 ``cancel``  an acknowledged cancel: ``{"kind", "t", "order_id", "account_id", "status"}``
 ``end``     ``{"kind", "t", "submitted", "acknowledged"}`` on a clean shutdown (last line)
 
-``t`` is Unix seconds. Records are buffered and written, flushed and fsynced (in an OS
-thread, so a slow disk does not stall the users) at
-least every ``flush_interval_s`` (0.5 s) by a background greenlet, so a crash of
-the load generator loses at most the last interval; ``close()`` flushes the rest.
+``t`` is Unix seconds. Records are buffered and written to the file (handed to the
+operating system) at least every ``flush_interval_s`` (0.5 s) by a background
+greenlet, so a crash of the load generator loses at most the last interval;
+``close()`` writes the rest and fsyncs. What the operating system holds survives
+the process; to survive a crash of the machine as well, ``fsync=True`` (the
+``--journal-fsync`` option) also fsyncs at every interval, in an OS thread so a
+slow disk does not stall the users. It is off by default: its kernel time was a
+sixth of the instrumentation's cost per order (``benchmarks/bench_load.py``).
 A missing ``end`` line tells the reader that the process did not stop cleanly.
 """
 
@@ -135,13 +139,13 @@ class OrderJournal:
             if intent is None:
                 raise ValueError("acknowledged_order needs the intent or its encoded fields")
             fields = _encode(intent)[1:-1]
-        answer = (
-            f'"order_id":{_json(order.get("order_id"))},"status":{_json(order.get("status"))},'
-            f'"filled_quantity":{_json(order.get("filled_quantity"))},'
+        get = order.get
+        self._buffer.append(
+            f'{{"kind":"ack","t":{time.time()!r},{fields},"order_id":{_json(get("order_id"))},'
+            f'"status":{_json(get("status"))},"filled_quantity":{_json(get("filled_quantity"))},'
             f'"http_status":{int(http_status)!r},"replayed":{"true" if replayed else "false"},'
-            f'"attempts":{int(attempts)!r}'
+            f'"attempts":{int(attempts)!r}}}\n'
         )
-        self._buffer.append(f'{{"kind":"ack","t":{time.time()!r},{fields},{answer}}}\n')
 
     def canceled_order(self, order: dict[str, Any]) -> None:
         self._append(
@@ -156,24 +160,25 @@ class OrderJournal:
         )
 
     # -- durability ------------------------------------------------------
-    def flush(self, fsync: Callable[[int], None] = os.fsync) -> None:
+    def flush(self, fsync: Callable[[int], None] | None = os.fsync) -> None:
         """Write and flush whatever is buffered (a process crash loses nothing after this),
-        then ``fsync`` it (a machine crash neither)."""
+        then ``fsync`` it unless ``fsync`` is None (a machine crash neither)."""
         if not self._buffer or self._file.closed:
             return
         lines, self._buffer = self._buffer, []
         try:
             self._file.write("".join(lines))
             self._file.flush()
-            fsync(self._file.fileno())
+            if fsync is not None:
+                fsync(self._file.fileno())
         except OSError as exc:
             self._buffer[:0] = lines
             raise JournalError(
                 f"{self.path}: cannot write the order journal: {exc.strerror}"
             ) from exc
 
-    def start_flusher(self) -> None:
-        """Flush every ``flush_interval_s`` in a background greenlet."""
+    def start_flusher(self, *, fsync: bool = False) -> None:
+        """Flush every ``flush_interval_s`` in a background greenlet (and fsync, if asked)."""
         import gevent
 
         pool = gevent.get_hub().threadpool
@@ -186,7 +191,7 @@ class OrderJournal:
             while not self._closed:
                 gevent.sleep(self.flush_interval_s)
                 try:
-                    self.flush(fsync_in_thread)
+                    self.flush(fsync_in_thread if fsync else None)
                 except JournalError:
                     log.exception("order journal flush failed; retrying")
 

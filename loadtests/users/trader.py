@@ -34,11 +34,7 @@ class Trader(PlatformUser):
         super().__init__(environment)
         if self.ctx.order_ids is None:
             self.ctx.order_ids = ClientOrderIds(self.ctx.settings.run_id)
-        self.order_headers = {
-            **self.auth,
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-        }
+        self.order_headers = {**self.auth, "Content-Type": "application/json"}
         self.known: deque[str] = deque(maxlen=self.max_known_orders)  # acknowledged order ids
         self.open: dict[str, str] = {}  # order id -> status, for orders still on the book
 
@@ -72,7 +68,8 @@ class Trader(PlatformUser):
                     if order is None:
                         resp.failure(f"HTTP {code} without an order in the body")
                     else:
-                        replayed = code == 200 or resp.headers.get("Idempotent-Replayed") == "true"
+                        # a replay is answered 200 (the header only says so again)
+                        replayed = code == 200
                         if journal is not None:
                             journal.acknowledged_order(
                                 None,
@@ -83,7 +80,7 @@ class Trader(PlatformUser):
                                 fields=fields,
                             )
                         if order.get("status") == "REJECTED":
-                            resp.request_meta["context"]["outcome"] = "denied"
+                            self.mark(resp, "denied")
                         resp.success()
                         self._remember(order)
                         return order

@@ -39,3 +39,18 @@ def test_settings_name_the_duration_option(tmp_path) -> None:
     assert (info.value.source, info.value.field) == ("options", "profile-duration")
     options.profile_duration = "2m"
     assert LoadSettings.from_options(options).duration_s == 120.0
+
+
+@pytest.mark.parametrize(("value", "fsync"), [
+    (None, False), ("false", False), ("0", False), ("true", True), ("YES", True), ("on", True),
+])
+def test_journal_fsync_is_off_unless_asked(tmp_path, value: object, fsync: bool) -> None:
+    options = SimpleNamespace(journal_fsync=value, accounts_file=str(tmp_path / "a.json"))
+    assert LoadSettings.from_options(options).journal_fsync is fsync
+
+
+def test_a_bad_journal_fsync_names_the_option(tmp_path) -> None:
+    options = SimpleNamespace(journal_fsync="sometimes", accounts_file=str(tmp_path / "a.json"))
+    with pytest.raises(ConfigError) as info:
+        LoadSettings.from_options(options)
+    assert info.value.field == "journal-fsync" and "'sometimes'" in info.value.problem
