@@ -17,6 +17,7 @@ from decimal import Decimal
 
 import asyncpg
 
+from tradeplat.errors import NotFound
 from tradeplat.money import CASH_ASSET, EXTERNAL_ACCOUNT, quantize
 
 
@@ -97,14 +98,34 @@ async def create_account(
     return CreatedAccount(account_id=account_id, name=name, api_key=api_key)
 
 
-async def rotate_api_key(conn: asyncpg.Connection, account_id: str) -> str:
-    """Give an existing account a new key (the old one stops working)."""
-    api_key = new_api_key()
-    await conn.execute(
-        "UPDATE accounts SET api_key_sha256 = $2 WHERE account_id = $1",
-        account_id, hash_api_key(api_key),
+#: PostgreSQL NOTIFY channel: an account's API key changed (payload: its account id).
+#: Every gateway replica listens and forgets its cached answers for that account.
+API_KEY_CHANNEL = "tradeplat_api_keys"
+
+
+async def _replace_key_hash(conn: asyncpg.Connection, account_id: str, digest: bytes) -> None:
+    # The notification leaves with the commit of the change, never without it.
+    changed = await conn.fetch(
+        "WITH changed AS (UPDATE accounts SET api_key_sha256 = $2 WHERE account_id = $1 "
+        "RETURNING account_id) SELECT pg_notify($3, account_id) FROM changed",
+        account_id, digest, API_KEY_CHANNEL,
     )
+    if not changed:
+        raise NotFound(f"no account {account_id}", field="account_id")
+
+
+async def rotate_api_key(conn: asyncpg.Connection, account_id: str) -> str:
+    """Give an existing account a new key (the old one stops working); ``NotFound``
+    for an unknown account."""
+    api_key = new_api_key()
+    await _replace_key_hash(conn, account_id, hash_api_key(api_key))
     return api_key
+
+
+async def revoke_api_key(conn: asyncpg.Connection, account_id: str) -> None:
+    """Leave the account without a working key (the stored hash is of a secret
+    nobody is shown); ``NotFound`` for an unknown account."""
+    await _replace_key_hash(conn, account_id, hash_api_key(new_api_key()))
 
 
 async def unknown_symbols(conn: asyncpg.Connection, symbols: list[str]) -> list[str]:

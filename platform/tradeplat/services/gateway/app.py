@@ -8,6 +8,7 @@ import httpx
 from fastapi import FastAPI
 
 from tradeplat.config import Settings
+from tradeplat.services.gateway.auth import watch_api_key_changes
 from tradeplat.services.gateway.routes import admin, analytics, marketdata, orders, portfolio
 from tradeplat.web.app import create_app
 
@@ -21,6 +22,7 @@ def create(
         routers=[orders.router, marketdata.router, portfolio.router, analytics.router,
                  admin.router],
         dependencies=("orders", "risk", "portfolio", "marketdata", "analytics"),
+        background=[("api-key-watch", watch_api_key_changes)],
         transports=transports,
         title="tradeplat",
         public=True,

@@ -6,10 +6,23 @@ from typing import Any
 
 from fastapi import APIRouter, Response, status
 
-from tradeplat.accounts import Limits, create_account, unknown_symbols
+from tradeplat.accounts import (
+    Limits,
+    create_account,
+    revoke_api_key,
+    rotate_api_key,
+    unknown_symbols,
+)
 from tradeplat.errors import NotFound
-from tradeplat.schemas import CreatedAccountOut, ErrorBody, HaltSwitch, NewAccount, SymbolName
-from tradeplat.services.gateway.auth import AdminDep
+from tradeplat.schemas import (
+    AccountId,
+    CreatedAccountOut,
+    ErrorBody,
+    HaltSwitch,
+    NewAccount,
+    SymbolName,
+)
+from tradeplat.services.gateway.auth import AdminDep, forget_account
 from tradeplat.services.gateway.forwarding import forward
 from tradeplat.web.deps import RuntimeDep
 
@@ -19,6 +32,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "missing or wrong admin key"},
     403: {"model": ErrorBody, "description": "admin routes disabled"},
     503: {"model": ErrorBody, "description": "a dependency is down; retry later"},
+}
+_ACCOUNT_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "unknown account"}, **_ERRORS,
 }
 
 
@@ -46,6 +62,34 @@ async def create_account_route(
             conn, name=body.name, cash=body.cash, positions=body.positions, limits=limits
         )
     return CreatedAccountOut(account_id=created.account_id, api_key=created.api_key)
+
+
+@router.post(
+    "/accounts/{account_id}/api-key",
+    response_model=CreatedAccountOut,
+    responses=_ACCOUNT_ERRORS,
+    summary="Rotate an account's API key: the new key is shown once, the old one stops working",
+)
+async def rotate_key_route(
+    rt: RuntimeDep, _admin: AdminDep, account_id: AccountId
+) -> CreatedAccountOut:
+    async with rt.db.connection() as conn:
+        api_key = await rotate_api_key(conn, account_id)
+    forget_account(rt, account_id)
+    return CreatedAccountOut(account_id=account_id, api_key=api_key)
+
+
+@router.delete(
+    "/accounts/{account_id}/api-key",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=_ACCOUNT_ERRORS,
+    summary="Revoke an account's API key (no key works until the next rotation)",
+)
+async def revoke_key_route(rt: RuntimeDep, _admin: AdminDep, account_id: AccountId) -> Response:
+    async with rt.db.connection() as conn:
+        await revoke_api_key(conn, account_id)
+    forget_account(rt, account_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.put("/halt", response_model=HaltSwitch, responses=_ERRORS, summary="Halt all trading")
