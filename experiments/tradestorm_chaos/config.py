@@ -19,12 +19,17 @@ the keys below once and names the key when a value is wrong:
 - ``kubernetes_label_key``: pod label naming the service (``app.kubernetes.io/name``);
 - ``kubernetes_database``: the database StatefulSet (``postgres``).
 
+``tradestorm_slo_spec`` (read by the SLO probe) is known too; any other key with one
+of these prefixes is refused as a likely misspelling (it would otherwise be ignored).
+
 Which contexts and namespaces may be touched is NOT read from here: an
 experiment file must not be able to allow itself (see ``allowlist``).
 """
 
 from __future__ import annotations
 
+import difflib
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,6 +42,13 @@ TARGETS = ("local", "kubernetes")
 TARGET_ENV = "TRADESTORM_TARGET"
 STATE_DIR_ENV = "TRADESTORM_STATE_DIR"
 DEFAULT_STATE_DIR = Path(".tradestorm") / "local"
+KNOWN_KEYS = (
+    "tradestorm_target", "tradestorm_state_dir", "tradestorm_prometheus_url",
+    "tradestorm_http_timeout_s", "tradestorm_residue_timeout_s", "tradestorm_slo_spec",
+    "kubernetes_kubeconfig", "kubernetes_context", "kubernetes_namespace",
+    "kubernetes_label_key", "kubernetes_database",
+)
+PREFIXES = ("tradestorm_", "kubernetes_")
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,12 @@ class ChaosSettings:
     ) -> ChaosSettings:
         conf = dict(configuration or {})
         env = os.environ if environ is None else environ
+        for key in conf:
+            if isinstance(key, str) and key.startswith(PREFIXES) and key not in KNOWN_KEYS:
+                close = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
+                hint = f"did you mean {close[0]!r}?" if close else \
+                    f"known: {', '.join(KNOWN_KEYS)}"
+                raise ExperimentInvalid(source, f"configuration.{key}", f"unknown key; {hint}")
 
         def text(key: str, default: str | None) -> str | None:
             value = conf.get(key, default)
@@ -79,8 +97,10 @@ class ChaosSettings:
                     value = float(value)
                 except ValueError:
                     pass
-            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-                raise ExperimentInvalid(source, f"configuration.{key}", "must be a number > 0")
+            if (isinstance(value, bool) or not isinstance(value, int | float)
+                    or not math.isfinite(value) or value <= 0):
+                raise ExperimentInvalid(source, f"configuration.{key}",
+                                        "must be a finite number > 0")
             return float(value)
 
         target = text("tradestorm_target", env.get(TARGET_ENV) or "local")

@@ -128,9 +128,15 @@ def test_a_valid_scenario_loads_with_resolved_files_and_seconds(project: Path) -
         (mutate(phases__recovery=0), "phases.recovery", "what the run measures"),
         (mutate(phases__fault="1h0m1s"), "phases.fault", "longer than a fault may last (1h00m00s"),
         (mutate(configuration={"tradestorm_http_timeout_s": -1}),
-         "configuration.tradestorm_http_timeout_s", "must be a number > 0"),
+         "configuration.tradestorm_http_timeout_s", "must be a finite number > 0"),
         (mutate(configuration={"tradestorm_residue_timeout_s": "soon"}),
-         "configuration.tradestorm_residue_timeout_s", "must be a number > 0"),
+         "configuration.tradestorm_residue_timeout_s", "must be a finite number > 0"),
+        (mutate(configuration={"tradestorm_http_timeout_s": float("inf")}),
+         "configuration.tradestorm_http_timeout_s", "must be a finite number > 0"),
+        (mutate(configuration={"tradestorm_residue_timeout_s": float("nan")}),
+         "configuration.tradestorm_residue_timeout_s", "must be a finite number > 0"),
+        (mutate(configuration={"tradestorm_http_timout_s": 3}),
+         "configuration.tradestorm_http_timout_s", "did you mean 'tradestorm_http_timeout_s'"),
         (mutate(configuration={"kubernetes_namespace": ""}),
          "configuration.kubernetes_namespace", "non-empty string"),
         (mutate(configuration={"tradestorm_target": "kubernetes"}),
@@ -383,7 +389,7 @@ def test_the_command_refuses_them_with_exit_2_naming_file_and_field(project: Pat
     write(project, VALID)
     done = _cli(project, "run", "kill-it", "--validate", "--set", "tradestorm_http_timeout_s=-1")
     assert done.returncode == 2
-    assert "--set: field 'configuration.tradestorm_http_timeout_s': must be a number > 0" \
+    assert "--set: field 'configuration.tradestorm_http_timeout_s': must be a finite number > 0" \
         in done.stderr
     done = _cli(project, "run", "kill-it", "--validate", "--fault", "2h")
     assert done.returncode == 2 and "--fault: field 'phases.fault'" in done.stderr
