@@ -28,6 +28,7 @@ from loadtests.accounts import load_accounts
 from loadtests.errors import ConfigError, LoadRunError
 from loadtests.profiles import make_profile
 from loadtests.settings import default_run_id
+from slo import durations
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 DEFAULT_USERS = 10
@@ -159,11 +160,11 @@ def locust_command(
         "--target-users",
         str(users),
         "--profile-duration",
-        f"{duration_s:g}",
+        durations.format_duration(duration_s, exact=True),  # ":g" kept 6 digits only
         "--seed",
         str(seed),
         "--rate",
-        f"{rate:g}",
+        repr(float(rate)),
         "--accounts-file",
         str(accounts_file),
         "--journal-dir",
