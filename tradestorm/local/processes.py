@@ -116,7 +116,12 @@ def spawn(
     cwd: Path | None = None,
     new_session: bool = False,
 ) -> subprocess.Popen[bytes]:
-    """Start ``argv`` with stdout and stderr appended to ``log_file``."""
+    """Start ``argv`` with stdout and stderr appended to ``log_file``.
+
+    The child inherits the file opened with O_APPEND: each write lands at the
+    current end, so when the supervisor truncates the log to rotate it, the next
+    line goes to offset 0 (no hole of NUL bytes up to the old offset).
+    """
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with open(log_file, "ab", buffering=0) as log:
         return subprocess.Popen(
@@ -131,17 +136,68 @@ def spawn(
         )
 
 
-def log_tail(path: Path, lines: int = 15) -> str:
-    """The last lines of a log file, for error messages."""
+def rotated_log(log_file: Path, generation: int) -> Path:
+    """``NAME.log.N``: the log as it was ``generation`` rotations ago (the supervisor
+    rotates STATE/logs by copy-truncate: ``.log`` → ``.log.1`` → ``.log.2`` …)."""
+    return log_file.with_name(f"{log_file.name}.{generation}")
+
+
+def read_log_since(log_file: Path, offset: int, rotations: int = 0,
+                   limit: int = 65536) -> bytes:
+    """The last ``limit`` bytes written to ``log_file`` since it was ``offset`` bytes long.
+
+    ``rotations`` is how many times the file was rotated since then: that output
+    begins in ``NAME.log.<rotations>`` at ``offset`` and goes on through the newer
+    ones into ``NAME.log``. A file shorter than ``offset`` with no rotation known
+    was truncated by someone else: counted as one rotation. When the rotation that
+    held ``offset`` has been dropped already, what is left is read from its start.
+    """
     try:
-        with open(path, "rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            size = fh.tell()
-            fh.seek(max(0, size - 8192))
-            text = fh.read().decode("utf-8", "replace")
+        size = log_file.stat().st_size
     except OSError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
+        size = 0
+    if rotations <= 0 and size < offset:
+        rotations = 1
+    # (path, where this start's output begins in it), oldest first
+    parts: list[tuple[Path, int]] = []
+    for generation in range(rotations, 0, -1):
+        path = rotated_log(log_file, generation)
+        if path.exists():
+            parts.append((path, offset if generation == rotations else 0))
+    parts.append((log_file, 0 if rotations > 0 else offset))
+    chunks: list[bytes] = []
+    left = limit
+    for path, start in reversed(parts):
+        if left <= 0:
+            break
+        try:
+            with open(path, "rb") as fh:
+                end = fh.seek(0, os.SEEK_END)
+                begin = max(min(start, end), end - left)
+                fh.seek(begin)
+                data = fh.read(end - begin)
+        except OSError:
+            continue
+        chunks.append(data)
+        left -= len(data)
+    return b"".join(reversed(chunks))
+
+
+def log_tail(path: Path, lines: int = 15) -> str:
+    """The last lines of a log file, for error messages (reaching back into
+    ``NAME.log.1`` when the log was rotated a moment ago)."""
+    data = b""
+    for candidate in (path, rotated_log(path, 1)):
+        try:
+            with open(candidate, "rb") as fh:
+                size = fh.seek(0, os.SEEK_END)
+                fh.seek(max(0, size - 8192))
+                data = fh.read() + data
+        except OSError:
+            continue
+        if data.count(b"\n") > lines:
+            break
+    return "\n".join(data.decode("utf-8", "replace").splitlines()[-lines:])
 
 
 def processes_of_target(target_id: str) -> list[psutil.Process]:
