@@ -1,5 +1,10 @@
 """``python -m tradestorm.local.supervisor --state-dir DIR [--replicas N] [--fresh]``.
 
+Log rotation (``STATE/logs``, see ``logs.py``): ``--log-max-bytes`` and
+``--log-keep``, by default ``$TRADESTORM_LOG_MAX_BYTES`` (e.g. ``50M``; ``0`` turns
+rotation off) and ``$TRADESTORM_LOG_KEEP``, read once here; ``tradestorm up``
+passes its environment on to the supervisor.
+
 Exit codes: 0 stopped cleanly, 1 failed to start (the error is in
 ``STATE/last-error.json`` and ``STATE/logs/supervisor.log``), 3 another
 supervisor already runs on this state folder.
@@ -12,6 +17,7 @@ import logging
 import sys
 from pathlib import Path
 
+from tradestorm.local.supervisor.logs import RotationPolicy, parse_size
 from tradestorm.local.topology import DEFAULT_ACCOUNTS, DEFAULT_REPLICAS
 
 
@@ -25,7 +31,19 @@ def main(argv: list[str] | None = None) -> int:
     # chosen by `tradestorm up`, so it can find every process of the target even
     # before the first state.json is written
     parser.add_argument("--target-id", default=None)
+    parser.add_argument("--log-max-bytes", type=parse_size, default=None,
+                        help="rotate a log of STATE/logs beyond this size (e.g. 50M; 0: never)")
+    parser.add_argument("--log-keep", type=int, default=None,
+                        help="rotated copies kept per log (NAME.log.1 ... NAME.log.N)")
     args = parser.parse_args(argv)
+    try:
+        policy = RotationPolicy.from_env()
+        policy = RotationPolicy(
+            max_bytes=policy.max_bytes if args.log_max_bytes is None else args.log_max_bytes,
+            keep=policy.keep if args.log_keep is None else args.log_keep,
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
@@ -37,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
 
     options = SupervisorOptions(state_dir=args.state_dir.absolute(), replicas=args.replicas,
                                 fresh=args.fresh, accounts=args.accounts,
-                                start_timeout_s=args.timeout, target_id=args.target_id)
+                                start_timeout_s=args.timeout, target_id=args.target_id,
+                                log_rotation=policy)
     supervisor = Supervisor(options)
     if not supervisor.acquire_lock():
         print(f"another supervisor runs on {options.state_dir}", file=sys.stderr)

@@ -34,6 +34,7 @@ from tradestorm.local import prometheus as prom
 from tradestorm.local.postgres import PostgresServer, free_port
 from tradestorm.local.processes import TARGET_ID_ENV, ProcessRecord, log_tail, spawn, terminate
 from tradestorm.local.state import SCHEMA, StateLayout, write_json_atomic
+from tradestorm.local.supervisor.logs import LogRotator, RotationPolicy
 from tradestorm.local.supervisor.replicas import Replica, backoff_delay
 from tradestorm.local.topology import DATABASE_NAME, HOST, SERVICE_URL_ENV, SERVICES
 
@@ -53,6 +54,7 @@ class SupervisorOptions:
     accounts: int = 20
     start_timeout_s: float = 120.0
     target_id: str | None = None
+    log_rotation: RotationPolicy = RotationPolicy()
 
 
 class Helper:
@@ -91,6 +93,7 @@ class Supervisor:
     def __init__(self, options: SupervisorOptions) -> None:
         self.options = options
         self.layout = StateLayout(options.state_dir)
+        self.log_rotator = LogRotator(self.layout.logs, options.log_rotation)
         self.admin_key = secrets.token_urlsafe(24)
         # every process of this target inherits it: `down` finds stragglers by it
         self.target_id = options.target_id or secrets.token_hex(12)
@@ -209,6 +212,7 @@ class Supervisor:
         )
         code = 0
         monitor: asyncio.Task[None] | None = None
+        rotation = asyncio.create_task(self.log_rotator.run(), name="log rotation")
         try:
             await self._start_control_api()
             self.save()
@@ -226,10 +230,11 @@ class Supervisor:
             self.phase = "failed"
             code = 1
         finally:
-            if monitor is not None:
-                monitor.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await monitor
+            for task in (monitor, rotation):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             await self.shutdown()
         return code
 
@@ -254,7 +259,8 @@ class Supervisor:
         # replicas' ports are chosen now, so the proxies can start with PostgreSQL
         for service in SERVICES:
             self.replicas[service] = [
-                Replica(service, i, free_port(), layout.log(f"{service}-{i}"))
+                Replica(service, i, free_port(), layout.log(f"{service}-{i}"),
+                        log_rotations=self.log_rotator.generation)
                 for i in range(opts.replicas)
             ]
         self.step = "starting PostgreSQL and the proxies"
@@ -450,7 +456,7 @@ class Supervisor:
         for r in (r for rs in self.replicas.values() for r in rs if not r.ready):
             why = r.last_probe_error or r.state
             if r.last_exit is not None:
-                last_line = (log_tail(r.log_file, 1) or "").strip()[-300:]
+                last_line = r.last_lines(1).strip()[-300:]
                 why = f"exited with {r.last_exit} after {r.restarts} restart(s): {last_line}"
             problems.append(f"{r.name} not ready ({why})")
         if not self.database_up:

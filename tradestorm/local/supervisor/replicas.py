@@ -5,18 +5,22 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tradestorm.local.processes import ProcessRecord, spawn
+from tradestorm.local.processes import ProcessRecord, read_log_since, spawn
 from tradestorm.local.topology import HOST
 
 BACKOFF_BASE_S = 0.5
 BACKOFF_MAX_S = 30.0
 # a replica that stayed up this long has its back-off forgotten (like a kubelet)
 BACKOFF_RESET_AFTER_S = 10.0
+
+
+def _never_rotated(_log_file: Path) -> int:
+    return 0
 
 
 def backoff_delay(consecutive_failures: int) -> float:
@@ -43,7 +47,10 @@ class Replica:
     restart_at: float | None = None  # when a dead replica will be started again
     ready_since: float | None = None
     last_probe_error: str = ""
-    log_offset: int = 0  # where this start's output begins in the log file
+    log_offset: int = 0  # where this start's output begins in the log file...
+    log_generation: int = 0  # ...after that many rotations of it (LogRotator.generation)
+    # the rotations of a log so far: LogRotator.generation when the supervisor rotates
+    log_rotations: Callable[[Path], int] = _never_rotated
     bind_conflict: bool = False  # the last exit was "address already in use"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -88,6 +95,8 @@ class Replica:
             self.log_offset = self.log_file.stat().st_size
         except OSError:
             self.log_offset = 0
+        # the size first, then the generation: see LogRotator
+        self.log_generation = self.log_rotations(self.log_file)
         child_env = dict(env)
         child_env["TRADEPLAT_REPLICA"] = self.name
         self.process = spawn(self.argv(), log_file=self.log_file, env=child_env)
@@ -116,13 +125,18 @@ class Replica:
         self.process = None
         return True
 
+    def output_since_start(self, limit: int = 65536) -> bytes:
+        """The last ``limit`` bytes this start wrote, also across log rotations."""
+        rotations = self.log_rotations(self.log_file) - self.log_generation
+        return read_log_since(self.log_file, self.log_offset, rotations, limit)
+
+    def last_lines(self, lines: int = 15) -> str:
+        """This start's last lines of output (what a crashed replica said last)."""
+        text = self.output_since_start(8192).decode("utf-8", "replace")
+        return "\n".join(text.splitlines()[-lines:])
+
     def _log_since_start_has(self, text: str) -> bool:
-        try:
-            with open(self.log_file, "rb") as fh:
-                fh.seek(self.log_offset)
-                return text.encode() in fh.read(65536).lower()
-        except OSError:
-            return False
+        return text.encode() in self.output_since_start().lower()
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
