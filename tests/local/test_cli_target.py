@@ -59,3 +59,28 @@ def test_up_without_prometheus_names_the_package_and_starts_nothing(tmp_path: Pa
     assert "apt-get install prometheus" in r.output
     assert not (tmp_path / "state.json").exists()
     assert not (tmp_path / "logs").exists()
+
+
+def test_a_bad_log_size_is_a_usage_error(tmp_path: Path) -> None:
+    r = CliRunner().invoke(cli, ["up", "--log-max-size", "lots", "--state-dir", str(tmp_path)])
+    assert r.exit_code == 2
+    assert "--log-max-size" in r.output and "not a size" in r.output
+    assert not (tmp_path / "state.json").exists()
+
+
+def test_the_log_size_reaches_the_supervisor(tmp_path: Path, monkeypatch) -> None:
+    import tradestorm.local.target as target_mod
+
+    started: list[list[str]] = []
+
+    def spawn(argv: list[str], **_kw: object) -> None:
+        started.append(argv)
+        raise OSError("not started in this test")
+
+    monkeypatch.setattr(target_mod, "spawn", spawn)
+    r = CliRunner().invoke(cli, ["up", "--log-max-size", "512k", "--state-dir", str(tmp_path)])
+    assert r.exit_code == 2, r.output  # a clear error, not a traceback
+    assert "cannot start the supervisor" in r.output and "not started in this test" in r.output
+    [argv] = started
+    assert argv[argv.index("--log-max-bytes") + 1] == str(512 * 1024)
+    assert argv[argv.index("-m") + 1] == "tradestorm.local.supervisor"

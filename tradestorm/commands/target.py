@@ -94,10 +94,22 @@ def _print_status(status: TargetStatus, state_dir: Path | None = None) -> None:
 
 
 def _local_target(state_dir: Path | None, replicas: int = 2, fresh: bool = False,
-                  accounts: int = 20) -> Any:
+                  accounts: int = 20, log_max_bytes: int | None = None) -> Any:
     from tradestorm.local.target import LocalTarget
 
-    return LocalTarget(state_dir=state_dir, replicas=replicas, fresh=fresh, accounts=accounts)
+    return LocalTarget(state_dir=state_dir, replicas=replicas, fresh=fresh, accounts=accounts,
+                       log_max_bytes=log_max_bytes)
+
+
+def _log_size(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
+    if value is None:
+        return None
+    from tradestorm.local.supervisor.logs import parse_size
+
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 @click.command()
@@ -108,19 +120,22 @@ def _local_target(state_dir: Path | None, replicas: int = 2, fresh: bool = False
               help="Demo accounts seeded into STATE/accounts.json (local target).")
 @click.option("--foreground", is_flag=True,
               help="Stay attached; Ctrl-C (SIGINT/SIGTERM) takes the target down.")
+@click.option("--log-max-size", "log_max_bytes", callback=_log_size, default=None,
+              metavar="SIZE", help="Rotate a log of STATE/logs beyond this size (e.g. 50M, "
+              "512k; 0: never). Default: $TRADESTORM_LOG_MAX_BYTES, else 50M.")
 @state_dir_option
 @click.option("--timeout", type=click.FloatRange(min=1), default=120.0, show_default=True,
               help="Seconds to wait for every component to be ready.")
 @target_options
-def up(replicas: int, fresh: bool, accounts: int, foreground: bool, state_dir: Path | None,
-       target_name: str, timeout: float, kube_context: str | None, overlay: str, namespace: str,
-       allow_context: tuple[str, ...], dry_run: bool) -> None:
+def up(replicas: int, fresh: bool, accounts: int, foreground: bool, log_max_bytes: int | None,
+       state_dir: Path | None, target_name: str, timeout: float, kube_context: str | None,
+       overlay: str, namespace: str, allow_context: tuple[str, ...], dry_run: bool) -> None:
     """Bring the platform up: PostgreSQL, Prometheus, proxies and N replicas per service."""
     if target_name == "kubernetes":
         target = _kube_target(kube_context, overlay, namespace, allow_context, dry_run)
         _print_status(target.up(wait=True, timeout_s=timeout))
         return
-    target = _local_target(state_dir, replicas, fresh, accounts)
+    target = _local_target(state_dir, replicas, fresh, accounts, log_max_bytes)
     running = target.running_supervisor()
     if running is not None:
         record, state = running

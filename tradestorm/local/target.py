@@ -57,7 +57,8 @@ class LocalTarget:
     name = "local"
 
     def __init__(self, state_dir: Path | None = None, replicas: int = DEFAULT_REPLICAS, *,
-                 fresh: bool = False, accounts: int = DEFAULT_ACCOUNTS) -> None:
+                 fresh: bool = False, accounts: int = DEFAULT_ACCOUNTS,
+                 log_max_bytes: int | None = None) -> None:
         if isinstance(replicas, bool) or not isinstance(replicas, int) or not 1 <= replicas <= 16:
             raise TargetError(f"replicas must be an integer from 1 to 16, got {replicas!r}")
         if isinstance(accounts, bool) or not isinstance(accounts, int) or accounts < 1:
@@ -67,6 +68,12 @@ class LocalTarget:
         self.replicas = replicas
         self.fresh = fresh
         self.accounts = accounts
+        # None: the supervisor's default ($TRADESTORM_LOG_MAX_BYTES, else 50 MiB); 0: never
+        if log_max_bytes is not None and (isinstance(log_max_bytes, bool)
+                                          or not isinstance(log_max_bytes, int)
+                                          or log_max_bytes < 0):
+            raise TargetError(f"log_max_bytes must be an integer >= 0, got {log_max_bytes!r}")
+        self.log_max_bytes = log_max_bytes
 
     # ------------------------------------------------------------------ queries
     def running_supervisor(self) -> tuple[ProcessRecord, dict[str, Any]] | None:
@@ -97,11 +104,16 @@ class LocalTarget:
                 "--timeout", str(float(timeout_s))]
         if self.fresh:
             argv.append("--fresh")
+        if self.log_max_bytes is not None:
+            argv += ["--log-max-bytes", str(self.log_max_bytes)]
         # chosen here, so that an `up` interrupted before the supervisor's first
         # state.json can still find every process of the target
         target_id = secrets.token_hex(12)
         argv += ["--target-id", target_id]
-        proc = spawn(argv, log_file=self.layout.log("supervisor"), new_session=True)
+        try:
+            proc = spawn(argv, log_file=self.layout.log("supervisor"), new_session=True)
+        except OSError as exc:
+            raise TargetError(f"cannot start the supervisor ({argv[0]}): {exc}") from exc
         try:
             say(f"supervisor started (pid {proc.pid}), logs in {self.layout.logs}")
             return self._wait(proc, wait=wait, timeout_s=timeout_s, say=say)
