@@ -5,7 +5,9 @@ keeps trying in the background (readiness stays false meanwhile). Once the pool
 exists, a database outage only breaks the connections in it; asyncpg drops a
 broken connection when it is released and opens a new one on the next acquire,
 so the pool heals by itself when the database comes back. Every database error
-that means "not now" is mapped to ``DatabaseUnavailable`` (HTTP 503).
+that means "not now" is mapped to ``DatabaseUnavailable`` (HTTP 503), or to
+``DeadlineExceeded`` (also 503) once the caller's deadline has passed: waiting
+for a pooled connection never outlasts that deadline (``tradeplat.deadline``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from typing import Any
 
 import asyncpg
 
-from tradeplat.errors import DatabaseUnavailable
+from tradeplat import deadline
+from tradeplat.errors import DatabaseUnavailable, DeadlineExceeded, TradeplatError
 
 log = logging.getLogger("tradeplat.db")
 
@@ -45,10 +48,16 @@ async def unavailable_on_outage() -> AsyncIterator[None]:
     """Turn a transient database error into ``DatabaseUnavailable``."""
     try:
         yield
-    except DatabaseUnavailable:
+    except TradeplatError:
         raise
     except Exception as exc:
         if is_transient(exc):
+            left = deadline.remaining()
+            if left is not None and left <= 0:
+                raise DeadlineExceeded(
+                    f"the caller's deadline passed while waiting for the database "
+                    f"({type(exc).__name__})", dependency="database",
+                ) from exc
             raise DatabaseUnavailable(f"database: {type(exc).__name__}: {exc}") from exc
         raise
 
@@ -123,8 +132,9 @@ class Database:
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
         pool = self._require_pool()
+        deadline.check("database")
         async with unavailable_on_outage():
-            async with pool.acquire(timeout=self.timeout_s) as conn:
+            async with pool.acquire(timeout=deadline.bound(self.timeout_s)) as conn:
                 yield conn
 
     @asynccontextmanager

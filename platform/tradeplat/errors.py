@@ -130,6 +130,14 @@ class DependencyUnavailable(Unavailable):
     code = "dependency_unavailable"
 
 
+class DeadlineExceeded(Unavailable):
+    """The caller's deadline (``X-Request-Timeout-Ms``) ran out: this service
+    gave up before it, without committing anything (503, ``dependency`` names
+    what it was waiting for)."""
+
+    code = "deadline_exceeded"
+
+
 class PoisonEvent(TradeplatError):
     """An outbox event that cannot be applied (malformed payload): set aside,
     left pending (so the outbox lag shows it), never silently dropped."""

@@ -14,7 +14,9 @@ from tradeplat.web.handlers import install_handlers
 from tradeplat.web.middleware import (
     BodySizeLimitMiddleware,
     ConcurrencyLimitMiddleware,
+    DeadlineMiddleware,
     RequestContextMiddleware,
+    refuse_past_deadline,
     refuse_when_shed,
 )
 from tradeplat.web.probes import router as probes_router
@@ -49,7 +51,7 @@ def create_app(
         openapi_url="/openapi.json" if public else "/internal/openapi.json",
         docs_url="/docs" if public else None,
         redoc_url=None,
-        dependencies=[Depends(refuse_when_shed)],
+        dependencies=[Depends(refuse_when_shed), Depends(refuse_past_deadline)],
     )
     app.state.runtime = runtime
     install_handlers(app)
@@ -58,6 +60,7 @@ def create_app(
         app.include_router(router)
     # Added innermost first: the context middleware sees every answer, shed 503s
     # and 413s included.
+    app.add_middleware(DeadlineMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ConcurrencyLimitMiddleware, max_in_flight=settings.max_concurrency)
     app.add_middleware(RequestContextMiddleware, metrics=runtime.metrics)

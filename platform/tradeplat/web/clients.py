@@ -9,6 +9,12 @@ Every call has a deadline: an attempt's answer must be complete within the
 call timeout (``TRADEPLAT_CALL_TIMEOUT_S``) plus the connect budget, however
 it trickles in; past it the attempt is a read timeout (sent, answer lost).
 
+The caller's deadline travels with every call (``tradeplat.deadline``): an
+attempt lasts at most what is left of the current request's deadline, and its
+``X-Request-Timeout-Ms`` header tells the callee how long this attempt will
+wait (written when the request goes on the wire); with no time left, no
+attempt starts (``DeadlineExceeded``, 503).
+
 Only idempotent calls are retried: GETs on a transport error, a timeout or a
 502/503/504; a call marked ``safe_on_connect`` (e.g. an order submission,
 idempotent on its client order id) only when the connection could not be
@@ -21,14 +27,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from typing import Any
 
 import httpx
 
-from tradeplat.errors import DependencyUnavailable
+from tradeplat import deadline
+from tradeplat.errors import DeadlineExceeded, DependencyUnavailable
 from tradeplat.observability import request_id
 from tradeplat.observability.metrics import Metrics
-from tradeplat.web.transport import AiohttpTransport
+from tradeplat.web.transport import DEADLINE_EXTENSION, AiohttpTransport
 
 log = logging.getLogger("tradeplat.clients")
 
@@ -95,11 +103,26 @@ class ServiceClient:
             None if timeout_s is None else httpx.Timeout(timeout_s, connect=min(timeout_s, 1.0))
         )
         # Per-read timeouts do not bound an answer that trickles in: a deadline does.
-        deadline_s = self.attempt_deadline_s(timeout_s)
+        own_deadline_s = self.attempt_deadline_s(timeout_s)
         last_exc: Exception | None = None
         for attempt in range(1, self.attempts + 1):
+            deadline_s = deadline.bound(own_deadline_s)
+            if deadline_s <= 0:
+                if last_exc is None:
+                    raise DeadlineExceeded(
+                        f"no time left to call {self.name}", dependency=self.name
+                    )
+                break
             try:
-                kwargs: dict[str, Any] = {"json": json, "params": params, "headers": headers}
+                # The callee's budget: what this attempt waits, the read timeout
+                # (a silent callee is given up on after it) when shorter;
+                # rewritten by the transport when the request leaves.
+                budget_s = min(deadline_s, self.timeout_s if timeout_s is None else timeout_s)
+                kwargs: dict[str, Any] = {
+                    "json": json, "params": params,
+                    "headers": {**(headers or {}), deadline.HEADER: str(int(budget_s * 1000))},
+                    "extensions": {DEADLINE_EXTENSION: time.monotonic() + deadline_s},
+                }
                 if timeout is not None:
                     kwargs["timeout"] = timeout
                 response = await self._request_by_deadline(method, path, deadline_s, kwargs)
@@ -126,6 +149,11 @@ class ServiceClient:
             await asyncio.sleep(random.uniform(0.02, 0.08) * attempt)
         assert last_exc is not None  # a 5xx on the last attempt was returned above
         kind = "timed out" if isinstance(last_exc, httpx.TimeoutException) else "unreachable"
+        left = deadline.remaining()
+        if kind == "timed out" and left is not None and left <= 0:
+            raise DeadlineExceeded(
+                f"{self.name} did not answer within the caller's deadline", dependency=self.name
+            ) from last_exc
         raise DependencyUnavailable(
             f"{self.name} {kind}: {type(last_exc).__name__}", dependency=self.name
         ) from last_exc

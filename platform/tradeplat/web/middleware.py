@@ -10,7 +10,8 @@ import time
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tradeplat.errors import Overloaded, PayloadTooLarge
+from tradeplat import deadline
+from tradeplat.errors import ClientError, DeadlineExceeded, Overloaded, PayloadTooLarge
 from tradeplat.observability import request_id
 from tradeplat.observability.metrics import Metrics
 
@@ -148,6 +149,56 @@ async def refuse_when_shed(request: Request) -> None:
     limit = request.scope.get(SHED)
     if limit is not None:
         raise Overloaded(f"more than {limit} requests in flight; retry later")
+
+
+#: Set in the scope of a request whose deadline header is malformed or spent.
+REFUSED_DEADLINE = "tradeplat.deadline_refused"
+_DEADLINE_HEADER = deadline.HEADER.lower().encode("latin-1")
+
+
+class DeadlineMiddleware:
+    """Starts the request's deadline from its ``X-Request-Timeout-Ms`` budget
+    (``tradeplat.deadline``) for everything the request does, and resets it after.
+
+    A malformed value (422 naming the header) or a budget already spent on
+    arrival (503 ``deadline_exceeded``) is marked, and :func:`refuse_past_deadline`
+    (a dependency of every route) raises it before any work, so the answer is
+    counted under its route like any other."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw = None
+        if scope["type"] == "http" and scope.get("path") not in _QUIET_ROUTES:
+            for name, value in scope.get("headers", ()):
+                if name == _DEADLINE_HEADER:
+                    raw = value.decode("latin-1")
+                    break
+        if raw is None:
+            await self.app(scope, receive, send)
+            return
+        try:
+            budget_s = deadline.parse(raw)
+        except ClientError as exc:
+            scope[REFUSED_DEADLINE] = exc
+            await self.app(scope, receive, send)
+            return
+        token = deadline.start(budget_s)
+        try:
+            left = deadline.remaining()
+            if left is not None and left <= 0:
+                scope[REFUSED_DEADLINE] = DeadlineExceeded(
+                    f"{deadline.HEADER}: {raw} ms leaves no time to work", dependency="caller")
+            await self.app(scope, receive, send)
+        finally:
+            deadline.reset(token)
+
+
+async def refuse_past_deadline(request: Request) -> None:
+    refusal = request.scope.get(REFUSED_DEADLINE)
+    if refusal is not None:
+        raise refusal
 
 
 class BodySizeLimitMiddleware:

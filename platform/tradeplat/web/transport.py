@@ -13,8 +13,36 @@ still tell "never sent" (connect errors and timeouts, pool timeouts) from
 
 from __future__ import annotations
 
+import time
+
 import aiohttp
 import httpx
+
+from tradeplat import deadline
+
+#: httpx request extension: the attempt's deadline (``time.monotonic()``); the
+#: transport rewrites ``X-Request-Timeout-Ms`` from it once a connection is ready.
+DEADLINE_EXTENSION = "tradeplat.deadline"
+#: Carries that deadline and the read timeout from ``handle_async_request`` to
+#: the request object (never sent: replaced by ``X-Request-Timeout-Ms``).
+_ENDS_AT = "x-tradeplat-ends-at"
+
+
+class _DeadlineRequest(aiohttp.ClientRequest):
+    """Writes the budget when the request goes on the wire, after any wait for a
+    pooled connection or a connect: what is left of the attempt's deadline, or
+    the read timeout (a silent callee is given up on after it) when shorter.
+    The callee never gets more time than this caller will wait."""
+
+    async def send(self, conn: aiohttp.connector.Connection) -> aiohttp.ClientResponse:
+        carried = self.headers.popone(_ENDS_AT, None)
+        if carried is not None:
+            ends_at, _, read_s = carried.partition(";")
+            left_s = float(ends_at) - time.monotonic()
+            if read_s:
+                left_s = min(left_s, float(read_s))
+            self.headers[deadline.HEADER] = str(max(0, int(left_s * 1000)))
+        return await super().send(conn)
 
 _HOP_BY_HOP = frozenset({"host", "content-length", "connection", "transfer-encoding",
                          "keep-alive"})
@@ -38,7 +66,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 ttl_dns_cache=60,
             )
             self._session = aiohttp.ClientSession(
-                connector=connector, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar()
+                connector=connector, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar(),
+                request_class=_DeadlineRequest,
             )
         return self._session
 
@@ -55,6 +84,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
         headers = [(k, v) for k, v in request.headers.multi_items()
                    if k.lower() not in _HOP_BY_HOP]
+        ends_at = request.extensions.get(DEADLINE_EXTENSION)
+        if ends_at is not None:
+            read = limits.get("read")
+            headers.append((_ENDS_AT, f"{float(ends_at)!r};{'' if read is None else read!r}"))
         body = await request.aread()
         try:
             async with self._get_session().request(

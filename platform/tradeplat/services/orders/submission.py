@@ -17,6 +17,13 @@ one per-account lock, then matching.
 3. In the same transaction: the per-symbol advisory lock (always after the
    account lock, so the two never deadlock), ``INSERT … ON CONFLICT DO
    NOTHING``, matching, trades, fills and outbox events.
+
+The caller's deadline (``X-Request-Timeout-Ms``, ``tradeplat.deadline``) bounds
+it all: the wait for the account lock, the risk call and every later statement
+of the transaction get at most what is left of it, and the transaction commits
+only while time is left. Running out is a 503 ``deadline_exceeded`` with
+nothing written, answered before the caller gives up: an order is never
+created for a caller that has left.
 """
 
 from __future__ import annotations
@@ -30,8 +37,11 @@ from decimal import Decimal
 
 import asyncpg
 
+from tradeplat import deadline
 from tradeplat.errors import (
     Conflict,
+    DatabaseUnavailable,
+    DeadlineExceeded,
     DependencyUnavailable,
     InvalidInput,
     RateLimited,
@@ -109,15 +119,40 @@ ACCOUNT_LOCK_CLASS = 0x6163  # 'ac'
 STALL_MARGIN_S = 1.0
 
 
-async def lock_account(conn: asyncpg.Connection, account_id: str, hold_s: float) -> None:
-    """Serialize ``account_id``'s submissions until the transaction ends; the
-    server ends a transaction left idle longer than ``hold_s`` (lock released)."""
-    # One round trip; the (transaction-local) timeout applies once the statement returns.
-    await conn.execute(
-        "SELECT set_config('idle_in_transaction_session_timeout', $3, true), "
-        "pg_advisory_xact_lock($1, hashtext($2))",
-        ACCOUNT_LOCK_CLASS, account_id, str(max(1, int(hold_s * 1000))),
-    )
+def _ms(seconds: float) -> str:
+    return str(max(1, int(seconds * 1000)))
+
+
+async def lock_account(
+    conn: asyncpg.Connection, account_id: str, hold_s: float, wait_s: float
+) -> None:
+    """Serialize ``account_id``'s submissions until the transaction ends.
+
+    Waiting for the lock, and each later statement of the transaction, lasts
+    at most ``wait_s`` (the database timeout, or less: what is left of the
+    caller's deadline); the server ends a transaction left idle longer than
+    ``hold_s`` (lock released)."""
+    # One round trip. lock_timeout is set before the lock is asked for, so it
+    # bounds this wait; the other (transaction-local) settings apply from the
+    # next statement on.
+    bounded_by_deadline = deadline.binds(wait_s)
+    try:
+        await conn.execute(
+            "SELECT set_config('lock_timeout', $4, true), "
+            "set_config('statement_timeout', $4, true), "
+            "set_config('idle_in_transaction_session_timeout', $3, true), "
+            "pg_advisory_xact_lock($1, hashtext($2))",
+            ACCOUNT_LOCK_CLASS, account_id, _ms(hold_s), _ms(wait_s),
+        )
+    except asyncpg.LockNotAvailableError as exc:
+        if bounded_by_deadline:
+            raise DeadlineExceeded(
+                "the caller's deadline passed while waiting for the account's previous order",
+                dependency="database",
+            ) from exc
+        raise DatabaseUnavailable(
+            "the account's previous order held its lock longer than the database timeout"
+        ) from exc
 
 
 async def ask_risk(rt: Runtime, account_id: str, order: NewOrder) -> RiskVerdict:
@@ -133,12 +168,14 @@ async def ask_risk(rt: Runtime, account_id: str, order: NewOrder) -> RiskVerdict
     # The whole call, a retried connect included, ends at one attempt's deadline:
     # the caller holds the account lock meanwhile.
     client = rt.client("risk")
+    deadline.check("risk")
     try:
-        async with asyncio.timeout(client.attempt_deadline_s()):
+        async with asyncio.timeout(deadline.bound(client.attempt_deadline_s())):
             response = await client.request(
                 "POST", "/internal/checks", json=body, safe_on_connect=True
             )
     except TimeoutError:
+        deadline.check("risk")
         raise DependencyUnavailable("risk timed out", dependency="risk") from None
     if response.status_code == 429:
         retry = response.headers.get("Retry-After", "1")
@@ -167,9 +204,9 @@ async def submit_order(
         return _replay(existing, fingerprint)
     check_shape(order, await tick_size(rt, order.symbol))
 
-    hold_s = rt.client("risk").attempt_deadline_s() + STALL_MARGIN_S
+    hold_s = deadline.bound(rt.client("risk").attempt_deadline_s()) + STALL_MARGIN_S
     async with rt.db.transaction() as conn:
-        await lock_account(conn, account_id, hold_s)
+        await lock_account(conn, account_id, hold_s, deadline.bound(rt.db.timeout_s))
         twin = await repository.get_by_client_id(conn, account_id, client_order_id)
         if twin is not None:  # committed while this one waited for the lock
             return _replay(twin, fingerprint)
@@ -179,6 +216,8 @@ async def submit_order(
         )
         if outcome is None:  # a concurrent twin committed first
             return _replay(row, fingerprint)
+        # The caller may have given up: roll back rather than create its order.
+        deadline.check("orders")
     if outcome.trades:
         rt.metrics.fills.labels(order.symbol).inc(2 * len(outcome.trades))  # buy and sell fill
     result = repository.order_from_row(outcome.updated or row)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from tradeplat import deadline
 from tradeplat.errors import RateLimited
 from tradeplat.schemas import HaltSwitch, RiskCheck, RiskVerdict
 from tradeplat.services.risk.checks import evaluate, load_exposure
@@ -16,7 +17,8 @@ router = APIRouter(prefix="/internal", tags=["risk"])
 @router.post("/checks", response_model=RiskVerdict)
 async def check_order(rt: RuntimeDep, check: RiskCheck) -> RiskVerdict:
     defaults = rt.settings.risk_defaults
-    async with rt.db.connection() as conn:
+    # The check's statements are cut at the caller's deadline (orders' budget).
+    async with deadline.enforced("database"), rt.db.connection() as conn:
         wait_s = await take_token(conn, check.account_id, defaults.max_orders_per_second)
         if wait_s > 0:
             rt.metrics.risk_denials.labels("rate_limited").inc()
