@@ -1,11 +1,18 @@
 """Pre-trade checks. Each denial has a stable ``reason`` (a metric label too).
 
-Reads are one query over balances, open orders, limits, halts and the last
-quote. Two orders of one account are never checked at the same moment: orders
-asks under a per-account lock and inserts the order before releasing it
-(``services/orders/submission.py``), so each check sees the orders placed
-before it. Balances still lag fills by the outbox delay (a filled BUY leaves
-the open orders before its cash leaves the balance).
+Reads are one query over balances, open orders, trades not yet in the ledger,
+limits, halts and the last quote. Two orders of one account are never checked
+at the same moment: orders asks under a per-account lock and inserts the order
+before releasing it (``services/orders/submission.py``), so each check sees the
+orders placed before it.
+
+Balances lag fills by the outbox delay: a filled BUY leaves the open orders
+when it trades, its cash leaves the balance only when portfolio's relay posts
+the trade. So cash and positions are the balances plus the account's trade
+events still pending in the outbox (as buyer and as seller; migration 0004
+indexes them): one snapshot sees a trade either pending or posted, never both
+or neither, and the figures are the same before and after the relay. An
+unreadable (poison) event counts for nothing here, as in the ledger.
 """
 
 from __future__ import annotations
@@ -38,10 +45,37 @@ SELECT
                 AND status IN ('NEW', 'PARTIALLY_FILLED')), 0)           AS open_buy_qty,
     COALESCE((SELECT sum(quantity - filled_quantity) FROM orders
               WHERE account_id = $1 AND symbol = $2 AND side = 'SELL'
-                AND status IN ('NEW', 'PARTIALLY_FILLED')), 0)           AS open_sell_qty
+                AND status IN ('NEW', 'PARTIALLY_FILLED')), 0)           AS open_sell_qty,
+    pend.cash                                                            AS pending_cash,
+    pend.shares                                                          AS pending_shares
 FROM symbols s
 LEFT JOIN quotes q ON q.symbol = s.symbol
 LEFT JOIN risk_limits l ON l.account_id = $1
+CROSS JOIN LATERAL (
+    -- Trades not yet in the ledger: dir -1 as buyer (pays cash, gets shares),
+    -- +1 as seller; a self-trade appears twice and nets to zero.
+    SELECT COALESCE(sum(ev.dir * v.price * v.qty), 0)                    AS cash,
+           COALESCE(sum(-ev.dir * v.qty) FILTER (WHERE v.symbol = $2), 0) AS shares
+    FROM (
+        SELECT -1 AS dir, payload FROM outbox
+         WHERE delivered_at IS NULL AND topic = 'trade'
+           AND payload->>'buyer_account_id' = $1
+        UNION ALL
+        SELECT 1, payload FROM outbox
+         WHERE delivered_at IS NULL AND topic = 'trade'
+           AND payload->>'seller_account_id' = $1
+    ) ev
+    CROSS JOIN LATERAL (
+        SELECT ev.payload->>'symbol' AS symbol,
+               CASE WHEN ev.payload->>'price' ~ '^[0-9]{1,14}([.][0-9]{1,4})?$'
+                    THEN (ev.payload->>'price')::numeric END             AS price,
+               CASE WHEN jsonb_typeof(ev.payload->'quantity') = 'number'
+                     AND ev.payload->>'quantity' ~ '^[0-9]{1,15}$'
+                    THEN (ev.payload->>'quantity')::bigint END           AS qty
+    ) v
+    WHERE ev.payload ?& array['trade_id', 'symbol'] AND v.price IS NOT NULL
+      AND v.qty IS NOT NULL
+) pend
 WHERE s.symbol = $2
 """
 
@@ -53,8 +87,8 @@ class Exposure:
     last_price: Decimal
     max_order_notional: Decimal
     max_position: int
-    cash: Decimal
-    position: int
+    cash: Decimal  # the balance, plus trades not yet posted to the ledger
+    position: int  # likewise
     open_buy_notional: Decimal
     open_buy_qty: int
     open_sell_qty: int
@@ -72,8 +106,8 @@ async def load_exposure(
         last_price=row["last_price"],
         max_order_notional=row["max_order_notional"] or defaults.max_order_notional,
         max_position=row["max_position"] or defaults.max_position,
-        cash=row["cash"],
-        position=int(row["position"]),
+        cash=row["cash"] + row["pending_cash"],
+        position=int(row["position"]) + int(row["pending_shares"]),
         open_buy_notional=row["open_buy_notional"],
         open_buy_qty=int(row["open_buy_qty"]),
         open_sell_qty=int(row["open_sell_qty"]),
