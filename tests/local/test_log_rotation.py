@@ -89,9 +89,10 @@ def test_a_busy_log_stays_bounded_and_keeps_its_newest_lines(tmp_path: Path) -> 
     assert writer.returncode == 0
 
     assert rotator.generation(log_file) >= 4
-    # never much beyond the bound: one check interval's worth of lines at most
-    assert largest <= 2 * policy.max_bytes, largest
-    assert log_file.stat().st_size <= 2 * policy.max_bytes
+    # never much beyond the bound: a check interval's worth of lines (0.1 s, ~20 kB), with
+    # room for a busy machine delaying the rotator's thread by up to ~0.6 s
+    assert largest <= 3 * policy.max_bytes, largest
+    assert log_file.stat().st_size <= 3 * policy.max_bytes
     generations = [log_file] + [rotated_log(log_file, n) for n in (1, 2, 3)]
     assert all(p.exists() for p in generations)
     assert not rotated_log(log_file, 4).exists(), "only `keep` rotated copies are kept"

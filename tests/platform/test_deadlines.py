@@ -145,7 +145,9 @@ async def test_a_lock_wait_longer_than_the_budget_gives_up_in_time(
         r = await _post_internal(platform, account_id, "500")
         elapsed = time.monotonic() - start
     assert r.status_code == 503 and r.json()["error"] == "deadline_exceeded", r.text
-    assert elapsed < 0.5  # the database's own 2 s lock timeout did not apply
+    # the 500 ms budget, not the database's own 2 s lock timeout, ended the wait
+    # (the bound leaves room for a busy CI machine's scheduling)
+    assert elapsed < 1.2
     assert await db.fetchval(
         "SELECT count(*) FROM orders WHERE account_id = $1", account_id) == 0
 
@@ -195,5 +197,6 @@ async def test_the_budget_is_written_when_the_request_leaves() -> None:
         finally:
             await client.aclose()
     with_deadline, own = (int(h[HEADER.lower()]) for h in seen)
-    assert 800 <= with_deadline <= 900  # 1 s less the 100 ms margin, less the trip
+    # 1 s less the 100 ms margin, less the trip (room below for a busy machine)
+    assert 600 <= with_deadline <= 900
     assert 4900 < own <= 5000  # no caller deadline: the read timeout (5 s)
