@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from tradestorm.cli import cli
@@ -84,3 +85,17 @@ def test_the_log_size_reaches_the_supervisor(tmp_path: Path, monkeypatch) -> Non
     [argv] = started
     assert argv[argv.index("--log-max-bytes") + 1] == str(512 * 1024)
     assert argv[argv.index("-m") + 1] == "tradestorm.local.supervisor"
+
+
+@pytest.mark.parametrize("command", [
+    ["up"], ["status"], ["down"], ["load", "--duration", "1s", "--results", "r"],
+    ["reconcile", "--results", "r"], ["run", "--validate", "steady-baseline"], ["chaos", "clean"],
+])
+def test_a_file_as_state_dir_is_a_usage_error_naming_the_option(
+    tmp_path: Path, command: list[str]
+) -> None:
+    a_file = tmp_path / "not-a-folder"
+    a_file.write_text("")
+    r = CliRunner().invoke(cli, [*command, "--state-dir", str(a_file)])
+    assert r.exit_code == 2, r.output
+    assert "--state-dir" in r.output and "is a file" in r.output

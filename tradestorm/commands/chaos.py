@@ -23,6 +23,7 @@ from pathlib import Path
 
 import click
 
+from tradestorm.commands.options import state_dir_option
 from tradestorm.errors import InputError, TargetError
 
 TARGET_CHOICES = ("local", "kubernetes")
@@ -114,9 +115,7 @@ def chaos() -> None:
               help="kube context to use [default: the kubeconfig's current context]")
 @click.option("--namespace", default=None, metavar="NS",
               help="namespace of the platform [default: the experiment's, else tradestorm]")
-@click.option("--state-dir", type=click.Path(path_type=Path), default=None,
-              help="local target state folder [default: $TRADESTORM_STATE_DIR, "
-              "else ./.tradestorm/local]")
+@state_dir_option
 @click.option("--results", "results_dir", type=click.Path(path_type=Path), default=None,
               help="folder for chaos-journal.json and residue.json "
               "[default: ./chaos-results/TIMESTAMP-NAME]")
@@ -184,7 +183,7 @@ def run(experiment: str, target: str | None, dry_run: bool, allow_contexts: tupl
 @click.option("--allow-namespace", "allow_namespaces", multiple=True, metavar="NS")
 @click.option("--context", "kube_context", default=None, metavar="CTX")
 @click.option("--namespace", default=None, metavar="NS")
-@click.option("--state-dir", type=click.Path(path_type=Path), default=None)
+@state_dir_option
 def clean(target: str, dry_run: bool, allow_contexts: tuple[str, ...],
           allow_namespaces: tuple[str, ...], kube_context: str | None, namespace: str | None,
           state_dir: Path | None) -> None:

@@ -18,6 +18,7 @@ from rich.table import Table
 from loadtests.errors import ConfigError, LoadRunError
 from loadtests.profiles import PROFILES
 from loadtests.settings import parse_duration
+from tradestorm.commands.options import state_dir_option
 from tradestorm.errors import InputError, TargetError, TradestormError
 
 
@@ -83,9 +84,7 @@ def _resolve_target(
     default=0.0,
     help="user iterations per second at the peak (0: think times)",
 )
-@click.option(
-    "--state-dir", type=click.Path(path_type=Path), default=None, help="local target state folder"
-)
+@state_dir_option
 @click.option("--host", default=None, help="gateway URL (instead of the running local target)")
 @click.option(
     "--accounts", type=click.Path(path_type=Path), default=None, help="accounts JSON (with --host)"

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from loadtests.errors import ReconcileError
+from tradestorm.commands.options import state_dir_option
 from tradestorm.errors import TargetError, TradestormError
 
 
@@ -34,12 +35,7 @@ def _dsn_from_state(state_dir: Path | None) -> str:
     help="results folder holding journal/orders-*.jsonl",
 )
 @click.option("--dsn", default=None, help="PostgreSQL DSN (default: the running local target's)")
-@click.option(
-    "--state-dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="local target state folder (for its DSN)",
-)
+@state_dir_option
 @click.option(
     "--outbox-timeout",
     type=click.FloatRange(min=0),

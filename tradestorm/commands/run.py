@@ -28,6 +28,7 @@ import yaml
 from rich.console import Console
 
 from slo.durations import parse_duration
+from tradestorm.commands.options import state_dir_option
 from tradestorm.errors import InputError
 
 DEMO_SCENARIO = "pod-kill-orders"
@@ -221,9 +222,7 @@ def _list_scenarios(console: Console) -> None:
 @click.option("--results", "results", type=click.Path(path_type=Path, file_okay=False),
               help="The run's results folder (default: results/<UTC time>-<scenario>/); "
                    "must not hold files yet.")
-@click.option("--state-dir", type=click.Path(path_type=Path, file_okay=False),
-              help="Local target state folder "
-                   "(default: $TRADESTORM_STATE_DIR or .tradestorm/local).")
+@state_dir_option
 @click.option("--replicas", type=click.IntRange(1, 8), default=2, show_default=True,
               help="Replicas per service when the run brings the local target up.")
 @click.option("--down-after", is_flag=True,
@@ -301,9 +300,7 @@ def run(ctx: click.Context, scenario: str | None, target: str | None, results: P
 @click.command("demo")
 @click.option("--results", "results", type=click.Path(path_type=Path, file_okay=False),
               help="The run's results folder (default: results/<UTC time>-pod-kill-orders/).")
-@click.option("--state-dir", type=click.Path(path_type=Path, file_okay=False),
-              help="Local target state folder "
-                   "(default: $TRADESTORM_STATE_DIR or .tradestorm/local).")
+@state_dir_option
 @click.option("--keep-up", is_flag=True,
               help="Keep the local target running afterwards when the demo brought it up.")
 @click.pass_context

@@ -17,17 +17,13 @@ from typing import Any
 
 import click
 
+from tradestorm.commands.options import state_dir_option
 from tradestorm.errors import InputError, TargetError
 from tradestorm.targets import TargetStatus
 
 EXIT_UNHEALTHY = 1
 EXIT_NOT_RUNNING = 3
 ALLOWED_CONTEXTS_ENV = "TRADESTORM_ALLOWED_CONTEXTS"
-
-state_dir_option = click.option(
-    "--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-    help="State folder (default: $TRADESTORM_STATE_DIR, else ./.tradestorm/local).")
-
 
 def target_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options that choose the target; the same on up, status and down."""
