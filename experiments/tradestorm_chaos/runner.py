@@ -31,7 +31,8 @@ import copy
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -175,13 +176,25 @@ def run_experiment(
     if dry_run:
         document["dry"] = Dry.PROBES  # probes are not asked; actions print, never touch
 
+    with _driver_session(settings, allowed_contexts, allowed_namespaces, dry_run,
+                         emit) as (session, driver):
+        return _run(document, settings, session, driver, journal_path, residue_path, emit,
+                    dry_run)
+
+
+@contextmanager
+def _driver_session(
+    settings: ChaosSettings, allowed_contexts: Sequence[str], allowed_namespaces: Sequence[str],
+    dry_run: bool, emit: Callable[[str], None],
+) -> Iterator[tuple[RunSession, Driver]]:
+    """The run session and its target's driver, preflighted (NotAllowed / TargetUnavailable
+    before anything is touched); the session ends and every driver closes afterwards."""
     session = new_session(allowed_contexts_=allowed_contexts,
                           allowed_namespaces_=allowed_namespaces, dry_run=dry_run, say=emit)
     try:
         driver = build_driver(settings, session)
-        driver.preflight()  # NotAllowed / TargetUnavailable: nothing touched yet
-        return _run(document, settings, session, driver, journal_path, residue_path, emit,
-                    dry_run)
+        driver.preflight()
+        yield session, driver
     finally:
         end_session(session)
         for d in session.drivers.values():
@@ -342,11 +355,8 @@ def clean_target(
     if state_dir is not None:
         conf["tradestorm_state_dir"] = str(state_dir)
     settings = ChaosSettings.from_configuration(conf)
-    session = new_session(allowed_contexts_=allowed_contexts,
-                          allowed_namespaces_=allowed_namespaces, dry_run=dry_run, say=emit)
-    try:
-        driver = build_driver(settings, session)
-        driver.preflight()
+    with _driver_session(settings, allowed_contexts, allowed_namespaces, dry_run,
+                         emit) as (session, driver):
         guard = InterruptGuard(session, emit)
         with guard:
             guard.shield()  # a cleanup is never interrupted half-way
@@ -355,9 +365,3 @@ def clean_target(
                 done.append("database started")
             items = [] if dry_run else audit(driver, settings.residue_timeout_s)
         return done, items
-    finally:
-        end_session(session)
-        for d in session.drivers.values():
-            closer = getattr(d, "close", None)
-            if closer is not None:
-                closer()
