@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Installs what tradestorm needs on a fresh machine: uv, the locked Python
-# environment (.venv), the distribution's Prometheus, and with --with-browser
-# Debian's Chromium (for the report tests). Safe to run again: it installs only
-# what is missing.
+# environment (.venv), the distribution's Prometheus, with --with-browser
+# Debian's Chromium (for the report tests), and with --with-cluster what the
+# test cluster of tests/cluster runs on (containerd, runc, the CNI plugins,
+# iptables, buildah and debootstrap for the images; Go builds the rest from the
+# Go module proxy). Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 with_browser=0
+with_cluster=0
 for arg in "$@"; do
   case "$arg" in
     --with-browser) with_browser=1 ;;
+    --with-cluster) with_cluster=1 ;;
     *) echo "bootstrap: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -19,6 +23,18 @@ command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 if [ "$with_browser" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
   missing+=(chromium)
+fi
+if [ "$with_cluster" = 1 ]; then
+  # program -> Debian package
+  for pair in containerd:containerd runc:runc ctr:containerd iptables:iptables conntrack:conntrack \
+              buildah:buildah skopeo:skopeo umoci:umoci debootstrap:debootstrap ip:iproute2 openssl:openssl; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+  done
+  [ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
+  if ! command -v go >/dev/null 2>&1 && [ ! -x /usr/local/go/bin/go ]; then
+    echo "bootstrap: the test cluster is built with Go >= 1.24 (not found on PATH or in /usr/local/go)" >&2
+    exit 1
+  fi
 fi
 if [ "${#missing[@]}" -gt 0 ]; then
   # de-duplicate

@@ -95,3 +95,51 @@ def local_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
         left = [p.pid for p in seen if _alive(p)]
         assert not left, f"local target left processes behind: {left}"
+
+
+# ---------------------------------------------------------------------- the real cluster
+
+
+@pytest.fixture(scope="session")
+def kube_cluster() -> Iterator[object]:
+    """THE real single-node Kubernetes of tests/cluster, for the whole session.
+
+    Brought up here when it does not run yet (scripts/test.sh has built it), and then
+    taken down at the end of the session, asserting that nothing of it is left. Yields a
+    ``tests.cluster.session.ClusterHandle``: ``.kubeconfig``, ``.context``, ``.kubectl(...)``.
+    """
+    from tests.cluster import cluster
+    from tests.cluster.session import ClusterHandle
+
+    started_here = not cluster.status().healthy
+    if started_here:
+        cluster.up(lambda line: print(f"[cluster] {line}", flush=True))
+    try:
+        yield ClusterHandle()
+    finally:
+        if started_here:
+            left = cluster.down()
+            assert not left, f"the test cluster left things behind: {left}"
+
+
+@pytest.fixture(scope="session")
+def kube_platform(kube_cluster: object) -> Iterator[object]:
+    """The platform deployed on the real cluster by the product itself
+    (``KubernetesTarget(..., overlay="local").up()``), once per session. Yields a
+    ``tests.cluster.session.PlatformHandle``; taken down at the end (its volumes recycled)."""
+    from tests.cluster.session import PlatformHandle
+
+    handle = PlatformHandle(kube_cluster)  # type: ignore[arg-type]
+    handle.up()
+    try:
+        yield handle
+    finally:
+        handle.down()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``cluster_last`` (they take the platform off the cluster) run after all
+    others, so every test that needs the deployed platform has had it."""
+    last = [item for item in items if item.get_closest_marker("cluster_last")]
+    if last:
+        items[:] = [item for item in items if item not in last] + last

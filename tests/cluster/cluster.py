@@ -20,8 +20,8 @@ from pathlib import Path
 
 from tests.cluster import addons, hostnet, images, kubectl, pki, preflight, procs, storage
 from tests.cluster.binaries import kubernetes_binaries
+from tests.cluster.chaosmesh import crd_manifest
 from tests.cluster.components import API_URL, ETCD_URL, components, write_configs, write_kubeconfig
-from tests.cluster.dns import resolve
 from tests.cluster.errors import ClusterError
 from tests.cluster.layout import (
     ADMIN_KUBECONFIG,
@@ -135,13 +135,9 @@ def _start(bins: dict[str, Path], log: Log, timings: Timings, timeout_s: float) 
 
     step = time.monotonic()
     storage.create_pool()
-    for manifest in addons.render_addons(DNS_SERVICE_IP):
-        kubectl.apply(manifest if isinstance(manifest, str) else Path(manifest).read_text(), piece="add-ons")
-    for namespace, kind, name in addons.addon_workloads():
-        kubectl.wait_until(f"{kind} {namespace}/{name} available", lambda: _available(namespace, kind, name),
-                           timeout_s=timeout_s, piece=name, interval_s=2,
-                           hint=lambda: _pods_summary(namespace))
-    kubectl.wait_until("cluster DNS answering", _dns_answers, timeout_s=60, piece="coredns")
+    kubectl.apply(crd_manifest().read_text(), piece="chaos-mesh CRDs")
+    addons.apply_addons(DNS_SERVICE_IP, log=log)
+    addons.wait_addons(timeout_s=timeout_s, dns_cluster_ip=DNS_SERVICE_IP, log=log)
     timings.mark("add-ons available", step)
     step = time.monotonic()
     kubectl.wait_until("kubectl top pods answering", _top_answers, timeout_s=180, piece="metrics-server",
@@ -180,28 +176,6 @@ def _node_ready() -> str | None:
     conditions = {c["type"]: c for c in node["status"].get("conditions", [])}  # type: ignore[index]
     ready = conditions.get("Ready", {})
     return None if ready.get("status") == "True" else f"Ready={ready.get('status')}: {ready.get('message')}"
-
-
-def _available(namespace: str, kind: str, name: str) -> str | None:
-    obj = kubectl.get_json(kind, name, "-n", namespace, piece=name)
-    spec, status_ = obj.get("spec", {}), obj.get("status", {})  # type: ignore[union-attr]
-    want = spec.get("replicas", 1)  # type: ignore[union-attr]
-    ready = status_.get("readyReplicas", 0)  # type: ignore[union-attr]
-    return None if ready >= want else f"{ready}/{want} ready"
-
-
-def _pods_summary(namespace: str) -> str:
-    proc = kubectl.run("get", "pods", "-n", namespace, "-o", "wide", check=False)
-    events = kubectl.run("get", "events", "-n", namespace, "--sort-by=.lastTimestamp", check=False)
-    return proc.stdout + "\n" + "\n".join(events.stdout.splitlines()[-10:])
-
-
-def _dns_answers() -> str | None:
-    try:
-        address = resolve("kubernetes.default.svc.cluster.local", DNS_SERVICE_IP)
-    except OSError as exc:
-        return str(exc)
-    return None if address else "no A record"
 
 
 def _top_answers() -> str | None:

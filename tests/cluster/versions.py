@@ -8,3 +8,8 @@ KUBERNETES = "v1.34.4"
 ETCD = "v3.6.4"
 #: The Debian release of the image base and of the packages baked into images.
 DEBIAN_SUITE = "bookworm"
+#: Chaos Mesh's CRDs only (manifests/crd.yaml of this module version): the driver's NetworkChaos
+#: and StressChaos objects are validated and stored by the real API server; no Chaos Mesh
+#: controller runs on the test cluster (this kernel has no sch_netem). Its tagged releases are
+#: not served as Go modules (v2 tags without a /v2 path), so a commit of its default branch.
+CHAOS_MESH_MODULE = "github.com/chaos-mesh/chaos-mesh@v0.9.1-0.20260902003049-47411975a8cb"

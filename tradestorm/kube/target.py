@@ -40,6 +40,7 @@ from tradestorm.kube.render import (
     with_registry,
 )
 from tradestorm.kube.rollout import WAITED_KINDS, failure, ready
+from tradestorm.kube.secrets import with_generated_values
 from tradestorm.kube.status import read_components
 from tradestorm.targets import TargetStatus
 
@@ -146,7 +147,7 @@ class KubernetesTarget:
             for obj in objects:
                 if obj["kind"] == "Job":
                     self._replace_finished_job(conn, obj)
-                conn.apply(obj)
+                conn.apply(with_generated_values(conn, obj))
                 self._print(f"applied {describe(obj)}")
             if wait:
                 self._wait_rollout(conn, objects, timeout_s)
