@@ -38,8 +38,13 @@ from tests.cluster.paths import CACHE_DIR  # noqa: E402
 
 def _python(*args: str, env: dict[str, str] | None = None) -> float:
     started = time.monotonic()
-    subprocess.run([sys.executable, *args], cwd=REPO, check=True, env={**os.environ, **(env or {})},
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, *args],
+        cwd=REPO,
+        check=True,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+    )
     return time.monotonic() - started
 
 
@@ -94,32 +99,54 @@ def bench_cluster_up() -> bool:
 
 def bench_platform() -> None:
     tradestorm = [sys.executable, "-m", "tradestorm"]
-    env = {**os.environ, "KUBECONFIG": str(ADMIN_KUBECONFIG), "TRADESTORM_ALLOWED_CONTEXTS": CONTEXT}
+    env = {
+        **os.environ,
+        "KUBECONFIG": str(ADMIN_KUBECONFIG),
+        "TRADESTORM_ALLOWED_CONTEXTS": CONTEXT,
+    }
     print("\n== platform up ==")
     with tempfile.TemporaryDirectory(prefix="bench-local-") as state:
         started = time.monotonic()
-        subprocess.run([*tradestorm, "up", "--state-dir", state], cwd=REPO, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [*tradestorm, "up", "--state-dir", state],
+            cwd=REPO,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         local = time.monotonic() - started
-        subprocess.run([*tradestorm, "down", "--state-dir", state], cwd=REPO, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [*tradestorm, "down", "--state-dir", state],
+            cwd=REPO,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     kube_args = ["--target", "kubernetes", "--context", CONTEXT, "--overlay", "local"]
     started = time.monotonic()
-    subprocess.run([*tradestorm, "up", *kube_args, "--timeout", "900"], cwd=REPO, check=True, env=env,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [*tradestorm, "up", *kube_args, "--timeout", "900"],
+        cwd=REPO,
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
     kube = time.monotonic() - started
-    subprocess.run([*tradestorm, "down", *kube_args], cwd=REPO, check=True, env=env,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [*tradestorm, "down", *kube_args], cwd=REPO, check=True, env=env, stdout=subprocess.DEVNULL
+    )
     from tests.cluster import storage
 
     storage.recycle_released()
     print(f"baseline: local target up (2 replicas/service)     {local:8.1f} s")
-    print(f"kubernetes target up (overlay local, test cluster)  {kube:8.1f} s   ({kube / local:.1f}x)")
+    print(
+        f"kubernetes target up (overlay local, test cluster)  {kube:8.1f} s   ({kube / local:.1f}x)"
+    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cold", action="store_true", help="rebuild everything into an empty cache")
+    parser.add_argument(
+        "--cold", action="store_true", help="rebuild everything into an empty cache"
+    )
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("bench_cluster: root is required (the cluster runs a kubelet)", file=sys.stderr)

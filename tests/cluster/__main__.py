@@ -1,4 +1,4 @@
-"""python -m tests.cluster build|install-tools|up|down|status — the test cluster from the command line.
+"""python -m tests.cluster build|install-tools|up|down|status: the test cluster, by hand.
 
 Exit codes: 0 done (status: healthy), 1 status unhealthy or down left something,
 2 a piece failed (the message names it and the check), 3 status: nothing runs.
@@ -20,10 +20,15 @@ def _log(message: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.cluster", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.cluster",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("command", choices=["build", "install-tools", "up", "down", "status"])
-    parser.add_argument("--timeout", type=float, default=600, help="seconds up waits for the add-ons")
+    parser.add_argument(
+        "--timeout", type=float, default=600, help="seconds up waits for the add-ons"
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "build":

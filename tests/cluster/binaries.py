@@ -26,8 +26,12 @@ KUBERNETES_BUILD = GoBuild(
     ldflags=tuple(
         f"-X {pkg}.{var}={value}"
         for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version")
-        for var, value in (("gitVersion", KUBERNETES), ("gitMajor", _MAJOR), ("gitMinor", _MINOR),
-                           ("gitTreeState", "clean"))
+        for var, value in (
+            ("gitVersion", KUBERNETES),
+            ("gitMajor", _MAJOR),
+            ("gitMinor", _MINOR),
+            ("gitTreeState", "clean"),
+        )
     ),
 )
 

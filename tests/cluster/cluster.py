@@ -15,6 +15,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,8 +39,15 @@ from tests.cluster.paths import CACHE_DIR, RUN_DIR, STATE_DIR
 
 Log = Callable[[str], None]
 #: stop order: nothing restarts a container once the kubelet is gone
-_STOP_ORDER = ("kubelet", "kube-proxy", "kube-scheduler", "kube-controller-manager", "kube-apiserver",
-               "containerd", "etcd")
+_STOP_ORDER = (
+    "kubelet",
+    "kube-proxy",
+    "kube-scheduler",
+    "kube-controller-manager",
+    "kube-apiserver",
+    "containerd",
+    "etcd",
+)
 
 
 def _quiet(_: str) -> None:
@@ -57,10 +65,15 @@ class Timings:
 
 
 def build(log: Log = _quiet) -> dict[str, Path]:
-    """Everything ``up`` needs that comes from a build, from the cache when it is there."""
-    bins = kubernetes_binaries(log)
-    images.ensure_images(log)
-    addons.ensure_addon_images(log)
+    """Everything ``up`` needs that comes from a build, from the cache when it is there.
+
+    The images (debootstrap, buildah: mostly downloads and disk) build beside the Go
+    builds (compilers on every core), so a cold machine waits for the longer of the two."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        project_images = pool.submit(images.ensure_images, log)
+        bins = kubernetes_binaries(log)
+        addons.ensure_addon_images(log)
+        project_images.result()
     return bins
 
 
@@ -111,26 +124,48 @@ def _start(bins: dict[str, Path], log: Log, timings: Timings, timeout_s: float) 
     procs.start("etcd", by_name["etcd"].argv)
     _wait_http("etcd", f"{ETCD_URL}/health", timeout_s=60)
     procs.start("containerd", by_name["containerd"].argv)
-    kubectl.wait_until("containerd's socket", lambda: None if CONTAINERD_SOCKET.exists() else "no socket yet",
-                       timeout_s=60, piece="containerd", hint=lambda: procs.log_tail("containerd"))
+    kubectl.wait_until(
+        "containerd's socket",
+        lambda: None if CONTAINERD_SOCKET.exists() else "no socket yet",
+        timeout_s=60,
+        piece="containerd",
+        hint=lambda: procs.log_tail("containerd"),
+    )
     timings.mark("etcd+containerd", started)
 
     step = time.monotonic()
-    images.import_images(str(CONTAINERD_SOCKET), [*images.ensure_images(), *addons.ensure_addon_images()])
+    images.import_images(
+        str(CONTAINERD_SOCKET), [*images.ensure_images(), *addons.ensure_addon_images()]
+    )
     timings.mark("images imported", step)
 
     step = time.monotonic()
     procs.start("kube-apiserver", by_name["kube-apiserver"].argv)
-    kubectl.wait_until("the API server ready", _api_ready, timeout_s=120, piece="kube-apiserver",
-                       hint=lambda: _dead_or_tail("kube-apiserver"))
+    kubectl.wait_until(
+        "the API server ready",
+        _api_ready,
+        timeout_s=120,
+        piece="kube-apiserver",
+        hint=lambda: _dead_or_tail("kube-apiserver"),
+    )
     # the API server calls kubelets (logs, exec, metrics) as this user
-    kubectl.run("create", "clusterrolebinding", "tradestorm:apiserver-kubelet-client",
-                "--clusterrole=system:kubelet-api-admin", "--user=kube-apiserver-kubelet-client",
-                piece="kube-apiserver")
+    kubectl.run(
+        "create",
+        "clusterrolebinding",
+        "tradestorm:apiserver-kubelet-client",
+        "--clusterrole=system:kubelet-api-admin",
+        "--user=kube-apiserver-kubelet-client",
+        piece="kube-apiserver",
+    )
     for name in ("kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy"):
         procs.start(name, by_name[name].argv)
-    kubectl.wait_until(f"node {NODE_NAME} Ready", _node_ready, timeout_s=120, piece="kubelet",
-                       hint=lambda: _dead_or_tail("kubelet"))
+    kubectl.wait_until(
+        f"node {NODE_NAME} Ready",
+        _node_ready,
+        timeout_s=120,
+        piece="kubelet",
+        hint=lambda: _dead_or_tail("kubelet"),
+    )
     timings.mark("control plane + node Ready", step)
 
     step = time.monotonic()
@@ -140,8 +175,13 @@ def _start(bins: dict[str, Path], log: Log, timings: Timings, timeout_s: float) 
     addons.wait_addons(timeout_s=timeout_s, dns_cluster_ip=DNS_SERVICE_IP, log=log)
     timings.mark("add-ons available", step)
     step = time.monotonic()
-    kubectl.wait_until("kubectl top pods answering", _top_answers, timeout_s=180, piece="metrics-server",
-                       interval_s=3)
+    kubectl.wait_until(
+        "kubectl top pods answering",
+        _top_answers,
+        timeout_s=180,
+        piece="metrics-server",
+        interval_s=3,
+    )
     timings.mark("metrics answering", step)
     timings.mark("total (no build)", started)
     log(f"up: context {CONTEXT} at {API_URL}; export KUBECONFIG={ADMIN_KUBECONFIG}")
@@ -157,8 +197,13 @@ def _wait_http(piece: str, url: str, *, timeout_s: float) -> None:
         except OSError as exc:
             return str(exc)
 
-    kubectl.wait_until(f"{piece} healthy", check, timeout_s=timeout_s, piece=piece,
-                       hint=lambda: _dead_or_tail(piece))
+    kubectl.wait_until(
+        f"{piece} healthy",
+        check,
+        timeout_s=timeout_s,
+        piece=piece,
+        hint=lambda: _dead_or_tail(piece),
+    )
 
 
 def _dead_or_tail(name: str) -> str:
@@ -168,19 +213,31 @@ def _dead_or_tail(name: str) -> str:
 
 def _api_ready() -> str | None:
     proc = kubectl.run("get", "--raw", "/readyz", check=False, timeout=15)
-    return None if proc.returncode == 0 and proc.stdout.strip() == "ok" else (proc.stderr.strip() or proc.stdout)
+    return (
+        None
+        if proc.returncode == 0 and proc.stdout.strip() == "ok"
+        else (proc.stderr.strip() or proc.stdout)
+    )
 
 
 def _node_ready() -> str | None:
     node = kubectl.get_json("node", NODE_NAME, piece="kubelet")
     conditions = {c["type"]: c for c in node["status"].get("conditions", [])}  # type: ignore[index]
     ready = conditions.get("Ready", {})
-    return None if ready.get("status") == "True" else f"Ready={ready.get('status')}: {ready.get('message')}"
+    return (
+        None
+        if ready.get("status") == "True"
+        else f"Ready={ready.get('status')}: {ready.get('message')}"
+    )
 
 
 def _top_answers() -> str | None:
     proc = kubectl.run("top", "pods", "-A", "--no-headers", check=False)
-    return None if proc.returncode == 0 and proc.stdout.strip() else (proc.stderr.strip() or "no pods measured")
+    return (
+        None
+        if proc.returncode == 0 and proc.stdout.strip()
+        else (proc.stderr.strip() or "no pods measured")
+    )
 
 
 @dataclass(frozen=True)
@@ -195,7 +252,12 @@ class Status:
 
     @property
     def healthy(self) -> bool:
-        return bool(self.processes) and all(self.processes.values()) and self.api_ready and self.node_ready
+        return (
+            bool(self.processes)
+            and all(self.processes.values())
+            and self.api_ready
+            and self.node_ready
+        )
 
 
 def status() -> Status:
@@ -217,7 +279,9 @@ def down(log: Log = _quiet) -> list[str]:
     procs.stop_recorded(["kubelet", "kube-proxy"], grace_s=5)
     # containers: every process in the pods' cgroups, then containerd's shims
     procs.terminate(hostnet.cgroup_pids(), grace_s=5)
-    procs.terminate(procs.matching([f"-address {CONTAINERD_SOCKET}", str(CONTAINERD_SOCKET)]), grace_s=5)
+    procs.terminate(
+        procs.matching([f"-address {CONTAINERD_SOCKET}", str(CONTAINERD_SOCKET)]), grace_s=5
+    )
     procs.stop_recorded(list(_STOP_ORDER), grace_s=10)
     # whatever a killed up started without a pid file
     procs.terminate(_cluster_processes(), grace_s=5)
@@ -233,15 +297,19 @@ def down(log: Log = _quiet) -> list[str]:
     left = leftovers()
     if stuck:
         left += [f"cgroup {p}" for p in stuck]
-    log(f"down: removed {len(removed_rules)} iptables rules/chains; "
-        + ("nothing left" if not left else f"LEFT: {left}"))
+    log(
+        f"down: removed {len(removed_rules)} iptables rules/chains; "
+        + ("nothing left" if not left else f"LEFT: {left}")
+    )
     return left
 
 
 def _cluster_processes() -> list[int]:
     """The cluster's programs (built into the cache), containerd and its shims."""
-    return procs.matching([str(CONFIG_DIR / "containerd.toml"), str(CONTAINERD_SOCKET)],
-                          program_under=CACHE_DIR / "bin")
+    return procs.matching(
+        [str(CONFIG_DIR / "containerd.toml"), str(CONTAINERD_SOCKET)],
+        program_under=CACHE_DIR / "bin",
+    )
 
 
 def _remove_log_links() -> None:
@@ -261,6 +329,9 @@ def leftovers() -> list[str]:
     left += [f"iptables {r}" for r in hostnet.leftover_iptables()]
     left += [f"link {BRIDGE}"] if hostnet.link_exists(BRIDGE) else []
     left += [f"folder {f}" for f in (STATE_DIR, RUN_DIR) if f.exists()]
-    left += [f"cgroup {h / hostnet.CGROUP_ROOT}" for h in hostnet.cgroup_hierarchies()
-             if (h / hostnet.CGROUP_ROOT).exists()]
+    left += [
+        f"cgroup {h / hostnet.CGROUP_ROOT}"
+        for h in hostnet.cgroup_hierarchies()
+        if (h / hostnet.CGROUP_ROOT).exists()
+    ]
     return left

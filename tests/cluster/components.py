@@ -70,11 +70,25 @@ def _b64(path: Path) -> str:
 def write_kubeconfig(path: Path, user: str, cert: pki.Cert) -> Path:
     """A kubeconfig for ``user`` with its certificate embedded (the file stands alone)."""
     config = {
-        "apiVersion": "v1", "kind": "Config", "current-context": CONTEXT, "preferences": {},
-        "clusters": [{"name": CLUSTER_NAME, "cluster": {
-            "server": API_URL, "certificate-authority-data": _b64(pki.CA.crt)}}],
-        "users": [{"name": user, "user": {
-            "client-certificate-data": _b64(cert.crt), "client-key-data": _b64(cert.key)}}],
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": CONTEXT,
+        "preferences": {},
+        "clusters": [
+            {
+                "name": CLUSTER_NAME,
+                "cluster": {"server": API_URL, "certificate-authority-data": _b64(pki.CA.crt)},
+            }
+        ],
+        "users": [
+            {
+                "name": user,
+                "user": {
+                    "client-certificate-data": _b64(cert.crt),
+                    "client-key-data": _b64(cert.key),
+                },
+            }
+        ],
         "contexts": [{"name": CONTEXT, "context": {"cluster": CLUSTER_NAME, "user": user}}],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -120,7 +134,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   address = "{CONTAINERD_SOCKET}.ttrpc"
 
 [plugins."io.containerd.internal.v1.opt"]
-  path = "{STATE_DIR / 'containerd-opt'}"
+  path = "{STATE_DIR / "containerd-opt"}"
 
 [{cri}]
   sandbox_image = "{PAUSE_IMAGE}"
@@ -155,15 +169,21 @@ def _write_cni() -> None:
     conflist = {
         "cniVersion": "1.0.0",
         "name": "tradestorm",
-        "plugins": [{
-            "type": "bridge", "bridge": BRIDGE, "isGateway": True, "ipMasq": False, "hairpinMode": True,
-            "ipam": {
-                "type": "host-local",
-                "ranges": [[{"subnet": POD_CIDR, "gateway": POD_GATEWAY}]],
-                "routes": [{"dst": "0.0.0.0/0"}],
-                "dataDir": str(CNI_DATA_DIR),
-            },
-        }],
+        "plugins": [
+            {
+                "type": "bridge",
+                "bridge": BRIDGE,
+                "isGateway": True,
+                "ipMasq": False,
+                "hairpinMode": True,
+                "ipam": {
+                    "type": "host-local",
+                    "ranges": [[{"subnet": POD_CIDR, "gateway": POD_GATEWAY}]],
+                    "routes": [{"dst": "0.0.0.0/0"}],
+                    "dataDir": str(CNI_DATA_DIR),
+                },
+            }
+        ],
     }
     (CNI_CONF_DIR / "10-tradestorm.conflist").write_text(json.dumps(conflist, indent=1))
 
@@ -202,8 +222,12 @@ def _kubelet_config() -> dict[str, object]:
         # images are imported, never pulled: nothing may collect them
         "imageGCHighThresholdPercent": 100,
         "imageGCLowThresholdPercent": 99,
-        "evictionHard": {"memory.available": "200Mi", "nodefs.available": "2%", "imagefs.available": "2%",
-                         "nodefs.inodesFree": "2%"},
+        "evictionHard": {
+            "memory.available": "200Mi",
+            "nodefs.available": "2%",
+            "imagefs.available": "2%",
+            "nodefs.inodesFree": "2%",
+        },
         "maxPods": 110,
         "registerNode": True,
         "shutdownGracePeriod": "0s",
@@ -224,8 +248,14 @@ def _proxy_config() -> dict[str, object]:
         # NodePorts on the node's own address only (no route_localnet on this machine)
         "nodePortAddresses": [f"{NODE_IP}/32"],
         # leave this machine's conntrack sysctls as they are
-        "conntrack": {"maxPerCore": 0, "min": 0, "tcpEstablishedTimeout": "0s", "tcpCloseWaitTimeout": "0s",
-                      "udpTimeout": "0s", "udpStreamTimeout": "0s"},
+        "conntrack": {
+            "maxPerCore": 0,
+            "min": 0,
+            "tcpEstablishedTimeout": "0s",
+            "tcpCloseWaitTimeout": "0s",
+            "udpTimeout": "0s",
+            "udpStreamTimeout": "0s",
+        },
         "iptables": {"localhostNodePorts": False, "syncPeriod": "10s", "minSyncPeriod": "1s"},
     }
 
@@ -233,62 +263,114 @@ def _proxy_config() -> dict[str, object]:
 def components(bins: dict[str, Path]) -> list[Component]:
     """Every process, in the order they start (each waits for the one before where it must)."""
     kc = _kubeconfig
-    auth = lambda name: [f"--kubeconfig={kc(name)}", f"--authentication-kubeconfig={kc(name)}",  # noqa: E731
-                         f"--authorization-kubeconfig={kc(name)}"]
+
+    def auth(name: str) -> list[str]:
+        return [
+            f"--{flag}={kc(name)}"
+            for flag in ("kubeconfig", "authentication-kubeconfig", "authorization-kubeconfig")
+        ]
+
     return [
-        Component("etcd", [
-            str(bins["etcd"]), "--name=tradestorm", f"--data-dir={ETCD_DATA_DIR}",
-            f"--listen-client-urls={ETCD_URL}", f"--advertise-client-urls={ETCD_URL}",
-            f"--listen-peer-urls=http://127.0.0.1:{ETCD_PEER_PORT}",
-            f"--initial-advertise-peer-urls=http://127.0.0.1:{ETCD_PEER_PORT}",
-            f"--initial-cluster=tradestorm=http://127.0.0.1:{ETCD_PEER_PORT}",
-            "--log-level=warn"]),
-        Component("containerd", ["containerd", f"--config={CONFIG_DIR / 'containerd.toml'}", "--log-level=warn"]),
-        Component("kube-apiserver", [
-            str(bins["kube-apiserver"]), f"--etcd-servers={ETCD_URL}",
-            f"--bind-address={NODE_IP}", f"--advertise-address={NODE_IP}", f"--secure-port={API_PORT}",
-            f"--service-cluster-ip-range={SERVICE_CIDR}",
-            f"--tls-cert-file={pki.APISERVER.crt}", f"--tls-private-key-file={pki.APISERVER.key}",
-            f"--client-ca-file={pki.CA.crt}",
-            f"--kubelet-client-certificate={pki.client('apiserver-kubelet-client').crt}",
-            f"--kubelet-client-key={pki.client('apiserver-kubelet-client').key}",
-            f"--kubelet-certificate-authority={pki.CA.crt}",
-            "--kubelet-preferred-address-types=InternalIP",
-            f"--service-account-issuer=https://kubernetes.default.svc.{CLUSTER_DOMAIN}",
-            f"--service-account-key-file={pki.service_account_public_key()}",
-            f"--service-account-signing-key-file={pki.SERVICE_ACCOUNT.key}",
-            "--authorization-mode=Node,RBAC",
-            "--enable-admission-plugins=NodeRestriction",
-            f"--requestheader-client-ca-file={pki.FRONT_PROXY_CA.crt}",
-            "--requestheader-allowed-names=front-proxy-client",
-            "--requestheader-username-headers=X-Remote-User",
-            "--requestheader-group-headers=X-Remote-Group",
-            "--requestheader-extra-headers-prefix=X-Remote-Extra-",
-            f"--proxy-client-cert-file={pki.FRONT_PROXY_CLIENT.crt}",
-            f"--proxy-client-key-file={pki.FRONT_PROXY_CLIENT.key}",
-            "--enable-aggregator-routing=true",
-            "--allow-privileged=true",
-            "--profiling=false",
-            "--v=1"]),
-        Component("kube-controller-manager", [
-            str(bins["kube-controller-manager"]), *auth("controller-manager"),
-            f"--bind-address=127.0.0.1", f"--secure-port={CONTROLLER_MANAGER_PORT}",
-            f"--service-account-private-key-file={pki.SERVICE_ACCOUNT.key}",
-            f"--root-ca-file={pki.CA.crt}",
-            f"--cluster-signing-cert-file={pki.CA.crt}", f"--cluster-signing-key-file={pki.CA.key}",
-            "--use-service-account-credentials=true",
-            "--controllers=*,bootstrapsigner,tokencleaner",
-            "--allocate-node-cidrs=true", f"--cluster-cidr={CLUSTER_CIDR}", "--node-cidr-mask-size=24",
-            f"--service-cluster-ip-range={SERVICE_CIDR}",
-            "--leader-elect=false", "--profiling=false", "--v=1"]),
-        Component("kube-scheduler", [
-            str(bins["kube-scheduler"]), *auth("scheduler"),
-            "--bind-address=127.0.0.1", f"--secure-port={SCHEDULER_PORT}",
-            "--leader-elect=false", "--profiling=false", "--v=1"]),
-        Component("kubelet", [
-            str(bins["kubelet"]), f"--config={CONFIG_DIR / 'kubelet.yaml'}", f"--kubeconfig={kc('kubelet')}",
-            f"--root-dir={KUBELET_DIR}", f"--hostname-override={NODE_NAME}", f"--node-ip={NODE_IP}",
-            "--v=1"]),
-        Component("kube-proxy", [
-            str(bins["kube-proxy"]), f"--config={CONFIG_DIR / 'kube-proxy.yaml'}", "--v=1"]),
+        Component(
+            "etcd",
+            [
+                str(bins["etcd"]),
+                "--name=tradestorm",
+                f"--data-dir={ETCD_DATA_DIR}",
+                f"--listen-client-urls={ETCD_URL}",
+                f"--advertise-client-urls={ETCD_URL}",
+                f"--listen-peer-urls=http://127.0.0.1:{ETCD_PEER_PORT}",
+                f"--initial-advertise-peer-urls=http://127.0.0.1:{ETCD_PEER_PORT}",
+                f"--initial-cluster=tradestorm=http://127.0.0.1:{ETCD_PEER_PORT}",
+                "--log-level=warn",
+            ],
+        ),
+        Component(
+            "containerd",
+            ["containerd", f"--config={CONFIG_DIR / 'containerd.toml'}", "--log-level=warn"],
+        ),
+        Component(
+            "kube-apiserver",
+            [
+                str(bins["kube-apiserver"]),
+                f"--etcd-servers={ETCD_URL}",
+                f"--bind-address={NODE_IP}",
+                f"--advertise-address={NODE_IP}",
+                f"--secure-port={API_PORT}",
+                f"--service-cluster-ip-range={SERVICE_CIDR}",
+                f"--tls-cert-file={pki.APISERVER.crt}",
+                f"--tls-private-key-file={pki.APISERVER.key}",
+                f"--client-ca-file={pki.CA.crt}",
+                f"--kubelet-client-certificate={pki.client('apiserver-kubelet-client').crt}",
+                f"--kubelet-client-key={pki.client('apiserver-kubelet-client').key}",
+                f"--kubelet-certificate-authority={pki.CA.crt}",
+                "--kubelet-preferred-address-types=InternalIP",
+                f"--service-account-issuer=https://kubernetes.default.svc.{CLUSTER_DOMAIN}",
+                f"--service-account-key-file={pki.service_account_public_key()}",
+                f"--service-account-signing-key-file={pki.SERVICE_ACCOUNT.key}",
+                "--authorization-mode=Node,RBAC",
+                "--enable-admission-plugins=NodeRestriction",
+                f"--requestheader-client-ca-file={pki.FRONT_PROXY_CA.crt}",
+                "--requestheader-allowed-names=front-proxy-client",
+                "--requestheader-username-headers=X-Remote-User",
+                "--requestheader-group-headers=X-Remote-Group",
+                "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+                f"--proxy-client-cert-file={pki.FRONT_PROXY_CLIENT.crt}",
+                f"--proxy-client-key-file={pki.FRONT_PROXY_CLIENT.key}",
+                "--enable-aggregator-routing=true",
+                "--allow-privileged=true",
+                "--profiling=false",
+                "--v=1",
+            ],
+        ),
+        Component(
+            "kube-controller-manager",
+            [
+                str(bins["kube-controller-manager"]),
+                *auth("controller-manager"),
+                "--bind-address=127.0.0.1",
+                f"--secure-port={CONTROLLER_MANAGER_PORT}",
+                f"--service-account-private-key-file={pki.SERVICE_ACCOUNT.key}",
+                f"--root-ca-file={pki.CA.crt}",
+                f"--cluster-signing-cert-file={pki.CA.crt}",
+                f"--cluster-signing-key-file={pki.CA.key}",
+                "--use-service-account-credentials=true",
+                "--controllers=*,bootstrapsigner,tokencleaner",
+                "--allocate-node-cidrs=true",
+                f"--cluster-cidr={CLUSTER_CIDR}",
+                "--node-cidr-mask-size=24",
+                f"--service-cluster-ip-range={SERVICE_CIDR}",
+                "--leader-elect=false",
+                "--profiling=false",
+                "--v=1",
+            ],
+        ),
+        Component(
+            "kube-scheduler",
+            [
+                str(bins["kube-scheduler"]),
+                *auth("scheduler"),
+                "--bind-address=127.0.0.1",
+                f"--secure-port={SCHEDULER_PORT}",
+                "--leader-elect=false",
+                "--profiling=false",
+                "--v=1",
+            ],
+        ),
+        Component(
+            "kubelet",
+            [
+                str(bins["kubelet"]),
+                f"--config={CONFIG_DIR / 'kubelet.yaml'}",
+                f"--kubeconfig={kc('kubelet')}",
+                f"--root-dir={KUBELET_DIR}",
+                f"--hostname-override={NODE_NAME}",
+                f"--node-ip={NODE_IP}",
+                "--v=1",
+            ],
+        ),
+        Component(
+            "kube-proxy",
+            [str(bins["kube-proxy"]), f"--config={CONFIG_DIR / 'kube-proxy.yaml'}", "--v=1"],
+        ),
     ]

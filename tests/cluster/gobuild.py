@@ -43,7 +43,9 @@ class GoBuild:
         for name in ("go.mod", "go.sum"):
             digest.update((self.module_dir / name).read_bytes())
         digest.update(go_version().encode())
-        digest.update(repr((sorted(self.programs.items()), self.ldflags, sorted(self.env.items()))).encode())
+        digest.update(
+            repr((sorted(self.programs.items()), self.ldflags, sorted(self.env.items()))).encode()
+        )
         return digest.hexdigest()[:16]
 
     def out_dir(self) -> Path:
@@ -60,21 +62,33 @@ class GoBuild:
             return binaries
         go = shutil.which("go")
         if go is None:
-            raise ClusterError("build", "go is not on PATH (the Go toolchain builds the cluster's binaries)")
+            raise ClusterError(
+                "build", "go is not on PATH (the Go toolchain builds the cluster's binaries)"
+            )
         tmp = out.with_name(out.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false", **self.env}
         # one go build for all programs: the packages they share compile once
-        cmd = [go, "build", "-trimpath", "-o", str(tmp) + "/", "-ldflags", " ".join(("-s", "-w", *self.ldflags)),
-               *self.programs.values()]
+        cmd = [
+            go,
+            "build",
+            "-trimpath",
+            "-o",
+            str(tmp) + "/",
+            "-ldflags",
+            " ".join(("-s", "-w", *self.ldflags)),
+            *self.programs.values(),
+        ]
         if log:
             log(f"building {', '.join(self.programs)} ({self.module}, cache key {self.key()})")
         started = time.monotonic()
         proc = subprocess.run(cmd, cwd=self.module_dir, env=env, capture_output=True, text=True)
         if proc.returncode != 0:
             shutil.rmtree(tmp, ignore_errors=True)
-            raise ClusterError("build", f"go build in {self.module_dir} failed:\n{proc.stderr[-4000:]}")
+            raise ClusterError(
+                "build", f"go build in {self.module_dir} failed:\n{proc.stderr[-4000:]}"
+            )
         for name, package in self.programs.items():
             built = tmp / _default_binary_name(package)
             if not built.is_file():
@@ -89,9 +103,8 @@ class GoBuild:
         return binaries
 
 
-
 def _default_binary_name(package: str) -> str:
-    """What ``go build -o DIR/`` names a package's binary: its last element, a /vN suffix skipped."""
+    """The name ``go build -o DIR/`` gives a package's binary: its last element (not /vN)."""
     parts = package.rstrip("/").split("/")
     last = parts[-1]
     if len(parts) > 1 and last.startswith("v") and last[1:].isdigit():
@@ -106,6 +119,11 @@ def go_version() -> str:
     global _GO_VERSION
     if _GO_VERSION is None:
         go = shutil.which("go")
-        _GO_VERSION = subprocess.run([go, "version"], capture_output=True, text=True, check=True).stdout.strip() \
-            if go else "no-go"
+        _GO_VERSION = (
+            subprocess.run(
+                [go, "version"], capture_output=True, text=True, check=True
+            ).stdout.strip()
+            if go
+            else "no-go"
+        )
     return _GO_VERSION

@@ -40,6 +40,7 @@ _CHAIN_MARKERS = ("KUBE-", "CNI-", GUARD_CHAIN)
 
 # ---- the undo record ---------------------------------------------------------------------------
 
+
 def read_undo() -> dict[str, object]:
     try:
         return json.loads(UNDO_FILE.read_text())
@@ -62,6 +63,7 @@ def begin() -> None:
 
 # ---- sysctls -----------------------------------------------------------------------------------
 
+
 def _sysctl_path(name: str) -> Path:
     return Path("/proc/sys") / name.replace(".", "/")
 
@@ -72,7 +74,9 @@ def set_sysctls() -> None:
     for name, value in SYSCTLS.items():
         path = _sysctl_path(name)
         if not path.exists():
-            raise ClusterError("network", f"sysctl {name} is missing ({path}): the kernel lacks br_netfilter")
+            raise ClusterError(
+                "network", f"sysctl {name} is missing ({path}): the kernel lacks br_netfilter"
+            )
         current = path.read_text().strip()
         if current != value:
             saved.setdefault(name, current)
@@ -90,6 +94,7 @@ def restore_sysctls() -> None:
 
 
 # ---- links -------------------------------------------------------------------------------------
+
 
 def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(["ip", *args], capture_output=True, text=True)
@@ -118,6 +123,7 @@ def remove_links() -> None:
 
 # ---- iptables ----------------------------------------------------------------------------------
 
+
 def _iptables(*args: str) -> None:
     proc = subprocess.run(["iptables", "-w", "5", *args], capture_output=True, text=True)
     if proc.returncode != 0:
@@ -139,7 +145,10 @@ def remove_iptables_rules() -> list[str]:
     every table of iptables and ip6tables, leaving everyone else's rules as they are.
     Returns what it removed, one line a rule/chain."""
     removed: list[str] = []
-    for save, restore in (("iptables-save", "iptables-restore"), ("ip6tables-save", "ip6tables-restore")):
+    for save, restore in (
+        ("iptables-save", "iptables-restore"),
+        ("ip6tables-save", "ip6tables-restore"),
+    ):
         proc = subprocess.run([save], capture_output=True, text=True)
         if proc.returncode != 0:
             continue
@@ -148,7 +157,9 @@ def remove_iptables_rules() -> list[str]:
             (dropped if any(m in line for m in _CHAIN_MARKERS) else kept).append(line)
         if not dropped:
             continue
-        result = subprocess.run([restore, "-w", "5"], input="\n".join(kept) + "\n", capture_output=True, text=True)
+        result = subprocess.run(
+            [restore, "-w", "5"], input="\n".join(kept) + "\n", capture_output=True, text=True
+        )
         if result.returncode != 0:
             raise ClusterError("down", f"{restore} failed: {result.stderr.strip()}")
         removed += dropped
@@ -164,6 +175,7 @@ def leftover_iptables() -> list[str]:
 
 
 # ---- pod network namespaces --------------------------------------------------------------------
+
 
 def our_netns() -> list[Path]:
     """containerd 1.6 names pod namespaces cni-<uuid> under /var/run/netns; ours are those
@@ -189,6 +201,7 @@ def remove_netns() -> None:
 
 
 # ---- mounts ------------------------------------------------------------------------------------
+
 
 def our_mounts() -> list[str]:
     """Mount points under the state and run folders, deepest first."""
@@ -216,6 +229,7 @@ def unmount_all() -> None:
 
 
 # ---- cgroups -----------------------------------------------------------------------------------
+
 
 def cgroup_hierarchies() -> list[Path]:
     """The mounted v1 hierarchies (one folder per controller set)."""
@@ -260,7 +274,9 @@ def remove_cgroups() -> list[Path]:
         root = hierarchy / CGROUP_ROOT
         if not root.is_dir():
             continue
-        dirs = sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True)
+        dirs = sorted(
+            (p for p in root.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True
+        )
         for path in [*dirs, root]:
             for _ in range(20):
                 try:

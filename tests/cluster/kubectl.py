@@ -29,13 +29,20 @@ def _binary() -> str:
     return "kubectl"
 
 
-def run(*args: str, input: str | None = None, timeout: float = 60, check: bool = True,
-        piece: str = "kubectl") -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str,
+    input: str | None = None,
+    timeout: float = 60,
+    check: bool = True,
+    piece: str = "kubectl",
+) -> subprocess.CompletedProcess[str]:
     cmd = [_binary(), f"--kubeconfig={ADMIN_KUBECONFIG}", "--request-timeout=20s", *args]
     try:
         proc = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
-        raise ClusterError(piece, f"kubectl {' '.join(args)} did not answer in {timeout:.0f}s") from exc
+        raise ClusterError(
+            piece, f"kubectl {' '.join(args)} did not answer in {timeout:.0f}s"
+        ) from exc
     if check and proc.returncode != 0:
         raise ClusterError(piece, f"kubectl {' '.join(args)}: {proc.stderr.strip()[-1500:]}")
     return proc
@@ -52,8 +59,15 @@ def apply(manifest: str, *, piece: str, server_side: bool = True) -> None:
     run(*args, input=manifest, timeout=180, piece=piece)
 
 
-def wait_until(what: str, check: Callable[[], str | None], *, timeout_s: float, piece: str,
-               interval_s: float = 1.0, hint: Callable[[], str] | None = None) -> None:
+def wait_until(
+    what: str,
+    check: Callable[[], str | None],
+    *,
+    timeout_s: float,
+    piece: str,
+    interval_s: float = 1.0,
+    hint: Callable[[], str] | None = None,
+) -> None:
     """Poll ``check`` (None when satisfied, else why not) until it is satisfied or time runs out."""
     deadline = time.monotonic() + timeout_s
     why = "not checked"

@@ -1,8 +1,8 @@
 """The test cluster's fixed shape: names, addresses, ports and where each piece writes.
 
 One node. Its address and the pods' gateway live on a bridge of this machine; pods sit on
-that bridge in network namespaces this cluster makes; nothing is routed off the machine (hostnet.py drops
-pod traffic to any other address).
+that bridge in network namespaces this cluster makes; nothing is routed off the machine
+(hostnet.py drops pod traffic to any other address).
 """
 
 from __future__ import annotations
@@ -39,10 +39,15 @@ PROXY_HEALTHZ_PORT = 10256
 PROXY_METRICS_PORT = 10249
 #: every port a piece binds on this machine: up refuses to start when one is taken
 PORTS = {
-    "kube-apiserver": API_PORT, "etcd": ETCD_CLIENT_PORT, "etcd (peer)": ETCD_PEER_PORT,
-    "kubelet": KUBELET_PORT, "kubelet (healthz)": KUBELET_HEALTHZ_PORT,
-    "kube-controller-manager": CONTROLLER_MANAGER_PORT, "kube-scheduler": SCHEDULER_PORT,
-    "kube-proxy (healthz)": PROXY_HEALTHZ_PORT, "kube-proxy (metrics)": PROXY_METRICS_PORT,
+    "kube-apiserver": API_PORT,
+    "etcd": ETCD_CLIENT_PORT,
+    "etcd (peer)": ETCD_PEER_PORT,
+    "kubelet": KUBELET_PORT,
+    "kubelet (healthz)": KUBELET_HEALTHZ_PORT,
+    "kube-controller-manager": CONTROLLER_MANAGER_PORT,
+    "kube-scheduler": SCHEDULER_PORT,
+    "kube-proxy (healthz)": PROXY_HEALTHZ_PORT,
+    "kube-proxy (metrics)": PROXY_METRICS_PORT,
 }
 
 #: iptables chain of ours (the egress guard); kube-proxy's are KUBE-*, the CNI plugins' CNI-*

@@ -16,9 +16,16 @@ from tests.cluster.paths import CACHE_DIR, STATE_DIR
 CGROUP_CONTROLLERS = ("cpu", "cpuacct", "cpuset", "memory", "pids", "devices", "freezer")
 #: programs from Debian's packages: program -> package
 HOST_TOOLS = {
-    "containerd": "containerd", "runc": "runc", "ctr": "containerd", "iptables": "iptables",
-    "iptables-save": "iptables", "iptables-restore": "iptables", "ip": "iproute2",
-    "conntrack": "conntrack", "openssl": "openssl", "mount": "mount",
+    "containerd": "containerd",
+    "runc": "runc",
+    "ctr": "containerd",
+    "iptables": "iptables",
+    "iptables-save": "iptables",
+    "iptables-restore": "iptables",
+    "ip": "iproute2",
+    "conntrack": "conntrack",
+    "openssl": "openssl",
+    "mount": "mount",
 }
 CNI_PLUGINS = ("bridge", "host-local", "loopback")
 MIN_FREE_BYTES = 4 * 1024**3
@@ -33,17 +40,27 @@ def check_host() -> None:
             raise ClusterError(tool, f"{tool} is not installed (Debian package {package})")
     for plugin in CNI_PLUGINS:
         if not (CNI_BIN_DIR / plugin).is_file():
-            raise ClusterError("cni", f"CNI plugin {CNI_BIN_DIR / plugin} is missing "
-                                      "(Debian package containernetworking-plugins)")
+            raise ClusterError(
+                "cni",
+                f"CNI plugin {CNI_BIN_DIR / plugin} is missing "
+                "(Debian package containernetworking-plugins)",
+            )
     check_cgroups()
     if "overlay" not in Path("/proc/filesystems").read_text():
-        raise ClusterError("containerd", "the kernel has no overlay filesystem (containerd's snapshotter)")
+        raise ClusterError(
+            "containerd", "the kernel has no overlay filesystem (containerd's snapshotter)"
+        )
     for name in SYSCTLS:
         if not _sysctl_path(name).exists():
-            raise ClusterError("network", f"sysctl {name} is missing: the kernel lacks br_netfilter")
+            raise ClusterError(
+                "network", f"sysctl {name} is missing: the kernel lacks br_netfilter"
+            )
     if link_exists(BRIDGE):
-        raise ClusterError("network", f"network link {BRIDGE} exists already (another cluster, or one "
-                                      "not taken down: python -m tests.cluster down)")
+        raise ClusterError(
+            "network",
+            f"network link {BRIDGE} exists already (another cluster, or one "
+            "not taken down: python -m tests.cluster down)",
+        )
     check_ports()
     check_space()
 
@@ -56,10 +73,14 @@ def check_cgroups() -> None:
         enabled[name] = on == "1"
     for controller in CGROUP_CONTROLLERS:
         if not enabled.get(controller):
-            raise ClusterError("kubelet", f"cgroup controller {controller} is not enabled in this kernel "
-                                          "(/proc/cgroups)")
+            raise ClusterError(
+                "kubelet",
+                f"cgroup controller {controller} is not enabled in this kernel (/proc/cgroups)",
+            )
         if controller not in mounted:
-            raise ClusterError("kubelet", f"cgroup controller {controller} is not mounted under /sys/fs/cgroup")
+            raise ClusterError(
+                "kubelet", f"cgroup controller {controller} is not mounted under /sys/fs/cgroup"
+            )
 
 
 def check_ports() -> None:
@@ -70,8 +91,11 @@ def check_ports() -> None:
                 try:
                     sock.bind((host, port))
                 except OSError as exc:
-                    raise ClusterError(piece, f"port {port} is taken ({exc.strerror}); {piece} listens on "
-                                              f"{NODE_IP if port > 2380 else '127.0.0.1'}:{port}") from exc
+                    raise ClusterError(
+                        piece,
+                        f"port {port} is taken ({exc.strerror}); {piece} listens on "
+                        f"{NODE_IP if port > 2380 else '127.0.0.1'}:{port}",
+                    ) from exc
 
 
 def check_space() -> None:
@@ -81,5 +105,8 @@ def check_space() -> None:
             probe = probe.parent
         free = shutil.disk_usage(probe).free
         if free < MIN_FREE_BYTES:
-            raise ClusterError("disk", f"{free / 1024**3:.1f} GiB free under {probe}; the cluster needs "
-                                       f"{MIN_FREE_BYTES / 1024**3:.0f} GiB (etcd, containerd's layers)")
+            raise ClusterError(
+                "disk",
+                f"{free / 1024**3:.1f} GiB free under {probe}; the cluster needs "
+                f"{MIN_FREE_BYTES / 1024**3:.0f} GiB (etcd, containerd's layers)",
+            )

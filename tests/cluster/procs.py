@@ -41,8 +41,14 @@ def start(name: str, argv: Sequence[str], *, env: Mapping[str, str] | None = Non
     log = LOG_DIR / f"{name}.log"
     with open(log, "ab") as out:
         try:
-            proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                    start_new_session=True, env={**os.environ, **(env or {})})
+            proc = subprocess.Popen(
+                list(argv),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env={**os.environ, **(env or {})},
+            )
         except OSError as exc:
             raise ClusterError(name, f"cannot start {argv[0]}: {exc}") from exc
     (PID_DIR / f"{name}.pid").write_text(f"{proc.pid} {_start_time(proc.pid) or ''}\n")
@@ -107,7 +113,9 @@ def terminate(pids: Iterable[int], *, grace_s: float = 10.0) -> None:
         _signal(pid, signal.SIGKILL)
     deadline = time.monotonic() + 10
     while pending and time.monotonic() < deadline:
-        pending = {pid: st for pid, st in pending.items() if _start_time(pid) == st and not _zombie(pid)}
+        pending = {
+            pid: st for pid, st in pending.items() if _start_time(pid) == st and not _zombie(pid)
+        }
         time.sleep(0.05)
     if pending:
         raise ClusterError("down", f"processes survived SIGKILL: {sorted(pending)}")

@@ -32,7 +32,9 @@ class ClusterHandle:
     def items(self, *args: str) -> list[dict[str, Any]]:
         return list(kubectl.get_json(*args).get("items", []))  # type: ignore[arg-type]
 
-    def wait_until(self, what: str, check: Any, timeout_s: float = 120, interval_s: float = 1) -> None:
+    def wait_until(
+        self, what: str, check: Any, timeout_s: float = 120, interval_s: float = 1
+    ) -> None:
         kubectl.wait_until(what, check, timeout_s=timeout_s, piece="test", interval_s=interval_s)
 
     def prometheus_url(self) -> str:
@@ -48,7 +50,9 @@ class ClusterHandle:
             return list(json.load(answer)["data"]["result"])
 
     def prometheus_targets(self) -> list[dict[str, Any]]:
-        with urllib.request.urlopen(f"{self.prometheus_url()}/api/v1/targets", timeout=10) as answer:
+        with urllib.request.urlopen(
+            f"{self.prometheus_url()}/api/v1/targets", timeout=10
+        ) as answer:
             return list(json.load(answer)["data"]["activeTargets"])
 
 
@@ -63,9 +67,13 @@ class PlatformHandle:
     def target(self, **kwargs: Any) -> Any:
         from tradestorm.kube.target import KubernetesTarget
 
-        options: dict[str, Any] = {"overlay": "local", "kubeconfig": self.cluster.kubeconfig,
-                                   "allowed_contexts": [CONTEXT], "out": self.output,
-                                   "poll_interval_s": 1.0}
+        options: dict[str, Any] = {
+            "overlay": "local",
+            "kubeconfig": self.cluster.kubeconfig,
+            "allowed_contexts": [CONTEXT],
+            "out": self.output,
+            "poll_interval_s": 1.0,
+        }
         options.update(kwargs)
         return KubernetesTarget(context=options.pop("context", CONTEXT), **options)
 
@@ -84,5 +92,9 @@ class PlatformHandle:
 
     def chaos_configuration(self, **extra: Any) -> dict[str, Any]:
         """The Chaos Toolkit configuration a run on this cluster gets."""
-        return {"kubernetes_kubeconfig": str(self.cluster.kubeconfig), "kubernetes_context": CONTEXT,
-                "kubernetes_namespace": NAMESPACE, **extra}
+        return {
+            "kubernetes_kubeconfig": str(self.cluster.kubeconfig),
+            "kubernetes_context": CONTEXT,
+            "kubernetes_namespace": NAMESPACE,
+            **extra,
+        }

@@ -25,7 +25,8 @@ _POOL_LABEL = "tradestorm.test/volume-pool"
 def _volume(index: int) -> dict[str, object]:
     name = f"local-pv-{index:02d}"
     return {
-        "apiVersion": "v1", "kind": "PersistentVolume",
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
         "metadata": {"name": name, "labels": {_POOL_LABEL: "true"}},
         "spec": {
             "capacity": {"storage": CAPACITY},
@@ -33,22 +34,40 @@ def _volume(index: int) -> dict[str, object]:
             "persistentVolumeReclaimPolicy": "Retain",
             "storageClassName": STORAGE_CLASS,
             "local": {"path": str(VOLUMES_DIR / name)},
-            "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
-                {"key": "kubernetes.io/hostname", "operator": "In", "values": [NODE_NAME]}]}]}},
+            "nodeAffinity": {
+                "required": {
+                    "nodeSelectorTerms": [
+                        {
+                            "matchExpressions": [
+                                {
+                                    "key": "kubernetes.io/hostname",
+                                    "operator": "In",
+                                    "values": [NODE_NAME],
+                                }
+                            ]
+                        }
+                    ]
+                }
+            },
         },
     }
 
 
 def manifests() -> str:
     storage_class = {
-        "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
-        "metadata": {"name": STORAGE_CLASS,
-                     "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": {
+            "name": STORAGE_CLASS,
+            "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+        },
         "provisioner": "kubernetes.io/no-provisioner",
         "volumeBindingMode": "WaitForFirstConsumer",
         "reclaimPolicy": "Retain",
     }
-    return yaml.safe_dump_all([storage_class, *(_volume(i) for i in range(POOL_SIZE))], sort_keys=False)
+    return yaml.safe_dump_all(
+        [storage_class, *(_volume(i) for i in range(POOL_SIZE))], sort_keys=False
+    )
 
 
 def create_pool() -> None:

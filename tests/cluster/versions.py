@@ -1,4 +1,4 @@
-"""The one set of versions the test cluster is built from. Changing one rebuilds only what it names."""
+"""The versions the test cluster is built from. Changing one rebuilds only what it names."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Container images of the test cluster, built on this machine without a registry or a Docker
 engine: a debootstrap Debian base, the project's Dockerfiles built with buildah, Debian's
-PostgreSQL / exporter / Prometheus packages, our own pause program, and scratch images of
+PostgreSQL / exporter packages, our own pause program, and scratch images of
 static binaries. Every image is an archive in the cache keyed by a hash of its inputs;
 :func:`import_images` loads them into a containerd's ``k8s.io`` namespace.
 
@@ -13,7 +13,7 @@ from tests.cluster.images.archive import ImageArchive, normalize_ref
 from tests.cluster.images.base import DEBIAN_REF, PYTHON_REF, ensure_base_image
 from tests.cluster.images.build import ensure_images
 from tests.cluster.images.ctr import import_images
-from tests.cluster.images.packages import POSTGRES_EXPORTER_REF, POSTGRES_REF, PROMETHEUS_REF
+from tests.cluster.images.packages import POSTGRES_EXPORTER_REF, POSTGRES_REF
 from tests.cluster.images.project import LOADGEN, PLATFORM
 from tests.cluster.images.scratch import PAUSE_REF, binary_image
 
@@ -27,7 +27,6 @@ __all__ = [
     "PLATFORM_REF",
     "POSTGRES_EXPORTER_REF",
     "POSTGRES_REF",
-    "PROMETHEUS_REF",
     "PYTHON_REF",
     "ImageArchive",
     "binary_image",

@@ -21,12 +21,16 @@ def _log(message: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.cluster.images", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.cluster.images", description=__doc__.split("\n\n")[0]
+    )
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("build", help="build the images missing from the cache")
     imp = sub.add_parser("import", help="build, then import into a containerd (namespace k8s.io)")
     imp.add_argument("--address", required=True, help="containerd's socket")
-    imp.add_argument("--snapshotter", default=None, help="unpack for this snapshotter (containerd's default)")
+    imp.add_argument(
+        "--snapshotter", default=None, help="unpack for this snapshotter (containerd's default)"
+    )
     sub.add_parser("verify", help="build, then check every image in a throwaway containerd")
     args = parser.parse_args(argv)
     command = args.command or "build"
@@ -35,7 +39,9 @@ def main(argv: list[str] | None = None) -> int:
         built = build_all(_log)
         print(f"{'image':<20} {'reference':<46} {'seconds':>8}  archive")
         for item in built:
-            print(f"{item.name:<20} {item.archive.ref:<46} {item.seconds:>8.1f}  {item.archive.path}")
+            print(
+                f"{item.name:<20} {item.archive.ref:<46} {item.seconds:>8.1f}  {item.archive.path}"
+            )
         print(f"built in {time.monotonic() - started:.1f}s")
         archives = [item.archive for item in built]
         if command == "import":

@@ -43,7 +43,9 @@ def normalize_ref(ref: str) -> str:
     last = name.rsplit("/", 1)[-1]
     if ":" not in last and not digest:
         name += ":latest"
-    if not re.fullmatch(r"[a-z0-9.\-]+(:[0-9]+)?(/[a-z0-9._\-]+)+(:[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127})?", name):
+    if not re.fullmatch(
+        r"[a-z0-9.\-]+(:[0-9]+)?(/[a-z0-9._\-]+)+(:[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127})?", name
+    ):
         raise ValueError(f"not an image reference: {ref!r}")
     return name + (f"@{digest}" if digest else "")
 
@@ -67,7 +69,7 @@ def drop_stale(archive: ImageArchive) -> None:
     """Remove the older archives of the same reference (other keys)."""
     prefix = f"{slug(archive.ref)}-"
     for other in IMAGES_DIR.glob(f"{prefix}*.tar"):
-        rest = other.name[len(prefix):-len(".tar")]
+        rest = other.name[len(prefix) : -len(".tar")]
         if other != archive.path and re.fullmatch(r"[0-9a-f]{16}", rest):
             other.unlink(missing_ok=True)
 
@@ -84,7 +86,9 @@ class Hasher:
 
     def file(self, label: str, path: Path) -> Hasher:
         """The file's content and whether it is executable (the mode that images keep)."""
-        self._digest.update(f"{label}\0{'x' if os.access(path, os.X_OK) else '-'}\0{file_sha256(path)}\0".encode())
+        self._digest.update(
+            f"{label}\0{'x' if os.access(path, os.X_OK) else '-'}\0{file_sha256(path)}\0".encode()
+        )
         return self
 
     def key(self) -> str:
@@ -107,8 +111,9 @@ def file_sha256(path: Path) -> str:
     return _SHA_MEMO[memo_key]
 
 
-def tree_files(root: Path, relative: Iterable[str], skip_dirs: frozenset[str],
-               skip_suffixes: tuple[str, ...]) -> Iterator[Path]:
+def tree_files(
+    root: Path, relative: Iterable[str], skip_dirs: frozenset[str], skip_suffixes: tuple[str, ...]
+) -> Iterator[Path]:
     """Files under ``root/<each of relative>`` in a stable order, skipping the named folders
     (at any depth) and suffixes; symlinks are listed, not followed."""
     for rel in relative:

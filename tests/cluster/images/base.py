@@ -23,8 +23,15 @@ from pathlib import Path
 from tests.cluster.errors import ClusterError
 from tests.cluster.images import buildah
 from tests.cluster.images._run import run
-from tests.cluster.images.archive import (IMAGES_DIR, Hasher, ImageArchive, archive_path, cache_lock, cached,
-                                          drop_stale)
+from tests.cluster.images.archive import (
+    IMAGES_DIR,
+    Hasher,
+    ImageArchive,
+    archive_path,
+    cache_lock,
+    cached,
+    drop_stale,
+)
 from tests.cluster.images.oci import DEFAULT_PATH, image_config, write_oci_archive
 from tests.cluster.images.rootfs import remove_tree
 from tests.cluster.versions import DEBIAN_SUITE
@@ -32,7 +39,7 @@ from tests.cluster.versions import DEBIAN_SUITE
 DEBIAN_REF = f"tradestorm.local/debian:{DEBIAN_SUITE}"
 PYTHON_REF = f"tradestorm.local/python:3.11-{DEBIAN_SUITE}"
 CONTAINERFILES = Path(__file__).resolve().parent / "containerfiles"
-#: Added to minbase (which already has bash, coreutils, passwd's useradd/groupadd, util-linux's setpriv).
+#: Added to minbase (which has bash, coreutils, passwd's useradd/groupadd and util-linux's setpriv).
 DEBOOTSTRAP_INCLUDE = ("ca-certificates",)
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 DEFAULT_SECURITY_MIRROR = "http://deb.debian.org/debian-security"
@@ -40,31 +47,55 @@ DEFAULT_SECURITY_MIRROR = "http://deb.debian.org/debian-security"
 #: Files written into the debootstrap result (path -> (mode, content)); part of the cache key.
 TRIM_FILES: dict[str, tuple[int, str]] = {
     # Like Docker's debian image: services are never started by package scripts.
-    "usr/sbin/policy-rc.d": (0o755, "#!/bin/sh\n# containers start no services while packages install\nexit 101\n"),
-    "etc/apt/apt.conf.d/90tradestorm": (0o644, (
-        'APT::Install-Recommends "false";\n'
-        'APT::Install-Suggests "false";\n'
-        'Acquire::Languages "none";\n'
-        'Acquire::GzipIndexes "true";\n'
-        'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb '
-        '/var/cache/apt/*.bin || true"; };\n'
-        'APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb '
-        '/var/cache/apt/*.bin || true"; };\n'
-        'Dir::Cache::pkgcache "";\n'
-        'Dir::Cache::srcpkgcache "";\n')),
-    "etc/dpkg/dpkg.cfg.d/90tradestorm-nodoc": (0o644, (
-        "path-exclude /usr/share/doc/*\n"
-        "path-include /usr/share/doc/*/copyright\n"
-        "path-exclude /usr/share/man/*\n"
-        "path-exclude /usr/share/info/*\n"
-        "path-exclude /usr/share/lintian/*\n")),
+    "usr/sbin/policy-rc.d": (
+        0o755,
+        "#!/bin/sh\n# containers start no services while packages install\nexit 101\n",
+    ),
+    "etc/apt/apt.conf.d/90tradestorm": (
+        0o644,
+        (
+            'APT::Install-Recommends "false";\n'
+            'APT::Install-Suggests "false";\n'
+            'Acquire::Languages "none";\n'
+            'Acquire::GzipIndexes "true";\n'
+            'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb '
+            '/var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };\n'
+            'APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb '
+            '/var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };\n'
+            'Dir::Cache::pkgcache "";\n'
+            'Dir::Cache::srcpkgcache "";\n'
+        ),
+    ),
+    "etc/dpkg/dpkg.cfg.d/90tradestorm-nodoc": (
+        0o644,
+        (
+            "path-exclude /usr/share/doc/*\n"
+            "path-include /usr/share/doc/*/copyright\n"
+            "path-exclude /usr/share/man/*\n"
+            "path-exclude /usr/share/info/*\n"
+            "path-exclude /usr/share/lintian/*\n"
+        ),
+    ),
 }
 #: Removed from the debootstrap result: the host's identity, device nodes, caches, docs (and
 #: the files of var/log, keeping its folders).
-TRIM_GLOBS = ("etc/hostname", "etc/resolv.conf", "etc/hosts", "dev/*", "run/*", "tmp/*", "var/tmp/*",
-              "var/cache/apt/*.bin", "var/cache/apt/archives/*.deb", "var/lib/apt/lists/*",
-              "var/cache/debconf/*-old", "var/lib/dpkg/*-old", "usr/share/man/*", "usr/share/info/*",
-              "usr/share/lintian/*")
+TRIM_GLOBS = (
+    "etc/hostname",
+    "etc/resolv.conf",
+    "etc/hosts",
+    "dev/*",
+    "run/*",
+    "tmp/*",
+    "var/tmp/*",
+    "var/cache/apt/*.bin",
+    "var/cache/apt/archives/*.deb",
+    "var/lib/apt/lists/*",
+    "var/cache/debconf/*-old",
+    "var/lib/dpkg/*-old",
+    "usr/share/man/*",
+    "usr/share/info/*",
+    "usr/share/lintian/*",
+)
 
 
 def apt_mirrors(suite: str = DEBIAN_SUITE) -> tuple[str, str]:
@@ -91,8 +122,10 @@ def _sources(text: str) -> list[tuple[str, list[str]]]:
         if match:
             found.append((match.group(2), [match.group(3)]))
     for stanza in re.split(r"\n\s*\n", text):  # deb822: Types/URIs/Suites fields
-        fields = {m.group(1).lower(): m.group(2).split() for m in
-                  re.finditer(r"^([A-Za-z-]+):[ \t]*(.*)$", stanza, re.MULTILINE)}
+        fields = {
+            m.group(1).lower(): m.group(2).split()
+            for m in re.finditer(r"^([A-Za-z-]+):[ \t]*(.*)$", stanza, re.MULTILINE)
+        }
         if "deb" in fields.get("types", []) and fields.get("uris"):
             found.extend((uri, fields.get("suites", [])) for uri in fields["uris"])
     return found
@@ -101,7 +134,9 @@ def _sources(text: str) -> list[tuple[str, list[str]]]:
 def debian_key() -> str:
     """The cache key of the debootstrap base: suite, package list and trimming."""
     hasher = Hasher("debootstrap").text("suite", DEBIAN_SUITE).text("variant", "minbase")
-    hasher.text("include", ",".join(sorted(DEBOOTSTRAP_INCLUDE))).text("trim", repr((TRIM_FILES, TRIM_GLOBS)))
+    hasher.text("include", ",".join(sorted(DEBOOTSTRAP_INCLUDE))).text(
+        "trim", repr((TRIM_FILES, TRIM_GLOBS))
+    )
     return hasher.key()
 
 
@@ -130,13 +165,28 @@ def ensure_base_image(log: Callable[[str], None] | None = None) -> ImageArchive:
         key = python_key()
         if cached(PYTHON_REF, key) is None:
             ensure_debian_base(log)
-        return ensure_built(PYTHON_REF, CONTAINERFILES / "python" / "Containerfile", CONTAINERFILES / "python",
-                            key=key, build_args={"BASE_IMAGE": DEBIAN_REF}, keep_loaded=True, log=log)
+        return ensure_built(
+            PYTHON_REF,
+            CONTAINERFILES / "python" / "Containerfile",
+            CONTAINERFILES / "python",
+            key=key,
+            build_args={"BASE_IMAGE": DEBIAN_REF},
+            keep_loaded=True,
+            log=log,
+        )
 
 
-def ensure_built(ref: str, containerfile: Path, context: Path, *, key: str, build_args: dict[str, str],
-                 host_ca: bool = False, keep_loaded: bool = False,
-                 log: Callable[[str], None] | None = None) -> ImageArchive:
+def ensure_built(
+    ref: str,
+    containerfile: Path,
+    context: Path,
+    *,
+    key: str,
+    build_args: dict[str, str],
+    host_ca: bool = False,
+    keep_loaded: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> ImageArchive:
     """The archive of ``ref`` built from ``containerfile`` with inputs hashed as ``key``, from the
     cache when it has it, else built (its FROM image must be in buildah's storage) and saved.
 
@@ -152,7 +202,15 @@ def ensure_built(ref: str, containerfile: Path, context: Path, *, key: str, buil
                 buildah.load(archive)
             return archive
         if buildah.image_key(ref) != key:
-            buildah.build(ref, containerfile, context, key=key, build_args=build_args, host_ca=host_ca, log=log)
+            buildah.build(
+                ref,
+                containerfile,
+                context,
+                key=key,
+                build_args=build_args,
+                host_ca=host_ca,
+                log=log,
+            )
         archive = ImageArchive(ref, archive_path(ref, key), key)
         buildah.save(ref, archive.path)
         drop_stale(archive)
@@ -172,16 +230,46 @@ def _debootstrap(key: str, log: Callable[[str], None] | None) -> ImageArchive:
     if log:
         log(f"debootstrap --variant=minbase {DEBIAN_SUITE} from {mirror} (key {key})")
     try:
-        run(["debootstrap", "--variant=minbase", f"--include={','.join(DEBOOTSTRAP_INCLUDE)}", "--components=main",
-             DEBIAN_SUITE, rootfs, mirror], "image base", "debootstrap", timeout=3600)
+        run(
+            [
+                "debootstrap",
+                "--variant=minbase",
+                f"--include={','.join(DEBOOTSTRAP_INCLUDE)}",
+                "--components=main",
+                DEBIAN_SUITE,
+                rootfs,
+                mirror,
+            ],
+            "image base",
+            "debootstrap",
+            timeout=3600,
+        )
         _trim(rootfs, mirror, security)
         layer = work / "layer.tar"
-        run(["tar", "--numeric-owner", "--sort=name", "--xattrs", "--xattrs-include=security.capability",
-             "-C", rootfs, "-cf", layer, "."], "image base", "archiving the debootstrap result")
-        config = image_config([layer], cmd=["bash"], env=[DEFAULT_PATH, "LANG=C.UTF-8"],
-                              labels={buildah.KEY_LABEL: key},
-                              history=f"debootstrap --variant=minbase --include={','.join(DEBOOTSTRAP_INCLUDE)} "
-                                      f"{DEBIAN_SUITE} {mirror}")
+        run(
+            [
+                "tar",
+                "--numeric-owner",
+                "--sort=name",
+                "--xattrs",
+                "--xattrs-include=security.capability",
+                "-C",
+                rootfs,
+                "-cf",
+                layer,
+                ".",
+            ],
+            "image base",
+            "archiving the debootstrap result",
+        )
+        config = image_config(
+            [layer],
+            cmd=["bash"],
+            env=[DEFAULT_PATH, "LANG=C.UTF-8"],
+            labels={buildah.KEY_LABEL: key},
+            history=f"debootstrap --variant=minbase --include={','.join(DEBOOTSTRAP_INCLUDE)} "
+            f"{DEBIAN_SUITE} {mirror}",
+        )
         archive = ImageArchive(DEBIAN_REF, archive_path(DEBIAN_REF, key), key)
         write_oci_archive(archive.path, DEBIAN_REF, [layer], config)
     finally:
@@ -211,10 +299,14 @@ def _trim(rootfs: Path, mirror: str, security: str) -> None:
         elif path.name != "copyright":
             path.unlink()
     files = dict(TRIM_FILES)
-    files["etc/apt/sources.list"] = (0o644, (
-        f"deb {mirror} {DEBIAN_SUITE} main\n"
-        f"deb {mirror} {DEBIAN_SUITE}-updates main\n"
-        f"deb {security} {DEBIAN_SUITE}-security main\n"))
+    files["etc/apt/sources.list"] = (
+        0o644,
+        (
+            f"deb {mirror} {DEBIAN_SUITE} main\n"
+            f"deb {mirror} {DEBIAN_SUITE}-updates main\n"
+            f"deb {security} {DEBIAN_SUITE}-security main\n"
+        ),
+    )
     for rel, (mode, content) in files.items():
         path = rootfs / rel
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -6,9 +6,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tests.cluster.images.archive import ImageArchive, cache_lock
-from tests.cluster.images.base import ensure_base_image
-from tests.cluster.images.packages import POSTGRES, POSTGRES_EXPORTER, PROMETHEUS, ensure_package_image
+from tests.cluster.images.archive import ImageArchive, cache_lock, normalize_ref
+from tests.cluster.images.base import PYTHON_REF, ensure_base_image
+from tests.cluster.images.packages import (
+    POSTGRES,
+    POSTGRES_EXPORTER,
+    ensure_package_image,
+)
 from tests.cluster.images.project import LOADGEN, PLATFORM, ensure_project_image
 from tests.cluster.images.scratch import pause_image
 
@@ -30,7 +34,6 @@ STEPS: tuple[tuple[str, Callable[[Callable[[str], None] | None], ImageArchive]],
     ("loadgen", lambda log: ensure_project_image(LOADGEN, log)),
     ("postgres", lambda log: ensure_package_image(POSTGRES, log)),
     ("postgres-exporter", lambda log: ensure_package_image(POSTGRES_EXPORTER, log)),
-    ("prometheus", lambda log: ensure_package_image(PROMETHEUS, log)),
 )
 
 
@@ -47,5 +50,9 @@ def build_all(log: Callable[[str], None] | None = None) -> list[Built]:
 
 def ensure_images(log: Callable[[str], None] | None = None) -> list[ImageArchive]:
     """Build whatever is missing (the Python base, platform, loadgen, postgres, postgres-exporter,
-    prometheus, pause) and return every image's archive, ready for :func:`import_images`."""
-    return [item.archive for item in build_all(log)]
+    pause) and return the archives of the images the node runs (the Python base only builds
+    the others), ready for :func:`import_images`."""
+    build_only = normalize_ref(PYTHON_REF)
+    return [
+        item.archive for item in build_all(log) if normalize_ref(item.archive.ref) != build_only
+    ]

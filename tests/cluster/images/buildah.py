@@ -33,30 +33,68 @@ BUILD_TIMEOUT = 3600.0
 
 def buildah(*args: str | Path) -> list[str]:
     """A buildah command line on the test cluster's storage."""
-    return ["buildah", "--root", str(STORAGE_ROOT), "--runroot", str(RUNROOT), "--storage-driver", "vfs",
-            *map(str, args)]
+    return [
+        "buildah",
+        "--root",
+        str(STORAGE_ROOT),
+        "--runroot",
+        str(RUNROOT),
+        "--storage-driver",
+        "vfs",
+        *map(str, args),
+    ]
 
 
 def image_key(ref: str) -> str | None:
     """The cache key of the image named ``ref`` in buildah's storage (None: not there)."""
-    proc = subprocess.run(buildah("inspect", "--type", "image", "--format",
-                                  "{{index .OCIv1.Config.Labels \"" + KEY_LABEL + "\"}}", ref),
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        buildah(
+            "inspect",
+            "--type",
+            "image",
+            "--format",
+            '{{index .OCIv1.Config.Labels "' + KEY_LABEL + '"}}',
+            ref,
+        ),
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
         return None
     return proc.stdout.strip() or None
 
 
-def build(ref: str, containerfile: Path, context: Path, *, key: str, build_args: Mapping[str, str],
-          host_ca: bool = False, log: Callable[[str], None] | None = None) -> None:
+def build(
+    ref: str,
+    containerfile: Path,
+    context: Path,
+    *,
+    key: str,
+    build_args: Mapping[str, str],
+    host_ca: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> None:
     """``buildah build`` of ``containerfile`` as ``ref`` (Docker format, so HEALTHCHECK, SHELL and
     STOPSIGNAL are kept), using only images already in storage. The whole build output goes to
     ``CACHE_DIR/images/logs/<ref>.log``; a failure raises with its tail."""
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     RUNROOT.mkdir(parents=True, exist_ok=True)
     log_file = LOG_DIR / f"{slug(ref)}.log"
-    args: list[str | Path] = ["build", "--isolation", "chroot", "--format", "docker", "--pull=never",
-                              "--layers=false", "--label", f"{KEY_LABEL}={key}", "-f", containerfile, "-t", ref]
+    args: list[str | Path] = [
+        "build",
+        "--isolation",
+        "chroot",
+        "--format",
+        "docker",
+        "--pull=never",
+        "--layers=false",
+        "--label",
+        f"{KEY_LABEL}={key}",
+        "-f",
+        containerfile,
+        "-t",
+        ref,
+    ]
     for name, value in sorted(build_args.items()):
         args += ["--build-arg", f"{name}={value}"]
     if host_ca and HOST_CA_BUNDLE.is_file():
@@ -69,16 +107,25 @@ def build(ref: str, containerfile: Path, context: Path, *, key: str, build_args:
         out.write("$ " + " ".join(cmd) + "\n")
         out.flush()
         try:
-            proc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=context, timeout=BUILD_TIMEOUT)
+            proc = subprocess.run(
+                cmd, stdout=out, stderr=subprocess.STDOUT, cwd=context, timeout=BUILD_TIMEOUT
+            )
         except subprocess.TimeoutExpired as exc:
-            raise ClusterError(f"image {ref}", f"buildah build did not finish in {BUILD_TIMEOUT:.0f}s "
-                                               f"(log {log_file})") from exc
+            raise ClusterError(
+                f"image {ref}",
+                f"buildah build did not finish in {BUILD_TIMEOUT:.0f}s (log {log_file})",
+            ) from exc
     if proc.returncode != 0:
         text = log_file.read_text(errors="replace")
-        raise ClusterError(f"image {ref}", f"buildah build of {containerfile} failed (exit {proc.returncode}, "
-                                           f"log {log_file}):\n{text[-4000:]}")
+        raise ClusterError(
+            f"image {ref}",
+            f"buildah build of {containerfile} failed (exit {proc.returncode}, "
+            f"log {log_file}):\n{text[-4000:]}",
+        )
     if image_key(ref) != key:
-        raise ClusterError(f"image {ref}", f"buildah build succeeded but storage has no {ref} labelled {key}")
+        raise ClusterError(
+            f"image {ref}", f"buildah build succeeded but storage has no {ref} labelled {key}"
+        )
     if log:
         log(f"built {ref} in {time.monotonic() - started:.0f}s")
 
@@ -90,8 +137,12 @@ def save(ref: str, dest: Path) -> None:
     tmp.unlink(missing_ok=True)
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
-        run(buildah("push", "--quiet", ref, f"docker-archive:{tmp}:{ref}"), f"image {ref}",
-            "saving the image as a docker-archive", timeout=1800)
+        run(
+            buildah("push", "--quiet", ref, f"docker-archive:{tmp}:{ref}"),
+            f"image {ref}",
+            "saving the image as a docker-archive",
+            timeout=1800,
+        )
         tmp.rename(dest)
     finally:
         tmp.unlink(missing_ok=True)
@@ -102,14 +153,22 @@ def load(archive: ImageArchive) -> None:
     was removed, so that the images built FROM it find it)."""
     transport = "oci-archive" if _is_oci_archive(archive.path) else "docker-archive"
     RUNROOT.mkdir(parents=True, exist_ok=True)
-    proc = run(buildah("pull", "--quiet", f"{transport}:{archive.path}"), f"image {archive.ref}",
-               "loading the archive into buildah's storage", timeout=1800)
+    proc = run(
+        buildah("pull", "--quiet", f"{transport}:{archive.path}"),
+        f"image {archive.ref}",
+        "loading the archive into buildah's storage",
+        timeout=1800,
+    )
     image_id = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
     if not image_id:
-        raise ClusterError(f"image {archive.ref}", f"buildah pull of {archive.path} printed no image id")
+        raise ClusterError(
+            f"image {archive.ref}", f"buildah pull of {archive.path} printed no image id"
+        )
     run(buildah("tag", image_id, archive.ref), f"image {archive.ref}", "naming the loaded image")
     if image_key(archive.ref) != archive.key:
-        raise ClusterError(f"image {archive.ref}", f"{archive.path} holds no image labelled {archive.key}")
+        raise ClusterError(
+            f"image {archive.ref}", f"{archive.path} holds no image labelled {archive.key}"
+        )
 
 
 def remove(ref: str) -> None:

@@ -32,8 +32,13 @@ _EPOCH = "1970-01-01T00:00:00Z"
 def go_arch() -> str:
     """This machine's architecture as OCI names it."""
     machine = platform.machine().lower()
-    return {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le",
-            "s390x": "s390x"}.get(machine, machine)
+    return {
+        "x86_64": "amd64",
+        "aarch64": "arm64",
+        "armv7l": "arm",
+        "ppc64le": "ppc64le",
+        "s390x": "s390x",
+    }.get(machine, machine)
 
 
 def write_scratch_layer(dest: Path, files: Mapping[str, Path], dirs: Mapping[str, int]) -> None:
@@ -65,14 +70,28 @@ def write_scratch_layer(dest: Path, files: Mapping[str, Path], dirs: Mapping[str
                 tar.addfile(_owned_by_root(info), handle)
 
 
-def image_config(layers: list[Path], *, entrypoint: list[str] | None = None, cmd: list[str] | None = None,
-                 user: str = "", env: list[str] | None = None, workdir: str = "",
-                 labels: Mapping[str, str] | None = None, stop_signal: str = "",
-                 exposed_ports: list[str] | None = None, history: str = "") -> dict[str, Any]:
+def image_config(
+    layers: list[Path],
+    *,
+    entrypoint: list[str] | None = None,
+    cmd: list[str] | None = None,
+    user: str = "",
+    env: list[str] | None = None,
+    workdir: str = "",
+    labels: Mapping[str, str] | None = None,
+    stop_signal: str = "",
+    exposed_ports: list[str] | None = None,
+    history: str = "",
+) -> dict[str, Any]:
     """An OCI image config for ``layers`` (uncompressed tars, so diff_id == digest)."""
     config: dict[str, Any] = {"Env": env if env is not None else [DEFAULT_PATH]}
-    for key, value in (("Entrypoint", entrypoint), ("Cmd", cmd), ("User", user), ("WorkingDir", workdir),
-                       ("StopSignal", stop_signal)):
+    for key, value in (
+        ("Entrypoint", entrypoint),
+        ("Cmd", cmd),
+        ("User", user),
+        ("WorkingDir", workdir),
+        ("StopSignal", stop_signal),
+    ):
         if value:
             config[key] = value
     if labels:
@@ -84,31 +103,57 @@ def image_config(layers: list[Path], *, entrypoint: list[str] | None = None, cmd
         "architecture": go_arch(),
         "os": "linux",
         "config": config,
-        "rootfs": {"type": "layers", "diff_ids": [f"sha256:{file_sha256(layer)}" for layer in layers]},
-        "history": [{"created": _EPOCH, "created_by": history or "tests.cluster.images"} for _ in layers],
+        "rootfs": {
+            "type": "layers",
+            "diff_ids": [f"sha256:{file_sha256(layer)}" for layer in layers],
+        },
+        "history": [
+            {"created": _EPOCH, "created_by": history or "tests.cluster.images"} for _ in layers
+        ],
     }
 
 
 def write_oci_archive(dest: Path, ref: str, layers: list[Path], config: Mapping[str, Any]) -> None:
     """``dest``: an oci-archive of one image named ``ref`` (written beside, then renamed)."""
     config_blob = _json(config)
-    layer_descs = [{"mediaType": LAYER_TAR, "digest": f"sha256:{file_sha256(layer)}",
-                    "size": layer.stat().st_size} for layer in layers]
-    manifest_blob = _json({
-        "schemaVersion": 2,
-        "mediaType": MANIFEST,
-        "config": {"mediaType": CONFIG, "digest": _digest(config_blob), "size": len(config_blob)},
-        "layers": layer_descs,
-    })
-    index_blob = _json({
-        "schemaVersion": 2,
-        "mediaType": INDEX,
-        "manifests": [{
-            "mediaType": MANIFEST, "digest": _digest(manifest_blob), "size": len(manifest_blob),
-            "platform": {"architecture": go_arch(), "os": "linux"},
-            "annotations": {"io.containerd.image.name": ref, "org.opencontainers.image.ref.name": ref},
-        }],
-    })
+    layer_descs = [
+        {
+            "mediaType": LAYER_TAR,
+            "digest": f"sha256:{file_sha256(layer)}",
+            "size": layer.stat().st_size,
+        }
+        for layer in layers
+    ]
+    manifest_blob = _json(
+        {
+            "schemaVersion": 2,
+            "mediaType": MANIFEST,
+            "config": {
+                "mediaType": CONFIG,
+                "digest": _digest(config_blob),
+                "size": len(config_blob),
+            },
+            "layers": layer_descs,
+        }
+    )
+    index_blob = _json(
+        {
+            "schemaVersion": 2,
+            "mediaType": INDEX,
+            "manifests": [
+                {
+                    "mediaType": MANIFEST,
+                    "digest": _digest(manifest_blob),
+                    "size": len(manifest_blob),
+                    "platform": {"architecture": go_arch(), "os": "linux"},
+                    "annotations": {
+                        "io.containerd.image.name": ref,
+                        "org.opencontainers.image.ref.name": ref,
+                    },
+                }
+            ],
+        }
+    )
     tmp = dest.with_name(dest.name + ".tmp")
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -122,7 +167,7 @@ def write_oci_archive(dest: Path, ref: str, layers: list[Path], config: Mapping[
             _add_bytes(tar, _blob_name(_digest(config_blob)), config_blob)
             _add_bytes(tar, _blob_name(_digest(manifest_blob)), manifest_blob)
             seen: set[str] = set()
-            for layer, desc in zip(layers, layer_descs):
+            for layer, desc in zip(layers, layer_descs, strict=True):
                 if desc["digest"] in seen:
                     continue
                 seen.add(desc["digest"])

@@ -1,6 +1,8 @@
 """Images of Debian packages, each built FROM the debootstrap base with its own folder under
-``containerfiles/`` (a Containerfile and whatever it COPYs): PostgreSQL 15, the Prometheus
-PostgreSQL exporter and Prometheus. Keyed by the base's key and every file of the folder."""
+``containerfiles/`` (a Containerfile and whatever it COPYs): PostgreSQL 15 and the Prometheus
+PostgreSQL exporter. Keyed by the base's key and every file of the folder. (Debian's
+Prometheus is built without Kubernetes service discovery: the cluster's Prometheus is built
+from its Go module, tests/cluster/addons.)"""
 
 from __future__ import annotations
 
@@ -9,11 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.cluster.images.archive import Hasher, ImageArchive, cache_lock, cached, tree_files
-from tests.cluster.images.base import CONTAINERFILES, DEBIAN_REF, debian_key, ensure_built, ensure_debian_base
+from tests.cluster.images.base import (
+    CONTAINERFILES,
+    DEBIAN_REF,
+    debian_key,
+    ensure_built,
+    ensure_debian_base,
+)
 
 POSTGRES_REF = "tradestorm.local/postgres:15-bookworm"
 POSTGRES_EXPORTER_REF = "tradestorm.local/postgres-exporter:bookworm"
-PROMETHEUS_REF = "tradestorm.local/prometheus:v2.42.0"
 
 
 @dataclass(frozen=True)
@@ -37,15 +44,22 @@ class PackageImage:
 
 POSTGRES = PackageImage(POSTGRES_REF, "postgres")
 POSTGRES_EXPORTER = PackageImage(POSTGRES_EXPORTER_REF, "postgres-exporter")
-PROMETHEUS = PackageImage(PROMETHEUS_REF, "prometheus")
-PACKAGE_IMAGES = (POSTGRES, POSTGRES_EXPORTER, PROMETHEUS)
+PACKAGE_IMAGES = (POSTGRES, POSTGRES_EXPORTER)
 
 
-def ensure_package_image(image: PackageImage, log: Callable[[str], None] | None = None) -> ImageArchive:
+def ensure_package_image(
+    image: PackageImage, log: Callable[[str], None] | None = None
+) -> ImageArchive:
     """The archive of ``image`` (built FROM the debootstrap base if the cache lacks it)."""
     with cache_lock():
         key = image.key()
         if cached(image.ref, key) is None:
             ensure_debian_base(log)
-        return ensure_built(image.ref, image.context / "Containerfile", image.context, key=key,
-                            build_args={"BASE_IMAGE": DEBIAN_REF}, log=log)
+        return ensure_built(
+            image.ref,
+            image.context / "Containerfile",
+            image.context,
+            key=key,
+            build_args={"BASE_IMAGE": DEBIAN_REF},
+            log=log,
+        )

@@ -25,8 +25,20 @@ DOCKER_DIR = REPO_ROOT / "docker"
 #: uv as the Dockerfiles pin it by default (ARG UV_VERSION); passed explicitly so it is keyed.
 UV_VERSION = "0.8.22"
 #: Never part of the build context (mirrors .dockerignore's exclusions, plus tool caches).
-SKIP_DIRS = frozenset({"__pycache__", ".pytest_cache", ".venv", ".mypy_cache", ".ruff_cache", ".tradestorm",
-                       "results", "node_modules", ".git", ".env"})
+SKIP_DIRS = frozenset(
+    {
+        "__pycache__",
+        ".pytest_cache",
+        ".venv",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".tradestorm",
+        "results",
+        "node_modules",
+        ".git",
+        ".env",
+    }
+)
 SKIP_SUFFIXES = (".pyc", ".env")
 
 
@@ -47,7 +59,9 @@ class ProjectImage:
         hasher.text("args", repr(sorted(self.build_args().items())))
         ignore = REPO_ROOT / ".dockerignore"
         hasher.text(".dockerignore", ignore.read_text() if ignore.is_file() else "")
-        for path in tree_files(REPO_ROOT, copied_sources(self.dockerfile), SKIP_DIRS, SKIP_SUFFIXES):
+        for path in tree_files(
+            REPO_ROOT, copied_sources(self.dockerfile), SKIP_DIRS, SKIP_SUFFIXES
+        ):
             hasher.text("path", str(path.relative_to(REPO_ROOT)))
             if path.is_symlink():
                 hasher.text("symlink", str(path.readlink()))
@@ -57,7 +71,9 @@ class ProjectImage:
 
 
 PLATFORM = ProjectImage("docker.io/library/tradeplat:dev", DOCKER_DIR / "platform.Dockerfile")
-LOADGEN = ProjectImage("docker.io/library/tradestorm-loadgen:dev", DOCKER_DIR / "loadgen.Dockerfile")
+LOADGEN = ProjectImage(
+    "docker.io/library/tradestorm-loadgen:dev", DOCKER_DIR / "loadgen.Dockerfile"
+)
 
 
 def copied_sources(dockerfile: Path) -> list[str]:
@@ -66,7 +82,11 @@ def copied_sources(dockerfile: Path) -> list[str]:
     text = re.sub(r"\\\n", " ", dockerfile.read_text())
     sources: list[str] = []
     for line in text.splitlines():
-        words = shlex.split(line, comments=False) if re.match(r"\s*(COPY|ADD)\s", line, re.IGNORECASE) else []
+        words = (
+            shlex.split(line, comments=False)
+            if re.match(r"\s*(COPY|ADD)\s", line, re.IGNORECASE)
+            else []
+        )
         if not words:
             continue
         args = [w for w in words[1:] if not w.startswith("--")]
@@ -74,20 +94,33 @@ def copied_sources(dockerfile: Path) -> list[str]:
             continue
         for source in args[:-1]:
             if any(ch in source for ch in "*?[$"):
-                raise ClusterError(f"image {dockerfile.name}", f"COPY source {source!r} is not a plain path")
+                raise ClusterError(
+                    f"image {dockerfile.name}", f"COPY source {source!r} is not a plain path"
+                )
             sources.append(source.strip("/") or ".")
     missing = [s for s in sources if not (REPO_ROOT / s).exists()]
     if missing:
-        raise ClusterError(f"image {dockerfile.name}", f"COPY sources missing from {REPO_ROOT}: {missing}")
+        raise ClusterError(
+            f"image {dockerfile.name}", f"COPY sources missing from {REPO_ROOT}: {missing}"
+        )
     return sorted(set(sources))
 
 
-def ensure_project_image(image: ProjectImage, log: Callable[[str], None] | None = None) -> ImageArchive:
+def ensure_project_image(
+    image: ProjectImage, log: Callable[[str], None] | None = None
+) -> ImageArchive:
     """The image built from ``image.dockerfile`` on the Python base (which is built first when
     this image must be built and the base is missing)."""
     with cache_lock():
         key = image.key()
         if cached(image.ref, key) is None:
             ensure_base_image(log)
-        return ensure_built(image.ref, image.dockerfile, REPO_ROOT, key=key, build_args=image.build_args(),
-                            host_ca=True, log=log)
+        return ensure_built(
+            image.ref,
+            image.dockerfile,
+            REPO_ROOT,
+            key=key,
+            build_args=image.build_args(),
+            host_ca=True,
+            log=log,
+        )

@@ -14,9 +14,22 @@ from pathlib import Path
 
 from tests.cluster.errors import ClusterError
 from tests.cluster.gobuild import GoBuild
-from tests.cluster.images.archive import (IMAGES_DIR, Hasher, ImageArchive, archive_path, cache_lock, cached,
-                                          drop_stale, normalize_ref)
-from tests.cluster.images.oci import DEFAULT_PATH, image_config, write_oci_archive, write_scratch_layer
+from tests.cluster.images.archive import (
+    IMAGES_DIR,
+    Hasher,
+    ImageArchive,
+    archive_path,
+    cache_lock,
+    cached,
+    drop_stale,
+    normalize_ref,
+)
+from tests.cluster.images.oci import (
+    DEFAULT_PATH,
+    image_config,
+    write_oci_archive,
+    write_scratch_layer,
+)
 
 PAUSE_REF = "tradestorm.local/pause:3.10"
 #: The pause program (gomod/pause, standard library only).
@@ -25,7 +38,9 @@ PAUSE_BUILD = GoBuild(module="pause", programs={"pause": "tradestorm.test/cluste
 PAUSE_USER = "65535:65535"
 
 
-def binary_image(ref: str, files: dict[str, Path], entrypoint: list[str], user: str = "65534:65534") -> ImageArchive:
+def binary_image(
+    ref: str, files: dict[str, Path], entrypoint: list[str], user: str = "65534:65534"
+) -> ImageArchive:
     """An image holding only ``files`` (image path -> host file) and an empty ``/tmp``, started as
     ``entrypoint`` by ``user`` (numeric, no passwd file needed), saved as an oci-archive.
 
@@ -37,8 +52,15 @@ def binary_image(ref: str, files: dict[str, Path], entrypoint: list[str], user: 
         raise ClusterError(f"image {ref}", "binary_image needs an entrypoint")
     for image_path, host_path in files.items():
         if not host_path.is_file():
-            raise ClusterError(f"image {ref}", f"{host_path} (for {image_path} in the image) is not a file")
-    hasher = Hasher("scratch").text("ref", ref).text("entrypoint", json.dumps(entrypoint)).text("user", user)
+            raise ClusterError(
+                f"image {ref}", f"{host_path} (for {image_path} in the image) is not a file"
+            )
+    hasher = (
+        Hasher("scratch")
+        .text("ref", ref)
+        .text("entrypoint", json.dumps(entrypoint))
+        .text("user", user)
+    )
     for image_path in sorted(files):
         hasher.file(image_path, files[image_path])
     key = hasher.key()
@@ -56,8 +78,14 @@ def binary_image(ref: str, files: dict[str, Path], entrypoint: list[str], user: 
                 write_scratch_layer(layer, files, {"/tmp": 0o1777})
             except (OSError, ValueError) as exc:
                 raise ClusterError(f"image {ref}", f"writing the layer failed: {exc}") from exc
-            config = image_config([layer], entrypoint=entrypoint, user=user, env=[DEFAULT_PATH],
-                                  workdir="/", history=f"tests.cluster.images.binary_image {key}")
+            config = image_config(
+                [layer],
+                entrypoint=entrypoint,
+                user=user,
+                env=[DEFAULT_PATH],
+                workdir="/",
+                history=f"tests.cluster.images.binary_image {key}",
+            )
             archive = ImageArchive(ref, archive_path(ref, key), key)
             write_oci_archive(archive.path, ref, [layer], config)
         finally:
@@ -71,4 +99,3 @@ def pause_image(log: Callable[[str], None] | None = None) -> ImageArchive:
     SIGINT/SIGTERM), built with Go from gomod/pause."""
     binaries = PAUSE_BUILD.build(log=log)
     return binary_image(PAUSE_REF, {"/pause": binaries["pause"]}, ["/pause"], user=PAUSE_USER)
-

@@ -14,14 +14,17 @@ from tests.cluster.images.oci import image_config, write_oci_archive, write_scra
 from tests.cluster.images.project import LOADGEN, PLATFORM, copied_sources
 
 
-@pytest.mark.parametrize(("ref", "normalized"), [
-    ("tradeplat:dev", "docker.io/library/tradeplat:dev"),
-    ("tradeplat", "docker.io/library/tradeplat:latest"),
-    ("library/x:1", "docker.io/library/x:1"),
-    ("tradestorm.local/pause:3.10", "tradestorm.local/pause:3.10"),
-    ("localhost:5000/x", "localhost:5000/x:latest"),
-    ("registry.k8s.io/coredns/coredns:v1.12.0", "registry.k8s.io/coredns/coredns:v1.12.0"),
-])
+@pytest.mark.parametrize(
+    ("ref", "normalized"),
+    [
+        ("tradeplat:dev", "docker.io/library/tradeplat:dev"),
+        ("tradeplat", "docker.io/library/tradeplat:latest"),
+        ("library/x:1", "docker.io/library/x:1"),
+        ("tradestorm.local/pause:3.10", "tradestorm.local/pause:3.10"),
+        ("localhost:5000/x", "localhost:5000/x:latest"),
+        ("registry.k8s.io/coredns/coredns:v1.12.0", "registry.k8s.io/coredns/coredns:v1.12.0"),
+    ],
+)
 def test_normalize_ref_spells_references_like_the_cri(ref: str, normalized: str) -> None:
     assert normalize_ref(ref) == normalized
 
@@ -69,8 +72,17 @@ def test_oci_archive_names_the_image_for_containerd_and_skopeo(tmp_path: Path) -
 
 
 def test_dockerfiles_copy_what_the_cache_key_hashes() -> None:
-    expected = ["README.md", "experiments", "loadtests", "platform", "pyproject.toml", "reports", "slo",
-                "tradestorm", "uv.lock"]
+    expected = [
+        "README.md",
+        "experiments",
+        "loadtests",
+        "platform",
+        "pyproject.toml",
+        "reports",
+        "slo",
+        "tradestorm",
+        "uv.lock",
+    ]
     assert copied_sources(PLATFORM.dockerfile) == expected
     assert copied_sources(LOADGEN.dockerfile) == expected
 
@@ -92,7 +104,9 @@ def test_hasher_keys_depend_on_labels_and_content() -> None:
 
 def test_apt_sources_in_both_formats() -> None:
     one_line = "deb [signed-by=/k.gpg] http://mirror.example/debian bookworm main\n"
-    deb822 = ("Types: deb\nURIs: http://deb.debian.org/debian-security\nSuites: bookworm-security\n"
-              "Components: main\n")
+    deb822 = (
+        "Types: deb\nURIs: http://deb.debian.org/debian-security\nSuites: bookworm-security\n"
+        "Components: main\n"
+    )
     assert _sources(one_line) == [("http://mirror.example/debian", ["bookworm"])]
     assert _sources(deb822) == [("http://deb.debian.org/debian-security", ["bookworm-security"])]

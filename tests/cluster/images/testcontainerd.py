@@ -50,45 +50,70 @@ class TestContainerd:
             raise
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def _start(self) -> None:
         config = self.base / "config.toml"
-        disabled = ["io.containerd.grpc.v1.cri", "io.containerd.internal.v1.opt", "io.containerd.snapshotter.v1.btrfs",
-                    "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper",
-                    "io.containerd.snapshotter.v1.aufs", "io.containerd.tracing.processor.v1.otlp"]
+        disabled = [
+            "io.containerd.grpc.v1.cri",
+            "io.containerd.internal.v1.opt",
+            "io.containerd.snapshotter.v1.btrfs",
+            "io.containerd.snapshotter.v1.zfs",
+            "io.containerd.snapshotter.v1.devmapper",
+            "io.containerd.snapshotter.v1.aufs",
+            "io.containerd.tracing.processor.v1.otlp",
+        ]
         config.write_text(
             "version = 2\n"
             f'root = "{self.base / "root"}"\n'
             f'state = "{self.base / "state"}"\n'
-            f"disabled_plugins = {disabled!r}\n".replace("'", '"') +
-            f'[grpc]\n  address = "{self.address}"\n'
+            f"disabled_plugins = {disabled!r}\n".replace("'", '"')
+            + f'[grpc]\n  address = "{self.address}"\n'
             '[debug]\n  address = ""\n'
-            '[metrics]\n  address = ""\n')
+            '[metrics]\n  address = ""\n'
+        )
         (self.base / "fifo").mkdir()
         (self.base / "runc").mkdir()
         log = (self.base / "containerd.log").open("wb")
-        self._proc = subprocess.Popen(["containerd", "--config", str(config)], stdout=log, stderr=log,
-                                      start_new_session=True)
+        self._proc = subprocess.Popen(
+            ["containerd", "--config", str(config)], stdout=log, stderr=log, start_new_session=True
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
                 raise ClusterError("images verify", f"test containerd exited: {self._log_tail()}")
-            if self.address.exists() and subprocess.run(ctr(self.address, "version"), capture_output=True).returncode == 0:
+            if (
+                self.address.exists()
+                and subprocess.run(ctr(self.address, "version"), capture_output=True).returncode
+                == 0
+            ):
                 break
             time.sleep(0.2)
         else:
-            raise ClusterError("images verify", f"test containerd did not answer in 30s: {self._log_tail()}")
+            raise ClusterError(
+                "images verify", f"test containerd did not answer in 30s: {self._log_tail()}"
+            )
         run(["ip", "netns", "add", self.netns], "images verify", "creating a network namespace")
         self._netns_made = True
-        run(["ip", "-n", self.netns, "link", "set", "lo", "up"], "images verify", "bringing loopback up")
+        run(
+            ["ip", "-n", self.netns, "link", "set", "lo", "up"],
+            "images verify",
+            "bringing loopback up",
+        )
 
     def run_args(self, name: str) -> list[str]:
         """The ``ctr run`` options every test container gets (runc root, FIFOs and cgroup ours)."""
-        return ["--fifo-dir", str(self.base / "fifo"), "--runc-root", str(self.base / "runc"),
-                "--cgroup", f"{self.cgroup_parent}/{name}"]
+        return [
+            "--fifo-dir",
+            str(self.base / "fifo"),
+            "--runc-root",
+            str(self.base / "runc"),
+            "--cgroup",
+            f"{self.cgroup_parent}/{name}",
+        ]
 
     def ctr(self, *args: str | Path) -> list[str]:
         return ctr(self.address, *args)
@@ -101,14 +126,20 @@ class TestContainerd:
         """Kill every task, stop containerd, unmount and remove everything this run made."""
         if self._proc is not None and self._proc.poll() is None:
             for _ in range(2):
-                tasks = subprocess.run(self.ctr("tasks", "ls", "-q"), capture_output=True, text=True).stdout.split()
+                tasks = subprocess.run(
+                    self.ctr("tasks", "ls", "-q"), capture_output=True, text=True
+                ).stdout.split()
                 for task in tasks:
-                    subprocess.run(self.ctr("tasks", "kill", "-s", "SIGKILL", "--all", task), capture_output=True)
+                    subprocess.run(
+                        self.ctr("tasks", "kill", "-s", "SIGKILL", "--all", task),
+                        capture_output=True,
+                    )
                 time.sleep(0.5 if tasks else 0)
                 for task in tasks:
                     subprocess.run(self.ctr("tasks", "delete", "-f", task), capture_output=True)
-            for container in subprocess.run(self.ctr("containers", "ls", "-q"), capture_output=True,
-                                            text=True).stdout.split():
+            for container in subprocess.run(
+                self.ctr("containers", "ls", "-q"), capture_output=True, text=True
+            ).stdout.split():
                 subprocess.run(self.ctr("containers", "delete", container), capture_output=True)
             self._proc.send_signal(signal.SIGTERM)
             try:
