@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.cluster.gobuild import GoBuild
-from tests.cluster.versions import KUBERNETES
+from tests.cluster.gobuild import GoBuild, required_version
+
+#: the release, as gomod/kubernetes/go.mod pins it (the one place it changes)
+KUBERNETES = required_version("kubernetes", "k8s.io/kubernetes")
 
 _MAJOR, _MINOR = KUBERNETES.lstrip("v").split(".")[:2]
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from tests.cluster.errors import ClusterError
@@ -127,3 +129,13 @@ def go_version() -> str:
             else "no-go"
         )
     return _GO_VERSION
+
+
+@cache
+def required_version(module_dir: str, module: str) -> str:
+    """The version ``gomod/<module_dir>/go.mod`` requires of ``module`` (e.g. ``v1.15.0``)."""
+    go_mod = GOMOD_DIR / module_dir / "go.mod"
+    match = re.search(rf"^\s*(?:require\s+)?{re.escape(module)}\s+(v\S+)", go_mod.read_text(), re.M)
+    if match is None:
+        raise ClusterError("build", f"{go_mod} does not require {module}")
+    return match.group(1)

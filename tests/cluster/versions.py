@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-#: k8s.io/kubernetes and its staging modules (pinned together in gomod/kubernetes/go.mod).
-KUBERNETES = "v1.34.4"
-#: etcd's server, at the version Kubernetes' own go.mod requires (gomod/kubernetes/go.mod).
-ETCD = "v3.6.4"
+# Go programs take their versions from their gomod/<name>/go.mod (gobuild.required_version):
+# Kubernetes v1.34.4 with etcd v3.6.4 (the etcd its own go.mod requires), the add-ons' releases
+# in gomod/<add-on>/go.mod.
 #: The Debian release of the image base and of the packages baked into images.
 DEBIAN_SUITE = "bookworm"
 #: Chaos Mesh's CRDs only (manifests/crd.yaml of this module version): the driver's NetworkChaos

@@ -4,11 +4,7 @@ the go.mod is the one place a version changes."""
 
 from __future__ import annotations
 
-import re
-from functools import cache
-
-from tests.cluster.errors import ClusterError
-from tests.cluster.gobuild import GOMOD_DIR, GoBuild
+from tests.cluster.gobuild import GoBuild, required_version
 
 COREDNS_MODULE = "github.com/coredns/coredns"
 METRICS_SERVER_MODULE = "sigs.k8s.io/metrics-server"
@@ -17,16 +13,6 @@ PROMETHEUS_OPERATOR_MODULE = "github.com/prometheus-operator/prometheus-operator
 #: Prometheus' Go module numbers release 2.X.Y as v0.X.Y
 PROMETHEUS_MODULE = "github.com/prometheus/prometheus"
 _PROMETHEUS_VERSION_PKG = "github.com/prometheus/common/version"
-
-
-@cache
-def required_version(addon: str, module: str) -> str:
-    """The version ``gomod/<addon>/go.mod`` requires of ``module`` (e.g. ``v1.15.0``)."""
-    go_mod = GOMOD_DIR / addon / "go.mod"
-    match = re.search(rf"^\s*(?:require\s+)?{re.escape(module)}\s+(v\S+)", go_mod.read_text(), re.M)
-    if match is None:
-        raise ClusterError("addons", f"{go_mod} does not require {module}")
-    return match.group(1)
 
 
 COREDNS_VERSION = required_version("coredns", COREDNS_MODULE)
