@@ -13,6 +13,7 @@ command lines, cgroups, mounts), so it works also after ``up`` was killed.
 from __future__ import annotations
 
 import shutil
+import subprocess
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +30,7 @@ from tests.cluster.layout import (
     BRIDGE,
     CONFIG_DIR,
     CONTAINER_LOG_LINKS,
+    CONTAINERD_ROOT,
     CONTAINERD_SOCKET,
     CONTEXT,
     DNS_SERVICE_IP,
@@ -131,6 +133,7 @@ def _start(bins: dict[str, Path], log: Log, timings: Timings, timeout_s: float) 
         piece="containerd",
         hint=lambda: procs.log_tail("containerd"),
     )
+    remove_containers()  # what a cluster that was killed left in the image cache's store
     timings.mark("etcd+containerd", started)
 
     step = time.monotonic()
@@ -279,10 +282,13 @@ def down(log: Log = _quiet) -> list[str]:
     procs.stop_recorded(["kubelet", "kube-proxy"], grace_s=5)
     # containers: every process in the pods' cgroups, then containerd's shims
     procs.terminate(hostnet.cgroup_pids(), grace_s=5)
+    remove_containers()
     procs.terminate(
         procs.matching([f"-address {CONTAINERD_SOCKET}", str(CONTAINERD_SOCKET)]), grace_s=5
     )
     procs.stop_recorded(list(_STOP_ORDER), grace_s=10)
+    for folder in _CRI_RECORDS:
+        shutil.rmtree(folder, ignore_errors=True)
     # whatever a killed up started without a pid file
     procs.terminate(_cluster_processes(), grace_s=5)
     hostnet.remove_netns()
@@ -302,6 +308,30 @@ def down(log: Log = _quiet) -> list[str]:
         + ("nothing left" if not left else f"LEFT: {left}")
     )
     return left
+
+
+#: the CRI plugin's own records of pod sandboxes and containers in containerd's root
+_CRI_RECORDS = tuple(
+    CONTAINERD_ROOT / "io.containerd.grpc.v1.cri" / name for name in ("sandboxes", "containers")
+)
+
+
+def remove_containers() -> None:
+    """Every container and pod sandbox out of containerd's store, whose images stay (the image
+    cache); a no-op when containerd does not run (down then removes the CRI's records)."""
+    if not procs.is_alive("containerd") or not CONTAINERD_SOCKET.exists():
+        return
+    ctr = ["ctr", "--address", str(CONTAINERD_SOCKET), "--namespace", "k8s.io"]
+
+    def ids(*what: str) -> list[str]:
+        proc = subprocess.run([*ctr, *what, "ls", "-q"], capture_output=True, text=True, timeout=60)
+        return proc.stdout.split()
+
+    for task in ids("tasks"):
+        subprocess.run([*ctr, "tasks", "rm", "-f", task], capture_output=True, timeout=60)
+    containers = ids("containers")
+    if containers:
+        subprocess.run([*ctr, "containers", "rm", *containers], capture_output=True, timeout=300)
 
 
 def _cluster_processes() -> list[int]:
@@ -329,6 +359,7 @@ def leftovers() -> list[str]:
     left += [f"iptables {r}" for r in hostnet.leftover_iptables()]
     left += [f"link {BRIDGE}"] if hostnet.link_exists(BRIDGE) else []
     left += [f"folder {f}" for f in (STATE_DIR, RUN_DIR) if f.exists()]
+    left += [f"pod records {f}" for f in _CRI_RECORDS if f.is_dir() and any(f.iterdir())]
     left += [
         f"cgroup {h / hostnet.CGROUP_ROOT}"
         for h in hostnet.cgroup_hierarchies()

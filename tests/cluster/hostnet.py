@@ -17,6 +17,7 @@ from tests.cluster.errors import ClusterError
 from tests.cluster.layout import (
     BRIDGE,
     CLUSTER_CIDR,
+    CONTAINERD_ROOT,
     GUARD_CHAIN,
     NETNS_DIR,
     NODE_IP,
@@ -204,8 +205,8 @@ def remove_netns() -> None:
 
 
 def our_mounts() -> list[str]:
-    """Mount points under the state and run folders, deepest first."""
-    roots = (str(STATE_DIR) + "/", str(RUN_DIR) + "/")
+    """Mount points under the state and run folders and containerd's root, deepest first."""
+    roots = (str(STATE_DIR) + "/", str(RUN_DIR) + "/", str(CONTAINERD_ROOT) + "/")
     points = []
     with open("/proc/self/mountinfo") as info:
         for line in info:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.cluster.paths import RUN_DIR, STATE_DIR
+from tests.cluster.paths import CACHE_DIR, RUN_DIR, STATE_DIR
 
 CONTEXT = "tradestorm-local"
 CLUSTER_NAME = "tradestorm-local"
@@ -60,7 +60,9 @@ PID_DIR = STATE_DIR / "pids"
 ETCD_DATA_DIR = STATE_DIR / "etcd"
 KUBELET_DIR = STATE_DIR / "kubelet"
 POD_LOG_DIR = STATE_DIR / "pod-logs"
-CONTAINERD_ROOT = STATE_DIR / "containerd"
+#: containerd's content and snapshots: an image cache kept from one cluster to the next, so a
+#: warm up imports nothing (down removes every container from it; only images stay)
+CONTAINERD_ROOT = CACHE_DIR / "containerd"
 CONTAINERD_STATE = RUN_DIR / "containerd"
 CONTAINERD_SOCKET = RUN_DIR / "containerd.sock"
 CNI_CONF_DIR = STATE_DIR / "cni" / "net.d"
