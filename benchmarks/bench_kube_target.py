@@ -35,7 +35,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tests.fakes.kube_apiserver import FakeKubeApiServer  # noqa: E402  (a FAKE, named so)
-from tests.kube.fake_cluster import FakeCluster  # noqa: E402
 from tradestorm.kube.client import KubeConnection  # noqa: E402
 from tradestorm.kube.render import render_overlay  # noqa: E402
 from tradestorm.kube.target import KubernetesTarget  # noqa: E402
@@ -77,7 +76,7 @@ def create_or_replace(conn: KubeConnection, objects: list[dict]) -> None:
 
 def bench_apply(manifests: Path, tmp: Path) -> dict[str, tuple[float, float, int]]:
     out: dict[str, tuple[float, float, int]] = {}
-    with FakeCluster() as fake:
+    with FakeKubeApiServer(simulate_workloads=True) as fake:  # Jobs complete when written
         cfg = fake.write_kubeconfig(tmp / "kc-ssa", contexts=["bench"])
         target = KubernetesTarget("bench", overlay="kind", allowed_contexts=["bench"],
                                   kubeconfig=cfg, manifests_dir=manifests, out=io.StringIO(),

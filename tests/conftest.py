@@ -126,7 +126,13 @@ def kube_cluster() -> Iterator[object]:
 def kube_platform(kube_cluster: object) -> Iterator[object]:
     """The platform deployed on the real cluster by the product itself
     (``KubernetesTarget(..., overlay="local").up()``), once per session. Yields a
-    ``tests.cluster.session.PlatformHandle``; taken down at the end (its volumes recycled)."""
+    ``tests.cluster.session.PlatformHandle``; taken down at the end (its volumes recycled).
+
+    ``TRADESTORM_KEEP_PLATFORM=1`` leaves it deployed after the session (to iterate on a few
+    tests: the next session's ``up`` is then a re-apply of a few seconds, not a deployment);
+    a ``cluster_last`` test still takes it off when it runs."""
+    import os
+
     from tests.cluster.session import PlatformHandle
 
     handle = PlatformHandle(kube_cluster)  # type: ignore[arg-type]
@@ -134,7 +140,8 @@ def kube_platform(kube_cluster: object) -> Iterator[object]:
     try:
         yield handle
     finally:
-        handle.down()
+        if os.environ.get("TRADESTORM_KEEP_PLATFORM") != "1":
+            handle.down()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -6,18 +6,34 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from fakes.kube_apiserver import FakeKubeApiServer
 
 NS = "tradestorm"
-ALLOWED = "kind-chaos"  # the kube context the tests allow
-CHAOS_KINDS = ("NetworkChaos", "StressChaos", "PodChaos")
+ALLOWED = "tradestorm-local"  # the real cluster's context, the one the tests allow
+FORBIDDEN = "prod-eu"  # the same cluster under a name nobody allowed
+FAKE_CONTEXT = "kind-chaos"  # the FAKE API server's context (conftest.fake_cluster)
+CHAOS_MESH = "/apis/chaos-mesh.org/v1alpha1/namespaces/tradestorm"
+CHAOS_PLURALS = ("networkchaos", "stresschaos", "podchaos")
 
 
-def chaos_mesh_objects(kube: FakeKubeApiServer) -> list[dict[str, Any]]:
+def chaos_mesh_objects(kube: Any) -> list[dict[str, Any]]:
+    """Every Chaos Mesh object of the namespace: of the real cluster (a ClusterHandle) or of
+    the FAKE API server (a FakeKubeApiServer)."""
+    if hasattr(kube, "items"):
+        return kube.items(",".join(f"{p}.chaos-mesh.org" for p in CHAOS_PLURALS), "-n", NS)
     found: list[dict[str, Any]] = []
-    for kind in CHAOS_KINDS:
+    for kind in ("NetworkChaos", "StressChaos", "PodChaos"):
         found += kube.objects("chaos-mesh.org/v1alpha1", kind, NS)
     return found
+
+
+def replicas_in_order(objects: list[dict[str, Any]]) -> list[int]:
+    """``spec.replicas`` of a watched workload, each change once (status updates repeat it)."""
+    seen: list[int] = []
+    for obj in objects:
+        replicas = obj["spec"]["replicas"]
+        if not seen or seen[-1] != replicas:
+            seen.append(replicas)
+    return seen
 
 
 def write_experiment(folder: Path, *, method: list[dict[str, Any]],

@@ -1,4 +1,13 @@
-"""Fixtures of the chaos tests: a FAKE Kubernetes API server seeded like the platform."""
+"""Fixtures of the chaos tests.
+
+Kubernetes runs are made against the REAL cluster of tests/cluster, on the platform the
+session's ``kube_platform`` deployed (``platform``: that platform, healthy and settled; a
+kubeconfig naming the same API server as ``prod-eu``, a context nobody allowed).
+
+``fake_cluster`` (the FAKE API server of tests/fakes, seeded like the platform) is kept only
+for what the real cluster cannot produce; each test that uses it says why in its docstring.
+``seed_platform`` is also what benchmarks/bench_chaos.py seeds its fake with.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +17,33 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from chaos_test_helpers import FAKE_CONTEXT, FORBIDDEN, NS
 from fakes.kube_apiserver import FakeKubeApiServer
 
 SERVICES = ("gateway", "orders", "risk", "portfolio", "marketdata", "analytics")
-NS = "tradestorm"
 LABEL = "app.kubernetes.io/name"
-ALLOWED = "kind-chaos"
-FORBIDDEN = "prod-eu"
+
+
+# ---------------------------------------------------------------------- the real cluster
+
+
+@pytest.fixture
+def platform(kube_platform: Any) -> Any:
+    """The platform on the real cluster, healthy and settled (a test before may have
+    disturbed it: each such test waits for it again too)."""
+    kube_platform.wait_healthy()
+    return kube_platform
+
+
+@pytest.fixture
+def prod_kubeconfig(kube_cluster: Any, tmp_path: Path) -> Path:
+    """The cluster's kubeconfig plus ``prod-eu`` (the same live API server), its current
+    context: a run that is not refused would really touch the platform."""
+    return kube_cluster.write_kubeconfig(tmp_path / "kubeconfig", aliases=(FORBIDDEN,),
+                                         current=FORBIDDEN)
+
+
+# ---------------------------------------------------------------------- the FAKE
 
 
 @dataclass
@@ -22,13 +51,9 @@ class FakeCluster:
     kube: FakeKubeApiServer
     kubeconfig: Path
 
-    def configuration(self, context: str = ALLOWED, **extra: Any) -> dict[str, Any]:
+    def configuration(self, context: str = FAKE_CONTEXT, **extra: Any) -> dict[str, Any]:
         return {"kubernetes_kubeconfig": str(self.kubeconfig), "kubernetes_context": context,
                 "kubernetes_namespace": NS, "tradestorm_residue_timeout_s": 2, **extra}
-
-    def env(self, context: str = ALLOWED) -> dict[str, str]:
-        return {"KUBECONFIG": str(self.kubeconfig), "TRADESTORM_ALLOWED_CONTEXTS": "",
-                "TRADESTORM_ALLOWED_NAMESPACES": ""}
 
 
 def _pod(name: str, service: str, node: str, namespace: str = NS) -> dict[str, Any]:
@@ -44,12 +69,8 @@ def _pod(name: str, service: str, node: str, namespace: str = NS) -> dict[str, A
 
 
 def seed_platform(kube: FakeKubeApiServer) -> None:
+    """The FAKE's platform: six services of two ready pods, PostgreSQL, the analytics HPA."""
     kube.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
-    for i, node in enumerate(("node-a", "node-b", "node-c")):
-        kube.put({"apiVersion": "v1", "kind": "Node", "metadata": {"name": node,
-                  "labels": {"kubernetes.io/hostname": node}}, "spec": {},
-                  "status": {"conditions": [{"type": "Ready", "status": "True"}]}})
-        del i
     for service in SERVICES:
         kube.put({"apiVersion": "apps/v1", "kind": "Deployment",
                   "metadata": {"name": service, "namespace": NS, "labels": {LABEL: service}},
@@ -76,16 +97,16 @@ def seed_platform(kube: FakeKubeApiServer) -> None:
                                           "name": "analytics"},
                        "minReplicas": 2, "maxReplicas": 6},
               "status": {"currentReplicas": 2, "desiredReplicas": 2}})
-    # someone else's pod on node-a, in kube-system: a drain must never touch it
-    kube.put(_pod("coredns-0", "coredns", "node-a", namespace="kube-system"))
 
 
 @pytest.fixture
 def fake_cluster(tmp_path: Path) -> Iterator[FakeCluster]:
+    """A FAKE API server seeded like the platform (see the module docstring: only for what
+    the real cluster cannot produce)."""
     with FakeKubeApiServer(simulate_workloads=True) as kube:
         seed_platform(kube)
-        kubeconfig = kube.write_kubeconfig(tmp_path / "kubeconfig", contexts=[ALLOWED, FORBIDDEN],
-                                           namespace=NS, current_context=FORBIDDEN)
+        kubeconfig = kube.write_kubeconfig(tmp_path / "kubeconfig", contexts=[FAKE_CONTEXT],
+                                           namespace=NS)
         yield FakeCluster(kube, kubeconfig)
 
 

@@ -67,16 +67,26 @@ def test_rendering_is_offline_cached_and_redone_when_a_file_changes(
     manifests: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import shutil
-
-    from tests.kube.fake_cluster import FakeCluster
+    import socket
 
     tree = tmp_path / "k8s"
     shutil.copytree(manifests, tree)
     overlay = tree / "overlays/kind"
-    with FakeCluster() as fake:  # the current context: rendering must not reach it
-        monkeypatch.setenv("KUBECONFIG", str(fake.write_kubeconfig(tmp_path / "kc")))
+    # the current context's server is a socket that counts connections: rendering must not
+    # reach it
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        server.setblocking(False)
+        kubeconfig = tmp_path / "kc"
+        kubeconfig.write_text(
+            "apiVersion: v1\nkind: Config\ncurrent-context: here\n"
+            f"clusters: [{{name: here, cluster: {{server: 'https://127.0.0.1:"
+            f"{server.getsockname()[1]}'}}}}]\n"
+            "users: [{name: here, user: {token: t}}]\n"
+            "contexts: [{name: here, context: {cluster: here, user: here}}]\n")
+        monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
         first = render_overlay(overlay)
-        assert fake.requests == []
+        with pytest.raises(BlockingIOError):
+            server.accept()  # nobody connected
     assert render_overlay(overlay) == first  # cached, equal
     first[0]["metadata"]["name"] = "mutated"
     assert render_overlay(overlay)[0]["metadata"]["name"] != "mutated"  # copies, not shared

@@ -27,8 +27,10 @@ def _kind(obj: dict[str, Any], default: str) -> str:
 
 def _hpa_detail(hpa: dict[str, Any]) -> str:
     spec, status = hpa.get("spec") or {}, hpa.get("status") or {}
+    # the API omits a zero currentReplicas: in a status the controller wrote, absent means 0
+    current = status.get("currentReplicas", 0 if "desiredReplicas" in status else "?")
     parts = [f"hpa {spec.get('minReplicas', 1)}..{spec.get('maxReplicas')}",
-             f"current {status.get('currentReplicas', '?')}",
+             f"current {current}",
              f"desired {status.get('desiredReplicas', '?')}"]
     for metric in status.get("currentMetrics") or []:
         resource = metric.get("resource") or {}

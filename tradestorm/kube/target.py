@@ -226,7 +226,8 @@ class KubernetesTarget:
         self._print(f"replaced finished {describe(job)}")
 
     def _wait_rollout(self, conn: KubeConnection, objects: list[Obj], timeout_s: float) -> None:
-        pending = [o for o in objects if o["kind"] in WAITED_KINDS]
+        waited = [o for o in objects if o["kind"] in WAITED_KINDS]
+        pending = waited
         deadline = time.monotonic() + timeout_s
         details: dict[str, str] = {}
         while True:
@@ -246,7 +247,7 @@ class KubernetesTarget:
                 if not done:
                     still.append(obj)
             if not still:
-                self._print(f"rolled out: {len(pending)} workloads ready")
+                self._print(f"rolled out: {len(waited)} workloads ready")
                 return
             if time.monotonic() >= deadline:
                 waiting = "; ".join(

@@ -49,6 +49,10 @@ KUBE_STATE_METRICS_BUILD = GoBuild(
         f"-X {_PROMETHEUS_VERSION_PKG}.Branch=release",
         f"-X {KUBE_STATE_METRICS_MODULE}/pkg/app.ClientGoVersion={_KSM_CLIENT_GO}",
     ),
+    # the time zone database inside the binary: its image (from scratch) has no zoneinfo, and
+    # it loads the spec.timeZone of every CronJob (the platform's postgres-backup: Etc/UTC);
+    # without it, it panics and crash-loops as soon as such a CronJob exists
+    env={"GOFLAGS": "-buildvcs=false -tags=timetzdata"},
 )
 
 PROMETHEUS_OPERATOR_BUILD = GoBuild(
