@@ -50,12 +50,18 @@ def _python(*args: str, env: dict[str, str] | None = None) -> float:
 
 def recorded_builds() -> list[tuple[str, float]]:
     """Each cached build and the seconds it took when it was made."""
+    from tests.cluster.addons import addon_builds
+    from tests.cluster.binaries import KUBERNETES_BUILD
+
     found = []
-    for marker in sorted((CACHE_DIR / "bin").glob("*/.complete")):
-        text = marker.read_text().strip().rstrip("s")
+    # only the builds of the current versions: older keys left in the cache are not this build
+    for build in (KUBERNETES_BUILD, *addon_builds()):
+        marker = build.out_dir() / ".complete"
         try:
-            found.append((f"go build {marker.parent.name}", float(text)))
-        except ValueError:
+            found.append(
+                (f"go build {build.out_dir().name}", float(marker.read_text().strip().rstrip("s")))
+            )
+        except (OSError, ValueError):
             continue
     for record in sorted((CACHE_DIR / "images" / "logs").glob("*.seconds")):
         try:
