@@ -7,6 +7,7 @@ the Locust ``Environment``; users read it with :func:`load_context`.
 from __future__ import annotations
 
 import itertools
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,8 +36,22 @@ class LoadContext:
         return next(self._user_counter)
 
 
-def load_context(environment: Any) -> LoadContext:
+def load_context(environment: Any, wait_s: float = 0.0) -> LoadContext:
+    """The load context of ``environment``, waiting up to ``wait_s`` for it to be built.
+
+    The wait is for a worker that joins a test already running: Locust hands it its
+    first users while it is still connecting to the master, before the ``init``
+    event that builds the context has fired; a user waiting here lets the
+    connection finish (a gevent sleep) and ``init`` build the context.
+    """
     ctx = getattr(environment, ATTRIBUTE, None)
+    if ctx is None and wait_s > 0:
+        import gevent
+
+        deadline = time.monotonic() + wait_s
+        while ctx is None and time.monotonic() < deadline:
+            gevent.sleep(0.05)
+            ctx = getattr(environment, ATTRIBUTE, None)
     if ctx is None:
         raise LoadRunError(
             "the tradestorm load context is missing: run loadtests/locustfile.py "

@@ -6,7 +6,9 @@ process that runs users (standalone or worker, not a master), the order
 journal, the client metrics endpoint and its Prometheus registration. At
 ``quitting`` (and, as a last resort, at interpreter exit) the journal is closed
 and the registration removed. Works with ``--processes N`` (each forked worker
-sets itself up after the fork) and with ``--master``/``--worker``.
+sets itself up after the fork) and with ``--master``/``--worker``; a master
+writes the journals its workers forward (``--journal-to-master``,
+:mod:`loadtests.forwarding`).
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ import sys
 from typing import Any
 
 import locust
-from locust.runners import MasterRunner
+from locust.runners import MasterRunner, WorkerRunner
 
+from loadtests import forwarding
 from loadtests import settings as settings_mod
 from loadtests.accounts import load_accounts
 from loadtests.context import ATTRIBUTE, LoadContext
@@ -80,19 +83,44 @@ def build_context(environment: Any, runner: Any) -> LoadContext:
     accounts = load_accounts(settings.accounts_file)
     ctx = LoadContext(settings=settings, accounts=accounts)
     if isinstance(runner, MasterRunner):
-        return ctx  # the master plays the shape; workers generate, journal and export
-    journal = OrderJournal(
-        settings.journal_dir,
-        run_id=settings.run_id,
-        meta={
-            "profile": settings.profile,
-            "seed": settings.seed,
-            "users": settings.users,
-            "duration_s": settings.duration_s,
-            "accounts": [a.account_id for a in accounts],
-        },
-    )
-    journal.start_flusher(fsync=settings.journal_fsync)
+        # the master plays the shape; workers generate and export, and journal (here, if
+        # they forward their journals)
+        receiver = forwarding.JournalReceiver(settings.journal_dir, fsync=settings.journal_fsync)
+        receiver.install(environment, runner)
+        return ctx
+    forward = None
+    if settings.journal_to_master:
+        if isinstance(runner, WorkerRunner):
+            forward = forwarding.sender(runner)
+        else:
+            log.warning("tradestorm load: --journal-to-master applies to --worker processes "
+                        "only: journaling to a local file")
+    meta = {
+        "profile": settings.profile,
+        "seed": settings.seed,
+        "users": settings.users,
+        "duration_s": settings.duration_s,
+        "accounts": [a.account_id for a in accounts],
+    }
+
+    def open_journal() -> OrderJournal:
+        journal = OrderJournal(
+            settings.journal_dir,
+            run_id=settings.run_id,
+            meta=meta,
+            forward=forward,
+            flush_interval_s=forwarding.FLUSH_INTERVAL_S if forward else 0.5,
+        )
+        journal.start_flusher(fsync=settings.journal_fsync and forward is None)
+        ctx.journal = journal
+        return journal
+
+    journal = open_journal()
+    stop_and_end = None
+    if forward is not None:
+        stop_and_end = forwarding.follow_worker(
+            environment, runner, lambda: ctx.journal, open_journal
+        )
     metrics = ClientMetrics()
     if runner is not None:
         metrics.track_users(lambda: runner.user_count)
@@ -114,13 +142,15 @@ def build_context(environment: Any, runner: Any) -> LoadContext:
         )
         registration.write()
     log.info(
-        "tradestorm load: journal %s, client metrics http://%s:%d/metrics", journal.path, host, port
+        "tradestorm load: journal %s, client metrics http://%s:%d/metrics",
+        f"{journal.name} (forwarded to the master)" if forward else journal.path, host, port,
     )
-    ctx.journal, ctx.metrics = journal, metrics
+    ctx.metrics = metrics
 
     def close(**_: Any) -> None:
         try:
-            journal.close()
+            if ctx.journal is not None:
+                ctx.journal.close()
         except LoadtestsError:
             log.exception("closing the order journal failed")
         if registration is not None:
@@ -129,5 +159,10 @@ def build_context(environment: Any, runner: Any) -> LoadContext:
 
     metrics.follow(environment)
     environment.events.quitting.add_listener(close)
+    if stop_and_end is not None:
+        # ``quitting`` fires its listeners last-registered first: the users stop and the end
+        # record goes to the master before ``close`` and before the WorkerRunner's listener
+        # tells the master that this worker quits
+        environment.events.quitting.add_listener(stop_and_end)
     atexit.register(close)
     return ctx

@@ -1,9 +1,10 @@
 """The order journal: what this load process submitted and what the platform acknowledged.
 
-One JSON-lines file per load process (``orders-<host>-<pid>.jsonl``). Records:
+One JSON-lines file per load process start (``orders-<host>-<pid>-<token>.jsonl``; the
+random token keeps a restarted container with the same hostname and pid apart). Records:
 
-``start``   ``{"kind", "t", "run_id", "pid", "host", "schema", "profile", "seed",
-            "accounts"}`` (the first line)
+``start``   ``{"kind", "t", "run_id", "pid", "host", "journal" (the file name), "schema",
+            "profile", "seed", "accounts"}`` (the first line)
 ``submit``  the intent, written before the first attempt: ``{"kind", "t", "client_order_id",
             "account_id", "symbol", "side", "type", "quantity", "price"}``
 ``ack``     an order the platform acknowledged (HTTP 200/201): the submitted fields plus
@@ -20,6 +21,12 @@ the process; to survive a crash of the machine as well, ``fsync=True`` (the
 slow disk does not stall the users. It is off by default: its kernel time was a
 sixth of the instrumentation's cost per order (``benchmarks/bench_load.py``).
 A missing ``end`` line tells the reader that the process did not stop cleanly.
+
+With ``forward`` (a Locust worker with ``--journal-to-master``) there is no local
+file: every flush hands the buffered lines to ``forward`` as one message
+``{"file", "seq", "lines", "end"}`` (:mod:`loadtests.forwarding` sends it to the
+master, which appends ``lines`` to ``<journal-dir>/<file>``); ``end`` is true on
+the message that carries the ``end`` record.
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
+import secrets
 import socket
 import time
 from collections.abc import Callable
@@ -40,6 +49,13 @@ SCHEMA = 1
 # one encoder for every record (json.dumps builds one per call); records hold no cycles
 _encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 log = logging.getLogger(__name__)
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+NAME = re.compile(r"orders-[A-Za-z0-9._-]{1,200}\.jsonl")  # what a journal file may be called
+
+
+def journal_name(host: str, pid: int, token: str) -> str:
+    """``orders-<host>-<pid>-<token>.jsonl``, the host reduced to ``[A-Za-z0-9._-]``."""
+    return f"orders-{_UNSAFE.sub('_', host)[:100] or 'host'}-{pid}-{token}.jsonl"
 
 
 def _json(value: Any) -> str:
@@ -64,23 +80,30 @@ class OrderJournal:
         run_id: str,
         flush_interval_s: float = 0.5,
         meta: dict[str, Any] | None = None,
+        forward: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.directory = Path(directory)
         self.run_id = run_id
         self.flush_interval_s = flush_interval_s
         self.pid = os.getpid()
-        host = socket.gethostname().replace("/", "_") or "host"
-        self.path = self.directory / f"orders-{host}-{self.pid}.jsonl"
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
-        except OSError as exc:
-            raise JournalError(
-                f"{self.path}: cannot open the order journal: {exc.strerror}"
-            ) from exc
+        host = socket.gethostname() or "host"
+        self.name = journal_name(host, self.pid, secrets.token_hex(3))
+        self.path = self.directory / self.name  # with ``forward``: where the master writes it
+        self._forward = forward
+        self._seq = 0  # messages forwarded
+        self._file: Any = None
+        if forward is None:
+            try:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - see close()
+            except OSError as exc:
+                raise JournalError(
+                    f"{self.path}: cannot open the order journal: {exc.strerror}"
+                ) from exc
         self._buffer: list[str] = []
         self._flusher: Any = None
-        self._closed = False
+        self._closed = False  # no more records
+        self._finished = False  # everything written (or forwarded), the file closed
         self.submitted = 0
         self.acknowledged = 0
         self._append(
@@ -90,11 +113,17 @@ class OrderJournal:
                 "run_id": run_id,
                 "pid": self.pid,
                 "host": host,
+                "journal": self.name,
                 "schema": SCHEMA,
                 **(meta or {}),
             }
         )
         self.flush()
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called (the ``end`` record is written)."""
+        return self._closed
 
     # -- records ---------------------------------------------------------
     def _append(self, record: dict[str, Any]) -> None:
@@ -163,9 +192,21 @@ class OrderJournal:
     def flush(self, fsync: Callable[[int], None] | None = os.fsync) -> None:
         """Write and flush whatever is buffered (a process crash loses nothing after this),
         then ``fsync`` it unless ``fsync`` is None (a machine crash neither)."""
-        if not self._buffer or self._file.closed:
+        if not self._buffer or self._finished:
             return
         lines, self._buffer = self._buffer, []
+        if self._forward is not None:
+            message = {"file": self.name, "seq": self._seq, "lines": "".join(lines),
+                       "end": self._closed}
+            try:
+                self._forward(message)
+            except Exception as exc:  # the transport's own errors (zmq, Locust's RPCError)
+                self._buffer[:0] = lines
+                raise JournalError(
+                    f"{self.name}: cannot forward the order journal to the master: {exc}"
+                ) from exc
+            self._seq += 1
+            return
         try:
             self._file.write("".join(lines))
             self._file.flush()
@@ -199,7 +240,8 @@ class OrderJournal:
             self._flusher = gevent.spawn(loop)
 
     def close(self) -> None:
-        """Write the ``end`` record, flush everything and close the file (idempotent)."""
+        """Write the ``end`` record, flush (or forward) everything and close the file
+        (idempotent)."""
         if self._closed:
             return
         self._append(
@@ -216,4 +258,6 @@ class OrderJournal:
         try:
             self.flush()
         finally:
-            self._file.close()
+            self._finished = True
+            if self._file is not None:
+                self._file.close()

@@ -62,6 +62,14 @@ OPTIONS: dict[str, tuple[str, str, str | None, str]] = {
         "also fsync the order journal every 0.5 s (true/false): survives a crash of the "
         "machine, not only of the load generator, for some CPU per order",
     ),
+    "journal_to_master": (
+        "--journal-to-master",
+        "TRADESTORM_JOURNAL_TO_MASTER",
+        "false",
+        "in a --worker: send the order journal to the master every 0.2 s instead of writing "
+        "a local file (true/false); the master writes it to its --journal-dir, so it "
+        "survives a worker that is restarted or deleted",
+    ),
     "state_dir": (
         "--state-dir",
         "TRADESTORM_STATE_DIR",
@@ -170,6 +178,7 @@ class LoadSettings:
     accounts_file: Path
     journal_dir: Path
     journal_fsync: bool
+    journal_to_master: bool
     state_dir: Path | None
     metrics_host: str
     metrics_port: int
@@ -233,6 +242,7 @@ class LoadSettings:
             accounts_file=accounts_file,
             journal_dir=Path(get("journal_dir")),
             journal_fsync=_bool(src, "journal-fsync", get("journal_fsync")),
+            journal_to_master=_bool(src, "journal-to-master", get("journal_to_master")),
             state_dir=state_dir,
             metrics_host=str(get("metrics_host")),
             metrics_port=_int(src, "metrics-port", get("metrics_port"), 0),

@@ -14,6 +14,9 @@ from locust.contrib.fasthttp import ResponseContextManager
 from loadtests.context import LoadContext, load_context
 from loadtests.orders import SymbolInfo, fallback_symbols
 
+# a worker that joins a running test gets users before its init (see load_context)
+CONTEXT_WAIT_S = 30.0
+
 
 class PlatformUser(FastHttpUser):
     """A user acting as one of the demo accounts.
@@ -31,7 +34,7 @@ class PlatformUser(FastHttpUser):
     actions: ClassVar[tuple[tuple[int, str], ...]] = ()
 
     def __init__(self, environment: Any) -> None:
-        self.ctx: LoadContext = load_context(environment)
+        self.ctx: LoadContext = load_context(environment, wait_s=CONTEXT_WAIT_S)
         settings = self.ctx.settings
         self.network_timeout = settings.request_timeout_s
         self.connection_timeout = min(settings.request_timeout_s, 5.0)

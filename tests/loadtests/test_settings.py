@@ -54,3 +54,18 @@ def test_a_bad_journal_fsync_names_the_option(tmp_path) -> None:
     with pytest.raises(ConfigError) as info:
         LoadSettings.from_options(options)
     assert info.value.field == "journal-fsync" and "'sometimes'" in info.value.problem
+
+
+@pytest.mark.parametrize(("value", "forward"), [
+    (None, False), ("false", False), ("true", True), ("1", True),
+])
+def test_journal_to_master_is_off_unless_asked(tmp_path, value: object, forward: bool) -> None:
+    options = SimpleNamespace(journal_to_master=value, accounts_file=str(tmp_path / "a.json"))
+    assert LoadSettings.from_options(options).journal_to_master is forward
+
+
+def test_a_bad_journal_to_master_names_the_option(tmp_path) -> None:
+    options = SimpleNamespace(journal_to_master="maybe", accounts_file=str(tmp_path / "a.json"))
+    with pytest.raises(ConfigError) as info:
+        LoadSettings.from_options(options)
+    assert info.value.field == "journal-to-master"
