@@ -1,7 +1,8 @@
 """The time-series panels of the report, from ``timeseries.json`` (contracts §4).
 
 Panels: throughput, error rate, latency (client- and server-side), ready
-replicas per service, database availability, outbox lag. Fault windows from
+replicas per service, HPA replicas desired against current (where there are
+HPAs), database availability, outbox lag. Fault windows from
 ``run.json`` are shaded on every chart and phase starts marked. When
 ``timeseries.json`` is missing, throughput, errors and client latency fall back
 to Locust's own per-second history, and the chart says so.
@@ -28,6 +29,7 @@ class PanelSpec:
     y_max: float | None = None
     integer: bool = False  # counts and 0/1 states: whole-number ticks only
     prefix: str | None = None  # only series whose name starts with this (latency sides)
+    optional: bool = False  # left out when there is no series at all (not on every target)
 
 
 PANELS = (
@@ -37,6 +39,8 @@ PANELS = (
     PanelSpec("latency", "Latency, server side (p50 / p95 / p99)", "s", prefix="server"),
     PanelSpec("replicas_ready", "Ready replicas per service", "", step=True, y_max=1,
               integer=True),
+    PanelSpec("hpa_replicas", "HPA replicas, desired against current (per HPA)", "",
+              step=True, integer=True, optional=True),
     PanelSpec("database_up", "Database availability", "up", step=True, y_max=1, integer=True),
     PanelSpec("outbox_lag", "Outbox lag (age of the oldest undelivered event)", "s"),
 )
@@ -165,6 +169,8 @@ def build_panels(folder: ResultsFolder, info: RunInfo) -> list[PanelView]:
             if not any(s.name.startswith(("client", "server")) for s in chosen):
                 prefixed = chosen if spec.prefix == "client" else []
             chosen = prefixed
+        if spec.optional and not chosen:
+            continue  # e.g. no HPA on the local target: no empty chart
         source = "Prometheus"
         if folder.timeseries is None:
             chosen = _locust_series(folder, spec.key, spec.prefix)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from reports import fmt
 from reports.fields import Fields
 from reports.results import ResultsFolder
 
@@ -55,6 +56,8 @@ class RunInfo:
     description: str = ""
     errors: list[str] = field(default_factory=list)
     stages: list[Stage] = field(default_factory=list)
+    #: load processes restarted, replaced or lost during the run (stages.load.events)
+    load_events: list[str] = field(default_factory=list)
     interrupted_at: float | None = None
 
     @property
@@ -137,6 +140,12 @@ def read_run_info(folder: ResultsFolder) -> RunInfo:
             problem = stage.text("error") or (
                 f"skipped: {stage.text('skipped')}" if stage.has("skipped") else "")
             info.stages.append(Stage(name, stage.flag("ok"), problem))
+        load = stages.obj("load")
+        for event in load.objs("events") if load is not None else ():
+            when = fmt.offset(event.number("t"), info.started_at)
+            info.load_events.append(
+                f"{event.text('kind') or 'event'} {event.text('pod') or ''} at {when}"
+                + (f" ({event.text('detail')})" if event.text("detail") else ""))
     return info
 
 

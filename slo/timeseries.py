@@ -34,6 +34,14 @@ class Panel:
     by: str | None = None
 
 
+def _hpa_query(metric: str, word: str) -> str:
+    """One series per HPA (kube-state-metrics; none on the local target), named
+    ``<hpa> desired`` / ``<hpa> current``."""
+    return (f'label_replace(max by (horizontalpodautoscaler) '
+            f'(kube_horizontalpodautoscaler_status_{metric}), "series", "$1 {word}", '
+            f'"horizontalpodautoscaler", "(.+)")')
+
+
 def panels(edge_service: str = EDGE_SERVICE) -> list[Panel]:
     edge = f'service="{edge_service}"'
     out = [
@@ -64,6 +72,8 @@ def panels(edge_service: str = EDGE_SERVICE) -> list[Panel]:
             out.append(Panel("latency", f"{side}_{q}", "s", query))
     out += [
         Panel("replicas_ready", None, "replicas", "service:replicas_ready", by="service"),
+        *(Panel("hpa_replicas", None, "replicas", _hpa_query(metric, word), by="series")
+          for metric, word in (("desired_replicas", "desired"), ("current_replicas", "current"))),
         Panel("database_up", "database", "up", "max(platform:database_up)"),
         Panel("outbox_lag", "outbox_lag", "s", "max(platform:outbox_lag_seconds)"),
     ]

@@ -7,8 +7,12 @@ break it; this interface only knows how to run it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
+
+Say = Callable[[str], None]
 
 
 @dataclass
@@ -46,6 +50,84 @@ class TargetStatus:
         }
 
 
+@dataclass(frozen=True)
+class LoadRequest:
+    """The scenario's load, as a target runs it."""
+
+    profile: str
+    users: int
+    seed: int
+    rate: float
+    duration_s: float
+    run_id: str
+    processes: int = 1  # load processes (local) or workers (kubernetes)
+
+
+class LoadHandle(Protocol):
+    """A load started by a target; its results land in the run's results folder."""
+
+    @property
+    def running(self) -> bool: ...
+
+    @property
+    def metrics_selector(self) -> str:
+        """PromQL label matchers that select this load's client metrics ('' for all)."""
+        ...
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """Load processes restarted, replaced or lost during the run."""
+        ...
+
+    def stop(self) -> int | None:
+        """Stop gracefully; afterwards the CSVs, journals and logs are in the results folder."""
+        ...
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What chaos may touch on this target: the allow-list the target and the driver share."""
+
+    contexts: tuple[str, ...] = ()
+    namespaces: tuple[str, ...] = ()
+
+
+@dataclass
+class Connection:
+    """What a run needs to know about the target it runs against (``Target.connect``).
+
+    Every address is reachable from this machine for as long as the connection
+    is open (on Kubernetes through port-forwards the connection owns);
+    :meth:`release` closes them, and takes the target down when the run brought
+    it up and is not asked to keep it.
+    """
+
+    target: str
+    prometheus_url: str
+    dsn: str
+    gateway_url: str
+    scope: Scope
+    #: Chaos Toolkit configuration keys that say where the target is
+    chaos_configuration: dict[str, Any]
+    #: keyword arguments of ``tradestorm_chaos.runner.run_experiment``/``clean_target``
+    chaos_options: dict[str, Any]
+    start_load: Callable[[LoadRequest, Path, Say], LoadHandle]
+    #: seconds for the last samples to be scraped and their recording rules evaluated
+    settle_s: float = 3.0
+    state_dir: Path | None = None
+    #: the load accounts, where they are a file on this machine (local)
+    accounts_file: Path | None = None
+    started_by_run: bool = False
+    _close: Callable[[bool, Say], None] | None = None
+
+    def release(self, *, down: bool, say: Say) -> None:
+        """Close what the connection opened; take the target down when ``down`` and the
+        connection was told it may (it started the target, or ``--down-after``)."""
+        if self._close is not None:
+            close, self._close = self._close, None
+            close(down, say)
+
+
 class Target(Protocol):
     name: str
 
@@ -58,3 +140,7 @@ class Target(Protocol):
         ...
 
     def status(self) -> TargetStatus: ...
+
+    def connect(self, *, say: Say = print) -> Connection:
+        """Reach the running platform for a run (refused, naming why, when it cannot be)."""
+        ...

@@ -19,8 +19,9 @@ from tradestorm_chaos.errors import ContextNotAllowed, NamespaceNotAllowed
 CONTEXTS_ENV = "TRADESTORM_ALLOWED_CONTEXTS"
 NAMESPACES_ENV = "TRADESTORM_ALLOWED_NAMESPACES"
 
-#: namespaces no experiment may touch, allow-listed or not
-SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
+#: namespaces that belong to the cluster: no experiment touches them, allow-listed or not,
+#: and no target deploys into them (``tradestorm.kube.target`` shares this set)
+PROTECTED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 
 
 def _merge(explicit: Sequence[str], env_value: str | None) -> list[str]:
@@ -60,7 +61,7 @@ def check_context_allowed(context: str, allowed: Sequence[str]) -> None:
 
 def check_namespace_allowed(namespace: str, allowed: Sequence[str]) -> None:
     """Raise ``NamespaceNotAllowed`` unless ``namespace`` is allowed and not a system namespace."""
-    if namespace in SYSTEM_NAMESPACES:
+    if namespace in PROTECTED_NAMESPACES:
         raise NamespaceNotAllowed(
             namespace, list(allowed),
             reason=f"namespace '{namespace}' belongs to the cluster itself; chaos never touches it",

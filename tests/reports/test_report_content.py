@@ -213,3 +213,36 @@ def test_appendix_lists_the_results_files(failing_report):
 def test_each_chart_names_its_queries(failing_report):
     queries = soup_of(failing_report).find(id="panel-outbox_lag").find("details", class_="queries")
     assert queries.find("code").get_text() == "tradestorm:outbox_lag:orders"
+
+
+def test_a_worker_restarted_mid_run_is_shown_not_hidden(fresh_run):
+    import json
+
+    folder = fresh_run("events")
+    run = json.loads((folder / "run.json").read_text())
+    started = run["started_at"]
+    run.setdefault("stages", {})["load"] = {"ok": True, "events": [
+        {"t": started + 75, "kind": "worker-restarted", "pod": "tradestorm-load-x-worker-abcde",
+         "detail": "container restarted (OOMKilled)"}]}
+    (folder / "run.json").write_text(json.dumps(run))
+    text = soup_of(build_report(folder)).get_text(" ", strip=True)
+    assert "load events" in text
+    assert "worker-restarted tradestorm-load-x-worker-abcde at T+1:15" in text
+    assert "OOMKilled" in text
+
+
+def test_hpa_chart_plots_desired_against_current_only_where_there_are_hpas(fresh_run):
+    import json
+
+    folder = fresh_run("hpa")
+    assert "desired against current" not in build_report(folder).read_text()  # none: no chart
+    ts = json.loads((folder / "timeseries.json").read_text())
+    grid = [t for t, _ in ts["series"][0]["points"]]
+    for name, value in (("analytics desired", 4.0), ("analytics current", 2.0)):
+        ts["series"].append({"panel": "hpa_replicas", "name": name, "unit": "replicas",
+                             "labels": {"series": name}, "query": "q",
+                             "points": [[t, value] for t in grid]})
+    (folder / "timeseries.json").write_text(json.dumps(ts))
+    html = build_report(folder).read_text()
+    assert "HPA replicas, desired against current" in html
+    assert "analytics desired" in html and "analytics current" in html

@@ -21,8 +21,9 @@ import pytest
 from rich.console import Console
 
 from tradestorm.runner import orchestrator as orch
-from tradestorm.runner.connection import Connection, open_local
+from tradestorm.runner.connection import open_local
 from tradestorm.runner.scenario import load_scenario
+from tradestorm.targets import Connection
 
 
 @pytest.fixture(autouse=True)
@@ -87,7 +88,8 @@ def test_a_target_the_sweep_cannot_check_fails_the_run(local_target: Any, tmp_pa
     state["services"]["orders"]["proxy_control_url"] = "http://127.0.0.1:9"
     (state_dir / "state.json").write_text(json.dumps(state))
     connection = open_local(local_target.state_dir)
-    connection.state_dir = state_dir
+    connection.chaos_options["state_dir"] = state_dir
+    connection.chaos_configuration["tradestorm_state_dir"] = str(state_dir)
     o = _orchestrator(connection, tmp_path)
 
     o._sweep_faults()

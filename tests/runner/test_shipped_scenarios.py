@@ -8,9 +8,9 @@ import pytest
 import yaml
 
 from tradestorm.errors import InputError
-from tradestorm.runner.connection import Connection
 from tradestorm.runner.orchestrator import experiment_configuration
 from tradestorm.runner.scenario import FAULT_DURATION_KEYS, available_scenarios, load_scenario
+from tradestorm.targets import Connection, LoadHandle, LoadRequest, Say, Scope
 
 SHIPPED = ["steady-baseline", "pod-kill-orders", "risk-latency", "database-outage",
            "portfolio-outage", "hpa-scale-out"]
@@ -49,6 +49,10 @@ def test_hpa_scale_out_is_kubernetes_only_and_refused_on_local() -> None:
     assert "HorizontalPodAutoscaler" in str(info.value)
 
 
+def _no_load(request: LoadRequest, results_dir: Path, say: Say) -> LoadHandle:
+    raise AssertionError("no load is started here")
+
+
 @pytest.mark.parametrize("name", [n for n in SHIPPED if n != "steady-baseline"])
 def test_the_fault_lasts_the_scenario_fault_phase(name: str) -> None:
     """Every timed fault takes its length from the configuration the runner sets."""
@@ -57,7 +61,8 @@ def test_the_fault_lasts_the_scenario_fault_phase(name: str) -> None:
     document = yaml.safe_load(scenario.experiment.read_text())
     conn = Connection(target=scenario.targets[0], gateway_url="http://127.0.0.1:1",
                       prometheus_url="http://127.0.0.1:2", dsn="postgresql://x",
-                      accounts_file=Path("accounts.json"), state_dir=Path("/tmp/state"))
+                      scope=Scope(), chaos_configuration={}, chaos_options={},
+                      start_load=_no_load)
     config = experiment_configuration(scenario, document, conn)
     for activity in document.get("method", []):
         args = (activity.get("provider") or {}).get("arguments") or {}

@@ -7,7 +7,6 @@ results folder, a bad option) exit 2 naming the file and the field.
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import click
@@ -16,15 +15,14 @@ from tradestorm.errors import InputError, TradestormError
 
 
 def _state_prometheus_url() -> str | None:
-    """The local target's Prometheus, when one runs (state folder of docs/contracts.md §3)."""
+    """The running local target's Prometheus, when one runs (through the target)."""
+    from tradestorm.runner.connection import connected
+
     try:
-        state_module = importlib.import_module("tradestorm.local.state")
-        state = state_module.load_state()
-    except (ImportError, TradestormError, OSError, ValueError):
+        with connected("local", say=lambda _line: None) as connection:
+            return connection.prometheus_url
+    except (TradestormError, OSError, ValueError):
         return None
-    prometheus = state.get("prometheus") if isinstance(state, dict) else None
-    url = prometheus.get("url") if isinstance(prometheus, dict) else None
-    return url if isinstance(url, str) else None
 
 
 @click.command()

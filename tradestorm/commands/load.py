@@ -38,14 +38,12 @@ def _resolve_target(
             f"{target!r}: this command drives the local target; for another "
             "target give --host URL --accounts FILE",
         )
-    from tradestorm.local.state import load_state, resolve_state_dir
+    from tradestorm.runner.connection import connected
 
-    root = resolve_state_dir(state_dir)
-    state = load_state(root)
-    gateway = host or state.get("gateway_url")
-    accounts_file = accounts or state.get("accounts_file")
-    if not gateway:
-        raise TargetError(f"{root}/state.json has no gateway_url: is the target fully up?")
+    with connected("local", state_dir=state_dir, say=lambda _line: None) as connection:
+        gateway = host or connection.gateway_url
+        accounts_file = accounts or connection.accounts_file
+        root = connection.state_dir
     if not accounts_file:
         raise TargetError(f"{root}/state.json has no accounts_file: is the target fully up?")
     return str(gateway), Path(accounts_file), root

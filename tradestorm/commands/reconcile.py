@@ -7,23 +7,15 @@ unreachable) or inconclusive (no order was acknowledged: nothing to prove).
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
 
 from loadtests.errors import ReconcileError
-from tradestorm.commands.options import state_dir_option
-from tradestorm.errors import TargetError, TradestormError
-
-
-def _dsn_from_state(state_dir: Path | None) -> str:
-    from tradestorm.local.state import load_state
-
-    state = load_state(state_dir)
-    dsn = (state.get("postgres") or {}).get("dsn")
-    if not dsn:
-        raise TargetError("the local target's state.json has no postgres.dsn")
-    return str(dsn)
+from tradestorm.commands.options import kube_target_options, state_dir_option
+from tradestorm.errors import TradestormError
+from tradestorm.runner.connection import KubeOptions, connected
 
 
 @click.command("reconcile")
@@ -34,8 +26,10 @@ def _dsn_from_state(state_dir: Path | None) -> str:
     type=click.Path(path_type=Path, file_okay=False),
     help="results folder holding journal/orders-*.jsonl",
 )
-@click.option("--dsn", default=None, help="PostgreSQL DSN (default: the running local target's)")
+@click.option("--dsn", default=None,
+              help="PostgreSQL DSN (default: the database of the running --target)")
 @state_dir_option
+@kube_target_options
 @click.option(
     "--outbox-timeout",
     type=click.FloatRange(min=0),
@@ -54,6 +48,8 @@ def reconcile(
     results: Path,
     dsn: str | None,
     state_dir: Path | None,
+    target: str,
+    kube: KubeOptions,
     outbox_timeout: float,
     clock_skew: float,
 ) -> None:
@@ -62,16 +58,20 @@ def reconcile(
     from loadtests.reconcile import write_result
     from loadtests.reconcile.summary import print_summary
 
-    dsn = dsn or _dsn_from_state(state_dir)
-    try:
-        result = run_reconcile(
-            dsn,
-            results / "journal",
-            outbox_drain_timeout_s=outbox_timeout,
-            clock_skew_s=clock_skew,
-        )
-    except ReconcileError as exc:
-        raise TradestormError(f"reconcile: {exc}") from exc
+    with contextlib.ExitStack() as stack:
+        if dsn is None:
+            connection = stack.enter_context(
+                connected(target, state_dir=state_dir, kube=kube, say=click.echo))
+            dsn = connection.dsn
+        try:
+            result = run_reconcile(
+                dsn,
+                results / "journal",
+                outbox_drain_timeout_s=outbox_timeout,
+                clock_skew_s=clock_skew,
+            )
+        except ReconcileError as exc:
+            raise TradestormError(f"reconcile: {exc}") from exc
     path = write_result(result, results)
     print_summary(result)
     click.echo(f"written {path}")

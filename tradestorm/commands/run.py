@@ -30,6 +30,7 @@ from rich.console import Console
 from slo.durations import parse_duration
 from tradestorm.commands.options import state_dir_option
 from tradestorm.errors import InputError
+from tradestorm.runner.connection import KubeOptions
 
 DEMO_SCENARIO = "pod-kill-orders"
 DEMO_TIMINGS = {"warmup": 10.0, "baseline": 20.0, "fault": 20.0, "recovery": 30.0}
@@ -97,7 +98,7 @@ def execute(
     down_after: bool = False,
     keep_up: bool = False,
     overrides: dict[str, Any] | None = None,
-    kube: dict[str, Any] | None = None,
+    kube: KubeOptions | None = None,
     console: Console | None = None,
 ) -> int:
     """Run a scenario from start to verdict; returns the exit code (130 when interrupted)."""
@@ -123,7 +124,7 @@ def _execute(
     down_after: bool,
     keep_up: bool,
     overrides: dict[str, Any] | None,
-    kube: dict[str, Any] | None,
+    kube: KubeOptions | None,
     console: Console,
 ) -> int:
     from tradestorm.runner.orchestrator import describe_plan
@@ -159,7 +160,7 @@ def _execute(
 
 def _connect_and_run(scenario: Any, run_id: str, results_dir: Path, *, chosen: str,
                      state_dir: Path | None, replicas: int, down_after: bool, keep_up: bool,
-                     kube: dict[str, Any] | None, console: Console,
+                     kube: KubeOptions | None, console: Console,
                      say: Any) -> int:
     from tradestorm.runner.connection import open_kubernetes, open_local
     from tradestorm.runner.orchestrator import Orchestrator
@@ -170,7 +171,7 @@ def _connect_and_run(scenario: Any, run_id: str, results_dir: Path, *, chosen: s
             connection = open_local(state_dir, replicas=replicas, down_after=down_after,
                                     keep_up=keep_up, say=say)
         else:
-            connection = open_kubernetes(**(kube or {}))
+            connection = open_kubernetes(kube or KubeOptions(), say=say)
     except KeyboardInterrupt:
         say("interrupted while bringing the target up")
         return 130
@@ -241,22 +242,25 @@ def _list_scenarios(console: Console) -> None:
               help="Only validate the scenario and exit (0 when valid).")
 @click.option("--list", "list_", is_flag=True, help="List the shipped scenarios and exit.")
 @click.option("--context", help="kubernetes: the kube context the platform runs in.")
+@click.option("--namespace", default="tradestorm", show_default=True,
+              help="kubernetes: the namespace the platform runs in.")
+@click.option("--kubeconfig", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="kubernetes: the kubeconfig file (default: $KUBECONFIG, ~/.kube/config).")
 @click.option("--allow-context", "allow_contexts", multiple=True, metavar="CTX",
-              help="kubernetes: allow the experiment to touch this kube context (repeatable; "
+              help="kubernetes: allow the run to touch this kube context (repeatable; "
                    "also TRADESTORM_ALLOWED_CONTEXTS). Nothing is touched otherwise.")
-@click.option("--gateway-url", help="kubernetes: the gateway's URL as reachable from here.")
-@click.option("--prometheus-url", help="kubernetes: Prometheus' URL as reachable from here.")
-@click.option("--dsn", help="kubernetes: the database DSN for reconcile.")
-@click.option("--accounts", type=click.Path(path_type=Path, dir_okay=False, exists=True),
-              help="kubernetes: the accounts file written by 'tradeplat seed'.")
+@click.option("--prometheus-url", help="kubernetes: use this Prometheus instead of the "
+                                       "cluster's (found by its labels and forwarded).")
+@click.option("--dsn", help="kubernetes: use this database DSN for reconcile instead of "
+                            "forwarding to the platform's PostgreSQL.")
 @click.pass_context
 def run(ctx: click.Context, scenario: str | None, target: str | None, results: Path | None,
         state_dir: Path | None, replicas: int, down_after: bool, keep_up: bool,
         warmup: float | None, baseline: float | None, fault: float | None,
         recovery: float | None, users: int | None, seed: int | None, sets: tuple[str, ...],
-        validate: bool, list_: bool, context: str | None, allow_contexts: tuple[str, ...],
-        gateway_url: str | None,
-        prometheus_url: str | None, dsn: str | None, accounts: Path | None) -> None:
+        validate: bool, list_: bool, context: str | None, namespace: str,
+        kubeconfig: Path | None, allow_contexts: tuple[str, ...],
+        prometheus_url: str | None, dsn: str | None) -> None:
     """Run SCENARIO (a name from experiments/scenarios/ or a path): load, fault,
     reconcile, SLO gate and report, all in one results folder.
 
@@ -290,8 +294,9 @@ def run(ctx: click.Context, scenario: str | None, target: str | None, results: P
     code = execute(
         scenario, target=target, results=results, state_dir=state_dir, replicas=replicas,
         down_after=down_after, keep_up=keep_up, overrides=overrides,
-        kube={"context": context, "gateway_url": gateway_url, "prometheus_url": prometheus_url,
-              "dsn": dsn, "accounts_file": accounts, "allowed_contexts": allow_contexts},
+        kube=KubeOptions(context=context, namespace=namespace, kubeconfig=kubeconfig,
+                         allowed_contexts=allow_contexts, prometheus_url=prometheus_url,
+                         dsn=dsn),
         console=console,
     )
     ctx.exit(code)

@@ -55,8 +55,12 @@ def read_components(conn: KubeConnection, namespace: str) -> list[ComponentStatu
         desired = (dep.get("spec") or {}).get("replicas", 1)
         if name in hpas:
             detail = f"{detail}; {_hpa_detail(hpas[name])}"
+        kind = _kind(dep, "service")
+        template = kind == "load-generator" and desired == 0
+        if template:  # k8s/components/locust: each run makes its own Jobs from it
+            detail = "pod template of the runs' load (0 replicas)"
         components.append(ComponentStatus(
-            name=name, kind=_kind(dep, "service"), healthy=done and desired > 0,
+            name=name, kind=kind, healthy=done and (desired > 0 or template),
             address=f"{name}.{namespace}.svc", replicas_ready=status.get("readyReplicas") or 0,
             replicas_desired=desired, detail=detail))
     for sts in conn.list("apps/v1", "StatefulSet", namespace, PART_OF):

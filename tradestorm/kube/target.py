@@ -22,6 +22,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from tradestorm_chaos.allowlist import PROTECTED_NAMESPACES
+
 from tradestorm.kube.client import KubeConnection, describe
 from tradestorm.kube.errors import (
     ApplyError,
@@ -42,12 +44,10 @@ from tradestorm.kube.render import (
 from tradestorm.kube.rollout import WAITED_KINDS, failure, ready
 from tradestorm.kube.secrets import with_generated_values
 from tradestorm.kube.status import read_components
-from tradestorm.targets import TargetStatus
+from tradestorm.targets import Connection, Say, TargetStatus
 
 Obj = dict[str, Any]
 
-#: never created, changed or deleted by this target
-PROTECTED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 
 #: Jobs are immutable once created: a finished one is deleted before applying again.
 _FINISHED = ("Complete", "Failed")
@@ -89,7 +89,7 @@ class KubernetesTarget:
 
     # ------------------------------------------------------------------ guards
 
-    def _check_allowed(self) -> None:
+    def check_allowed(self) -> None:
         from tradestorm_chaos.allowlist import check_context_allowed
         from tradestorm_chaos.errors import ContextNotAllowed as ChaosContextNotAllowed
 
@@ -133,7 +133,7 @@ class KubernetesTarget:
     # ------------------------------------------------------------------ Target protocol
 
     def up(self, *, wait: bool = True, timeout_s: float = 120) -> TargetStatus:
-        self._check_allowed()
+        self.check_allowed()
         objects = self.render()
         if self.dry_run:
             for obj in objects:
@@ -156,7 +156,7 @@ class KubernetesTarget:
             conn.close()
 
     def down(self, *, wait: bool = True, timeout_s: float = 300) -> None:
-        self._check_allowed()
+        self.check_allowed()
         objects = list(reversed(self.render()))
         if self.dry_run:
             for obj in objects:
@@ -166,6 +166,11 @@ class KubernetesTarget:
             return
         conn = self._connect(self.context, self.kubeconfig)
         try:
+            from tradestorm.kube.loadleases import remove_leftovers
+
+            if conn.get("v1", "Namespace", self.namespace) is not None:
+                for name in remove_leftovers(conn, self.namespace, all_runs=True):
+                    self._print(f"deleted {name} in {self.namespace} (a run's load)")
             served = []
             for obj in objects:
                 try:
@@ -181,8 +186,16 @@ class KubernetesTarget:
         finally:
             conn.close()
 
+    def connect(self, *, say: Say = print, prometheus_url: str | None = None,
+                dsn: str | None = None, for_run: bool = True) -> Connection:
+        """The deployed platform as a run's connection (``tradestorm.kube.connect``)."""
+        from tradestorm.kube.connect import connect_kubernetes
+
+        return connect_kubernetes(self, say=say, prometheus_url=prometheus_url, dsn=dsn,
+                                  for_run=for_run)
+
     def status(self) -> TargetStatus:
-        self._check_allowed()
+        self.check_allowed()
         conn = self._connect(self.context, self.kubeconfig)
         try:
             return self._status(conn)

@@ -40,7 +40,7 @@ from tradestorm.local.processes import (
 )
 from tradestorm.local.state import StateLayout, read_state_file, resolve_state_dir
 from tradestorm.local.topology import DEFAULT_ACCOUNTS, DEFAULT_REPLICAS, SERVICES
-from tradestorm.targets import ComponentStatus, TargetStatus
+from tradestorm.targets import ComponentStatus, Connection, Say, TargetStatus
 
 log = logging.getLogger(__name__)
 
@@ -371,6 +371,14 @@ class LocalTarget:
             time.sleep(0.05)
 
     # ------------------------------------------------------------------ status
+    def connect(self, *, say: Say = print, bring_up: bool = False, down_after: bool = False,
+                keep_up: bool = False) -> Connection:
+        """The running target as a run's connection (``tradestorm.local.connect``)."""
+        from tradestorm.local.connect import connect_local
+
+        return connect_local(self, say=say, bring_up=bring_up, down_after=down_after,
+                             keep_up=keep_up)
+
     def status(self) -> TargetStatus:
         state = read_state_file(self.state_dir)
         if state is None:

@@ -44,7 +44,6 @@ from slo.durations import format_duration
 from slo.errors import PrometheusError
 from slo.prometheus import PrometheusSource
 from tradestorm.runner import versions as versions_mod
-from tradestorm.runner.connection import Connection
 from tradestorm.runner.errors import StageError
 from tradestorm.runner.progress import Progress, RunView
 from tradestorm.runner.results import (
@@ -54,15 +53,13 @@ from tradestorm.runner.results import (
     write_yaml,
 )
 from tradestorm.runner.scenario import Scenario, fault_duration_key
+from tradestorm.targets import Connection, LoadRequest
 
 EXIT_PASS, EXIT_FAIL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
-# Time for the last samples of the run to be scraped and their recording rules
-# evaluated (the local target scrapes and evaluates every second).
-SETTLE_S = 3.0
 # The load counts as started when Prometheus has its client metrics.
-LOAD_VISIBLE_QUERY = "sum(tradestorm_client_requests_total) > 0"
-LOAD_VISIBLE_TIMEOUT_S = 45.0
+LOAD_VISIBLE_QUERY = "sum(tradestorm_client_requests_total{{{selector}}}) > 0"
+LOAD_VISIBLE_TIMEOUT_S = 90.0
 
 
 @dataclass
@@ -121,18 +118,11 @@ def load_experiment_document(path: Path) -> dict[str, Any]:
 
 def experiment_configuration(scenario: Scenario, document: dict[str, Any],
                              connection: Connection) -> dict[str, Any]:
-    """Chaos Toolkit configuration for this run: where the target is, the fault
-    length from the phases, then the scenario's own ``configuration`` (which wins)."""
+    """Chaos Toolkit configuration for this run: where the target is (from the
+    connection), the fault length from the phases, then the scenario's own
+    ``configuration`` (which wins)."""
     declared = document.get("configuration") or {}
-    config: dict[str, Any] = {
-        "tradestorm_target": connection.target,
-        "tradestorm_prometheus_url": connection.prometheus_url,
-    }
-    if connection.target == "local" and connection.state_dir is not None:
-        config["tradestorm_state_dir"] = str(connection.state_dir)
-    context = connection.state.get("context")
-    if connection.target == "kubernetes" and context:
-        config["kubernetes_context"] = context
+    config: dict[str, Any] = dict(connection.chaos_configuration)
     fault_key = fault_duration_key(declared)
     if fault_key is not None:
         config[fault_key] = scenario.phases.fault
@@ -249,7 +239,6 @@ class Orchestrator:
         return config
 
     def _start_load(self) -> None:
-        from loadtests.runner import start_load
 
         plan = self.scenario.phases
         # Profiles are shaped over the load's duration; give the experiment's own
@@ -260,20 +249,13 @@ class Orchestrator:
         load = self.scenario.load
         self.say(f"load: {load.profile} profile, {load.users} users, seed {load.seed}, "
                  f"against {self.conn.gateway_url}")
+        request = LoadRequest(
+            profile=load.profile, users=load.users, seed=load.seed, rate=load.rate,
+            duration_s=duration, processes=self.load_processes or load.processes,
+            run_id=self.record.run_id.split("-", 1)[0][:24],  # the load's ids are short
+        )
         try:
-            self.load_run = start_load(
-                load.profile,
-                host=self.conn.gateway_url,
-                accounts_file=self.conn.accounts_file,
-                results_dir=self.results_dir,
-                duration_s=duration,
-                users=load.users,
-                seed=load.seed,
-                processes=self.load_processes or load.processes,
-                rate=load.rate,
-                state_dir=self.conn.state_dir,
-                run_id=self.record.run_id.split("-", 1)[0][:24],  # the load's ids are short
-            )
+            self.load_run = self.conn.start_load(request, self.results_dir, self.say)
         except Exception as exc:  # noqa: BLE001 - the load part's errors, named
             raise StageError("load", f"cannot start the load: {exc}") from exc
         self._stage("load", started_at=time.time(), planned_duration_s=duration)
@@ -293,7 +275,8 @@ class Orchestrator:
                     raise StageError("load", "the load generator exited at once; see "
                                      f"{self.results_dir / 'logs' / 'locust.log'}")
                 try:
-                    if source.instant_query(LOAD_VISIBLE_QUERY):
+                    query = LOAD_VISIBLE_QUERY.format(selector=self.load_run.metrics_selector)
+                    if source.instant_query(query):
                         self._stage("load", visible_at=time.time())
                         return
                 except PrometheusError:
@@ -320,12 +303,10 @@ class Orchestrator:
         try:
             outcome = run_experiment(
                 self.scenario.experiment,
-                target=self.conn.target,
                 configuration=config,
                 journal_path=self.results_dir / "chaos-journal.json",
                 residue_path=self.results_dir / "residue.json",
-                allowed_contexts=tuple(self.conn.state.get("allowed_contexts") or ()),
-                state_dir=self.conn.state_dir if self.conn.target == "local" else None,
+                **self.conn.chaos_options,
                 say=lambda line: self.say(f"[dim]chaos[/dim] {escape(line)}"),
             )
         except KeyboardInterrupt:
@@ -409,7 +390,11 @@ class Orchestrator:
         try:
             with _shielded():
                 code = self.load_run.stop()
-            self._stage("load", ended_at=time.time(), exit_code=code)
+            events = list(self.load_run.events)
+            self._stage("load", ended_at=time.time(), exit_code=code, events=events)
+            for event in events:
+                self.say(f"[yellow]load[/yellow]: {event['kind']} {event['pod']} "
+                         f"({event['detail']})")
             if code not in (0, None) and not self.interrupted:
                 self._fail("load", f"the load generator exited with {code}")
         except Exception as exc:  # noqa: BLE001 - recorded; the wrap-up goes on
@@ -432,15 +417,12 @@ class Orchestrator:
         removed: list[str] = []
         residue: list[dict[str, Any]] = []
         problems: list[str] = []
-        local = self.conn.target == "local"
         with _shielded():
             try:
                 done, items = clean_target(
-                    target=self.conn.target,
                     configuration=(self.experiment_config
                                    or experiment_configuration(self.scenario, {}, self.conn)),
-                    allowed_contexts=tuple(self.conn.state.get("allowed_contexts") or ()),
-                    state_dir=self.conn.state_dir if local else None,
+                    **self.conn.chaos_options,
                     say=lambda line: self.say(f"[dim]sweep[/dim] {escape(line)}"),
                 )
                 removed = list(done)
@@ -566,8 +548,10 @@ class Orchestrator:
                     self.record.status = self._status()
                     self._save()
             try:
-                self.view.set_phase("settling", SETTLE_S)
-                time.sleep(SETTLE_S if not self.interrupted else 1.0)
+                # the last samples scraped and their recording rules evaluated
+                settle = self.conn.settle_s
+                self.view.set_phase("settling", settle)
+                time.sleep(settle if not self.interrupted else 1.0)
             except KeyboardInterrupt:
                 self.interrupted = True
                 self._hurry = True

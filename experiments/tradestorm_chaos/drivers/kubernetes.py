@@ -727,7 +727,10 @@ class KubernetesDriver:
         return int((workload.get("status") or {}).get("readyReplicas") or 0)
 
     def services(self) -> list[str]:
-        return sorted(self.baseline()["deployments"])
+        # a Deployment at zero replicas before any fault serves nothing: the load generator's
+        # pod templates (k8s/components/locust), which each run instantiates as Jobs
+        return sorted(name for name, replicas in self.baseline()["deployments"].items()
+                      if replicas > 0)
 
     def prometheus_url(self) -> str | None:
         return self.settings.prometheus_url
