@@ -2,7 +2,12 @@
 
     uv run python benchmarks/bench_platform.py [--duration 15] [--concurrency 32]
 
-In one run on this machine, against one fresh PostgreSQL:
+In one run on this machine, against a fresh PostgreSQL run twice: durable as the
+local target runs it (fsync, synchronous_commit and full_page_writes on: an order
+is acknowledged once its commit is on disk), then with the former non-durable
+settings (all three off; the platform's sessions still ask for synchronous
+commits, which without fsync cost only the WAL write), to measure what durability
+costs. In each:
   * baseline: a bare FastAPI + asyncpg endpoint doing one INSERT (one process);
   * full path: POST /v1/orders through the gateway — API-key auth, orders
     (idempotency check, risk call, matching under the per-symbol advisory lock,
@@ -11,7 +16,8 @@ In one run on this machine, against one fresh PostgreSQL:
     more replicas only add contention).
 Both are driven by the same asyncio + httpx client at the same concurrency.
 Printed: accepted orders/s, p50/p99 latency, errors, the ratio to the baseline
-(floor 0.25), and each replica's peak resident memory under load (floor 150 MB).
+(floor 0.25, durable run), each replica's peak resident memory under load (floor
+150 MB), and the cost of durability (durable / non-durable throughput).
 """
 
 from __future__ import annotations
@@ -40,12 +46,19 @@ from platform_cluster import ALL_SERVICES, Cluster, free_port  # noqa: E402
 from tradeplat.migrations import migrate_dsn  # noqa: E402
 from tradeplat.seed import seed_accounts  # noqa: E402
 
-from tradestorm.local.postgres import PostgresServer  # noqa: E402
+from tradestorm.local.postgres import DURABILITY, PostgresServer  # noqa: E402
 
 SYMBOLS = ("AAPL", "MSFT", "GOOG", "AMZN", "TSLA")
 REFERENCE = {"AAPL": 190, "MSFT": 410, "GOOG": 160, "AMZN": 180, "TSLA": 240}
 THROUGHPUT_FLOOR = 0.25
 MEMORY_FLOOR_MB = 150
+
+
+class NonDurablePostgres(PostgresServer):
+    """The local PostgreSQL as it ran before orders had to survive a crash."""
+
+    def server_settings(self) -> dict[str, str]:
+        return {**super().server_settings(), **{k: "off" for k in DURABILITY}}
 
 
 @dataclass
@@ -240,6 +253,66 @@ async def _after_load(dsn: str) -> dict[str, object]:
         await conn.close()
 
 
+@dataclass
+class ModeResult:
+    name: str
+    baseline: Result
+    baseline_rss: RssSampler
+    full: Result
+    rss: RssSampler
+    extra: dict[str, object]
+
+    @property
+    def ratio(self) -> float:
+        return self.full.throughput / self.baseline.throughput if self.baseline.throughput else 0.0
+
+
+def run_mode(name: str, server_class: type[PostgresServer], workdir: Path,
+             args: argparse.Namespace) -> ModeResult:
+    workdir.mkdir(parents=True)
+    server = server_class(data_dir=workdir / "pg", port=free_port(),
+                          log_file=workdir / "pg.log", database="postgres")
+    server.start()
+    try:
+        asyncio.run(migrate_dsn(server.dsn))
+        baseline, baseline_rss = run_baseline(server.dsn, workdir, args)
+        full, rss, extra = run_full_path(server.dsn, workdir, args)
+    finally:
+        server.stop(mode="fast")
+    return ModeResult(name, baseline, baseline_rss, full, rss, extra)
+
+
+def cpu_per_order(sampler: RssSampler, name: str, result: Result) -> float:
+    orders = result.accepted + result.rejected
+    return 1000 * sampler.cpu_s.get(name, 0.0) / orders if orders else float("nan")
+
+
+def print_mode(mode: ModeResult) -> None:
+    print(f"\n== {mode.name}")
+    header = f"{'run':<52} {'accepted/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
+    print(header)
+    print("-" * len(header))
+    for r in (mode.baseline, mode.full):
+        errors = sum(r.errors.values())
+        print(f"{r.name:<52} {r.throughput:>10.1f} {r.percentile(0.50):>8.1f} "
+              f"{r.percentile(0.99):>8.1f} {errors:>7}")
+    full, extra = mode.full, mode.extra
+    print(f"full path / baseline throughput: {mode.ratio:.2f} (floor {THROUGHPUT_FLOOR})")
+    print(f"full path: {full.accepted} accepted, {full.rejected} risk-rejected, "
+          f"errors {full.errors or 'none'}; trades {extra['trades']}, outbox pending after "
+          f"drain {extra['outbox_pending_after_30s']}, unbalanced assets "
+          f"{extra['unbalanced_assets']}")
+    print(f"\n{'replica':<16} {'peak RSS MB':>12} {'CPU ms/order':>13}")
+    print("-" * 43)
+    print(f"{'baseline':<16} {mode.baseline_rss.peak['baseline'] / 2**20:>12.1f} "
+          f"{cpu_per_order(mode.baseline_rss, 'baseline', mode.baseline):>13.2f}")
+    for name, peak in sorted(mode.rss.peak.items()):
+        print(f"{name:<16} {peak / 2**20:>12.1f} {cpu_per_order(mode.rss, name, full):>13.2f}")
+    total = sum(cpu_per_order(mode.rss, n, full) for n in mode.rss.peak)
+    print(f"{'full path total':<16} {'':>12} {total:>13.2f}  (PostgreSQL and the client "
+          "not included)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=15.0, help="measured seconds per run")
@@ -249,51 +322,27 @@ def main() -> int:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-platform-") as tmp:
-        workdir = Path(tmp)
-        server = PostgresServer(data_dir=workdir / "pg", port=free_port(),
-                                log_file=workdir / "pg.log", database="postgres")
-        server.start()
-        try:
-            asyncio.run(migrate_dsn(server.dsn))
-            baseline, baseline_rss = run_baseline(server.dsn, workdir, args)
-            full, rss, extra = run_full_path(server.dsn, workdir, args)
-        finally:
-            server.stop(mode="fast")
+        durable = run_mode("durable: fsync, synchronous_commit, full_page_writes on (the local "
+                           "target)", PostgresServer, Path(tmp) / "durable", args)
+        loose = run_mode("non-durable: fsync, synchronous_commit, full_page_writes off (the "
+                         "former settings)", NonDurablePostgres, Path(tmp) / "loose", args)
 
-    ratio = full.throughput / baseline.throughput if baseline.throughput else 0.0
     print(f"\nplatform benchmark — {psutil.cpu_count()} CPUs, load average "
           f"{psutil.getloadavg()[0]:.1f}, concurrency {args.concurrency}, "
-          f"{args.duration:.0f}s measured after {args.warmup:.0f}s warm-up\n")
-    header = f"{'run':<52} {'accepted/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
-    print(header)
-    print("-" * len(header))
-    for r in (baseline, full):
-        errors = sum(r.errors.values())
-        print(f"{r.name:<52} {r.throughput:>10.1f} {r.percentile(0.50):>8.1f} "
-              f"{r.percentile(0.99):>8.1f} {errors:>7}")
-    print(f"\nfull path / baseline throughput: {ratio:.2f} (floor {THROUGHPUT_FLOOR})")
-    print(f"full path: {full.accepted} accepted, {full.rejected} risk-rejected, "
-          f"errors {full.errors or 'none'}; trades {extra['trades']}, outbox pending after "
-          f"drain {extra['outbox_pending_after_30s']}, unbalanced assets "
-          f"{extra['unbalanced_assets']}")
-    print(f"\n{'replica':<16} {'peak RSS MB':>12} {'CPU ms/order':>13}")
-    print("-" * 43)
-
-    def cpu_per_order(sampler: RssSampler, name: str, result: Result) -> float:
-        orders = result.accepted + result.rejected
-        return 1000 * sampler.cpu_s.get(name, 0.0) / orders if orders else float("nan")
-
-    print(f"{'baseline':<16} {baseline_rss.peak['baseline'] / 2**20:>12.1f} "
-          f"{cpu_per_order(baseline_rss, 'baseline', baseline):>13.2f}")
-    for name, peak in sorted(rss.peak.items()):
-        print(f"{name:<16} {peak / 2**20:>12.1f} {cpu_per_order(rss, name, full):>13.2f}")
-    total = sum(cpu_per_order(rss, n, full) for n in rss.peak)
-    print(f"{'full path total':<16} {'':>12} {total:>13.2f}  (PostgreSQL and the client "
-          "not included)")
-    worst = max(rss.peak.values()) / 2**20
-    ok = (ratio >= THROUGHPUT_FLOOR and not full.errors and not baseline.errors
-          and worst <= MEMORY_FLOOR_MB)
-    print(f"\nfloors (throughput ≥ {THROUGHPUT_FLOOR}× baseline, no errors, "
+          f"{args.duration:.0f}s measured after {args.warmup:.0f}s warm-up per run")
+    for mode in (durable, loose):
+        print_mode(mode)
+    cost = (durable.full.throughput / loose.full.throughput
+            if loose.full.throughput else float("nan"))
+    base_cost = (durable.baseline.throughput / loose.baseline.throughput
+                 if loose.baseline.throughput else float("nan"))
+    print(f"\ndurability: full path {durable.full.throughput:.1f} vs {loose.full.throughput:.1f} "
+          f"orders/s ({cost:.2f}×), p99 {durable.full.percentile(0.99):.1f} vs "
+          f"{loose.full.percentile(0.99):.1f} ms; bare insert baseline {base_cost:.2f}×")
+    worst = max(durable.rss.peak.values()) / 2**20
+    ok = (durable.ratio >= THROUGHPUT_FLOOR and not durable.full.errors
+          and not durable.baseline.errors and worst <= MEMORY_FLOOR_MB)
+    print(f"floors (durable run: throughput ≥ {THROUGHPUT_FLOOR}× baseline, no errors, "
           f"≤ {MEMORY_FLOOR_MB} MB per replica): {'MET' if ok else 'NOT MET'}")
     return 0 if ok else 1
 

@@ -19,6 +19,8 @@ class Doc:
 
     def __init__(self, source: str) -> None:
         self.source = source
+        #: the PromQL queries read from this document: (field, query)
+        self.queries: list[tuple[str, str]] = []
 
     def error(self, path: str, problem: str) -> SpecError:
         return SpecError(self.source, path or "(top level)", problem)

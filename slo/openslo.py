@@ -48,6 +48,7 @@ def _metric_query(
     inner = doc.mapping(doc.required(source, spath, "spec"), join(spath, "spec"))
     query = doc.string(inner, join(spath, "spec"), "query", required=True)
     assert query is not None
+    doc.queries.append((join(join(spath, "spec"), "query"), query))
     return query, ref
 
 

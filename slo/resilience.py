@@ -9,6 +9,7 @@ from typing import Any
 
 from slo.fields import Doc, join, type_name
 from slo.spec import (
+    PHASES,
     RATIO_AGGREGATES,
     SIDES,
     SLI,
@@ -299,6 +300,8 @@ def _objective(
         raise doc.error(ppath, "expected at least one phase")
     for phase, criteria in entries:
         cpath = join(ppath, str(phase))
+        if phase not in PHASES:
+            raise doc.error(cpath, f"unknown phase {phase!r} (phases: {', '.join(PHASES)})")
         if phase in phases:
             raise doc.error(cpath, "phase listed twice")
         c = doc.mapping(criteria, cpath) if criteria is not None else {}
@@ -423,6 +426,9 @@ def _comparison(doc: Doc, raw: Any, path: str, objectives: list[Objective]) -> C
     doc.only(m, path, _COMPARISON_FIELDS)
     objective_name = doc.string(m, path, "objective", required=True)
     objective = next((o for o in objectives if o.name == objective_name), None)
+    if objective is None and not objectives:
+        raise doc.error("spec.objectives", f"missing: {path} compares objective "
+                        f"{objective_name!r}, and the spec has no objectives")
     if objective is None:
         raise doc.error(join(path, "objective"), f"unknown objective {objective_name!r}")
     phase = doc.string(m, path, "phase", default=next(iter(objective.phases)))

@@ -28,6 +28,8 @@ THRESHOLD_AGGREGATES = ("mean", "max", "min", "last", "p50", "p90", "p95", "p99"
 RATIO_AGGREGATES = ("ratio",)
 SIDES = ("client", "server")
 RUN_PHASE = "run"  # the pseudo-phase spanning a whole run (or the --from/--to window)
+#: the phases of a run an objective may be judged in (the runner's, and the whole run)
+PHASES = ("warmup", "baseline", "fault", "recovery", RUN_PHASE)
 
 
 def lower_is_better(op: str) -> bool:

@@ -7,7 +7,8 @@ field path, e.g. ``slo/specs/x.yaml (document 5, ResilienceSpec 'ref'): field
 
 OpenSLO v1 objects are read by :mod:`slo.openslo` (lenient on fields tradestorm
 does not use; other OpenSLO kinds are skipped), the tradestorm ResilienceSpec
-by :mod:`slo.resilience` (strict).
+by :mod:`slo.resilience` (strict). Every PromQL query is parsed by Prometheus' own
+parser (:mod:`slo.promql`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import yaml
 from slo.errors import SpecError
 from slo.fields import Doc, parse_duration
 from slo.openslo import OPENSLO_API, datasource, sli_document, slo_document
+from slo.promql import Query, check_queries
 from slo.resilience import RESILIENCE_KIND, TRADESTORM_API, resilience_document
 from slo.spec import SLI, SLO, DataSource, Spec
 
@@ -110,4 +112,7 @@ def parse_spec(documents: list[Any], path: Path) -> Spec:
             raise doc.error("metadata.name", f"duplicate SLO name {slo.name!r}")
         slos[slo.name] = slo
     doc, top = resilience[0]
-    return resilience_document(doc, top, path, datasources, slis, slos)
+    spec = resilience_document(doc, top, path, datasources, slis, slos)
+    check_queries([Query(d.source, field, text) for d, _ in (*raw_slis, *raw_slos)
+                   for field, text in d.queries])
+    return spec

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from tradestorm_chaos import limits
 from tradestorm_chaos.drivers import driver_for
+from tradestorm_chaos.limits import MAX_DURATION_S  # noqa: F401 - read by the runner
 from tradestorm_chaos.session import current_session
 
 __all__ = [
@@ -28,7 +30,6 @@ __all__ = [
     "cpu_stress", "drain_node", "remove_faults", "restore_database", "restore_all",
 ]
 
-MAX_DURATION_S = 3600.0
 
 
 def _service(service: Any) -> str:
@@ -37,39 +38,26 @@ def _service(service: Any) -> str:
     return service.strip()
 
 
-def _int(name: str, value: Any, minimum: int, maximum: int) -> int:
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
-        raise ValueError(f"{name} must be an integer in [{minimum}, {maximum}], got {value!r}")
-    return value
+def _int(name: str, value: Any) -> int:
+    return int(limits.check(name, value))
 
 
 def _duration(value: Any) -> float:
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            pass
-    if isinstance(value, bool) or not isinstance(value, int | float) \
-            or not 0 < value <= MAX_DURATION_S:
-        raise ValueError(f"duration must be a number of seconds in (0, {MAX_DURATION_S:g}], "
-                         f"got {value!r}")
-    return float(value)
+    return float(limits.check("duration", value))
 
 
 def kill_replicas(service: str, count: int = 1,
                   configuration: dict[str, Any] | None = None) -> dict[str, Any]:
     """Kill ``count`` replicas of ``service`` (SIGKILL locally, pod deletion on Kubernetes)."""
     return driver_for(configuration).kill_replicas(_service(service),
-                                                   _int("count", count, 1, 100))
+                                                   _int("count", count))
 
 
 def add_latency(service: str, ms: int, jitter_ms: int = 0, duration: float = 30,
                 configuration: dict[str, Any] | None = None) -> dict[str, Any]:
     """Delay the traffic of ``service`` by ``ms`` ± ``jitter_ms`` for ``duration`` seconds."""
     return driver_for(configuration).add_latency(
-        _service(service), _int("ms", ms, 0, 600_000), _int("jitter_ms", jitter_ms, 0, 600_000),
+        _service(service), _int("ms", ms), _int("jitter_ms", jitter_ms),
         _duration(duration))
 
 
@@ -95,8 +83,8 @@ def cpu_stress(service: str, duration: float = 60, workers: int = 2, load: int =
                configuration: dict[str, Any] | None = None) -> dict[str, Any]:
     """Burn CPU in every pod of ``service`` (Kubernetes only: Chaos Mesh StressChaos)."""
     return driver_for(configuration).cpu_stress(
-        _service(service), _duration(duration), _int("workers", workers, 1, 64),
-        _int("load", load, 1, 100))
+        _service(service), _duration(duration), _int("workers", workers),
+        _int("load", load))
 
 
 def drain_node(service: str, duration: float = 60,

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tradestorm_chaos import limits
 from tradestorm_chaos.drivers import driver_for
 from tradestorm_chaos.drivers.base import wait_until
 from tradestorm_chaos.errors import ChaosError, TargetUnavailable, UnsupportedOnTarget
@@ -43,10 +44,7 @@ class NoData(ChaosError):
 
 
 def _timeout(value: Any) -> float:
-    value = float(value)
-    if not 0 <= value <= 3600:
-        raise ValueError(f"timeout must be within [0, 3600] seconds, got {value!r}")
-    return value
+    return float(limits.check("timeout", value))
 
 
 def service_ready(service: str, timeout: float = 0,
@@ -75,7 +73,7 @@ def replicas_ready(service: str, minimum: int | None = None, timeout: float = 0,
 
     def ok() -> bool:
         ready, desired = driver.replicas(service)
-        wanted = desired if minimum is None else int(minimum)
+        wanted = desired if minimum is None else int(limits.check("minimum", minimum))
         return wanted > 0 and ready >= wanted
 
     return wait_until(ok, _timeout(timeout), session=current_session())
@@ -104,7 +102,7 @@ def hpa_scaled_out(service: str, timeout: float = 120, above: int | None = None,
     first = hpa_of(service)
     if first is None:
         raise TargetUnavailable(f"no HorizontalPodAutoscaler targets deployment {service}")
-    floor = first["min_replicas"] if above is None else int(above)
+    floor = first["min_replicas"] if above is None else int(limits.check("above", above))
 
     def scaled() -> bool:
         hpa = hpa_of(service)
@@ -157,12 +155,11 @@ def slo_holds(query: str | None = None, op: str = "<=", threshold: float | None 
     samples reduced by ``aggregate`` (max, min, mean, last, p50, p95, p99...).
     Raises ``NoData`` when Prometheus has no sample: inconclusive, never a pass.
     """
-    window = float(window)
-    if not 1 <= window <= 86400:
-        raise ValueError(f"window must be within [1, 86400] seconds, got {window!r}")
+    window = float(limits.check("window", window))
+    step = float(limits.check("step", step))
     url = _prometheus_url(configuration)
     if objective is not None:
-        return _objective_holds(url, objective, spec, phase, window, float(step), configuration)
+        return _objective_holds(url, objective, spec, phase, window, step, configuration)
     if query is None or threshold is None:
         raise ValueError("give either 'objective' (and 'spec') or 'query' and 'threshold'")
     if op not in OPS:
@@ -210,7 +207,7 @@ def outbox_drained(timeout: float = 60, at_most: int = 0,
     Reads ``max(tradeplat_outbox_pending)`` from Prometheus, evaluated only at
     instants after the probe started, so a value from before a fault cannot pass.
     """
-    limit = int(at_most)
+    limit = int(limits.check("at_most", at_most))
     url = _prometheus_url(configuration)
     started = time.time()
 

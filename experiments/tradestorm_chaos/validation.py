@@ -10,8 +10,14 @@ this project must:
   matching rollback (``remove_faults`` for the same service or all,
   ``restore_database``, or ``restore_all``) -- ``kill_replicas`` is
   instantaneous and needs none;
-- use literal arguments that make sense (known service, count >= 1,
-  durations within (0, 3600] seconds);
+- use arguments within the limits the activities enforce when they run
+  (``limits.LIMITS``, the one table both read), judged on the values Chaos
+  Toolkit will pass: a ``${key}`` reference is resolved from the experiment's
+  ``configuration`` first (a value known only at run time, e.g. from the
+  environment, is left to the run), and a reference to no configuration key
+  (or secret) is refused where it is written;
+- have settings (``tradestorm_*``, ``kubernetes_*`` configuration keys) that
+  ``ChaosSettings`` accepts, as every activity reads them when it runs;
 - declare the targets it runs on (``extensions: [{name: tradestorm, targets:
   [...]}]``, default both); an experiment using a Kubernetes-only activity
   (``cpu_stress``, ``drain_node``, ``hpa_scaled_out``) must say it runs on
@@ -25,14 +31,16 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from tradestorm_chaos import actions as actions_module
+from tradestorm_chaos import limits
 from tradestorm_chaos import probes as probes_module
-from tradestorm_chaos.config import TARGETS
+from tradestorm_chaos.config import TARGETS, ChaosSettings
 from tradestorm_chaos.errors import ExperimentInvalid
 
 SERVICES = ("gateway", "orders", "risk", "portfolio", "marketdata", "analytics")
@@ -114,26 +122,81 @@ def _literal(value: Any) -> bool:
     return not (isinstance(value, str) and "${" in value)
 
 
-def _check_arguments(source: str | Path, where: str, func: str, args: dict[str, Any]) -> None:
-    service = args.get("service")
-    if service is not None and _literal(service) and service not in SERVICES:
-        raise ExperimentInvalid(source, f"{where}.provider.arguments.service",
-                                f"unknown service {service!r} (known: {', '.join(SERVICES)})")
-    for name in ("duration", "timeout", "window"):
-        value = args.get(name)
-        if value is None or not _literal(value):
+_REFERENCE = re.compile(r"\$\{([^}]*)\}")
+
+
+class _RunTimeValue:
+    """A configuration value known only when the experiment runs (e.g. from the environment)."""
+
+
+RUN_TIME = _RunTimeValue()
+
+
+def configuration_values(experiment: dict[str, Any], source: str | Path) -> dict[str, Any]:
+    """The experiment's configuration as Chaos Toolkit will resolve it (``RUN_TIME`` for a
+    value it reads at run time)."""
+    conf = experiment.get("configuration")
+    if conf is None:
+        return {}
+    if not isinstance(conf, dict):
+        raise ExperimentInvalid(source, "configuration", "must be a mapping")
+    return {key: RUN_TIME if isinstance(value, dict) and "type" in value else value
+            for key, value in conf.items()}
+
+
+def _reference_names(experiment: dict[str, Any]) -> set[str]:
+    names = {str(k) for k in (experiment.get("configuration") or {})}
+    for scope in (experiment.get("secrets") or {}).values():
+        if isinstance(scope, dict):
+            names.update(str(k) for k in scope)
+    return names
+
+
+def _check_references(node: Any, where: str, names: set[str], source: str | Path) -> None:
+    """Refuse a ``${name}`` that no configuration key (or secret) defines, where it is written."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            _check_references(value, f"{where}.{key}", names, source)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            _check_references(value, f"{where}[{i}]", names, source)
+    elif isinstance(node, str):
+        for name in _REFERENCE.findall(node):
+            if name not in names:
+                declared = ", ".join(sorted(names)) or "none"
+                raise ExperimentInvalid(source, where, f"unresolved reference ${{{name}}}: no "
+                                        f"such configuration key (declared: {declared})")
+
+
+def _resolve(value: Any, values: dict[str, Any]) -> Any:
+    """``value`` with its ``${key}`` references substituted, as Chaos Toolkit does."""
+    if not isinstance(value, str) or "${" not in value:
+        return value
+    whole = _REFERENCE.fullmatch(value)
+    if whole:
+        return values.get(whole.group(1), RUN_TIME)
+    parts = [values.get(name, RUN_TIME) for name in _REFERENCE.findall(value)]
+    if any(part is RUN_TIME for part in parts):
+        return RUN_TIME
+    return _REFERENCE.sub(lambda m: str(values[m.group(1)]), value)
+
+
+def _check_arguments(source: str | Path, where: str, func: str, args: dict[str, Any],
+                     values: dict[str, Any]) -> None:
+    for name, written in args.items():
+        value = _resolve(written, values)
+        if value is RUN_TIME:
             continue
-        if isinstance(value, bool) or not isinstance(value, int | float) \
-                or not (0 < value <= 3600 or (name == "timeout" and value == 0)):
-            raise ExperimentInvalid(source, f"{where}.provider.arguments.{name}",
-                                    f"must be a number of seconds in (0, 3600], got {value!r}")
-    for name, low in (("count", 1), ("ms", 0), ("jitter_ms", 0), ("workers", 1), ("load", 1)):
-        value = args.get(name)
-        if value is None or not _literal(value):
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ExperimentInvalid(source, f"{where}.provider.arguments.{name}",
-                                    f"must be an integer >= {low}, got {value!r}")
+        whole = _REFERENCE.fullmatch(written) if isinstance(written, str) else None
+        field = f"configuration.{whole.group(1)}" if whole else f"{where}.provider.arguments.{name}"
+        used = f" (as {where}.provider.arguments.{name})" if whole else ""
+        if name == "service" and value is not None and value not in SERVICES:
+            raise ExperimentInvalid(source, field, f"unknown service {value!r} "
+                                    f"(known: {', '.join(SERVICES)}){used}")
+        try:
+            limits.check(name, value)
+        except ValueError as exc:
+            raise ExperimentInvalid(source, field, f"{exc}{used}") from None
 
 
 def validate_experiment(experiment: dict[str, Any], source: str | Path = "experiment") -> None:
@@ -157,18 +220,25 @@ def validate_experiment(experiment: dict[str, Any], source: str | Path = "experi
         raise ExperimentInvalid(source, "method", "required: a non-empty list of activities")
     if not isinstance(experiment.get("rollbacks", []), list):
         raise ExperimentInvalid(source, "rollbacks", "must be a list of activities")
+    values = configuration_values(experiment, source)
     targets = declared_targets(experiment, source)
-    configured = (experiment.get("configuration") or {}).get("tradestorm_target")
-    if configured is not None and _literal(configured) and configured not in targets:
+    configured = values.get("tradestorm_target")
+    if (configured is not None and configured is not RUN_TIME and _literal(configured)
+            and configured not in targets):
         raise ExperimentInvalid(source, "configuration.tradestorm_target",
                                 f"{configured!r} is not among the declared targets {targets}")
 
+    # the settings every activity reads at run time, judged now the same way
+    ChaosSettings.from_configuration(
+        {k: v for k, v in values.items() if v is not RUN_TIME}, source=str(source), environ={})
+    names = _reference_names(experiment)
     for where, activity in _activities(experiment):
         if not isinstance(activity, dict):
             raise ExperimentInvalid(source, where, "an activity must be a mapping")
+        _check_references(activity, where, names, source)
         ours = _ours(activity)
         if ours is not None:
-            _check_ours(source, where, activity, ours, targets)
+            _check_ours(source, where, activity, ours, targets, values)
         try:
             ensure_activity_is_valid(activity)
         except ChaosException as exc:
@@ -186,7 +256,7 @@ def validate_experiment(experiment: dict[str, Any], source: str | Path = "experi
 
 
 def _check_ours(source: str | Path, where: str, activity: dict[str, Any],
-                ours: tuple[str, str], targets: list[str]) -> None:
+                ours: tuple[str, str], targets: list[str], values: dict[str, Any]) -> None:
     module_name, func = ours
     module = actions_module if module_name == ACTIONS_MODULE else probes_module
     if func not in module.__all__:
@@ -210,7 +280,7 @@ def _check_ours(source: str | Path, where: str, activity: dict[str, Any],
         if parameter.default is inspect.Parameter.empty and name not in args:
             raise ExperimentInvalid(source, f"{where}.provider.arguments.{name}",
                                     f"required by {func}")
-    _check_arguments(source, where, func, args)
+    _check_arguments(source, where, func, args, values)
 
 
 def _check_rollbacks(experiment: dict[str, Any], source: str | Path) -> None:

@@ -4,10 +4,14 @@ A service starts serving before its database answers: ``Database.connect_forever
 keeps trying in the background (readiness stays false meanwhile). Once the pool
 exists, a database outage only breaks the connections in it; asyncpg drops a
 broken connection when it is released and opens a new one on the next acquire,
-so the pool heals by itself when the database comes back. Every database error
+so the pool heals by itself when the database comes back. Every session runs
+with ``synchronous_commit=on``: a COMMIT answers once it is flushed to the WAL,
+so what the platform acknowledged survives a crash of the database. Every database error
 that means "not now" is mapped to ``DatabaseUnavailable`` (HTTP 503), or to
 ``DeadlineExceeded`` (also 503) once the caller's deadline has passed: waiting
-for a pooled connection never outlasts that deadline (``tradeplat.deadline``).
+for a pooled connection never outlasts that deadline (``tradeplat.deadline``), and
+the one-statement helpers (``fetch``, ``fetchval``, ...) are cut at it, the
+statement canceled on the server.
 """
 
 from __future__ import annotations
@@ -39,7 +43,9 @@ def is_transient(exc: BaseException) -> bool:
         return state[:2] in _TRANSIENT_CLASSES or state in _TRANSIENT_STATES
     return isinstance(
         exc,
-        asyncpg.InterfaceError | asyncpg.PostgresConnectionError | OSError | TimeoutError,
+        asyncpg.InterfaceError | asyncpg.PostgresConnectionError | OSError | TimeoutError
+        # a connection whose server died mid-operation: "another operation is in progress"
+        | asyncpg.exceptions.InternalClientError,
     )
 
 
@@ -92,11 +98,26 @@ class Database:
             max_inactive_connection_lifetime=60,
             server_settings={
                 "application_name": self.application_name or "tradeplat",
+                # an answered COMMIT is durable whatever the server's default: an order
+                # is acknowledged only once its transaction is on disk
+                "synchronous_commit": "on",
                 "statement_timeout": timeout_ms,
                 "lock_timeout": timeout_ms,
                 "idle_in_transaction_session_timeout": str(int(self.timeout_s * 5000)),
             },
         )
+        await self._warn_when_not_durable()
+
+    async def _warn_when_not_durable(self) -> None:
+        """Say so when the server itself cannot make a commit durable (``fsync=off``)."""
+        assert self._pool is not None
+        try:
+            fsync = await self._pool.fetchval("SHOW fsync", timeout=self.timeout_s)
+        except Exception:  # the pool heals later; this is a warning only
+            return
+        if fsync != "on":
+            log.warning("the database runs with fsync=%s: an acknowledged order may be lost "
+                        "when the database host crashes", fsync)
 
     async def connect_forever(
         self, on_connected: Callable[[], Awaitable[None]] | None = None, *, max_delay_s: float = 2.0
@@ -135,7 +156,11 @@ class Database:
         deadline.check("database")
         async with unavailable_on_outage():
             async with pool.acquire(timeout=deadline.bound(self.timeout_s)) as conn:
-                yield conn
+                try:
+                    yield conn
+                except asyncpg.exceptions.InternalClientError:
+                    conn.terminate()  # its protocol state is lost: never reuse it
+                    raise
 
     @asynccontextmanager
     async def transaction(self, **options: Any) -> AsyncIterator[asyncpg.Connection]:
@@ -143,19 +168,19 @@ class Database:
             yield conn
 
     async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
-        async with self.connection() as conn:
+        async with deadline.enforced("database"), self.connection() as conn:
             return await conn.fetch(query, *args)
 
     async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
-        async with self.connection() as conn:
+        async with deadline.enforced("database"), self.connection() as conn:
             return await conn.fetchrow(query, *args)
 
     async def fetchval(self, query: str, *args: Any) -> Any:
-        async with self.connection() as conn:
+        async with deadline.enforced("database"), self.connection() as conn:
             return await conn.fetchval(query, *args)
 
     async def execute(self, query: str, *args: Any) -> str:
-        async with self.connection() as conn:
+        async with deadline.enforced("database"), self.connection() as conn:
             return await conn.execute(query, *args)
 
     async def ping(self, timeout_s: float | None = None) -> bool:

@@ -54,6 +54,13 @@ class InvalidInput(ClientError):
     status_code = 422
     code = "validation_error"
 
+    def to_body(self) -> dict[str, Any]:
+        body = super().to_body()
+        # the same shape as a request that failed schema validation
+        body.setdefault("errors", [{"field": self.field or "body", "message": self.message,
+                                    "type": self.code}])
+        return body
+
 
 class Unauthorized(ClientError):
     status_code = 401
@@ -115,8 +122,12 @@ class Overloaded(Unavailable):
 
     code = "overloaded"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, retry_after_s: int = 1) -> None:
         super().__init__(message, dependency="capacity")
+        self.retry_after_s = max(1, int(retry_after_s))
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
 
 
 class DatabaseUnavailable(Unavailable):

@@ -66,7 +66,7 @@ async def test_analytics_sheds_load_instead_of_queueing_without_bound(
 
     monkeypatch.setattr(routes, "MAX_WAITING", 1)
     _, headers = await platform.create_account()
-    limiter = routes._limiter(platform.apps["analytics"].state.runtime)
+    limiter = routes._capacity(platform.apps["analytics"].state.runtime).limiter
     # Occupy every computation slot, as long-running computations would.
     holders = [object() for _ in range(int(limiter.total_tokens))]
     for holder in holders:

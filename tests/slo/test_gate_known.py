@@ -10,6 +10,7 @@ import pytest
 from slo_promdata import RECONCILE_OK, free_port, write_run
 from slo_specs import LATENCY_OBJECTIVE, write_spec
 
+from slo.errors import SpecError
 from slo.gate import evaluate_run
 
 
@@ -224,7 +225,9 @@ def test_phase_missing_from_an_interrupted_run_is_no_data(tmp_path, known):
     assert result.verdict == "inconclusive"
 
 
-def test_bad_query_names_query_and_prometheus_message(tmp_path, known):
+def test_bad_query_is_refused_before_the_gate_queries_naming_field_and_parser(tmp_path, known):
+    """A PromQL syntax error is found by Prometheus' own parser when the spec is read:
+    nothing is queried, and the error names the file, the field and the parser's words."""
     spec = write_spec(tmp_path, LATENCY_OBJECTIVE.format(key="true"), case="good")
     spec.write_text(
         spec.read_text().replace(
@@ -232,12 +235,12 @@ def test_bad_query_names_query_and_prometheus_message(tmp_path, known):
             "'rate(client:latency_seconds:p99_10s[5m]'",
         )
     )
-    result = evaluate_run(_run(tmp_path, known), spec=spec)
-    assert result.verdict == "error" and result.exit_code == 2
-    assert "rate(client:latency_seconds:p99_10s[5m]" in result.error
-    assert "parse error" in result.error  # Prometheus' own words
-    saved = json.loads((tmp_path / "run" / "slo.json").read_text())
-    assert saved["verdict"] == "error" and "parse error" in saved["error"]
+    with pytest.raises(SpecError) as caught:
+        evaluate_run(_run(tmp_path, known), spec=spec)
+    assert str(spec) in caught.value.source
+    assert caught.value.field.endswith("metricSource.spec.query")
+    assert "rate(client:latency_seconds:p99_10s[5m]" in str(caught.value)
+    assert "parse error" in str(caught.value)  # Prometheus' own words
 
 
 def test_prometheus_down_is_an_error_naming_the_url(tmp_path, known):
@@ -417,18 +420,19 @@ def test_error_verdict_has_no_score(tmp_path, known):
     assert json.loads((tmp_path / "run" / "slo.json").read_text())["score"] is None
 
 
-def test_misspelt_phase_is_no_data_not_silently_skipped(tmp_path, known):
+def test_misspelt_phase_is_refused_naming_it(tmp_path, known):
     body = LATENCY_OBJECTIVE.format(key="true").replace(
         "      recovery: {target: 0.25}", "      recovey: {target: 0.25}"
     )
-    result = evaluate_run(_run(tmp_path, known), spec=write_spec(tmp_path, body, case="good"))
-    typo = _objective(result, "client-latency-p99", "recovey")
-    assert typo.verdict == "no_data" and "not in this run" in typo.detail
-    assert result.verdict == "inconclusive"
+    with pytest.raises(SpecError) as caught:
+        evaluate_run(_run(tmp_path, known), spec=write_spec(tmp_path, body, case="good"))
+    assert caught.value.field.endswith("phases.recovey")
+    assert "unknown phase 'recovey'" in str(caught.value)
 
 
 def test_key_failure_stands_even_when_a_query_fails(tmp_path, known):
-    # proven lost orders (integrity FAIL) plus one broken Prometheus query: fail, not error
+    # proven lost orders (integrity FAIL) plus one query Prometheus refuses when it runs it
+    # (valid syntax; an invalid regular expression): fail, not error
     body = LATENCY_OBJECTIVE.format(key="true").replace(
         "integrity: false", "integrity: {key: true}"
     )
@@ -436,7 +440,7 @@ def test_key_failure_stands_even_when_a_query_fails(tmp_path, known):
     spec.write_text(
         spec.read_text().replace(
             "'client:latency_seconds:p99_10s{case=\"good\"}'",
-            "'rate(client:latency_seconds:p99_10s[5m]'",
+            "'label_replace(client:latency_seconds:p99_10s, \"d\", \"$1\", \"s\", \"(.*\")'",
         )
     )
     lost = dict(
@@ -448,7 +452,7 @@ def test_key_failure_stands_even_when_a_query_fails(tmp_path, known):
     result = evaluate_run(_run(tmp_path, known, reconcile=lost), spec=spec)
     assert result.verdict == "fail" and result.exit_code == 1
     assert any("data integrity" in r for r in result.reasons)
-    assert any("parse error" in r for r in result.reasons)  # the broken query is still named
+    assert any("regular expression" in r for r in result.reasons)  # the broken query is named
     assert result.score is None
 
 

@@ -61,6 +61,15 @@ _TARGET_ONLY_REASON = {
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
+#: The longest a phase may last (the fault phase: ``MAX_DURATION_S``, what a fault holds).
+MAX_PHASE_S = 24 * 3600.0
+
+
+def _check_phase_length(key: str, value: float, source: str) -> None:
+    if value > MAX_PHASE_S:
+        raise InputError(source, f"phases.{key}",
+                         f"{format_duration(value)} is longer than a phase may last "
+                         f"({format_duration(MAX_PHASE_S)})")
 
 
 class _Model(BaseModel):
@@ -189,6 +198,7 @@ class Scenario:
                 )
             if key == "baseline" and value <= 0:
                 raise InputError(f"--{key}", f"phases.{key}", "must be longer than 0s")
+            _check_phase_length(key, value, f"--{key}")
             phases = replace(phases, **{key: float(value)})
             doc_phases[key] = format_duration(value, exact=True)
         load = self.load
@@ -360,6 +370,8 @@ def load_scenario_file(path: Path) -> Scenario:
     phases = model.phases
     if phases.baseline <= 0:
         raise InputError(shown, "phases.baseline", "must be longer than 0s")
+    for key in ("warmup", "baseline", "recovery"):
+        _check_phase_length(key, getattr(phases, key) or 0.0, shown)
     if model.experiment is None:
         for key in ("fault", "recovery"):
             if getattr(phases, key):
@@ -392,7 +404,8 @@ def load_scenario_file(path: Path) -> Scenario:
     _check_spec(spec)
     keys: frozenset[str] = frozenset()
     if experiment is not None:
-        _check_experiment(experiment, tuple(model.targets), shown)
+        _check_experiment(experiment, tuple(model.targets), shown,
+                          dict(model.configuration), phases.fault or 0.0)
         keys = _experiment_keys(experiment)
         for key in model.configuration:
             problem = unknown_configuration(key, keys, experiment)
@@ -468,7 +481,7 @@ def fault_duration_key(declared: Any) -> str | None:
 def _check_fault_phases(fault: float, recovery: float, sources: dict[str, str],
                         shown: str) -> None:
     """A fault phase the fault actions can hold, and a recovery phase to measure."""
-    from tradestorm_chaos.actions import MAX_DURATION_S
+    from tradestorm_chaos.limits import MAX_DURATION_S
 
     source = sources.get("phases.fault", shown)
     if not fault:
@@ -564,18 +577,38 @@ def _experiment_keys(experiment: Path) -> frozenset[str]:
     return frozenset(config) if isinstance(config, dict) else frozenset()
 
 
-def _check_experiment(experiment: Path, targets: tuple[str, ...], shown: str) -> None:
-    """Validate the experiment now (file and field named), and that it runs on the
-    scenario's targets."""
+def _check_experiment(experiment: Path, targets: tuple[str, ...], shown: str,
+                      configuration: dict[str, Any] | None = None, fault_s: float = 0.0) -> None:
+    """Validate the experiment now (file and field named), with the values the run gives
+    it (the scenario's configuration, ``phases.fault``), and that it runs on the
+    scenario's targets. A value the scenario gives is reported at the scenario."""
     try:
         from tradestorm_chaos.errors import ExperimentInvalid
-        from tradestorm_chaos.validation import declared_targets, load_and_validate
+        from tradestorm_chaos.validation import (
+            declared_targets,
+            load_experiment_file,
+            validate_experiment,
+        )
     except ImportError:  # the chaos part is not installed: the run will say so
         return
+    given = dict(configuration or {})
+    fault_key: str | None = None
     try:
-        document = load_and_validate(experiment)
+        document = load_experiment_file(experiment)
+        declared = document.get("configuration")
+        if isinstance(declared, dict):
+            fault_key = fault_duration_key(declared)
+            run_values = {**({fault_key: fault_s} if fault_key and fault_s else {}), **given}
+            document = {**document, "configuration": {**declared, **run_values}}
+        validate_experiment(document, experiment)
         supported = declared_targets(document, experiment)
     except ExperimentInvalid as exc:
+        key = exc.field.removeprefix("configuration.")
+        if exc.field.startswith("configuration.") and key in given:
+            raise InputError(shown, exc.field, exc.problem) from None
+        if fault_key is not None and fault_s and key == fault_key:
+            raise InputError(shown, "phases.fault", f"{exc.problem} (as configuration.{key} "
+                             f"of {experiment.name})") from None
         raise InputError(exc.source, exc.field, exc.problem) from None
     unsupported = [t for t in targets if t not in supported]
     if unsupported:

@@ -19,6 +19,7 @@ from tradeplat.web.middleware import (
     refuse_past_deadline,
     refuse_when_shed,
 )
+from tradeplat.web.openapi import install_openapi
 from tradeplat.web.probes import router as probes_router
 from tradeplat.web.runtime import BackgroundTask, build_runtime
 
@@ -55,6 +56,7 @@ def create_app(
     )
     app.state.runtime = runtime
     install_handlers(app)
+    install_openapi(app)
     app.include_router(probes_router)
     for router in routers:
         app.include_router(router)

@@ -15,11 +15,18 @@ attempt lasts at most what is left of the current request's deadline, and its
 wait (written when the request goes on the wire); with no time left, no
 attempt starts (``DeadlineExceeded``, 503).
 
-Only idempotent calls are retried: GETs on a transport error, a timeout or a
-502/503/504; a call marked ``safe_on_connect`` (e.g. an order submission,
-idempotent on its client order id) only when the connection could not be
-opened, i.e. the request never left. Transport failures become
-``DependencyUnavailable`` naming the dependency (HTTP 503).
+Only idempotent calls are retried, and never while a copy may still run on
+the callee: a GET when the connection could not be opened (the request never
+left) or when the callee answered 502/503/504 (its work is over; not a
+``deadline_exceeded``, whose time is spent, nor an ``overloaded``, which says when
+to come back); a call marked ``safe_on_connect``
+(e.g. an order submission, idempotent on its client order id) only when the
+request never left. A read timeout or a connection lost after sending is not
+retried: the callee may still be computing, and it stops by itself at the
+deadline it was given. Retries come out of a per-dependency budget
+(``retry_budget.py``: about 10 % extra calls over 10 s) after a jittered
+exponential backoff. Transport failures become ``DependencyUnavailable``
+naming the dependency (HTTP 503).
 """
 
 from __future__ import annotations
@@ -36,11 +43,34 @@ from tradeplat import deadline
 from tradeplat.errors import DeadlineExceeded, DependencyUnavailable
 from tradeplat.observability import request_id
 from tradeplat.observability.metrics import Metrics
+from tradeplat.web.retry_budget import RetryBudget
 from tradeplat.web.transport import DEADLINE_EXTENSION, AiohttpTransport
 
 log = logging.getLogger("tradeplat.clients")
 
 _RETRYABLE_STATUS = {502, 503, 504}
+#: Backoff before retry n: a uniform draw in [0, min(cap, base × 2ⁿ)] ("full jitter").
+BACKOFF_BASE_S = 0.05
+BACKOFF_CAP_S = 1.0
+
+
+#: 503 answers not retried: the deadline is spent, or the callee sheds load and said
+#: when to come back (``Retry-After``), later than any backoff here.
+_FINAL_503 = (b'"deadline_exceeded"', b'"overloaded"')
+
+
+def _worth_retrying(response: httpx.Response) -> bool:
+    """A 502/503/504 answer, unless it says the deadline is spent or the callee is shedding."""
+    if response.status_code not in _RETRYABLE_STATUS:
+        return False
+    head = response.content[:200]
+    return not any(code in head for code in _FINAL_503)
+
+
+def _backoff_s(attempt: int, left_s: float | None) -> float:
+    pause = random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt))
+    # leave the next attempt some of the time that is left
+    return pause if left_s is None else max(0.0, min(pause, left_s / 4))
 
 
 async def _add_request_id(request: httpx.Request) -> None:
@@ -66,6 +96,7 @@ class ServiceClient:
         self.timeout_s = timeout_s
         self.metrics = metrics
         self.attempts = max(1, attempts)
+        self.budget = RetryBudget()
         self._client = httpx.AsyncClient(
             base_url=base_url,
             timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 1.0)),
@@ -105,6 +136,7 @@ class ServiceClient:
         # Per-read timeouts do not bound an answer that trickles in: a deadline does.
         own_deadline_s = self.attempt_deadline_s(timeout_s)
         last_exc: Exception | None = None
+        self.budget.called()
         for attempt in range(1, self.attempts + 1):
             deadline_s = deadline.bound(own_deadline_s)
             if deadline_s <= 0:
@@ -127,26 +159,27 @@ class ServiceClient:
                     kwargs["timeout"] = timeout
                 response = await self._request_by_deadline(method, path, deadline_s, kwargs)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                # The request never reached the server: safe to retry when idempotent
-                # or when the operation itself is idempotent.
+                # The request never reached the server: no copy of it runs there, so it
+                # is safe to retry when idempotent or when the operation itself is.
                 last_exc = exc
-                if not (idempotent or safe_on_connect) or attempt == self.attempts:
+                if (not (idempotent or safe_on_connect) or attempt == self.attempts
+                        or not self.budget.try_retry()):
                     break
             except httpx.TransportError as exc:  # read timeout, reset after sending, ...
+                # Sent: the callee may still be working on it, and a retry would be a
+                # second copy of that work. Never retried.
                 last_exc = exc
-                if not idempotent or attempt == self.attempts:
-                    break
+                break
             else:
-                if idempotent and response.status_code in _RETRYABLE_STATUS and (
-                    attempt < self.attempts
-                ):
-                    await response.aclose()
-                    last_exc = None
-                else:
+                # The callee answered, so its work on this attempt is over.
+                if not (idempotent and attempt < self.attempts
+                        and _worth_retrying(response) and self.budget.try_retry()):
                     return response
+                await response.aclose()
+                last_exc = None
             if self.metrics is not None:
                 self.metrics.upstream_retries.labels(self.name).inc()
-            await asyncio.sleep(random.uniform(0.02, 0.08) * attempt)
+            await asyncio.sleep(_backoff_s(attempt, deadline.remaining()))
         assert last_exc is not None  # a 5xx on the last attempt was returned above
         kind = "timed out" if isinstance(last_exc, httpx.TimeoutException) else "unreachable"
         left = deadline.remaining()

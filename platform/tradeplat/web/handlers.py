@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from tradeplat.errors import TradeplatError
 from tradeplat.observability import request_id
@@ -66,11 +67,25 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
             status_code=422,
         )
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        # Starlette names the methods of the first route on the path only
+        headers["Allow"] = ", ".join(_allowed_methods(request))
     return JSONResponse(
         {"error": code, "detail": str(exc.detail)},
         status_code=exc.status_code,
-        headers=getattr(exc, "headers", None),
+        headers=headers or None,
     )
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app serves on the request's path."""
+    allowed: set[str] = set()
+    for route in request.app.router.routes:
+        methods = getattr(route, "methods", None)
+        if methods and route.matches(request.scope)[0] != Match.NONE:
+            allowed.update(methods)
+    return sorted(allowed)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

@@ -10,11 +10,23 @@ endpoint that makes CPU autoscaling visible.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from decimal import Decimal
 
 SECONDS_PER_TRADING_YEAR = 252 * 6.5 * 3600
 MIN_SUBWINDOW = 10
+#: How many outer rows of the O(n²) scan run between two looks at the clock.
+_CHECK_EVERY = 16
+
+
+class ComputationStopped(Exception):
+    """The computation passed its ``stop_at`` and gave up, its result unneeded."""
+
+
+def _check(stop_at: float | None) -> None:
+    if stop_at is not None and time.monotonic() >= stop_at:
+        raise ComputationStopped("the computation ran past its deadline")
 
 
 def _fmt(value: float) -> str:
@@ -23,7 +35,10 @@ def _fmt(value: float) -> str:
     return f"{value:.6f}"
 
 
-def compute(prices: Sequence[Decimal]) -> dict[str, str]:
+def compute(prices: Sequence[Decimal], *, stop_at: float | None = None) -> dict[str, str]:
+    """The metrics of ``prices``; ``ComputationStopped`` once ``time.monotonic()``
+    passes ``stop_at`` (checked throughout the O(n²) part)."""
+    _check(stop_at)
     values = [float(p) for p in prices]
     returns = [math.log(b / a) for a, b in zip(values, values[1:], strict=False)]
     n = len(returns)
@@ -49,16 +64,19 @@ def compute(prices: Sequence[Decimal]) -> dict[str, str]:
         "expected_shortfall_95": _fmt(es_95),
         "sharpe": _fmt(sharpe),
         "max_drawdown": _fmt(drawdown),
-        "rolling_volatility_max": _fmt(max_subwindow_volatility(returns)),
+        "rolling_volatility_max": _fmt(max_subwindow_volatility(returns, stop_at=stop_at)),
     }
 
 
-def max_subwindow_volatility(returns: Sequence[float]) -> float:
+def max_subwindow_volatility(returns: Sequence[float], *, stop_at: float | None = None) -> float:
     """The highest sample standard deviation over every contiguous sub-window
-    of at least ``MIN_SUBWINDOW`` returns (O(n²) with running sums)."""
+    of at least ``MIN_SUBWINDOW`` returns (O(n²) with running sums);
+    ``ComputationStopped`` once past ``stop_at``."""
     n = len(returns)
     best = 0.0
     for start in range(n):
+        if start % _CHECK_EVERY == 0:
+            _check(stop_at)
         total = 0.0
         squares = 0.0
         count = 0

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from tradeplat import deadline
 from tradeplat.money import CASH_ASSET
 from tradeplat.schemas import LedgerEntry, LedgerPage, Portfolio, Position
 from tradeplat.web.deps import AccountDep, RuntimeDep
@@ -15,7 +16,7 @@ router = APIRouter(prefix="/internal/portfolio", tags=["portfolio"])
 
 @router.get("", response_model=Portfolio)
 async def get_portfolio(rt: RuntimeDep, account_id: AccountDep) -> Portfolio:
-    async with rt.db.connection() as conn:
+    async with deadline.enforced("database"), rt.db.connection() as conn:
         rows = await conn.fetch(
             "SELECT asset, amount FROM balances WHERE account_id = $1 ORDER BY asset", account_id
         )

@@ -46,7 +46,9 @@ async def submit_order(
     rt: RuntimeDep,
     account_id: AccountIdDep,
     body: NewOrder,
-    idempotency_key: Annotated[IdempotencyKey | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: Annotated[IdempotencyKey | None, Header(
+        alias="Idempotency-Key", include_in_schema=False,
+        description="legacy: stands for a missing client_order_id")] = None,
 ) -> Response:
     headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
     # The submission is idempotent on its client order id, so a connection that
