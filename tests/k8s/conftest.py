@@ -1,8 +1,8 @@
 """Render every overlay and component combination once per session (offline).
 
-The k8s/ tree is copied once per session (tests/k8s/tree.py) so the tests can
-add the gitignored ``overlays/kind/secrets.env`` (random values) and throwaway
-overlays that combine components, without touching the repository.
+The k8s/ tree is copied once per session (tests/k8s/tree.py) so the tests can add
+throwaway overlays that combine components, without touching the repository; every
+real overlay renders from what git holds.
 """
 
 from __future__ import annotations

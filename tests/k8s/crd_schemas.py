@@ -187,8 +187,23 @@ EXTERNAL_SECRET = {
                     "type": "object", "required": ["name"],
                     "properties": {"name": {"type": "string"},
                                    "creationPolicy": {"enum": ["Owner", "Orphan", "Merge", "None"]},
-                                   "deletionPolicy": {"enum": ["Delete", "Merge", "Retain"]}},
+                                   "deletionPolicy": {"enum": ["Delete", "Merge", "Retain"]},
+                                   "template": {
+                                       "type": "object",
+                                       "properties": {"data": {
+                                           "type": "object",
+                                           "additionalProperties": {"type": "string"}}},
+                                       "additionalProperties": False}},
                     "additionalProperties": False},
+                "data": {"type": "array", "minItems": 1, "items": {
+                    "type": "object", "required": ["secretKey", "remoteRef"],
+                    "properties": {
+                        "secretKey": {"type": "string", "pattern": r"^[-._a-zA-Z0-9]+$"},
+                        "remoteRef": {"type": "object", "required": ["key"],
+                                      "properties": {"key": {"type": "string"},
+                                                     "property": {"type": "string"}},
+                                      "additionalProperties": False}},
+                    "additionalProperties": False}},
                 "dataFrom": {"type": "array", "items": {
                     "type": "object",
                     "properties": {"extract": {"type": "object", "required": ["key"],

@@ -111,8 +111,50 @@ def test_the_alerts_cover_the_failures_a_trading_sre_pages_on(
 
 
 def _dashboard_exprs() -> list[str]:
+    """The PromQL of every Prometheus panel and annotation (the logs panel is LogQL)."""
     dash = json.loads(DASHBOARD.read_text())
-    return [t["expr"] for p in dash["panels"] for t in p.get("targets", [])]
+    exprs = [t["expr"] for p in dash["panels"] for t in p.get("targets", [])
+             if (t.get("datasource") or p["datasource"])["type"] == "prometheus"]
+    exprs += [a["expr"] for a in dash["annotations"]["list"]
+              if a["datasource"]["type"] == "prometheus"]
+    assert len(exprs) >= sum(len(p.get("targets", [])) for p in dash["panels"]) - 1
+    return exprs
+
+
+def test_the_burn_rate_alerts_page_fast_and_warn_slow(rule_groups: list[dict[str, Any]]) -> None:
+    """Multiwindow burn rates of the 99.5 % objective: a fast burn pages (critical, which
+    Alertmanager sends to PagerDuty), a slow one warns (Slack)."""
+    alerts = {r["alert"]: r for r in next(g for g in rule_groups if g["name"] == ALERT_GROUP)
+              ["rules"]}
+    fast, slow = alerts["TradestormErrorBudgetBurnFast"], alerts["TradestormErrorBudgetBurnSlow"]
+    assert fast["labels"]["severity"] == "critical" and slow["labels"]["severity"] == "warning"
+    for rule, factor, windows in ((fast, "14.4", ("[1h]", "[5m]")),
+                                  (slow, "6", ("[6h]", "[30m]"))):
+        assert f"({factor} * 0.005)" in rule["expr"], rule["alert"]
+        assert all(w in rule["expr"] for w in windows) and "\nand\n" in rule["expr"]
+
+
+def test_the_dashboard_shows_the_platform_logs_from_loki_next_to_the_fault_windows() -> None:
+    dash = json.loads(DASHBOARD.read_text())
+    logs = [p for p in dash["panels"] if p["type"] == "logs"]
+    assert len(logs) == 1 and logs[0]["datasource"] == {"type": "loki", "uid": "loki"}
+    expr = logs[0]["targets"][0]["expr"]
+    selector = dict(re.findall(r'(\w+)="([^"]*)"', expr.split("}", 1)[0]))
+    # the labels Fluent Bit writes (k8s/components/logging/fluent-bit.yaml), the JSON parsed
+    shipped = (REPO / "k8s/components/logging/fluent-bit.yaml").read_text()
+    assert selector == {"namespace": "tradestorm"} and "namespace=" in shipped
+    assert "| json" in expr
+    faults = [p for p in dash["panels"] if p["title"].startswith("Fault windows")]
+    assert faults and faults[0]["gridPos"]["y"] + faults[0]["gridPos"]["h"] == \
+        logs[0]["gridPos"]["y"], "the logs sit right under the fault windows"
+    assert any("ALERTS" in a["expr"] for a in dash["annotations"]["list"])
+    # the data source the panel names is the one terraform gives Grafana, with the tenant
+    sources = yaml.safe_load((REPO / "terraform/modules/addons/grafana-datasources.yaml")
+                             .read_text())
+    loki = next(s for s in sources if s["type"] == "loki")
+    assert loki["uid"] == "loki"
+    assert loki["secureJsonData"]["httpHeaderValue1"] == "tradestorm" and \
+        "LOKI_TENANT=tradestorm" in (REPO / "k8s/components/logging/kustomization.yaml").read_text()
 
 
 def test_the_dashboard_queries_are_valid_promql(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """One copy of k8s/ per test session, shared by tests/k8s and tests/kube.
 
-The copy gets the gitignored ``overlays/kind/secrets.env`` (random values).
-Sharing one path lets ``tradestorm.kube.render``'s per-process cache serve
+Nothing is added to the copy: every overlay must render from what git holds (a fresh
+clone). Sharing one path lets ``tradestorm.kube.render``'s per-process cache serve
 both test folders: each overlay is rendered once per session.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import atexit
 import functools
-import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -23,8 +22,4 @@ def shared_k8s_tree() -> Path:
     atexit.register(shutil.rmtree, root, ignore_errors=True)
     tree = root / "k8s"
     shutil.copytree(REPO / "k8s", tree, ignore=shutil.ignore_patterns("secrets.env"))
-    (tree / "overlays" / "kind" / "secrets.env").write_text(
-        f"POSTGRES_PASSWORD={secrets.token_hex(24)}\n"
-        f"TRADEPLAT_ADMIN_KEY={secrets.token_hex(32)}\n"
-    )
     return tree

@@ -110,7 +110,7 @@ def test_helm_charts_are_pinned_and_cover_the_addons() -> None:
             if rtype == "helm_release":
                 releases[body["chart"]] = body
     assert {"kube-prometheus-stack", "metrics-server", "chaos-mesh",
-            "aws-load-balancer-controller"} <= set(releases)
+            "aws-load-balancer-controller", "cluster-autoscaler"} <= set(releases)
     for chart, body in releases.items():
         if chart.startswith("${path.module}"):
             continue  # a chart of this repository
@@ -185,7 +185,8 @@ def test_environments_are_thin_roots_with_identical_code() -> None:
     assert len({tuple(v) for v in argument_names.values()}) == 1, argument_names
     stack = load(STACK / "main.tf")
     assert all(b["source"].startswith("../") for b in blocks(stack, "module").values())
-    assert {"network", "eks", "ecr", "platform_secrets", "addons"} <= set(blocks(stack, "module"))
+    assert {"network", "eks", "ecr", "platform_secrets", "addons", "backups"} <= \
+        set(blocks(stack, "module"))
     assert "resource" not in stack
 
 
@@ -326,6 +327,7 @@ def test_every_module_output_a_root_uses_exists() -> None:
 def test_each_root_passes_the_stack_outputs_through(env: str) -> None:
     outputs = blocks(load(ENVS / env / "outputs.tf"), "output")
     assert set(outputs) == {"cluster_name", "kubeconfig_command", "ecr_registry",
-                            "ecr_repository_urls", "platform_secret_name"}
+                            "ecr_repository_urls", "platform_secret_name",
+                            "observability_secret_name", "backups_bucket"}
     for name, body in outputs.items():
         assert body["value"] == f"${{module.stack.{name}}}", name

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -62,6 +63,51 @@ def _kube_target(ctx_name: str | None, overlay: str, namespace: str,
         raise
     return KubernetesTarget(context=ctx_name, overlay=overlay, namespace=namespace,
                             allowed_contexts=allowed, dry_run=dry_run)
+
+
+def _image_option(check: Callable[[str], str]) -> Callable[..., str | None]:
+    """A click callback: the value checked as part of an image reference (exit 2 naming it)."""
+    def callback(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return check(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return callback
+
+
+def _registry(value: str) -> str:
+    from tradestorm.kube.render import check_image_registry
+
+    return check_image_registry(value)
+
+
+def _tag(value: str) -> str:
+    from tradestorm.kube.render import check_image_tag
+
+    return check_image_tag(value)
+
+
+def _up_kubernetes(kube_context: str | None, overlay: str, namespace: str,
+                   allow_context: tuple[str, ...], dry_run: bool, timeout: float,
+                   image_registry: str | None, image_tag: str | None) -> None:
+    from tradestorm.kube.errors import OverlayNotFound
+    from tradestorm.kube.render import image_overlay, resolve_overlay
+
+    try:  # an environment without an overlay is refused before anything else
+        base = resolve_overlay(overlay)
+    except OverlayNotFound as exc:
+        raise click.BadParameter(str(exc), param_hint="--overlay") from None
+    if image_registry is None and image_tag is None:
+        target = _kube_target(kube_context, overlay, namespace, allow_context, dry_run)
+        _print_status(target.up(wait=True, timeout_s=timeout))
+        return
+    with tempfile.TemporaryDirectory(prefix="tradestorm-images-") as tmp:
+        wrapped = image_overlay(base, Path(tmp) / "overlay", registry=image_registry,
+                                tag=image_tag)
+        target = _kube_target(kube_context, str(wrapped), namespace, allow_context, dry_run)
+        _print_status(target.up(wait=True, timeout_s=timeout))
 
 
 def _print_status(status: TargetStatus, state_dir: Path | None = None) -> None:
@@ -122,15 +168,26 @@ def _log_size(_ctx: click.Context, _param: click.Parameter, value: str | None) -
 @state_dir_option
 @click.option("--timeout", type=click.FloatRange(min=1), default=120.0, show_default=True,
               help="Seconds to wait for every component to be ready.")
+@click.option("--image-registry", callback=_image_option(_registry), default=None,
+              metavar="HOST[/PATH]", help="Registry of the platform and load generator images "
+              "(kubernetes), e.g. $(terraform output -raw ecr_registry).")
+@click.option("--image-tag", callback=_image_option(_tag), default=None, metavar="TAG",
+              help="Tag of the platform and load generator images (kubernetes), e.g. the "
+              "commit the CI pushed.")
 @target_options
 def up(replicas: int, fresh: bool, accounts: int, foreground: bool, log_max_bytes: int | None,
-       state_dir: Path | None, target_name: str, timeout: float, kube_context: str | None,
+       state_dir: Path | None, image_registry: str | None, image_tag: str | None,
+       target_name: str, timeout: float, kube_context: str | None,
        overlay: str, namespace: str, allow_context: tuple[str, ...], dry_run: bool) -> None:
     """Bring the platform up: PostgreSQL, Prometheus, proxies and N replicas per service."""
     if target_name == "kubernetes":
-        target = _kube_target(kube_context, overlay, namespace, allow_context, dry_run)
-        _print_status(target.up(wait=True, timeout_s=timeout))
+        _up_kubernetes(kube_context, overlay, namespace, allow_context, dry_run, timeout,
+                       image_registry, image_tag)
         return
+    for name, value in (("--image-registry", image_registry), ("--image-tag", image_tag)):
+        if value is not None:
+            raise click.BadParameter("only with --target kubernetes (the local target runs "
+                                     "the platform from this checkout)", param_hint=name)
     target = _local_target(state_dir, replicas, fresh, accounts, log_max_bytes)
     running = target.running_supervisor()
     if running is not None:

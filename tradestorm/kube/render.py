@@ -1,8 +1,11 @@
 """Render a kustomize overlay offline (``kubectl kustomize``) into plain objects.
 
-Also: where the overlays live, the order objects are applied in, and the
+Also: where the overlays live, the order objects are applied in, the
 optional image-registry rewrite for registries whose address must not be
-committed (ECR: the account id is part of the host).
+committed (ECR: the account id is part of the host), and the image overlay that
+sets the registry and tag of this repository's images at ``up`` time
+(``--image-registry``/``--image-tag``), checked against the image reference grammar
+of distribution/reference before anything is rendered.
 """
 
 from __future__ import annotations
@@ -40,6 +43,16 @@ INSTALL_ORDER = (
 )
 
 _RENDER_TIMEOUT_S = 120
+
+# distribution/reference (reference/regexp.go): a registry host with an optional port,
+# optional lowercase path components, and a tag.
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?"
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*"
+_REGISTRY = re.compile(rf"{_DOMAIN}(?:/{_PATH_COMPONENT})*")
+_TAG = re.compile(r"[\w][\w.-]{0,127}")
+#: the longest repository name a registry must accept (distribution's NameTotalLengthMax)
+_NAME_MAX = 255
 
 
 def default_manifests_dir() -> Path:
@@ -167,6 +180,49 @@ def _image_fields(obj: Obj) -> Iterable[dict[str, Any]]:
     pod = ((spec.get("template") or {}).get("spec")) or {}
     yield from pod.get("initContainers") or []
     yield from pod.get("containers") or []
+
+
+def check_image_registry(registry: str) -> str:
+    """``registry`` without a trailing slash; ValueError unless it is ``host[:port][/path]``."""
+    value = registry.strip().rstrip("/")
+    if not _REGISTRY.fullmatch(value):
+        raise ValueError(f"'{registry}' is not a registry host[:port][/path] (e.g. "
+                         "123456789012.dkr.ecr.eu-west-1.amazonaws.com or ghcr.io/org); "
+                         "no scheme, lowercase path")
+    longest = max(OWN_IMAGES, key=len)
+    if len(f"{value}/{longest}") > _NAME_MAX:
+        raise ValueError(f"'{registry}' makes image names longer than {_NAME_MAX} characters")
+    return value
+
+
+def check_image_tag(tag: str) -> str:
+    """``tag``; ValueError unless it is an image tag: ``[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}``."""
+    if not _TAG.fullmatch(tag) or not tag.isascii():
+        raise ValueError(f"'{tag}' is not an image tag (letters, digits, '_', '.', '-'; "
+                         "at most 128 characters, not starting with '.' or '-')")
+    return tag
+
+
+def image_overlay(overlay: Path, into: Path, *, registry: str | None = None,
+                  tag: str | None = None) -> Path:
+    """A kustomization in ``into`` that renders ``overlay`` with this repository's images
+    moved to ``registry`` and/or tagged ``tag`` (kustomize's ``images`` transformer, as
+    ``kustomize edit set image`` writes it). Both are checked first (ValueError)."""
+    entries = []
+    for name in OWN_IMAGES:
+        entry: dict[str, str] = {"name": name}
+        if registry is not None:
+            entry["newName"] = f"{check_image_registry(registry)}/{name}"
+        if tag is not None:
+            entry["newTag"] = check_image_tag(tag)
+        entries.append(entry)
+    into.mkdir(parents=True, exist_ok=True)
+    # kustomize refuses absolute resource paths: reference the overlay relative to `into`
+    relative = os.path.relpath(Path(overlay).resolve(), into.resolve())
+    (into / "kustomization.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+        "resources": [relative], "images": entries}, sort_keys=False))
+    return into
 
 
 def with_registry(objects: list[Obj], registry: str) -> list[Obj]:

@@ -20,11 +20,14 @@ module "stack" {
   endpoint_public_access_cidrs = var.endpoint_public_access_cidrs
   node_instance_types          = ["m6i.large", "m5.large"]
   node_min_size                = 3
-  node_max_size                = 6
+  node_max_size                = 8
   node_desired_size            = 3
   capacity_type                = "SPOT"
 
-  enable_loki = true
+  cluster_autoscaler_image_tag = "v1.33.0"
+
+  enable_loki              = true
+  backup_expire_after_days = 35
 
   admin_role_arns          = var.admin_role_arns
   chaos_operator_role_arns = var.chaos_operator_role_arns

@@ -22,3 +22,13 @@ output "platform_secret_name" {
   description = "Secrets Manager secret to fill before the first deploy."
   value       = module.stack.platform_secret_name
 }
+
+output "observability_secret_name" {
+  description = "Secrets Manager secret of Grafana's admin password and the Alertmanager receivers."
+  value       = module.stack.observability_secret_name
+}
+
+output "backups_bucket" {
+  description = "S3 bucket of the PostgreSQL dumps."
+  value       = module.stack.backups_bucket
+}

@@ -23,7 +23,10 @@ module "stack" {
   node_desired_size            = 3
   capacity_type                = "ON_DEMAND"
 
-  enable_loki = true
+  cluster_autoscaler_image_tag = "v1.33.0"
+
+  enable_loki              = true
+  backup_expire_after_days = 90
 
   admin_role_arns          = var.admin_role_arns
   chaos_operator_role_arns = var.chaos_operator_role_arns

@@ -6,7 +6,7 @@ module "external_secrets_irsa" {
 
   role_name                             = "${var.cluster_name}-external-secrets"
   attach_external_secrets_policy        = true
-  external_secrets_secrets_manager_arns = [var.platform_secret_arn]
+  external_secrets_secrets_manager_arns = [var.platform_secret_arn, var.observability_secret_arn]
   external_secrets_ssm_parameter_arns   = []
   external_secrets_kms_key_arns         = [var.platform_secret_kms_key_arn]
 
@@ -53,6 +53,8 @@ resource "helm_release" "cluster_secret_store" {
   values = [yamlencode({
     name   = "aws-secrets-manager"
     region = var.region
+    # the platform's namespace, and the monitoring stack's (observability.tf)
+    namespaces = ["tradestorm", "monitoring"]
     serviceAccount = {
       name      = "external-secrets"
       namespace = "external-secrets"

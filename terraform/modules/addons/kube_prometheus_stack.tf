@@ -14,6 +14,9 @@ locals {
     volumes      = [{ name = "istio-certs", emptyDir = { medium = "Memory" } }]
     volumeMounts = [{ name = "istio-certs", mountPath = "/etc/prom-certs/" }]
   } : {}
+
+  # Grafana's Loki data source, with Loki (the logs panel of the tradestorm dashboard)
+  grafana_datasources = var.enable_loki ? yamldecode(file("${path.module}/grafana-datasources.yaml")) : []
 }
 
 resource "helm_release" "kube_prometheus_stack" {
@@ -60,6 +63,13 @@ resource "helm_release" "kube_prometheus_stack" {
       }
     }
     grafana = {
+      # the admin password from Secrets Manager (charts/observability-secrets), not the chart's default
+      admin = {
+        existingSecret = "grafana-admin"
+        userKey        = "admin-user"
+        passwordKey    = "admin-password"
+      }
+      additionalDataSources = local.grafana_datasources
       sidecar = {
         dashboards = {
           enabled          = true
@@ -74,9 +84,15 @@ resource "helm_release" "kube_prometheus_stack" {
       }
     }
     alertmanager = {
+      # routes and receivers: alertmanager.yaml (credentials from files of the Secret below)
+      config = yamldecode(file("${path.module}/alertmanager.yaml"))
       alertmanagerSpec = {
         replicas = 2
+        secrets  = ["alertmanager-receivers"]
       }
     }
   })]
+
+  # the Secrets grafana-admin and alertmanager-receivers must exist first
+  depends_on = [helm_release.observability_secrets]
 }

@@ -28,6 +28,26 @@ variable "platform_secret_kms_key_arn" {
   type        = string
 }
 
+variable "observability_secret_arn" {
+  description = "ARN of the Secrets Manager secret with Grafana's admin password and the Alertmanager receivers' credentials (modules/platform-secrets)."
+  type        = string
+}
+
+variable "observability_secret_name" {
+  description = "Name of that secret (charts/observability-secrets reads it)."
+  type        = string
+}
+
+variable "cluster_autoscaler_image_tag" {
+  description = "Cluster Autoscaler image tag: its minor version is the cluster's Kubernetes minor version."
+  type        = string
+
+  validation {
+    condition     = can(regex("^v1\\.[0-9]+\\.[0-9]+$", var.cluster_autoscaler_image_tag))
+    error_message = "cluster_autoscaler_image_tag must look like v1.33.0."
+  }
+}
+
 variable "prometheus_retention" {
   description = "How long Prometheus keeps samples."
   type        = string

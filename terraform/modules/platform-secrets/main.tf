@@ -42,3 +42,14 @@ resource "aws_secretsmanager_secret" "platform" {
   recovery_window_in_days = var.recovery_window_in_days
   tags                    = var.tags
 }
+
+# The monitoring stack's credentials (JSON with GRAFANA_ADMIN_PASSWORD,
+# SLACK_WEBHOOK_URL and PAGERDUTY_ROUTING_KEY), filled the same way by an operator;
+# External Secrets copies them into namespace monitoring (modules/addons/observability.tf).
+resource "aws_secretsmanager_secret" "observability" {
+  name                    = var.observability_name
+  description             = "tradestorm monitoring: GRAFANA_ADMIN_PASSWORD, SLACK_WEBHOOK_URL, PAGERDUTY_ROUTING_KEY (JSON)"
+  kms_key_id              = aws_kms_key.this.arn
+  recovery_window_in_days = var.recovery_window_in_days
+  tags                    = var.tags
+}

@@ -4,6 +4,12 @@ variable "name" {
   default     = "tradestorm/platform"
 }
 
+variable "observability_name" {
+  description = "Name of the Secrets Manager secret of Grafana's admin password and the Alertmanager receivers."
+  type        = string
+  default     = "tradestorm/observability"
+}
+
 variable "recovery_window_in_days" {
   description = "Days a deleted secret can still be restored."
   type        = number

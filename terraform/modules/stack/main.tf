@@ -59,18 +59,30 @@ module "platform_secrets" {
   depends_on = [terraform_data.account_guard]
 }
 
+module "backups" {
+  source = "../backups"
+
+  bucket_name       = "${var.expected_account_alias}-postgres-backups"
+  cluster_name      = module.eks.cluster_name
+  expire_after_days = var.backup_expire_after_days
+  tags              = local.tags
+}
+
 module "addons" {
   source = "../addons"
 
-  cluster_name                = module.eks.cluster_name
-  region                      = var.region
-  vpc_id                      = module.network.vpc_id
-  oidc_provider_arn           = module.eks.oidc_provider_arn
-  platform_secret_arn         = module.platform_secrets.secret_arn
-  platform_secret_kms_key_arn = module.platform_secrets.kms_key_arn
-  enable_loki                 = var.enable_loki
-  istio_mtls_scraping         = var.istio_mtls_scraping
-  tags                        = local.tags
+  cluster_name                 = module.eks.cluster_name
+  region                       = var.region
+  vpc_id                       = module.network.vpc_id
+  oidc_provider_arn            = module.eks.oidc_provider_arn
+  platform_secret_arn          = module.platform_secrets.secret_arn
+  platform_secret_kms_key_arn  = module.platform_secrets.kms_key_arn
+  observability_secret_arn     = module.platform_secrets.observability_secret_arn
+  observability_secret_name    = module.platform_secrets.observability_secret_name
+  cluster_autoscaler_image_tag = var.cluster_autoscaler_image_tag
+  enable_loki                  = var.enable_loki
+  istio_mtls_scraping          = var.istio_mtls_scraping
+  tags                         = local.tags
 
   # the charts need schedulable nodes and the EBS CSI driver, not just an endpoint
   depends_on = [module.eks]

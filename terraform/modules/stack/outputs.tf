@@ -42,3 +42,13 @@ output "platform_secret_name" {
   description = "Secrets Manager secret to fill before the first deploy."
   value       = module.platform_secrets.secret_name
 }
+
+output "observability_secret_name" {
+  description = "Secrets Manager secret of Grafana's admin password and the Alertmanager receivers, to fill before the first full apply."
+  value       = module.platform_secrets.observability_secret_name
+}
+
+output "backups_bucket" {
+  description = "S3 bucket of the PostgreSQL dumps (BACKUP_S3_BUCKET of k8s/overlays/<environment>)."
+  value       = module.backups.bucket_name
+}

@@ -95,3 +95,13 @@ variable "addon_versions" {
   type        = map(string)
   default     = {}
 }
+
+variable "cluster_autoscaler_image_tag" {
+  description = "Cluster Autoscaler image tag, the same minor version as kubernetes_version (e.g. v1.33.0)."
+  type        = string
+}
+
+variable "backup_expire_after_days" {
+  description = "Days the PostgreSQL dumps are kept in S3 (modules/backups)."
+  type        = number
+}
