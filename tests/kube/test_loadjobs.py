@@ -26,13 +26,14 @@ def jobs() -> RunJobs:
                    request=REQUEST, token="secret-token")
 
 
-@pytest.mark.parametrize("overlay", ["local", "kind", "eks"])
+@pytest.mark.parametrize("overlay", ["local", "kind", "eks", "dev", "staging", "prod"])
 def test_the_templates_run_nothing_by_themselves(overlay: str) -> None:
     for name in ("locust-master", "locust-worker"):
         assert _template(overlay, name)["spec"]["replicas"] == 0
 
 
-@pytest.mark.parametrize(("overlay", "workers"), [("local", 2), ("kind", 1), ("eks", 4)])
+@pytest.mark.parametrize(("overlay", "workers"), [("local", 2), ("kind", 1), ("eks", 4), ("dev", 2),
+                                                 ("staging", 6), ("prod", 12)])
 def test_workers_per_run_come_from_the_overlay_unless_the_scenario_asks(
         overlay: str, workers: int) -> None:
     template = _template(overlay, "locust-worker")
