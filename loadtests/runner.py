@@ -35,6 +35,18 @@ DEFAULT_USERS = 10
 log = logging.getLogger(__name__)
 
 
+def _stop_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Locust gets SIGINT (a graceful stop: CSVs, journals closed, metrics registration
+    removed) when the process that started it dies, even by SIGKILL: a killed CLI leaves
+    no load running (Linux ``PR_SET_PDEATHSIG``; elsewhere ``tradestorm down`` stops it)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGINT)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -256,6 +268,7 @@ def start_load(
             cwd=results_dir,
             env=env,
             start_new_session=True,
+            preexec_fn=_stop_with_parent,
         )
     except OSError as exc:
         log_file.close()

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, FakeGatewayProcess, start_fake_gateway
+from control_helpers import wait_for
 
 from loadtests.errors import ConfigError
 from loadtests.runner import start_load
@@ -35,16 +36,6 @@ def journal_records(journal_dir: Path) -> dict[Path, list[dict]]:
         p: [json.loads(line) for line in p.read_text().splitlines()]
         for p in sorted(journal_dir.glob("orders-*.jsonl"))
     }
-
-
-def wait_for(predicate, timeout: float = 15.0, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
 
 
 def scrape(address: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -15,6 +16,8 @@ import pytest_asyncio
 from platform_cluster import ALL_SERVICES, Cluster
 from platform_helpers import ADMIN_KEY, LivePlatform, Platform, start_inproc
 from tradeplat.migrations import migrate_dsn
+
+from tradestorm.local.postgres import PostgresServer, free_port
 
 
 @pytest.fixture(scope="session")
@@ -77,3 +80,15 @@ async def black_hole() -> AsyncIterator[str]:
             writer.close()
         server.close()
         await server.wait_closed()
+
+
+@pytest.fixture
+def own_postgres(tmp_path: Path) -> Iterator[PostgresServer]:
+    """A PostgreSQL of the test's own (to stop, kill and restart), on a free port."""
+    server = PostgresServer(data_dir=tmp_path / "data", port=free_port(),
+                            log_file=tmp_path / "pg.log", database="postgres")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop(mode="immediate")

@@ -16,7 +16,6 @@ import os
 import random
 import signal
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -29,23 +28,12 @@ from tradeplat.migrations import migrate_dsn
 from tradeplat.seed import seed_accounts
 
 from loadtests.reconcile import ReconcileResult, reconcile
-from tradestorm.local.postgres import PostgresServer, free_port
+from tradestorm.local.postgres import PostgresServer
 
 KILLS = 3
 ACKS_BETWEEN_KILLS = 40
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def own_postgres(tmp_path: Path) -> Iterator[PostgresServer]:
-    server = PostgresServer(data_dir=tmp_path / "data", port=free_port(),
-                            log_file=tmp_path / "pg.log", database="postgres")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop(mode="immediate")
 
 
 def _accounts(dsn: str, count: int = 8) -> list[dict[str, str]]:

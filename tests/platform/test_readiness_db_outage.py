@@ -5,27 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 from platform_cluster import Cluster
 from platform_helpers import ADMIN_KEY, wait_until
 from tradeplat.migrations import migrate_dsn
 
-from tradestorm.local.postgres import PostgresServer, free_port
-
-
-@pytest.fixture
-def own_postgres(tmp_path: Path) -> Iterator[PostgresServer]:
-    server = PostgresServer(data_dir=tmp_path / "data", port=free_port(),
-                            log_file=tmp_path / "pg.log", database="postgres")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop(mode="immediate")
+from tradestorm.local.postgres import PostgresServer
 
 
 def _ready(url: str) -> bool:

@@ -93,6 +93,19 @@ def assert_no_residue(target: Any) -> None:
         time.sleep(1)
 
 
+def wait_for_fault_phase(proc: subprocess.Popen[bytes], results: Path, out: Path,
+                         deadline: float) -> None:
+    """Until the run's run.json has a fault phase (the run still going)."""
+    while True:
+        assert proc.poll() is None, out.read_text()
+        run_file = results / "run.json"
+        if run_file.exists() and any(
+                p["name"] == "fault" for p in json.loads(run_file.read_text())["phases"]):
+            return
+        assert time.monotonic() < deadline, "the fault phase never started"
+        time.sleep(0.3)
+
+
 def no_locust_left(results: Path) -> list[int]:
     left = []
     for proc in psutil.process_iter(["pid", "cmdline"]):
@@ -204,15 +217,7 @@ def test_sigint_during_the_fault_rolls_back_and_keeps_the_results(
     proc = subprocess.Popen(cmd, cwd=repo_root, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, (tmp_path / "interrupted.out").read_text()
-            run_file = results / "run.json"
-            if run_file.exists():
-                run = json.loads(run_file.read_text())
-                if any(p["name"] == "fault" for p in run["phases"]):
-                    break
-            assert time.monotonic() < deadline, "the fault phase never started"
-            time.sleep(0.3)
+        wait_for_fault_phase(proc, results, tmp_path / "interrupted.out", deadline)
         # the live progress shows the outage (read from Prometheus) before we interrupt
         while "database down" not in (tmp_path / "interrupted.out").read_text():
             assert proc.poll() is None, (tmp_path / "interrupted.out").read_text()
@@ -238,3 +243,48 @@ def test_sigint_during_the_fault_rolls_back_and_keeps_the_results(
     assert read(results, "slo.json")["verdict"] != "pass"  # a cut-short run never passes
     assert no_locust_left(results) == []
     assert_no_residue(local_target)
+
+
+def test_sigkill_of_the_cli_leaves_no_load_and_the_next_run_says_so(
+    local_target: Any, repo_root: Path, tmp_path: Path
+) -> None:
+    """kill -9 of `tradestorm run` mid-fault: its Locust stops by itself (parent-death signal)
+    and unregisters from Prometheus; `status` reports the fault still in force and the run
+    left 'running'; the next run marks that run interrupted, with when it was found."""
+    results = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "tradestorm", "run", "risk-latency", *SHORT,
+           "--baseline", "3s", "--fault", "60s", "--recovery", "10s",
+           "--state-dir", str(local_target.state_dir), "--results", str(results)]
+    log = (tmp_path / "killed.out").open("w")
+    proc = subprocess.Popen(cmd, cwd=repo_root, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_fault_phase(proc, results, tmp_path / "killed.out", time.monotonic() + 90)
+        time.sleep(2)
+        assert no_locust_left(results), "the load runs while the run does"
+        proc.kill()
+        proc.wait()
+    finally:
+        log.close()
+    # the load stops with its parent, gracefully: no orphan, no Prometheus target left
+    end = time.monotonic() + 30
+    while no_locust_left(results) and time.monotonic() < end:
+        time.sleep(0.5)
+    assert no_locust_left(results) == []
+    targets = Path(local_target.state_dir) / "prometheus" / "targets"  # the load's file_sd
+    assert not list(targets.glob("load-*.json"))
+    assert json.loads((results / "run.json").read_text())["status"] == "running"
+    status = subprocess.run([sys.executable, "-m", "tradestorm", "status", "--state-dir",
+                             str(local_target.state_dir)], cwd=repo_root, capture_output=True,
+                            text=True, timeout=60, env={**os.environ, "COLUMNS": "200"})
+    assert status.returncode == 1, status.stdout
+    assert "fault in force: latency" in status.stdout  # the killed run's fault, until it expires
+    assert "was killed before it finished" in status.stdout
+    subprocess.run([sys.executable, "-m", "tradestorm", "chaos", "clean", "--state-dir",
+                    str(local_target.state_dir)], cwd=repo_root, capture_output=True,
+                   timeout=120, check=False)
+    nxt = run_cli(["steady-baseline", *SHORT, "--baseline", "3s"], target=local_target,
+                  results=tmp_path / "next", repo_root=repo_root)
+    assert "was killed before it finished" in nxt.stdout, nxt.stdout
+    killed = json.loads((results / "run.json").read_text())
+    assert killed["status"] == "interrupted"
+    assert any("found at" in e and "by the next run" in e for e in killed["errors"])

@@ -148,9 +148,11 @@ def _execute(
     with contextlib.ExitStack() as stack:
         if chosen == "local":
             from tradestorm.local.state import resolve_state_dir
-            from tradestorm.runner.lock import run_lock
+            from tradestorm.runner.lock import mark_abandoned, run_lock
 
-            stack.enter_context(run_lock(resolve_state_dir(state_dir), scenario.name))
+            root = resolve_state_dir(state_dir)
+            mark_abandoned(root, say)  # a run killed earlier: its run.json says so from now on
+            stack.enter_context(run_lock(root, scenario.name, results_dir))
         return _connect_and_run(
             scenario, run_id, results_dir, chosen=chosen, state_dir=state_dir,
             replicas=replicas, down_after=down_after, keep_up=keep_up, kube=kube,

@@ -252,13 +252,26 @@ def status(as_json: bool, state_dir: Path | None, target_name: str, kube_context
         target = _local_target(state_dir)
         where = target.state_dir
     result = target.status()
+    abandoned = None
+    if where is not None:
+        from tradestorm.runner.lock import abandoned_run
+
+        abandoned = abandoned_run(where)
     if as_json:
         data = result.to_dict()
         if where is not None:
             data["state_dir"] = str(where)
+        data["abandoned_run"] = abandoned
         click.echo(json.dumps(data, indent=2))
     else:
         _print_status(result, where)
+        if abandoned:
+            click.echo(f"warning: the run {abandoned.get('scenario')} (pid "
+                       f"{abandoned.get('pid')}) was killed before it finished; its run.json in "
+                       f"{abandoned.get('results_dir')} still says 'running' (the next run marks "
+                       "it interrupted)")
+    if abandoned and result.running:
+        raise SystemExit(EXIT_UNHEALTHY)
     if not result.running:
         raise SystemExit(EXIT_NOT_RUNNING)
     if not result.healthy:

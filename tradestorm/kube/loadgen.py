@@ -54,7 +54,7 @@ from tradestorm.kube.loadleases import RENEW_S, active_runs, lease
 from tradestorm.kube.portforward import PortForward
 from tradestorm.targets import LoadRequest
 
-STOP_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 120.0  # a busy node: the master ends every journal, writes its CSVs
 
 Say = Callable[[str], None]
 

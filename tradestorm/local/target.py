@@ -439,7 +439,9 @@ class LocalTarget:
                 if faults is None:
                     healthy, detail = False, "control API not answering"
                 elif faults.get("faults"):
-                    detail = "faults: " + ", ".join(f["kind"] for f in faults["faults"])
+                    # a fault in force is not a healthy platform (a killed run may have left it)
+                    healthy = False
+                    detail = "fault in force: " + ", ".join(f["kind"] for f in faults["faults"])
             elif not proxy_running:
                 detail = "proxy process not running"
             components.append(ComponentStatus(f"proxy/{name}", "proxy", healthy,

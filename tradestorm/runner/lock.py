@@ -4,7 +4,10 @@ Two runs against the same local target would measure each other's load and
 faults, and reconcile would find the other run's orders as phantoms. The run
 holds an exclusive ``flock`` on ``STATE/runner.lock`` for as long as it lasts
 (released by the kernel even when the process is killed); a second run is
-refused with the first one's pid, scenario and start time.
+refused with the first one's pid, scenario and start time. The lock file keeps
+the last run's results folder: a run whose process was killed leaves its
+``run.json`` at ``running``; ``tradestorm status`` reports it and the next run
+marks it ``interrupted`` with the time it was found (:func:`mark_abandoned`).
 """
 
 from __future__ import annotations
@@ -14,16 +17,63 @@ import fcntl
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from tradestorm.errors import TargetError
 
 LOCK_NAME = "runner.lock"
 
 
+def abandoned_run(state_dir: Path) -> dict[str, Any] | None:
+    """The run that last held the lock, when its process is gone without finishing it
+    (``run.json`` still ``running``): ``{"pid", "scenario", "results_dir"}``, else None."""
+    path = state_dir / LOCK_NAME
+    try:
+        with path.open("r", encoding="utf-8") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return None  # a live run holds it
+            last = json.loads(handle.read() or "{}")
+    except (OSError, ValueError):
+        return None
+    results = last.get("results_dir")
+    if not results:
+        return None
+    try:
+        run = json.loads((Path(results) / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return last if run.get("status") == "running" else None
+
+
+def mark_abandoned(state_dir: Path, say: Callable[[str], None]) -> Path | None:
+    """Mark the abandoned run's ``run.json`` ``interrupted`` (found now, by this run)."""
+    last = abandoned_run(state_dir)
+    if last is None:
+        return None
+    results = Path(last["results_dir"])
+    run_json = results / "run.json"
+    record = json.loads(run_json.read_text(encoding="utf-8"))
+    found = time.time()
+    record["status"] = "interrupted"
+    record["verdict"] = record.get("verdict") or "error"
+    record.setdefault("interrupted_at", found)
+    record.setdefault("errors", []).append(
+        f"run: its process (pid {last.get('pid')}) ended without finishing the run (killed?); "
+        f"found at {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(found))} by the next run")
+    tmp = run_json.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(record, indent=2), encoding="utf-8")
+    os.replace(tmp, run_json)
+    say(f"the previous run ({last.get('scenario')}, pid {last.get('pid')}) was killed before "
+        f"it finished: {run_json} marked interrupted")
+    return run_json
+
+
 @contextlib.contextmanager
-def run_lock(state_dir: Path, scenario: str) -> Iterator[Path]:
+def run_lock(state_dir: Path, scenario: str, results_dir: Path | None = None) -> Iterator[Path]:
     """Hold the target's run lock; ``TargetError`` when another run holds it."""
     state_dir.mkdir(parents=True, exist_ok=True)
     path = state_dir / LOCK_NAME
@@ -48,7 +98,8 @@ def run_lock(state_dir: Path, scenario: str) -> Iterator[Path]:
         handle.seek(0)
         handle.truncate()
         handle.write(json.dumps({"pid": os.getpid(), "scenario": scenario,
-                                 "started_at": time.time()}))
+                                 "started_at": time.time(),
+                                 "results_dir": str(results_dir) if results_dir else None}))
         handle.flush()
         yield path
     finally:
