@@ -68,7 +68,7 @@ def test_status_and_down_take_the_same_target_options(platform: Any) -> None:
     assert status["target"] == "kubernetes" and status["running"] and status["healthy"]
     services = {c["name"]: c for c in status["components"] if c["kind"] == "service"}
     assert set(services) == PLATFORM
-    assert re.search(r"hpa 2\.\.10, current 2, desired 2", services["gateway"]["detail"])
+    assert re.search(r"hpa 2\.\.3, current 2, desired 2", services["gateway"]["detail"])
 
     before = platform.fingerprint()
     refused = CliRunner().invoke(cli, [

@@ -95,7 +95,7 @@ def test_up_rolled_out_every_workload_and_status_reports_it(platform: Any) -> No
     assert db.name == "postgres" and db.replicas_ready == 1
     assert db.address == "postgres.tradestorm.svc"
     gateway = next(c for c in status.components if c.name == "gateway")
-    assert gateway.address == "gateway.tradestorm.svc" and "hpa 2..10" in gateway.detail
+    assert gateway.address == "gateway.tradestorm.svc" and "hpa 2..3" in gateway.detail
     assert gateway.replicas_ready == gateway.replicas_desired == 2  # the HPA's minimum
     migrate = next(c for c in status.components if c.name == "job/migrate")
     assert migrate.healthy and migrate.detail == "complete"
@@ -445,7 +445,7 @@ def test_status_shows_an_autoscaler_that_cannot_scale(platform: Any) -> None:
         cluster.wait_until("the analytics HPA disabled", hpa_condition("False"), timeout_s=90)
         analytics = next(c for c in target.status().components if c.name == "analytics")
         assert not analytics.healthy and analytics.replicas_desired == 0
-        assert "hpa 2..12, current 0, desired 0" in analytics.detail, analytics.detail
+        assert "hpa 2..6, current 0, desired 0" in analytics.detail, analytics.detail
         assert "NOT SCALING (ScalingDisabled)" in analytics.detail
     finally:
         cluster.kubectl("scale", "deployment/analytics", "-n", NS, "--replicas=2")

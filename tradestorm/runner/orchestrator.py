@@ -239,7 +239,6 @@ class Orchestrator:
         return config
 
     def _start_load(self) -> None:
-
         plan = self.scenario.phases
         # Profiles are shaped over the load's duration; give the experiment's own
         # checks and rollbacks room, the load is stopped explicitly after recovery.
