@@ -19,12 +19,17 @@ from rich.console import Console
 from tradestorm.commands import run as run_cmd
 from tradestorm.runner import orchestrator as orch
 from tradestorm.runner.scenario import load_scenario
+from tradestorm.targets import Connection, Scope
 
 
 def _orchestrator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> orch.Orchestrator:
-    conn = SimpleNamespace(target="local", prometheus_url="http://127.0.0.1:9", dsn="",
-                           started_by_run=False, proxy_control_urls={}, supervisor_url=None,
-                           state={}, state_dir=tmp_path)
+    def no_load(*_: Any) -> Any:
+        raise AssertionError("these tests start no load")
+
+    conn = Connection(target="local", prometheus_url="http://127.0.0.1:9", dsn="",
+                      gateway_url="http://127.0.0.1:1", scope=Scope(), chaos_configuration={},
+                      chaos_options={"target": "local", "state_dir": tmp_path},
+                      start_load=no_load, state_dir=tmp_path)
     monkeypatch.setattr(orch.versions_mod, "collect_versions", lambda *a, **k: {})
     results = tmp_path / "results"
     results.mkdir()
