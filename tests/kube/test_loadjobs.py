@@ -83,7 +83,8 @@ def test_every_worker_reads_the_same_options_as_the_master(jobs: RunJobs) -> Non
     (container,) = pod["spec"]["containers"]
     args = container["args"]
     assert args[:3] == ["--worker", "--master-host=10.244.0.9", "--master-port=5557"]
-    worker_options = args[3:]
+    assert args[3:5] == ["--exit-code-on-error", "0"]
+    worker_options = args[5:]
     master_args = master["spec"]["template"]["spec"]["containers"][0]["args"]
     assert worker_options[worker_options.index("--run-id") + 1] == REQUEST.run_id
     assert worker_options[worker_options.index("--journal-to-master") + 1] == "true"

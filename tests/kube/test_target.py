@@ -538,13 +538,17 @@ def test_an_unknown_overlay_names_the_known_ones(manifests: Path) -> None:
         _offline_target(manifests, overlay="gke").up()
 
 
-def test_the_kind_overlay_without_secrets_env_says_how_to_fix_it(
+def test_an_overlay_naming_a_file_that_is_not_there_says_which(
     manifests: Path, tmp_path: Path
 ) -> None:
+    # the kind overlay needs no hand-made file any more (its secrets are generated at up);
+    # an overlay that does name a missing one is refused before anything is applied
     copy = tmp_path / "k8s"
     shutil.copytree(manifests, copy)
-    (copy / "overlays/kind/secrets.env").unlink()
-    with pytest.raises(RenderError, match="secrets.env.example"):
+    kustomization = copy / "overlays/kind/kustomization.yaml"
+    kustomization.write_text(kustomization.read_text() + "secretGenerator:\n  - name: extra\n"
+                             "    envs: [not-there.env]\n")
+    with pytest.raises(RenderError, match="not-there.env"):
         _offline_target(copy).up()
 
 

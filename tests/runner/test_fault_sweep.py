@@ -106,10 +106,11 @@ def test_the_sweep_is_not_cut_short_by_ctrl_c(local_target: Any, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     from tradestorm_chaos.drivers.local import LocalDriver
 
+    # connected first: a target with a fault in force is refused for a run (not healthy)
+    o = _orchestrator(open_local(local_target.state_dir), tmp_path)
     control = local_target.proxy_control_url("orders")
     httpx.post(f"{control}/faults", timeout=5,
                json={"kind": "latency", "latency_ms": 50, "duration_s": 300}).raise_for_status()
-    o = _orchestrator(open_local(local_target.state_dir), tmp_path)
     remove_faults = LocalDriver.remove_faults
 
     def interrupted_remove(self: LocalDriver, service: str | None) -> list[str]:
