@@ -39,7 +39,7 @@ class ClusterNotReady(KubeError):
 def _ready(pod: Obj) -> bool:
     meta = pod.get("metadata") or {}
     status = pod.get("status") or {}
-    if meta.get("deletion_timestamp") or meta.get("deletionTimestamp"):
+    if meta.get("deletionTimestamp"):
         return False
     if status.get("phase") != "Running":
         return False
@@ -52,8 +52,7 @@ def ready_pod(conn: KubeConnection, namespace: str, selector: str) -> tuple[str,
     pods = [p for p in conn.list("v1", "Pod", namespace, label_selector=selector) if _ready(p)]
     if not pods:
         return None
-    pods.sort(key=lambda p: str(p["metadata"].get("creationTimestamp")
-                                or p["metadata"].get("creation_timestamp") or ""))
+    pods.sort(key=lambda p: str(p["metadata"].get("creationTimestamp") or ""))
     return str(pods[0]["metadata"]["name"]), str(pods[0]["metadata"].get("uid") or "")
 
 
