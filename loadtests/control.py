@@ -1,7 +1,8 @@
 """The control wrapper of a Locust master: the entrypoint of the master pod.
 
     python -m loadtests.control --port 8090 --results-dir /results \\
-        [--token-env TRADESTORM_CONTROL_TOKEN] [--linger 900] [--grace 30] [--host 0.0.0.0] \\
+        [--token-env TRADESTORM_CONTROL_TOKEN] [--linger 900] [--grace 30] [--stop-grace 90] \\
+        [--host 0.0.0.0] \\
         -- <locust master arguments...>
 
 It runs ``python -m locust -f loadtests/locustfile.py <arguments>`` as a child in
@@ -12,9 +13,11 @@ an HTTP API on ``HOST:PORT`` (the contract, docs/contracts.md §5):
 
 ``GET /healthz``          200 ``ok``, without a token (for probes)
 ``GET /status``           ``{"state": "starting"|"running"|"exited", "pid", "exit_code",
-                          "started_at", "ended_at", "stop_requested"}``
+                          "started_at", "ended_at", "stop_requested", "killed"}``
 ``POST /stop``            SIGINT to Locust (graceful: CSVs written, journals closed); 202
-                          with the status, idempotent
+                          with the status, idempotent; a Locust still running
+                          ``--stop-grace`` seconds later is SIGKILLed (``killed``: true;
+                          what it wrote so far stays in the results)
 ``GET /results.tar.gz``   the results folder as a gzip tar (paths relative to it);
                           409 until Locust has exited
 
@@ -47,7 +50,8 @@ from loadtests.locust_child import LocustChild
 DEFAULT_TOKEN_ENV = "TRADESTORM_CONTROL_TOKEN"
 
 
-def make_handler(child: LocustChild, token: str) -> type[BaseHTTPRequestHandler]:
+def make_handler(child: LocustChild, token: str,
+                 stop_grace_s: float = 90.0) -> type[BaseHTTPRequestHandler]:
     expected = f"Bearer {token}".encode()
 
     class Handler(BaseHTTPRequestHandler):
@@ -103,6 +107,7 @@ def make_handler(child: LocustChild, token: str) -> type[BaseHTTPRequestHandler]
                 self._json(200, child.status())
             elif path == "/stop":
                 child.stop()
+                child.kill_after(stop_grace_s)
                 self._json(202, child.status())
             elif child.state != "exited":
                 self._json(409, {"error": "Locust is still running: POST /stop, then wait "
@@ -151,11 +156,13 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
                         help="seconds to keep serving after Locust exited (900)")
     parser.add_argument("--grace", type=float, default=30.0,
                         help="seconds from SIGINT to SIGKILL when the wrapper is terminated (30)")
+    parser.add_argument("--stop-grace", type=float, default=90.0,
+                        help="seconds from POST /stop to SIGKILL of a Locust still running (90)")
     args = parser.parse_args(argv)
     if not locust_args:
         parser.error("no Locust arguments: put them after '--'")
-    if args.linger < 0 or args.grace < 0:
-        parser.error("--linger and --grace must be >= 0")
+    if args.linger < 0 or args.grace < 0 or args.stop_grace < 0:
+        parser.error("--linger, --grace and --stop-grace must be >= 0")
     return args, locust_args
 
 
@@ -170,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     child = LocustChild(locust_args, results_dir, sys.stdout.buffer)
     try:
         (results_dir / "logs").mkdir(parents=True, exist_ok=True)
-        server = ThreadingHTTPServer((args.host, args.port), make_handler(child, token))
+        server = ThreadingHTTPServer((args.host, args.port), make_handler(child, token,
+                                                                 args.stop_grace))
     except OSError as exc:
         print(f"loadtests.control: cannot serve on {args.host}:{args.port} or write "
               f"{results_dir}: {exc}", file=sys.stderr)

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import atexit
 import logging
-import os
-import signal
 import sys
 from typing import Any
 
@@ -31,6 +29,7 @@ from loadtests.errors import LoadRunError, LoadtestsError
 from loadtests.journal import OrderJournal
 from loadtests.metrics import ClientMetrics
 from loadtests.registration import TargetRegistration
+from loadtests.stop_signals import install_stop_signals
 
 log = logging.getLogger("tradestorm.load")
 _INSTALLED = "_tradestorm_hooks_installed"
@@ -58,23 +57,7 @@ def _on_init(environment: Any, runner: Any = None, **_: Any) -> None:
         sys.exit(2)  # SystemExit passes through Locust's event hook: the process stops here
     setattr(environment, ATTRIBUTE, ctx)
     if not getattr(environment.parsed_options, "worker", False):
-        _graceful_sigterm()
-
-
-def _graceful_sigterm() -> None:
-    """Make SIGTERM stop a headless shape run like Ctrl-C does.
-
-    Locust installs its own SIGTERM handler only after the shape has ended; until
-    then SIGTERM (what Kubernetes and process supervisors send) would kill the
-    process without writing statistics or closing the journal.
-    """
-    import gevent
-
-    def to_sigint() -> None:
-        log.info("tradestorm load: SIGTERM, stopping like Ctrl-C")
-        os.kill(os.getpid(), signal.SIGINT)
-
-    gevent.signal_handler(signal.SIGTERM, to_sigint)
+        install_stop_signals(environment.events)
 
 
 def build_context(environment: Any, runner: Any) -> LoadContext:

@@ -31,6 +31,7 @@ class LocustChild:
         self.ended_at: float | None = None
         self.exit_code: int | None = None
         self.stop_requested = False
+        self.killed = False  # SIGKILLed after ignoring a stop for its grace
         self._lock = threading.Lock()
         self._exited = threading.Event()
         self._copier: threading.Thread | None = None
@@ -49,6 +50,7 @@ class LocustChild:
             "started_at": self.started_at,
             "ended_at": self.ended_at,
             "stop_requested": self.stop_requested,
+            "killed": self.killed,
         }
 
     def start(self) -> None:
@@ -135,6 +137,7 @@ class LocustChild:
             if not self._exited.wait(grace_s) and self.process is not None:
                 self._log(f"loadtests.control: Locust still runs {grace_s:g} s after SIGINT: "
                           "killing it\n".encode())
+                self.killed = True
                 self._kill_group()
 
         threading.Thread(target=kill, daemon=True).start()

@@ -100,9 +100,18 @@ def test_up_rolled_out_every_workload_and_status_reports_it(platform: Any) -> No
     migrate = next(c for c in status.components if c.name == "job/migrate")
     assert migrate.healthy and migrate.detail == "complete"
 
-    # the cluster's own view agrees: every Deployment available, the migration Job complete
-    for dep in platform.cluster.items("deployments", "-n", NS):
-        assert dep["status"].get("availableReplicas") == dep["spec"]["replicas"] >= 1, dep["status"]
+    # the cluster's own view agrees: every Deployment available, the migration Job complete;
+    # the load's templates (locust-master, locust-worker) stay at zero replicas
+    deployments = {d["metadata"]["name"]: d
+                   for d in platform.cluster.items("deployments", "-n", NS)}
+    templates = {"locust-master", "locust-worker"}
+    assert templates < set(deployments)
+    for name, dep in deployments.items():
+        available = dep["status"].get("availableReplicas", 0)  # absent at zero replicas
+        if name in templates:
+            assert dep["spec"]["replicas"] == available == 0, dep
+        else:
+            assert available == dep["spec"]["replicas"] >= 1, dep["status"]
     job = platform.cluster.get("job", "migrate", "-n", NS)
     assert any(c["type"] == "Complete" and c["status"] == "True"
                for c in job["status"]["conditions"])

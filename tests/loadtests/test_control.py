@@ -105,3 +105,26 @@ def test_sigterm_stops_locust_gracefully_and_exits_with_its_code(
     assert (control.results / "locust_stats.csv").exists()
     with pytest.raises(ProcessLookupError):
         os.kill(child, 0)  # Locust is gone with its wrapper
+
+
+def test_a_locust_that_ignores_the_stop_is_killed_and_its_results_kept(
+    tmp_path: Path, fake_accounts: Path
+) -> None:
+    """A hung Locust (SIGSTOPped: it cannot act on SIGINT) is killed after --stop-grace;
+    the status says so and what it wrote before is still fetched."""
+    control = start_control(tmp_path, standalone_args(fake_accounts), extra=("--stop-grace", "2"))
+    try:
+        status = wait_for(lambda: (s := control.status())["state"] == "running" and s)
+        wait_for(lambda: any(p.stat().st_size > 300
+                             for p in (control.results / "journal").glob("orders-*.jsonl")))
+        os.kill(status["pid"], signal.SIGSTOP)
+        code, body = control.call("POST", "/stop")
+        assert code == 202 and json.loads(body)["killed"] is False
+        status = control.wait_exited(timeout=30)
+        assert status["killed"] is True and status["exit_code"] == 128 + signal.SIGKILL
+        files = control.results_tar()
+        [journal] = [n for n in files if n.startswith("journal/orders-")]
+        assert journal_lines(files[journal])  # the lines written before the hang are kept
+        assert "killing it" in files["logs/locust.log"].decode()
+    finally:
+        control.terminate()

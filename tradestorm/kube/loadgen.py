@@ -54,7 +54,9 @@ from tradestorm.kube.loadleases import RENEW_S, active_runs, lease
 from tradestorm.kube.portforward import PortForward
 from tradestorm.targets import LoadRequest
 
-STOP_TIMEOUT_S = 120.0  # a busy node: the master ends every journal, writes its CSVs
+# a busy node: the master ends every journal, writes its CSVs; its wrapper kills a Locust
+# still running 90 s (--stop-grace) after the stop, so it has exited well within this
+STOP_TIMEOUT_S = 120.0
 
 Say = Callable[[str], None]
 
@@ -305,6 +307,11 @@ class ClusterLoad:
             raise ClusterLoadError(f"the load master's results: HTTP {response.status_code}")
         with tarfile.open(fileobj=io.BytesIO(response.content), mode="r:gz") as tar:
             tar.extractall(self.results_dir, filter="data")
+        if state.get("killed"):
+            raise ClusterLoadError(
+                "the load master ignored the stop and was killed after its grace; its results "
+                "were collected, but journal lines its workers were still forwarding may be "
+                "missing (see logs/locust.log)")
 
     def _worker_logs(self) -> None:
         from kubernetes import client as k8s

@@ -1,0 +1,72 @@
+"""A stop signal reaches Locust's main greenlet even when another greenlet swallows
+``KeyboardInterrupt`` (what a busy Locust master's ``client_listener`` does).
+
+Each case runs a small gevent program in a subprocess: a greenlet that keeps the CPU
+busy and catches ``KeyboardInterrupt`` like Locust's ``client_listener``, the main
+greenlet waiting for it, and a signal sent from another process. The first case is
+the control: without the handler the signal is swallowed, which is the bug.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+PROGRAM = textwrap.dedent("""
+    from gevent import monkey; monkey.patch_all()
+    import os, signal, subprocess, sys, time
+    import gevent
+    from locust.event import Events
+    from loadtests.stop_signals import install_stop_signals
+
+    mode, signame = sys.argv[1], sys.argv[2]
+    events = Events()
+    if mode != "bare":
+        install_stop_signals(events)
+    if mode == "quitting":
+        events.quitting.fire(environment=None)
+
+    def listener():  # like locust.runners.MasterRunner.client_listener, busy with messages
+        while True:
+            try:
+                started = time.perf_counter()
+                while time.perf_counter() - started < 0.05:
+                    pass
+                gevent.sleep(0)
+            except KeyboardInterrupt:
+                print("swallowed", flush=True)
+
+    busy = gevent.spawn(listener)
+    subprocess.Popen(["sh", "-c", f"sleep 0.5; kill -{signame} {os.getpid()}"])
+    try:
+        gevent.joinall([busy], timeout=3)
+        print("main: still running", flush=True)
+    except KeyboardInterrupt:
+        print("main: stopping", flush=True)
+""")
+
+
+def _run(mode: str, signame: str) -> str:
+    done = subprocess.run([sys.executable, "-c", PROGRAM, mode, signame], capture_output=True,
+                          text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_without_the_handler_a_busy_greenlet_swallows_ctrl_c() -> None:
+    out = _run("bare", "INT")
+    assert "swallowed" in out and "main: still running" in out
+
+
+@pytest.mark.parametrize("signame", ["INT", "TERM"])
+def test_with_the_handler_the_stop_reaches_the_main_greenlet(signame: str) -> None:
+    out = _run("handler", signame)
+    assert "main: stopping" in out and "swallowed" not in out
+
+
+def test_a_signal_during_locusts_own_shutdown_is_ignored() -> None:
+    out = _run("quitting", "INT")
+    assert "main: still running" in out and "swallowed" not in out
