@@ -68,6 +68,17 @@ async def unavailable_on_outage() -> AsyncIterator[None]:
         raise
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """The pool's reset of a released connection: nothing beyond what asyncpg always
+    does (roll back an open transaction, drop listeners).
+
+    asyncpg's default (``RESET ALL; UNLISTEN *; CLOSE ALL; pg_advisory_unlock_all()``)
+    is one more round trip per use, and pooled connections never hold session state:
+    settings are transaction-local (``set_config(..., true)``), advisory locks are
+    transaction locks, ``LISTEN`` runs on connections of its own (``asyncpg.connect``)
+    and no cursor outlives a transaction."""
+
+
 class Database:
     """A lazily created pool with the timeouts of ``TRADEPLAT_DB_TIMEOUT_S``."""
 
@@ -96,6 +107,7 @@ class Database:
             timeout=self.timeout_s,  # connect timeout
             command_timeout=self.timeout_s,
             max_inactive_connection_lifetime=60,
+            reset=_keep_session,
             server_settings={
                 "application_name": self.application_name or "tradeplat",
                 # an answered COMMIT is durable whatever the server's default: an order

@@ -1,15 +1,41 @@
-"""The symbols table, cached briefly in the replica."""
+"""The symbols table, served from the replica's memory.
+
+Every service that needs symbols (orders' tick sizes, marketdata's list and
+quotes, analytics) reads them from a copy in memory, read from the database at
+most once per ``CACHE_TTL_S`` and forgotten as soon as the table changes:
+
+* at once on the replica that made the change (``all_symbols(fresh=True)``);
+* on every other replica when PostgreSQL delivers the change's notification
+  (``SYMBOLS_CHANNEL``, sent by a trigger with the commit of any change to the
+  table: migration 0005), which ``watch_symbol_changes`` listens for on a
+  connection of its own;
+* while a replica's watcher is disconnected, within ``CACHE_TTL_S`` at most,
+  and at the latest when it listens again: it then forgets its copy.
+
+A symbol not in the copy is read afresh once (a symbol added since).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from dataclasses import dataclass
 from decimal import Decimal
 
+import asyncpg
+
 from tradeplat.errors import NotFound
 from tradeplat.web.runtime import Runtime
 
-CACHE_TTL_S = 5.0
+log = logging.getLogger("tradeplat.symbols")
+
+#: Longest a copy is served without a change notification (watcher disconnected).
+CACHE_TTL_S = 30.0
+#: PostgreSQL NOTIFY channel of every change to ``symbols`` (migration 0005).
+SYMBOLS_CHANNEL = "tradeplat_symbols"
+#: How often the watcher checks that its connection still answers.
+WATCH_PING_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -20,15 +46,25 @@ class SymbolRow:
     trading_halted: bool
 
 
+def forget_symbols(rt: Runtime) -> None:
+    """Drop this replica's copy: the next read goes to the database. A read that
+    started before this does not keep what it read."""
+    rt.state["symbols_generation"] = rt.state.get("symbols_generation", 0) + 1
+    rt.state.pop("symbols", None)
+
+
 async def all_symbols(rt: Runtime, *, fresh: bool = False) -> dict[str, SymbolRow]:
     cache = rt.state.get("symbols")
     now = time.monotonic()
     if fresh or cache is None or now - cache[0] > CACHE_TTL_S:
+        generation = rt.state.get("symbols_generation", 0)
         rows = await rt.db.fetch(
             "SELECT symbol, reference_price, tick_size, trading_halted FROM symbols ORDER BY symbol"
         )
-        cache = (now, {r["symbol"]: SymbolRow(**dict(r)) for r in rows})
-        rt.state["symbols"] = cache
+        symbols = {r["symbol"]: SymbolRow(**dict(r)) for r in rows}
+        if generation == rt.state.get("symbols_generation", 0):
+            rt.state["symbols"] = (now, symbols)
+        return symbols
     return cache[1]  # type: ignore[no-any-return]
 
 
@@ -40,3 +76,32 @@ async def get_symbol(rt: Runtime, symbol: str) -> SymbolRow:
     if found is None:
         raise NotFound(f"unknown symbol {symbol!r}", field="symbol")
     return found
+
+
+async def watch_symbol_changes(rt: Runtime) -> None:
+    """Background task: forget the copy when ``symbols`` changes anywhere (``LISTEN``)."""
+    await rt.wait_database()
+    delay = 0.1
+    while True:
+        try:
+            conn = await asyncpg.connect(rt.db.dsn, timeout=rt.settings.db_timeout_s)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("symbols watcher cannot connect", extra={"error": repr(exc)[:300]})
+            await asyncio.sleep(delay)
+            delay = min(2.0, delay * 2)
+            continue
+        try:
+            await conn.add_listener(SYMBOLS_CHANNEL, lambda *_: forget_symbols(rt))
+            forget_symbols(rt)  # what changed while not listening is forgotten too
+            delay = 0.1
+            while True:
+                await asyncio.sleep(WATCH_PING_S)
+                await conn.fetchval("SELECT 1", timeout=rt.settings.db_timeout_s)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("symbols watcher lost its connection", extra={"error": repr(exc)[:300]})
+        finally:
+            conn.terminate()

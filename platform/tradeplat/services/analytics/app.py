@@ -9,10 +9,14 @@ from fastapi import FastAPI
 
 from tradeplat.config import Settings
 from tradeplat.services.analytics.routes import router
+from tradeplat.symbols import watch_symbol_changes
 from tradeplat.web.app import create_app
 
 
 def create(
     settings: Settings, *, transports: Mapping[str, httpx.AsyncBaseTransport] | None = None
 ) -> FastAPI:
-    return create_app("analytics", settings, routers=[router], transports=transports)
+    return create_app(
+        "analytics", settings, routers=[router],
+        background=[("symbols-watch", watch_symbol_changes)], transports=transports,
+    )

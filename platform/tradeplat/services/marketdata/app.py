@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from tradeplat.config import Settings
 from tradeplat.services.marketdata.quote_writer import publish_quotes
 from tradeplat.services.marketdata.routes import router
+from tradeplat.symbols import watch_symbol_changes
 from tradeplat.web.app import create_app
 
 
@@ -17,6 +18,7 @@ def create(
     settings: Settings, *, transports: Mapping[str, httpx.AsyncBaseTransport] | None = None
 ) -> FastAPI:
     return create_app(
-        "marketdata", settings, routers=[router], background=[("quotes", publish_quotes)],
+        "marketdata", settings, routers=[router],
+        background=[("quotes", publish_quotes), ("symbols-watch", watch_symbol_changes)],
         transports=transports,
     )

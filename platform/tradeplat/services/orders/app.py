@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from tradeplat.config import Settings
 from tradeplat.services.orders.outbox_monitor import monitor_outbox
 from tradeplat.services.orders.routes import router
+from tradeplat.symbols import watch_symbol_changes
 from tradeplat.web.app import create_app
 
 
@@ -18,5 +19,6 @@ def create(
 ) -> FastAPI:
     return create_app(
         "orders", settings, routers=[router], dependencies=("risk",),
-        background=[("outbox-monitor", monitor_outbox)], transports=transports,
+        background=[("outbox-monitor", monitor_outbox), ("symbols-watch", watch_symbol_changes)],
+        transports=transports,
     )

@@ -146,32 +146,70 @@ def _walk(order: Incoming, rows: list[asyncpg.Record], remaining: int, stp: str)
     return step
 
 
+#: Everything one match writes, in one statement (one round trip): the resting
+#: orders' fills and self-trade cancels, the trades, two fills per trade, one outbox
+#: event per trade, and the incoming order's new state (returned when it changed).
+#: Foreign keys (a fill's trade) are checked at the end of the statement.
+_WRITE_MATCH = f"""
+WITH resting AS (
+    UPDATE orders AS o SET filled_quantity = u.filled, status = u.status,
+                           updated_at = clock_timestamp()
+    FROM unnest($5::uuid[], $6::bigint[], $7::text[]) AS u(order_id, filled, status)
+    WHERE o.order_id = u.order_id
+    RETURNING 1
+), own AS (
+    UPDATE orders SET status = 'CANCELED', reject_reason = '{SELF_TRADE_PREVENTED}',
+                      updated_at = clock_timestamp()
+    WHERE order_id = ANY($8::uuid[])
+    RETURNING 1
+), new_trades AS (
+    INSERT INTO trades (trade_id, symbol, price, quantity, buy_order_id, sell_order_id,
+                        aggressor_side)
+    SELECT t, $9, p, q, b, s, $10
+    FROM unnest($11::uuid[], $12::numeric[], $13::bigint[], $14::uuid[], $15::uuid[])
+         AS x(t, p, q, b, s)
+    RETURNING 1
+), new_fills AS (
+    INSERT INTO fills (fill_id, trade_id, order_id, account_id, symbol, side, price, quantity)
+    SELECT f, t, o, a, $9, sd, p, q
+    FROM unnest($16::uuid[], $17::uuid[], $18::uuid[], $19::text[], $20::text[],
+                $21::numeric[], $22::bigint[]) AS x(f, t, o, a, sd, p, q)
+    RETURNING 1
+), events AS (
+    INSERT INTO outbox (topic, aggregate_id, payload)
+    SELECT 'trade', t, p::jsonb FROM unnest($11::uuid[], $23::text[]) AS x(t, p)
+    RETURNING 1
+)
+UPDATE orders SET filled_quantity = $2, status = $3,
+                  reject_reason = COALESCE($4, reject_reason), updated_at = clock_timestamp()
+WHERE order_id = $1 AND $3 <> 'NEW'
+RETURNING {ORDER_COLUMNS}
+"""
+
+
 async def match(
     conn: asyncpg.Connection, order: Incoming, *, self_trade_prevention: str = "cancel_newest"
 ) -> MatchOutcome:
     """Match ``order`` (already inserted as NEW) against the book."""
     remaining = order.quantity
     trades: list[Trade] = []
+    resting_updates: list[tuple[uuid.UUID, int, str]] = []
+    own_canceled: list[uuid.UUID] = []
     query = _book_query(order.side)
     stopped_by_own = False
     while remaining > 0:
+        if resting_updates or own_canceled:
+            # A full batch was used up: the next one must not see it again.
+            await _write_resting(conn, resting_updates, own_canceled)
+            resting_updates, own_canceled = [], []
         rows = await conn.fetch(query, order.symbol, order.limit_price, BATCH)
         if not rows:
             break
         step = _walk(order, rows, remaining, self_trade_prevention)
         remaining, stopped_by_own = step.remaining, step.stopped_by_own
         trades.extend(step.trades)
-        await conn.executemany(
-            "UPDATE orders SET filled_quantity = $2, status = $3, updated_at = clock_timestamp() "
-            "WHERE order_id = $1",
-            step.resting_updates,
-        )
-        if step.own_canceled:
-            await conn.execute(
-                "UPDATE orders SET status = 'CANCELED', reject_reason = $2, "
-                "updated_at = clock_timestamp() WHERE order_id = ANY($1::uuid[])",
-                step.own_canceled, SELF_TRADE_PREVENTED,
-            )
+        resting_updates.extend(step.resting_updates)
+        own_canceled.extend(step.own_canceled)
         if stopped_by_own or len(rows) < BATCH:
             break
     filled = order.quantity - remaining
@@ -179,41 +217,45 @@ async def match(
     reason = None
     if stopped_by_own and remaining > 0:
         status, reason = "CANCELED", SELF_TRADE_PREVENTED
-    updated = None
-    if status != "NEW":
-        updated = await conn.fetchrow(
-            "UPDATE orders SET filled_quantity = $2, status = $3, "
-            "reject_reason = COALESCE($4, reject_reason), updated_at = clock_timestamp() "
-            f"WHERE order_id = $1 RETURNING {ORDER_COLUMNS}",
-            order.order_id, filled, status, reason,
-        )
-    if trades:
-        await _record_trades(conn, order, trades)
+    if status == "NEW" and not trades and not resting_updates and not own_canceled:
+        return MatchOutcome(trades, None)
+    fills = []
+    for t in trades:
+        fills.append((uuid.uuid4(), t.trade_id, t.buy_order_id, t.buyer, "BUY", t.price,
+                      t.quantity))
+        fills.append((uuid.uuid4(), t.trade_id, t.sell_order_id, t.seller, "SELL", t.price,
+                      t.quantity))
+    updated = await conn.fetchrow(
+        _WRITE_MATCH,
+        order.order_id, filled, status, reason,
+        [u[0] for u in resting_updates], [u[1] for u in resting_updates],
+        [u[2] for u in resting_updates],
+        own_canceled,
+        order.symbol, order.side,
+        [t.trade_id for t in trades], [t.price for t in trades], [t.quantity for t in trades],
+        [t.buy_order_id for t in trades], [t.sell_order_id for t in trades],
+        *([f[i] for f in fills] for i in range(7)),
+        [json.dumps(trade_event(order.symbol, t)) for t in trades],
+    )
     return MatchOutcome(trades, updated)
 
 
-async def _record_trades(conn: asyncpg.Connection, order: Incoming, trades: list[Trade]) -> None:
-    await conn.executemany(
-        "INSERT INTO trades (trade_id, symbol, price, quantity, buy_order_id, sell_order_id, "
-        "aggressor_side) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        [(t.trade_id, order.symbol, t.price, t.quantity, t.buy_order_id, t.sell_order_id,
-          order.side) for t in trades],
-    )
-    fills = []
-    for t in trades:
-        fills.append((uuid.uuid4(), t.trade_id, t.buy_order_id, t.buyer, order.symbol, "BUY",
-                      t.price, t.quantity))
-        fills.append((uuid.uuid4(), t.trade_id, t.sell_order_id, t.seller, order.symbol, "SELL",
-                      t.price, t.quantity))
-    await conn.executemany(
-        "INSERT INTO fills (fill_id, trade_id, order_id, account_id, symbol, side, price, "
-        "quantity) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        fills,
-    )
-    await conn.executemany(
-        "INSERT INTO outbox (topic, aggregate_id, payload) VALUES ('trade', $1, $2::jsonb)",
-        [(t.trade_id, json.dumps(trade_event(order.symbol, t))) for t in trades],
-    )
+async def _write_resting(
+    conn: asyncpg.Connection, updates: list[tuple[uuid.UUID, int, str]],
+    own_canceled: list[uuid.UUID],
+) -> None:
+    if updates:
+        await conn.executemany(
+            "UPDATE orders SET filled_quantity = $2, status = $3, updated_at = clock_timestamp() "
+            "WHERE order_id = $1",
+            updates,
+        )
+    if own_canceled:
+        await conn.execute(
+            "UPDATE orders SET status = 'CANCELED', reject_reason = $2, "
+            "updated_at = clock_timestamp() WHERE order_id = ANY($1::uuid[])",
+            own_canceled, SELF_TRADE_PREVENTED,
+        )
 
 
 def trade_event(symbol: str, t: Trade) -> dict[str, object]:

@@ -50,8 +50,13 @@ from tradeplat.errors import (
 from tradeplat.money import money_str
 from tradeplat.schemas import NewOrder, Order, RiskVerdict
 from tradeplat.services.orders import repository
-from tradeplat.services.orders.matching import Incoming, MatchOutcome, lock_symbol, match
-from tradeplat.symbols import get_symbol
+from tradeplat.services.orders.matching import (
+    MATCHING_LOCK_CLASS,
+    Incoming,
+    MatchOutcome,
+    match,
+)
+from tradeplat.symbols import all_symbols, get_symbol
 from tradeplat.web.runtime import Runtime
 
 
@@ -198,14 +203,29 @@ async def submit_order(
 ) -> Submitted:
     client_order_id = resolve_client_order_id(order, idempotency_key)
     fingerprint = request_fingerprint(order)
+    # The symbol is read from the replica's cache before a connection is taken
+    # (a cache refresh takes a connection of its own).
+    known = (await all_symbols(rt)).get(order.symbol)
+    # One pooled connection for the idempotency check and the transaction.
     async with rt.db.connection() as conn:
         existing = await repository.get_by_client_id(conn, account_id, client_order_id)
-    if existing is not None:
-        return _replay(existing, fingerprint)
+        if existing is not None:
+            return _replay(existing, fingerprint)
+        if known is not None:
+            check_shape(order, known.tick_size)
+            return await _submit_new(rt, conn, account_id, client_order_id, fingerprint, order)
+    # Not in the cache: a symbol added since is read afresh (NotFound when unknown).
     check_shape(order, await tick_size(rt, order.symbol))
+    async with rt.db.connection() as conn:
+        return await _submit_new(rt, conn, account_id, client_order_id, fingerprint, order)
 
+
+async def _submit_new(
+    rt: Runtime, conn: asyncpg.Connection, account_id: str, client_order_id: str,
+    fingerprint: bytes, order: NewOrder,
+) -> Submitted:
     hold_s = deadline.bound(rt.client("risk").attempt_deadline_s()) + STALL_MARGIN_S
-    async with rt.db.transaction() as conn:
+    async with conn.transaction():
         await lock_account(conn, account_id, hold_s, deadline.bound(rt.db.timeout_s))
         twin = await repository.get_by_client_id(conn, account_id, client_order_id)
         if twin is not None:  # committed while this one waited for the lock
@@ -232,17 +252,20 @@ async def _insert_and_match(
     """Insert the order (and match it when allowed); (the twin's row, None) when
     the (account, client_order_id) exists already."""
     order_id = uuid.uuid4()
-    if verdict.allowed:
-        await lock_symbol(conn, order.symbol)
+    # An allowed order takes the symbol's matching lock (MATCHING_LOCK_CLASS) in the
+    # same statement, before its row (and its time priority, ``seq``) is made.
     row = await conn.fetchrow(
+        "WITH symbol_lock AS MATERIALIZED (SELECT CASE WHEN $12::boolean "
+        "THEN pg_advisory_xact_lock($13, hashtext($5)) END) "
         "INSERT INTO orders (order_id, account_id, client_order_id, request_sha256, symbol, "
         "side, order_type, quantity, limit_price, status, reject_reason) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+        "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM symbol_lock "
         "ON CONFLICT (account_id, client_order_id) DO NOTHING "
         f"RETURNING {repository.ORDER_COLUMNS}",
         order_id, account_id, client_order_id, fingerprint, order.symbol, order.side.value,
         order.type.value, order.quantity, order.price,
         "NEW" if verdict.allowed else "REJECTED", verdict.reason,
+        verdict.allowed, MATCHING_LOCK_CLASS,
     )
     if row is None:
         twin = await repository.get_by_client_id(conn, account_id, client_order_id)

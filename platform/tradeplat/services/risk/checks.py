@@ -47,7 +47,8 @@ SELECT
               WHERE account_id = $1 AND symbol = $2 AND side = 'SELL'
                 AND status IN ('NEW', 'PARTIALLY_FILLED')), 0)           AS open_sell_qty,
     pend.cash                                                            AS pending_cash,
-    pend.shares                                                          AS pending_shares
+    pend.shares                                                          AS pending_shares,
+    true                                                                 AS symbol_found
 FROM symbols s
 LEFT JOIN quotes q ON q.symbol = s.symbol
 LEFT JOIN risk_limits l ON l.account_id = $1
@@ -98,7 +99,14 @@ async def load_exposure(
     conn: asyncpg.Connection, check: RiskCheck, defaults: RiskDefaults
 ) -> Exposure:
     row = await conn.fetchrow(CHECK_QUERY, check.account_id, check.symbol, CASH_ASSET)
-    if row is None:
+    return exposure_from_row(row, check, defaults)
+
+
+def exposure_from_row(
+    row: asyncpg.Record | None, check: RiskCheck, defaults: RiskDefaults
+) -> Exposure:
+    """The exposure of a ``CHECK_QUERY`` row; ``NotFound`` for an unknown symbol."""
+    if row is None or not row["symbol_found"]:
         raise NotFound(f"unknown symbol {check.symbol!r}", field="symbol")
     return Exposure(
         platform_halted=bool(row["platform_halted"]),

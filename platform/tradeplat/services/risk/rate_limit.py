@@ -37,6 +37,11 @@ async def take_token(conn: asyncpg.Connection, account_id: str, default_rate_per
     """Take one of ``account_id``'s tokens; 0 when granted, else the seconds until one is due."""
     row = await conn.fetchrow(TAKE_TOKEN, account_id, default_rate_per_s)
     assert row is not None
+    return wait_s(row)
+
+
+def wait_s(row: asyncpg.Record) -> float:
+    """0 when a ``TAKE_TOKEN`` row says granted, else the seconds until a token is due."""
     if row["granted"]:
         return 0.0
     return max(0.001, (1.0 - row["tokens"]) / row["rate_per_s"])

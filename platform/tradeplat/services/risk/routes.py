@@ -6,24 +6,39 @@ from fastapi import APIRouter
 
 from tradeplat import deadline
 from tradeplat.errors import RateLimited
+from tradeplat.money import CASH_ASSET
 from tradeplat.schemas import HaltSwitch, RiskCheck, RiskVerdict
-from tradeplat.services.risk.checks import evaluate, load_exposure
-from tradeplat.services.risk.rate_limit import take_token
+from tradeplat.services.risk.checks import CHECK_QUERY, evaluate, exposure_from_row
+from tradeplat.services.risk.rate_limit import TAKE_TOKEN, wait_s
 from tradeplat.web.deps import RuntimeDep
 
 router = APIRouter(prefix="/internal", tags=["risk"])
+
+#: ``TAKE_TOKEN`` ($1 account, $4 default rate) and ``CHECK_QUERY`` ($1 account,
+#: $2 symbol, $3 cash asset) in one round trip: the row says whether a token was
+#: granted, and holds the exposure (NULLs and ``symbol_found`` NULL for an unknown symbol).
+CHECK_WITH_TOKEN = (
+    f"WITH token AS ({TAKE_TOKEN.replace('$2', '$4')}) "
+    f"SELECT token.granted, token.tokens, token.rate_per_s, exposure.* "
+    f"FROM token LEFT JOIN ({CHECK_QUERY}) AS exposure ON true"
+)
 
 
 @router.post("/checks", response_model=RiskVerdict)
 async def check_order(rt: RuntimeDep, check: RiskCheck) -> RiskVerdict:
     defaults = rt.settings.risk_defaults
     # The check's statements are cut at the caller's deadline (orders' budget).
+    # One statement: the token, then the exposure (read whether or not a token was
+    # granted; only used when one was).
     async with deadline.enforced("database"), rt.db.connection() as conn:
-        wait_s = await take_token(conn, check.account_id, defaults.max_orders_per_second)
-        if wait_s > 0:
-            rt.metrics.risk_denials.labels("rate_limited").inc()
-            raise RateLimited("too many orders for this account", retry_after_s=wait_s)
-        exposure = await load_exposure(conn, check, defaults)
+        row = await conn.fetchrow(CHECK_WITH_TOKEN, check.account_id, check.symbol, CASH_ASSET,
+                                  defaults.max_orders_per_second)
+    assert row is not None
+    wait = wait_s(row)
+    if wait > 0:
+        rt.metrics.risk_denials.labels("rate_limited").inc()
+        raise RateLimited("too many orders for this account", retry_after_s=wait)
+    exposure = exposure_from_row(row, check, defaults)
     verdict = evaluate(check, exposure, defaults.market_collar_pct)
     if not verdict.allowed:
         rt.metrics.risk_denials.labels(verdict.reason or "unknown").inc()
