@@ -1,9 +1,11 @@
 """Client-side Prometheus metrics of one load process (docs/contracts.md §2).
 
-``tradestorm_client_requests_total{endpoint,method,outcome}`` (outcome ``ok``,
-``fail``, ``denied`` for a risk rejection, ``throttled`` for HTTP 429),
-``tradestorm_client_request_duration_seconds{endpoint}`` (histogram) and
-``tradestorm_client_users``. Each load process (local runner or worker) serves
+``tradestorm_client_requests_total{endpoint,method,route_class,outcome}`` (outcome
+``ok``, ``fail``, ``denied`` for a risk rejection, ``throttled`` for HTTP 429),
+``tradestorm_client_request_duration_seconds{endpoint,route_class}`` (histogram) and
+``tradestorm_client_users``. ``route_class`` (:func:`route_class`, the client side's only
+definition of the classes) is what the SLO spec judges latency by: ``order-entry``,
+``reads`` and ``analytics``. Each load process (local runner or worker) serves
 its own registry on its own port; :mod:`loadtests.registration` tells the local
 Prometheus where.
 
@@ -43,6 +45,23 @@ _BUCKETS_MS = tuple(round(b * 1000) for b in BUCKETS)
 _LE = (*(repr(b) for b in BUCKETS), "+Inf")
 
 Key = tuple[str, str]  # (endpoint, method): Locust's (name, request type)
+
+#: The route classes the SLO spec judges apart (docs/contracts.md §2). The gateway's own
+#: requests are classified the same way by the recording rules of slo/rules/common.yaml.
+ROUTE_CLASSES = ("order-entry", "reads", "analytics")
+_ORDER_ENTRY = frozenset({("/v1/orders", "POST"), ("/v1/orders/{order_id}", "DELETE")})
+
+
+def route_class(endpoint: str, method: str) -> str:
+    """The route class of a request by its endpoint name (path template) and method:
+    ``order-entry`` submits and cancels orders, ``analytics`` is ``/v1/analytics/...``
+    (CPU-heavy by design), ``reads`` is everything else (orders, portfolio, quotes, symbols,
+    candles: every other request the load sends is a GET)."""
+    if (endpoint, method.upper()) in _ORDER_ENTRY:
+        return "order-entry"
+    if endpoint.startswith("/v1/analytics/"):
+        return "analytics"
+    return "reads"
 
 
 class _Totals:
@@ -161,10 +180,11 @@ class ClientMetrics(Collector):
         requests = CounterMetricFamily(
             "tradestorm_client_requests",
             "Requests sent by the load generator, by outcome",
-            labels=["endpoint", "method", "outcome"],
+            labels=["endpoint", "method", "route_class", "outcome"],
         )
         outcomes = self._outcomes
         for (endpoint, method), t in sorted(totals.items()):
+            cls = route_class(endpoint, method)
             denied = outcomes.get((endpoint, method, "denied"), 0)
             throttled = outcomes.get((endpoint, method, "throttled"), 0)
             counts = {
@@ -175,22 +195,25 @@ class ClientMetrics(Collector):
             }
             for outcome in OUTCOMES:
                 if counts[outcome]:
-                    requests.add_metric([endpoint, method, outcome], counts[outcome])
+                    requests.add_metric([endpoint, method, cls, outcome], counts[outcome])
         yield requests
         duration = HistogramMetricFamily(
             "tradestorm_client_request_duration_seconds",
             "Latency seen by the load generator (failed requests included)",
-            labels=["endpoint"],
+            labels=["endpoint", "route_class"],
         )
-        by_endpoint: dict[str, _Totals] = {}
-        for (endpoint, _method), t in totals.items():
-            by_endpoint.setdefault(endpoint, _Totals()).merge(t)
-        for endpoint, t in sorted(by_endpoint.items()):
+        # one histogram per endpoint and class (``/v1/orders/{order_id}`` is a cancel, DELETE,
+        # and a poll, GET: two classes)
+        by_endpoint: dict[tuple[str, str], _Totals] = {}
+        for (endpoint, method), t in totals.items():
+            key = (endpoint, route_class(endpoint, method))
+            by_endpoint.setdefault(key, _Totals()).merge(t)
+        for (endpoint, cls), t in sorted(by_endpoint.items()):
             cumulative, running = [], 0
             for le, count in zip(_LE, t.buckets, strict=True):
                 running += count
                 cumulative.append((le, running))
-            duration.add_metric([endpoint], cumulative, t.total_ms / 1000.0)
+            duration.add_metric([endpoint, cls], cumulative, t.total_ms / 1000.0)
         yield duration
         yield GaugeMetricFamily(
             "tradestorm_client_users",

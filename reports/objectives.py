@@ -28,6 +28,7 @@ class ObjectiveRow:
     weight: float | None
     detail: str
     query: str
+    route_class: str | None = None  # the route class judged (slo.json ``route_class``)
 
     @property
     def measured(self) -> str:
@@ -54,6 +55,21 @@ class ObjectiveRow:
 class PhaseGroup:
     phase: str
     rows: list[ObjectiveRow]
+
+
+#: the route classes in the order the latency table shows them (slo/spec.py ROUTE_CLASSES)
+ROUTE_CLASS_ORDER = ("order-entry", "reads", "analytics")
+
+
+@dataclass(frozen=True)
+class ClassLatencyRow:
+    """One route class and side of the latency table: its objective per phase."""
+
+    route_class: str
+    side: str
+    name: str
+    key: bool
+    cells: dict[str, ObjectiveRow]  # phase -> the objective judged there
 
 
 @dataclass(frozen=True)
@@ -96,6 +112,31 @@ class SloView:
         return [PhaseGroup(p, [o for o in self.objectives if o.phase == p]) for p in phases]
 
     @property
+    def latency_phases(self) -> list[str]:
+        phases = {p for row in self.latency_by_class for p in row.cells}
+        return sorted(phases, key=lambda p: (PHASE_ORDER.index(p) if p in PHASE_ORDER else 99, p))
+
+    @property
+    def latency_by_class(self) -> list[ClassLatencyRow]:
+        """Latency objectives judged per route class (unit seconds), one row per class and
+        side: order entry, reads and analytics apart."""
+        rows: dict[tuple[str, str, str], ClassLatencyRow] = {}
+        for o in self.objectives:
+            if o.route_class is None or o.unit != "s":
+                continue
+            k = (o.route_class, o.side, o.name)
+            if k not in rows:
+                rows[k] = ClassLatencyRow(o.route_class, o.side, o.name, o.key, {})
+            rows[k].cells[o.phase] = o
+
+        def order(k: tuple[str, str, str]) -> tuple[int, str, str, str]:
+            cls, side, name = k
+            rank = ROUTE_CLASS_ORDER.index(cls) if cls in ROUTE_CLASS_ORDER else 99
+            return (rank, cls, side, name)
+
+        return [rows[k] for k in sorted(rows, key=order)]
+
+    @property
     def counts(self) -> Counter:
         return Counter(o.verdict for o in self.objectives)
 
@@ -125,6 +166,7 @@ def read_slo(folder: ResultsFolder) -> SloView:
             weight=o.number("weight"),
             detail=o.text("detail") or "",
             query=o.text("query") or "",
+            route_class=o.text("route_class"),
         ))
     for r in slo.objs("recovery"):
         view.recovery.append(RecoveryRow(

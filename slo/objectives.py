@@ -6,7 +6,7 @@ from slo.errors import PrometheusError
 from slo.result import FAIL, NO_DATA, NOT_APPLICABLE, PASS, WARNING, ObjectiveResult
 from slo.run import RunInfo
 from slo.series import Series, event_sum, reduce
-from slo.spec import Criteria, Objective, lower_is_better, meets
+from slo.spec import ROUTE_CLASS_LABEL, Criteria, Objective, lower_is_better, meets
 
 Fetched = dict[str, "list[Series] | PrometheusError"]
 _RANK = {PASS: 0, WARNING: 1, FAIL: 2}
@@ -62,8 +62,11 @@ def evaluate_objective(
     # except at the very end of the run
     values = _phase_values(objective, fetched, phase.start, phase.end, phase.end >= run.end)
     if not values:
+        of_class = (f" for route class {objective.route_class!r}"
+                    if objective.route_class is not None else "")
         result.detail = (
-            f"no samples of {objective.sli.name!r} between {phase.start:.3f} and {phase.end:.3f}"
+            f"no samples of {objective.sli.name!r}{of_class} between {phase.start:.3f} "
+            f"and {phase.end:.3f}"
         )
         return result
     judged = [
@@ -102,6 +105,7 @@ def _blank(objective: Objective, phase: str, criteria: Criteria) -> ObjectiveRes
         weight=objective.weight,
         aggregate=objective.aggregate,
         sli=objective.sli.name,
+        route_class=objective.route_class,
     )
 
 
@@ -111,9 +115,10 @@ def _phase_values(
     """(series, reduced value, sample count) for every series with samples in the window."""
     sli = objective.sli
     out: list[tuple[Series, float, int]] = []
+    route_class = objective.route_class
     if sli.kind == "threshold":
         assert sli.query is not None
-        for series in _series(fetched, sli.query):
+        for series in _series(fetched, sli.query, route_class):
             window = series.window(start, end, include_end)
             if window.values:
                 value = reduce(
@@ -127,8 +132,8 @@ def _phase_values(
     assert sli.total is not None
     part_query = sli.good or sli.bad
     assert part_query is not None
-    totals = _series(fetched, sli.total)
-    parts = _series(fetched, part_query)
+    totals = _series(fetched, sli.total, route_class)
+    parts = _series(fetched, part_query, route_class)
     by_key = {s.key: s for s in parts}
     for total in totals:
         part = by_key.get(total.key)
@@ -148,9 +153,14 @@ def _phase_values(
     return out
 
 
-def _series(fetched: Fetched, query: str) -> list[Series]:
+def _series(fetched: Fetched, query: str, route_class: str | None = None) -> list[Series]:
+    """The series of ``query``; with a route class, only those labelled with it."""
     outcome = fetched.get(query)
-    return outcome if isinstance(outcome, list) else []
+    if not isinstance(outcome, list):
+        return []
+    if route_class is None:
+        return outcome
+    return [s for s in outcome if s.labels.get(ROUTE_CLASS_LABEL) == route_class]
 
 
 def _describe(

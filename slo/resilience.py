@@ -11,6 +11,7 @@ from slo.fields import Doc, join, type_name
 from slo.spec import (
     PHASES,
     RATIO_AGGREGATES,
+    ROUTE_CLASSES,
     SIDES,
     SLI,
     SLO,
@@ -46,6 +47,7 @@ _OBJECTIVE_FIELDS = (
     "phases",
     "key",
     "weight",
+    "routeClass",
 )
 _CRITERIA_FIELDS = ("target", "warning")
 _RECOVERY_FIELDS = (
@@ -224,6 +226,9 @@ def _objective(
     m = doc.mapping(raw, path)
     doc.only(m, path, _OBJECTIVE_FIELDS)
     name = doc.name(m, path)
+    route_class = doc.choice(m, path, "routeClass", ROUTE_CLASSES)
+    if route_class is not None:
+        name = f"{name}[{route_class}]"  # one objective per class: client-latency-p99[reads]
     has_sli, has_slo = m.get("sli") is not None, m.get("slo") is not None
     if has_sli == has_slo:
         raise doc.error(path, "expected exactly one of sli, slo")
@@ -341,6 +346,7 @@ def _objective(
         sample_op=sample_op,
         sample_threshold=sample_threshold,
         slo=slo_name,
+        route_class=route_class,
     )
 
 

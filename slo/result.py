@@ -46,6 +46,7 @@ class ObjectiveResult:
     sli: str = ""
     samples: int = 0
     series: dict[str, str] | None = None  # the labels of the worst series, when several
+    route_class: str | None = None  # the route class judged (the objective's routeClass)
 
 
 @dataclass

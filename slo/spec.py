@@ -30,6 +30,12 @@ SIDES = ("client", "server")
 RUN_PHASE = "run"  # the pseudo-phase spanning a whole run (or the --from/--to window)
 #: the phases of a run an objective may be judged in (the runner's, and the whole run)
 PHASES = ("warmup", "baseline", "fault", "recovery", RUN_PHASE)
+#: the route classes an objective may judge apart (``routeClass``): the values of the
+#: ``route_class`` label that the load generator (loadtests/metrics.py) and the gateway's
+#: recording rules (slo/rules/common.yaml) put on their series (docs/contracts.md §2)
+ROUTE_CLASSES = ("order-entry", "reads", "analytics")
+#: the label an objective with ``routeClass`` selects its series by
+ROUTE_CLASS_LABEL = "route_class"
 
 
 def lower_is_better(op: str) -> bool:
@@ -109,6 +115,8 @@ class Objective:
     sample_op: str | None = None
     sample_threshold: float | None = None
     slo: str | None = None  # the OpenSLO SLO it came from, if any
+    # judge only the series whose ``route_class`` label is this (the name then ends [class])
+    route_class: str | None = None
 
 
 @dataclass(frozen=True)

@@ -53,15 +53,18 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     return found
 
 
-def requests(found: dict, endpoint: str, method: str, outcome: str) -> float | None:
+def requests(found: dict, endpoint: str, method: str, outcome: str,
+             route_class: str = "order-entry") -> float | None:
     key = ("tradestorm_client_requests_total",
-           (("endpoint", endpoint), ("method", method), ("outcome", outcome)))
+           (("endpoint", endpoint), ("method", method), ("outcome", outcome),
+            ("route_class", route_class)))
     return found.get(key)
 
 
-def bucket(found: dict, endpoint: str, le: str) -> float | None:
+def bucket(found: dict, endpoint: str, le: str, route_class: str = "order-entry"
+           ) -> float | None:
     return found.get(("tradestorm_client_request_duration_seconds_bucket",
-                      (("endpoint", endpoint), ("le", le))))
+                      (("endpoint", endpoint), ("le", le), ("route_class", route_class))))
 
 
 def test_outcomes_and_latency_come_from_locusts_statistics() -> None:
@@ -81,7 +84,7 @@ def test_outcomes_and_latency_come_from_locusts_statistics() -> None:
     assert requests(found, "/v1/orders", "POST", "fail") == 1
     assert requests(found, "/v1/orders", "POST", "denied") == 1
     assert requests(found, "/v1/orders", "POST", "throttled") == 2
-    assert requests(found, "/v1/quotes", "GET", "ok") == 1
+    assert requests(found, "/v1/quotes", "GET", "ok", "reads") == 1
     # failed requests count in the latency too; 4.6 ms is kept by Locust as 5 ms
     assert bucket(found, "/v1/orders", "0.005") == 2
     assert bucket(found, "/v1/orders", "0.025") == 3
@@ -89,7 +92,8 @@ def test_outcomes_and_latency_come_from_locusts_statistics() -> None:
     assert bucket(found, "/v1/orders", "0.15") == 5
     assert bucket(found, "/v1/orders", "1.5") == 6
     assert bucket(found, "/v1/orders", "+Inf") == 6
-    total = found[("tradestorm_client_request_duration_seconds_sum", (("endpoint", "/v1/orders"),))]
+    total = found[("tradestorm_client_request_duration_seconds_sum",
+                   (("endpoint", "/v1/orders"), ("route_class", "order-entry")))]
     assert abs(total - (3 + 4.6 + 20 + 140 + 1200 + 30) / 1000) < 1e-9
 
 
@@ -132,3 +136,36 @@ def test_only_the_rare_outcomes_are_counted_apart() -> None:
             print(json.dumps([str(exc)]))
     """)
     assert "denied and throttled" in message
+
+
+def test_every_request_carries_its_route_class() -> None:
+    """The SLO spec judges latency per route class: a cancel (DELETE) and a poll (GET) of the
+    same endpoint land in different classes, and analytics' slow requests stay out of order
+    entry's histogram."""
+    (text,) = run_script("""
+        metrics.follow(env)
+        request("/v1/orders", 20)
+        request("/v1/orders/{order_id}", 15, method="DELETE")
+        request("/v1/orders/{order_id}", 8, method="GET")
+        for _ in range(3):
+            request("/v1/analytics/risk/{symbol}", 900, method="GET")
+        request("/v1/marketdata/symbols", 30, method="GET")
+        print(json.dumps([scrape()]))
+    """)
+    found = samples(text)
+    assert requests(found, "/v1/orders/{order_id}", "DELETE", "ok") == 1
+    assert requests(found, "/v1/orders/{order_id}", "GET", "ok", "reads") == 1
+    assert requests(found, "/v1/analytics/risk/{symbol}", "GET", "ok", "analytics") == 3
+    assert requests(found, "/v1/marketdata/symbols", "GET", "ok", "reads") == 1
+    # one histogram per endpoint and class
+    assert bucket(found, "/v1/orders/{order_id}", "+Inf") == 1
+    assert bucket(found, "/v1/orders/{order_id}", "+Inf", "reads") == 1
+    assert bucket(found, "/v1/analytics/risk/{symbol}", "0.75", "analytics") == 0
+    assert bucket(found, "/v1/analytics/risk/{symbol}", "1.0", "analytics") == 3
+    order_entry = [v for (name, labels), v in found.items()
+                   if name.endswith("_bucket") and ("route_class", "order-entry") in labels
+                   and ("le", "0.025") in labels]
+    assert sum(order_entry) == 2  # the submit and the cancel, both fast
+    classes = {dict(labels).get("route_class") for (name, labels) in found
+               if name.startswith("tradestorm_client_request")}
+    assert classes == {"order-entry", "reads", "analytics"}

@@ -74,7 +74,8 @@ def test_spike_run_shape_metrics_journal_and_retries(
         address = doc[0]["targets"][0]
         assert address.startswith("127.0.0.1:")
         order_line = (
-            'tradestorm_client_requests_total{endpoint="/v1/orders",method="POST",outcome="ok"}'
+            'tradestorm_client_requests_total{endpoint="/v1/orders",method="POST",'
+            'outcome="ok",route_class="order-entry"}'
         )
         text = wait_for(lambda: next((t for t in [scrape(address)] if order_line in t), None))
         assert "tradestorm_client_request_duration_seconds_bucket" in text
@@ -82,7 +83,8 @@ def test_spike_run_shape_metrics_journal_and_retries(
         assert users and float(users[0].split()[1]) >= 1
         # a risk denial and a 429 are outcomes of their own, not failures
         for outcome in ("denied", "throttled"):
-            wanted = f'endpoint="/v1/orders",method="POST",outcome="{outcome}"'
+            wanted = (f'endpoint="/v1/orders",method="POST",outcome="{outcome}",'
+                      'route_class="order-entry"')
             wait_for(lambda w=wanted: w in scrape(address), timeout=20)
         code = run.wait(timeout_s=60)
     finally:

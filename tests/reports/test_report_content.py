@@ -246,3 +246,38 @@ def test_hpa_chart_plots_desired_against_current_only_where_there_are_hpas(fresh
     html = build_report(folder).read_text()
     assert "HPA replicas, desired against current" in html
     assert "analytics desired" in html and "analytics current" in html
+
+
+def test_latency_table_shows_the_route_classes_apart(fresh_run):
+    """Per-class latency objectives (slo.json ``route_class``): one row per class and side,
+    order entry first, each measured against its own objective in every phase."""
+    import json
+
+    folder = fresh_run("classes")
+    slo = json.loads((folder / "slo.json").read_text())
+
+    def objective(name, route_class, side, phase, value, target, verdict, key=False):
+        return {"name": f"{name}[{route_class}]", "route_class": route_class, "side": side,
+                "phase": phase, "value": value, "unit": "s", "op": "<=", "target": target,
+                "warning": None, "verdict": verdict, "key": key, "weight": 1, "detail": "",
+                "description": "", "query": "route_class:client_latency_seconds:p99_10s"}
+
+    for phase, oe, an in (("baseline", 0.042, 1.1), ("fault", 1.9, 2.2), ("recovery", 0.05, 1.2)):
+        slo["objectives"] += [
+            objective("client-latency-p99", "analytics", "client", phase, an, 1.5,
+                      "pass" if an <= 1.5 else "fail"),
+            objective("client-latency-p99", "order-entry", "client", phase, oe, 0.25,
+                      "pass" if oe <= 0.25 else "fail", key=True),
+        ]
+    (folder / "slo.json").write_text(json.dumps(slo))
+    soup = soup_of(build_report(folder))
+    table = soup.find(id="latency-by-class").find_next("table")
+    header = [th.get_text(strip=True) for th in table.find("thead").find_all("th")]
+    assert header == ["route class", "side", "baseline", "fault", "recovery"]
+    rows = [[td.get_text(" ", strip=True) for td in tr.find_all("td")]
+            for tr in table.find("tbody").find_all("tr")]
+    assert [r[0].split()[0] for r in rows] == ["order-entry", "analytics"]
+    assert "(key)" in rows[0][0] and "client-latency-p99[order-entry]" in rows[0][0]
+    assert rows[0][2] == "42 ms ≤ 250 ms pass"
+    assert rows[0][3] == "1.9 s ≤ 250 ms fail"
+    assert rows[1][2] == "1.1 s ≤ 1.5 s pass"

@@ -170,7 +170,7 @@ def test_risk_latency_far_above_objective_fails_in_the_fault_phase_and_recovers(
     assert fault["start"] - 1 <= injected[0]["start"] <= fault["start"] + 1
     slo = read(results, "slo.json")
     assert slo["verdict"] == "fail"
-    latency = objectives(slo, "client-latency-p99")
+    latency = objectives(slo, "client-latency-p99[order-entry]")
     assert latency["fault"]["verdict"] == "fail", latency["fault"]
     assert latency["fault"]["value"] > latency["fault"]["target"]
     # ... and it recovers: every recovery objective measured a recovery time

@@ -191,3 +191,53 @@ def test_time_arguments(text, expected):
     from slo.run import parse_time
 
     assert parse_time(text, now=5000.0) == expected
+
+
+def test_latency_is_judged_per_route_class(tmp_path, known):
+    """Analytics answers in 2.6 s at p99 (CPU-heavy by design) while order entry stays at
+    80 ms: order entry passes its own objective, analytics fails its looser one, and the
+    failure names the class; the key order-entry objective is not dragged down with it."""
+    from slo.gate import evaluate_run
+
+    run = write_run(
+        tmp_path / "20261122T060000Z-pod-kill-orders",
+        phases=known.phases(start=known.slow_analytics),
+        faults=[known.fault(start=known.slow_analytics)],
+        prometheus_url=known.url,
+        reconcile=RECONCILE_OK,
+    )
+    result = evaluate_run(run)
+    judged = {(o.name, o.phase): o for o in result.objectives}
+    order_entry = judged[("client-latency-p99[order-entry]", "baseline")]
+    assert order_entry.verdict == "pass" and order_entry.value == pytest.approx(0.08)
+    assert order_entry.key and order_entry.route_class == "order-entry"
+    analytics = judged[("client-latency-p99[analytics]", "baseline")]
+    assert analytics.verdict == "fail" and analytics.value == pytest.approx(2.6)
+    assert analytics.target == 2.0 and not analytics.key
+    # in the fault phase analytics' looser limit (4 s, warning beyond 3 s): the same 2.6 s passes
+    assert judged[("client-latency-p99[analytics]", "fault")].verdict == "pass"
+    assert judged[("client-latency-p99[reads]", "baseline")].value == pytest.approx(0.2)
+    server = judged[("server-latency-p99[analytics]", "baseline")]
+    assert server.verdict == "fail" and server.series is None  # one series: the class's own
+    assert judged[("server-latency-p99[order-entry]", "baseline")].verdict == "pass"
+    # a failed non-key objective: the run is not a pass, but not a key failure either
+    assert result.verdict in ("warning", "fail")
+    assert not any("key objective" in r for r in result.reasons), result.reasons
+    saved = json.loads((run / "slo.json").read_text())
+    rows = [o for o in saved["objectives"] if o["name"] == "client-latency-p99[analytics]"]
+    assert {o["route_class"] for o in rows} == {"analytics"}
+
+
+def test_the_healthy_run_judges_each_route_class_by_its_own_limits(reference_run):
+    from slo.gate import evaluate_run
+
+    result = evaluate_run(reference_run)
+    baseline = {o.route_class: o for o in result.objectives
+                if o.phase == "baseline" and o.name.startswith("client-latency-p99[")}
+    assert set(baseline) == {"order-entry", "reads", "analytics"}
+    # order entry tightest, reads in between, analytics loosest
+    assert baseline["order-entry"].target < baseline["reads"].target < \
+        baseline["analytics"].target
+    assert {o.verdict for o in baseline.values()} == {"pass"}
+    # analytics at 0.7 s would have failed one objective mixing every route (0.5 s)
+    assert baseline["analytics"].value == pytest.approx(0.7)

@@ -109,6 +109,12 @@ def test_valid_spec_keeps_phase_criteria(tmp_path):
             "required field is missing",
         ),
         ("objectives: []\nintegrity: false\n", "spec.objectives", "judges nothing"),
+        (
+            LATENCY_OBJECTIVE.format(key="true").replace("sli: latency", "sli: latency\n"
+                                                         "    routeClass: order-entyr"),
+            "spec.objectives[0].routeClass",
+            "expected one of order-entry, reads, analytics, got 'order-entyr'",
+        ),
     ],
 )
 def test_malformed_resilience_spec_names_file_and_field(tmp_path, body, field, problem):
@@ -203,10 +209,46 @@ def test_cli_malformed_spec_exits_2_naming_file_and_field(tmp_path):
 
 def test_compliance_objective_is_a_ratio_not_the_sli_unit():
     spec = load_spec(REFERENCE)
-    timeslices = spec.objective("client-latency-timeslices")
+    timeslices = spec.objective("client-latency-timeslices[order-entry]")
     assert timeslices is not None and timeslices.aggregate == "compliance"
     assert timeslices.unit == "ratio" and timeslices.sample_threshold == 0.5
-    assert spec.objective("client-latency-p99").unit == "s"
+    assert spec.objective("client-latency-p99[order-entry]").unit == "s"
+
+
+def test_reference_spec_judges_latency_per_route_class_with_order_entry_key():
+    spec = load_spec(REFERENCE)
+    by_class: dict[str, dict[str, float]] = {}
+    for o in spec.objectives:
+        if o.route_class is not None and o.name.split("[")[0].endswith("latency-p99"):
+            assert o.name.endswith(f"[{o.route_class}]")
+            by_class.setdefault(o.side or "", {})[o.route_class] = o.phases["baseline"].target
+            assert o.key == (o.route_class == "order-entry" and o.side == "client"), o.name
+    for side in ("client", "server"):
+        limits = by_class[side]
+        assert limits["order-entry"] < limits["reads"] < limits["analytics"], (side, limits)
+    # no latency objective mixes the classes any more
+    assert not [o for o in spec.objectives if "latency" in o.name and o.route_class is None]
+
+
+def test_unknown_route_class_is_refused_by_the_gate_command(tmp_path):
+    from click.testing import CliRunner
+
+    from tradestorm.cli import cli
+
+    results = tmp_path / "run"
+    results.mkdir()
+    (results / "run.json").write_text(
+        '{"schema": 1, "phases": [{"name": "baseline", "start": 1, "end": 2}],'
+        ' "prometheus_url": "http://127.0.0.1:9"}'
+    )
+    spec = write_spec(tmp_path, LATENCY_OBJECTIVE.format(key="true").replace(
+        "sli: latency", "sli: latency\n    routeClass: checkout"))
+    outcome = CliRunner().invoke(cli, ["gate", str(results), "--spec", str(spec)])
+    assert outcome.exit_code == 2
+    assert str(spec) in outcome.output
+    assert "field 'spec.objectives[0].routeClass'" in outcome.output
+    assert "'checkout'" in outcome.output
+    assert not (results / "slo.json").exists()
 
 
 def _openslo_variant(tmp_path, old: str, new: str):

@@ -26,6 +26,7 @@ from typing import Any
 import click
 import yaml
 from rich.console import Console
+from rich.markup import escape
 
 from slo.durations import parse_duration
 from tradestorm.commands.options import state_dir_option
@@ -73,11 +74,27 @@ def _console() -> Console:
     return Console(highlight=False, soft_wrap=False, stderr=False)
 
 
-def _print_outcome(console: Console, outcome: Any) -> None:
+def _what_the_fault_broke(results_dir: Path) -> str:
+    """The demo's verdict line ends with what the fault broke (slo/broken.py)."""
+    import json
+
+    from slo.broken import fault_summary
+
+    try:
+        doc = json.loads((Path(results_dir) / "slo.json").read_text())
+    except (OSError, ValueError) as exc:
+        return f"what the fault broke is unknown (slo.json: {exc})"
+    return fault_summary(doc) if isinstance(doc, dict) else "slo.json is not an object"
+
+
+def _print_outcome(console: Console, outcome: Any, fault_line: bool = False) -> None:
     colour = {"pass": "green", "warning": "yellow", "fail": "red"}.get(outcome.verdict, "magenta")
+    # objective names hold [route-class]: plain text, never rich markup
+    broke = f"; {escape(_what_the_fault_broke(outcome.results_dir))}" if fault_line else ""
     console.print(
         f"[bold {colour}]verdict: {outcome.verdict.upper()}[/bold {colour}]  "
-        f"(run {outcome.status}, exit code {outcome.exit_code})"
+        f"(run {outcome.status}, exit code {outcome.exit_code}){broke}",
+        highlight=False, soft_wrap=True, markup=True,
     )
     for reason in outcome.reasons:
         console.print(f"  - {reason}", highlight=False)
@@ -100,13 +117,16 @@ def execute(
     overrides: dict[str, Any] | None = None,
     kube: KubeOptions | None = None,
     console: Console | None = None,
+    fault_line: bool = False,
 ) -> int:
-    """Run a scenario from start to verdict; returns the exit code (130 when interrupted)."""
+    """Run a scenario from start to verdict; returns the exit code (130 when interrupted).
+    ``fault_line``: the verdict line also says what the fault broke (the demo's)."""
     console = console or _console()
     try:
         return _execute(scenario_ref, target=target, results=results, state_dir=state_dir,
                         replicas=replicas, down_after=down_after, keep_up=keep_up,
-                        overrides=overrides, kube=kube, console=console)
+                        overrides=overrides, kube=kube, console=console,
+                        fault_line=fault_line)
     except KeyboardInterrupt:
         # anywhere outside the orchestrator's own handling (loading, locking, teardown):
         # an interruption, never click's "Aborted!" with exit 1
@@ -126,6 +146,7 @@ def _execute(
     overrides: dict[str, Any] | None,
     kube: KubeOptions | None,
     console: Console,
+    fault_line: bool = False,
 ) -> int:
     from tradestorm.runner.orchestrator import describe_plan
     from tradestorm.runner.results import check_results_dir, default_results_dir, make_run_id
@@ -156,14 +177,14 @@ def _execute(
         return _connect_and_run(
             scenario, run_id, results_dir, chosen=chosen, state_dir=state_dir,
             replicas=replicas, down_after=down_after, keep_up=keep_up, kube=kube,
-            console=console, say=say,
+            console=console, say=say, fault_line=fault_line,
         )
 
 
 def _connect_and_run(scenario: Any, run_id: str, results_dir: Path, *, chosen: str,
                      state_dir: Path | None, replicas: int, down_after: bool, keep_up: bool,
                      kube: KubeOptions | None, console: Console,
-                     say: Any) -> int:
+                     say: Any, fault_line: bool = False) -> int:
     from tradestorm.runner.connection import open_kubernetes, open_local
     from tradestorm.runner.orchestrator import Orchestrator
     from tradestorm.runner.results import prepare_results_dir
@@ -198,7 +219,7 @@ def _connect_and_run(scenario: Any, run_id: str, results_dir: Path, *, chosen: s
                 signal.signal(signal.SIGTERM, old_term)
         except Exception as exc:  # noqa: BLE001 - reported; the verdict is still printed
             say(f"error: taking the target down failed: {exc}")
-    _print_outcome(console, outcome)
+    _print_outcome(console, outcome, fault_line=fault_line)
     return outcome.exit_code
 
 
@@ -325,5 +346,6 @@ def demo(ctx: click.Context, results: Path | None, state_dir: Path | None, keep_
     code = execute(
         DEMO_SCENARIO, target="local", results=results, state_dir=state_dir,
         keep_up=keep_up, overrides={**DEMO_TIMINGS, "users": DEMO_USERS}, console=console,
+        fault_line=True,
     )
     ctx.exit(code)
