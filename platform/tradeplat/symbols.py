@@ -17,25 +17,18 @@ A symbol not in the copy is read afresh once (a symbol added since).
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
 from dataclasses import dataclass
 from decimal import Decimal
 
-import asyncpg
-
 from tradeplat.errors import NotFound
+from tradeplat.notifications import listen_forever
 from tradeplat.web.runtime import Runtime
-
-log = logging.getLogger("tradeplat.symbols")
 
 #: Longest a copy is served without a change notification (watcher disconnected).
 CACHE_TTL_S = 30.0
 #: PostgreSQL NOTIFY channel of every change to ``symbols`` (migration 0005).
 SYMBOLS_CHANNEL = "tradeplat_symbols"
-#: How often the watcher checks that its connection still answers.
-WATCH_PING_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -80,28 +73,5 @@ async def get_symbol(rt: Runtime, symbol: str) -> SymbolRow:
 
 async def watch_symbol_changes(rt: Runtime) -> None:
     """Background task: forget the copy when ``symbols`` changes anywhere (``LISTEN``)."""
-    await rt.wait_database()
-    delay = 0.1
-    while True:
-        try:
-            conn = await asyncpg.connect(rt.db.dsn, timeout=rt.settings.db_timeout_s)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("symbols watcher cannot connect", extra={"error": repr(exc)[:300]})
-            await asyncio.sleep(delay)
-            delay = min(2.0, delay * 2)
-            continue
-        try:
-            await conn.add_listener(SYMBOLS_CHANNEL, lambda *_: forget_symbols(rt))
-            forget_symbols(rt)  # what changed while not listening is forgotten too
-            delay = 0.1
-            while True:
-                await asyncio.sleep(WATCH_PING_S)
-                await conn.fetchval("SELECT 1", timeout=rt.settings.db_timeout_s)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("symbols watcher lost its connection", extra={"error": repr(exc)[:300]})
-        finally:
-            conn.terminate()
+    await listen_forever(rt, SYMBOLS_CHANNEL, lambda _payload: forget_symbols(rt),
+                         lambda: forget_symbols(rt), what="symbols watcher")

@@ -3,12 +3,14 @@
 
 Each case runs a small gevent program in a subprocess: a greenlet that keeps the CPU
 busy and catches ``KeyboardInterrupt`` like Locust's ``client_listener``, the main
-greenlet waiting for it, and a signal sent from another process. The first case is
-the control: without the handler the signal is swallowed, which is the bug.
+greenlet waiting for it, and a signal sent by the test once the program says it is
+ready (the busy greenlet runs, the main greenlet waits). The first case is the
+control: without the handler the signal is swallowed, which is the bug.
 """
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import textwrap
@@ -17,12 +19,12 @@ import pytest
 
 PROGRAM = textwrap.dedent("""
     from gevent import monkey; monkey.patch_all()
-    import os, signal, subprocess, sys, time
+    import sys, time
     import gevent
     from locust.event import Events
     from loadtests.stop_signals import install_stop_signals
 
-    mode, signame = sys.argv[1], sys.argv[2]
+    mode = sys.argv[1]
     events = Events()
     if mode != "bare":
         install_stop_signals(events)
@@ -30,6 +32,7 @@ PROGRAM = textwrap.dedent("""
         events.quitting.fire(environment=None)
 
     def listener():  # like locust.runners.MasterRunner.client_listener, busy with messages
+        print("ready", flush=True)  # the main greenlet waits in joinall below
         while True:
             try:
                 started = time.perf_counter()
@@ -40,9 +43,8 @@ PROGRAM = textwrap.dedent("""
                 print("swallowed", flush=True)
 
     busy = gevent.spawn(listener)
-    subprocess.Popen(["sh", "-c", f"sleep 0.5; kill -{signame} {os.getpid()}"])
     try:
-        gevent.joinall([busy], timeout=3)
+        gevent.joinall([busy], timeout=5)
         print("main: still running", flush=True)
     except KeyboardInterrupt:
         print("main: stopping", flush=True)
@@ -50,10 +52,19 @@ PROGRAM = textwrap.dedent("""
 
 
 def _run(mode: str, signame: str) -> str:
-    done = subprocess.run([sys.executable, "-c", PROGRAM, mode, signame], capture_output=True,
-                          text=True, timeout=30)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+    """The program's output; the signal is sent once it printed ``ready``."""
+    child = subprocess.Popen([sys.executable, "-c", PROGRAM, mode], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        first = child.stdout.readline()
+        assert first == "ready\n", first + (child.stderr.read() if child.stderr else "")
+        child.send_signal(getattr(signal, f"SIG{signame}"))
+        out, err = child.communicate(timeout=30)
+    finally:
+        child.kill()
+    assert child.returncode == 0, err
+    return out
 
 
 def test_without_the_handler_a_busy_greenlet_swallows_ctrl_c() -> None:

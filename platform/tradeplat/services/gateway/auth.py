@@ -11,34 +11,28 @@ or revoked (``accounts.rotate_api_key`` / ``revoke_api_key``: the admin API or
 * on every other replica as soon as PostgreSQL delivers the change's
   notification (``API_KEY_CHANNEL``, milliseconds after the commit), which
   ``watch_api_key_changes`` listens for on a connection of its own;
-* while a replica's watcher is disconnected (it pings every ``WATCH_PING_S``
+* while a replica's watcher is disconnected (it pings every ``notifications.PING_S``
   and reconnects), within ``AUTH_CACHE_TTL_S`` at most, and at the latest
   when it listens again: it then forgets every cached answer.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hmac
-import logging
 import time
 from typing import Annotated
 
-import asyncpg
 from fastapi import Depends, Header
 
 from tradeplat.accounts import API_KEY_CHANNEL, hash_api_key
 from tradeplat.errors import Forbidden, Unauthorized
+from tradeplat.notifications import listen_forever
 from tradeplat.web.deps import RuntimeDep
 from tradeplat.web.runtime import Runtime
-
-log = logging.getLogger("tradeplat.gateway.auth")
 
 AUTH_CACHE_TTL_S = 30.0
 NEGATIVE_TTL_S = 1.0
 MAX_CACHED_KEYS = 50_000
-#: How often the key-change watcher checks that its connection still answers.
-WATCH_PING_S = 2.0
 
 _Cache = dict[bytes, tuple[float, str | None]]
 
@@ -71,33 +65,8 @@ def forget_account(rt: Runtime, account_id: str) -> None:
 async def watch_api_key_changes(rt: Runtime) -> None:
     """Background task of the gateway: forget an account's cached answers when
     its key changes anywhere (PostgreSQL ``LISTEN``)."""
-    await rt.wait_database()
-    delay = 0.1
-    while True:
-        try:
-            conn = await asyncpg.connect(rt.db.dsn, timeout=rt.settings.db_timeout_s)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("api key watcher cannot connect", extra={"error": repr(exc)[:300]})
-            await asyncio.sleep(delay)
-            delay = min(2.0, delay * 2)
-            continue
-        try:
-            await conn.add_listener(
-                API_KEY_CHANNEL, lambda _c, _pid, _ch, account_id: forget_account(rt, account_id)
-            )
-            _invalidate(rt)  # what changed while not listening is forgotten too
-            delay = 0.1
-            while True:
-                await asyncio.sleep(WATCH_PING_S)
-                await conn.fetchval("SELECT 1", timeout=rt.settings.db_timeout_s)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("api key watcher lost its connection", extra={"error": repr(exc)[:300]})
-        finally:
-            conn.terminate()
+    await listen_forever(rt, API_KEY_CHANNEL, lambda account_id: forget_account(rt, account_id),
+                         lambda: _invalidate(rt), what="api key watcher")
 
 
 async def account_for_key(rt: Runtime, api_key: str) -> str | None:
