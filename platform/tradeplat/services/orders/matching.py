@@ -64,13 +64,6 @@ class Trade:
     seller: str
 
 
-async def lock_symbol(conn: asyncpg.Connection, symbol: str) -> None:
-    """Serialize matching for ``symbol`` until the transaction ends."""
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock($1, hashtext($2))", MATCHING_LOCK_CLASS, symbol
-    )
-
-
 def _book_query(incoming_side: str) -> str:
     # The best opposite price first (lowest ask for a buy, highest bid for a
     # sell), then time priority (seq).

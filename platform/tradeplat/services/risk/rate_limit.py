@@ -1,6 +1,7 @@
 """A per-account token bucket in PostgreSQL, shared by every risk replica.
 
-One statement per check (``TAKE_TOKEN``): it refills the account's bucket for
+One statement per check (``TAKE_TOKEN``, run with the exposure query as
+``routes.CHECK_WITH_TOKEN``): it refills the account's bucket for
 the time since its last check (database clock), takes a token when one is
 there and says whether it did. The bucket holds up to one second's worth of
 tokens (burst = rate, at least 1). A denied check takes nothing, so a client
@@ -31,13 +32,6 @@ ON CONFLICT (account_id) DO UPDATE SET
     granted = {_LEVEL} >= 1
 RETURNING granted, tokens, rate_per_s
 """
-
-
-async def take_token(conn: asyncpg.Connection, account_id: str, default_rate_per_s: int) -> float:
-    """Take one of ``account_id``'s tokens; 0 when granted, else the seconds until one is due."""
-    row = await conn.fetchrow(TAKE_TOKEN, account_id, default_rate_per_s)
-    assert row is not None
-    return wait_s(row)
 
 
 def wait_s(row: asyncpg.Record) -> float:
