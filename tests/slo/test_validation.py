@@ -190,13 +190,20 @@ def test_bad_durations(text):
         parse_duration(text)
 
 
-def test_cli_malformed_spec_exits_2_naming_file_and_field(tmp_path):
+def _one_phase_run(tmp_path: Path) -> Path:
+    """A results folder whose run.json has one baseline phase (and a Prometheus nobody
+    reaches: a refused spec is refused before any query)."""
     results = tmp_path / "run"
     results.mkdir()
     (results / "run.json").write_text(
         '{"schema": 1, "phases": [{"name": "baseline", "start": 1, "end": 2}],'
         ' "prometheus_url": "http://127.0.0.1:9"}'
     )
+    return results
+
+
+def test_cli_malformed_spec_exits_2_naming_file_and_field(tmp_path):
+    results = _one_phase_run(tmp_path)
     spec = write_spec(
         tmp_path, LATENCY_OBJECTIVE.format(key="true").replace('op: "<="', "op: '=='")
     )
@@ -231,16 +238,7 @@ def test_reference_spec_judges_latency_per_route_class_with_order_entry_key():
 
 
 def test_unknown_route_class_is_refused_by_the_gate_command(tmp_path):
-    from click.testing import CliRunner
-
-    from tradestorm.cli import cli
-
-    results = tmp_path / "run"
-    results.mkdir()
-    (results / "run.json").write_text(
-        '{"schema": 1, "phases": [{"name": "baseline", "start": 1, "end": 2}],'
-        ' "prometheus_url": "http://127.0.0.1:9"}'
-    )
+    results = _one_phase_run(tmp_path)
     spec = write_spec(tmp_path, LATENCY_OBJECTIVE.format(key="true").replace(
         "sli: latency", "sli: latency\n    routeClass: checkout"))
     outcome = CliRunner().invoke(cli, ["gate", str(results), "--spec", str(spec)])
