@@ -158,6 +158,25 @@ class Doc:
             )
         return op
 
+    def percent(
+        self, m: dict[str, Any], path: str, key: str, default: float | None = None
+    ) -> float | None:
+        """A share given as a percentage (``90`` or ``"90%"``), returned as a fraction."""
+        value = m.get(key)
+        if value is None:
+            return default
+        text = value.strip().removesuffix("%").strip() if isinstance(value, str) else value
+        try:
+            number = float(text) if not isinstance(text, bool) else None
+        except ValueError:
+            number = None
+        if number is None or not 0 <= number <= 100:
+            raise self.error(
+                join(path, key), f"expected a percentage from 0 to 100 (e.g. 90 or '90%'), "
+                f"got {value!r}"
+            )
+        return number / 100
+
     def choice(
         self,
         m: dict[str, Any],

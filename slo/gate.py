@@ -150,7 +150,7 @@ def evaluate(
             error = "; ".join(dict.fromkeys(str(e) for e in failed))
 
     objectives = [
-        evaluate_objective(o, phase, run, fetched, spec.step_s)
+        evaluate_objective(o, phase, run, fetched, spec.step_s, spec.coverage)
         for o in spec.objectives
         for phase in phases_to_judge(o, run)
     ]

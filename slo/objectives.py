@@ -5,8 +5,24 @@ from __future__ import annotations
 from slo.errors import PrometheusError
 from slo.result import FAIL, NO_DATA, NOT_APPLICABLE, PASS, WARNING, ObjectiveResult
 from slo.run import RunInfo
-from slo.series import Series, event_sum, reduce
-from slo.spec import ROUTE_CLASS_LABEL, Criteria, Objective, lower_is_better, meets
+from slo.series import (
+    Coverage,
+    Series,
+    counter_increase,
+    coverage,
+    event_sum,
+    grid_points,
+    process_groups,
+    reduce,
+)
+from slo.spec import (
+    DEFAULT_COVERAGE,
+    ROUTE_CLASS_LABEL,
+    Criteria,
+    Objective,
+    lower_is_better,
+    meets,
+)
 
 Fetched = dict[str, "list[Series] | PrometheusError"]
 _RANK = {PASS: 0, WARNING: 1, FAIL: 2}
@@ -39,8 +55,16 @@ def phases_to_judge(objective: Objective, run: RunInfo) -> list[str]:
 
 
 def evaluate_objective(
-    objective: Objective, phase_name: str, run: RunInfo, fetched: Fetched, step_s: float
+    objective: Objective,
+    phase_name: str,
+    run: RunInfo,
+    fetched: Fetched,
+    step_s: float,
+    needed: float = DEFAULT_COVERAGE,
 ) -> ObjectiveResult:
+    """Judge ``objective`` in one phase; ``needed`` is the spec's coverage rule (the
+    objective's own ``coverage`` wins): with fewer of the phase's expected samples the
+    phase is inconclusive, whatever the samples left say."""
     criteria = objective.phases[phase_name]
     result = _blank(objective, phase_name, criteria)
     phase = run.phase(phase_name)
@@ -60,7 +84,30 @@ def evaluate_objective(
             return result
     # phases are half-open [start, end): a boundary sample belongs to the next phase,
     # except at the very end of the run
-    values = _phase_values(objective, fetched, phase.start, phase.end, phase.end >= run.end)
+    include_end = phase.end >= run.end
+    grid = grid_points(run.start, step_s, phase.start, phase.end, include_end)
+    covered = _coverage(objective, fetched, grid, step_s)
+    if objective.coverage is not None:
+        needed = objective.coverage
+    result.coverage = round(covered.share, 4)
+    result.longest_hole_s = covered.longest_hole_s
+    if covered.found and covered.share < needed:
+        result.detail = (
+            f"samples cover {covered.share:.0%} of the {phase_name} phase ({covered.found} of "
+            f"{covered.expected} expected); the longest hole is {covered.longest_hole_s:g} s "
+            f"from {covered.hole_start:.3f}; the objective needs {needed:.0%}, so the samples "
+            "left cannot vouch for the phase"
+        )
+        return result
+    values = _phase_values(objective, fetched, phase.start, phase.end, include_end, step_s)
+    if not values and covered.found:
+        of_class = (f" for route class {objective.route_class!r}"
+                    if objective.route_class is not None else "")
+        result.detail = (
+            f"no traffic{of_class} in the {phase_name} phase: the samples of "
+            f"{objective.sli.name!r} are there but count no requests (0/0), nothing to judge"
+        )
+        return result
     if not values:
         of_class = (f" for route class {objective.route_class!r}"
                     if objective.route_class is not None else "")
@@ -109,8 +156,34 @@ def _blank(objective: Objective, phase: str, criteria: Criteria) -> ObjectiveRes
     )
 
 
+def _coverage(
+    objective: Objective, fetched: Fetched, grid: list[float], step_s: float
+) -> Coverage:
+    """The worst coverage of the objective's series (grouped without process labels)."""
+    sli = objective.sli
+    queries = [sli.query] if sli.kind == "threshold" else [sli.total, sli.good or sli.bad]
+    worst: Coverage | None = None
+    for query in queries:
+        assert query is not None
+        found = _series(fetched, query, objective.route_class)
+        if not found and query != queries[0]:
+            continue  # an absent good/bad series is judged below, not a hole
+        groups = list(process_groups(found).values()) or [[]]
+        for group in groups:
+            c = coverage(group, grid, step_s)
+            if worst is None or c.share < worst.share:
+                worst = c
+    assert worst is not None
+    return worst
+
+
 def _phase_values(
-    objective: Objective, fetched: Fetched, start: float, end: float, include_end: bool
+    objective: Objective,
+    fetched: Fetched,
+    start: float,
+    end: float,
+    include_end: bool,
+    step_s: float,
 ) -> list[tuple[Series, float, int]]:
     """(series, reduced value, sample count) for every series with samples in the window."""
     sli = objective.sli
@@ -132,6 +205,8 @@ def _phase_values(
     assert sli.total is not None
     part_query = sli.good or sli.bad
     assert part_query is not None
+    if sli.counter:
+        return _counter_ratios(objective, fetched, start, end, include_end, step_s)
     totals = _series(fetched, sli.total, route_class)
     parts = _series(fetched, part_query, route_class)
     by_key = {s.key: s for s in parts}
@@ -150,6 +225,40 @@ def _phase_values(
         ratio = part_events / events
         value = ratio if sli.good else 1.0 - ratio
         out.append((total, min(1.0, max(0.0, value)), len(total_w.values)))
+    return out
+
+
+def _counter_ratios(
+    objective: Objective,
+    fetched: Fetched,
+    start: float,
+    end: float,
+    include_end: bool,
+    step_s: float,
+) -> list[tuple[Series, float, int]]:
+    """Ratios of counter increments inside the phase, one per series group (e.g. per
+    service), each process's counter taken on its own: only the phase's own events count."""
+    sli = objective.sli
+    assert sli.total is not None
+    part_query = sli.good or sli.bad
+    assert part_query is not None
+    totals = process_groups(_series(fetched, sli.total, objective.route_class))
+    parts = process_groups(_series(fetched, part_query, objective.route_class))
+    out: list[tuple[Series, float, int]] = []
+    for key, group in totals.items():
+        events = counter_increase(group, start, end, step_s, include_end)
+        if events is None or events <= 0:
+            continue  # no events in the phase: nothing to judge for this group
+        part = parts.get(key)
+        if part is None and len(parts) == 1 and len(totals) == 1:
+            part = next(iter(parts.values()))
+        part_events = counter_increase(part, start, end, step_s, include_end) if part else None
+        if part_events is None:
+            continue  # absence of the good/bad series is not evidence (use `or ... * 0`)
+        ratio = part_events / events
+        value = ratio if sli.good else 1.0 - ratio
+        samples = max(len(s.window(start, end, include_end).values) for s in group)
+        out.append((Series(dict(key)), min(1.0, max(0.0, value)), samples))
     return out
 
 

@@ -5,6 +5,13 @@ recovery instant is the first of those samples, so the answer is exact to one
 sample interval. With several series (e.g. one per service) every series that
 has a sample must meet the condition; a missing sample breaks the streak (no
 evidence of recovery is not recovery).
+
+A ratio SLI over counters (``counter: true``) is judged on per-scrape
+increments, not on a trailing rate: each grid step's value is the share of the
+events counted since the previous step, so an error before the fault's end
+never shows up after it, and the recovery instant is the start of the first
+good increment, within one scrape interval of when the errors stopped. A step
+with no new events (between two scrapes) keeps the state of the last one.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from __future__ import annotations
 from slo.errors import PrometheusError
 from slo.result import FAIL, NO_DATA, NOT_APPLICABLE, PASS, WARNING, RecoveryResult
 from slo.run import Fault, RunInfo
-from slo.series import Series
+from slo.series import Series, grid_points, process_groups, step_increments
 from slo.spec import Recovery, meets
 
 
@@ -42,17 +49,103 @@ def evaluate_recovery(
         return [
             _result(item, "(none)", None, NOT_APPLICABLE, detail=f"{text}: nothing to recover from")
         ]
-    assert item.sli.query is not None
-    outcome = fetched.get(item.sli.query)
+    failed = next((o for q in item.sli.queries
+                   if isinstance(o := fetched.get(q), PrometheusError)), None)
     results = []
     for fault in faults:
-        if isinstance(outcome, PrometheusError):
+        if failed is not None:
             results.append(
-                _result(item, fault.label, fault.end, NO_DATA, detail=f"query failed: {outcome}")
+                _result(item, fault.label, fault.end, NO_DATA, detail=f"query failed: {failed}")
             )
             continue
-        results.append(_one(item, fault, run.end, outcome or [], step_s))
+        if item.sli.kind == "ratio":
+            results.append(_from_increments(item, fault, run, fetched, step_s))
+        else:
+            assert item.sli.query is not None
+            results.append(_one(item, fault, run.end, fetched.get(item.sli.query) or [], step_s))
     return results
+
+
+def _from_increments(
+    item: Recovery, fault: Fault, run: RunInfo, fetched: dict, step_s: float
+) -> RecoveryResult:
+    sli = item.sli
+    assert sli.total is not None
+    part_query = sli.good or sli.bad
+    assert part_query is not None
+    grid = grid_points(run.start, step_s, fault.end, run.end, include_end=True)
+    totals = process_groups(fetched.get(sli.total) or [])
+    parts = process_groups(fetched.get(part_query) or [])
+    groups = []  # per group (e.g. per service): (total increments, part increments)
+    for key, group in totals.items():
+        part = parts.get(key)
+        if part is None and len(parts) == 1 and len(totals) == 1:
+            part = next(iter(parts.values()))
+        groups.append((step_increments(group, grid, step_s),
+                       step_increments(part, grid, step_s) if part else [None] * len(grid)))
+    if not grid or not groups:
+        return _result(item, fault.label, fault.end, NO_DATA,
+                       detail=f"no samples of {sli.name!r} after the fault ended")
+    state: list[bool | None] = [None] * len(groups)  # the last judged increment per group
+    streak = 0
+    streak_start: float | None = None
+    last_change = fault.end  # the time of the last step that brought new events
+    for i, t in enumerate(grid):
+        changed = False
+        hole = False
+        for g, (total, part) in enumerate(groups):
+            events, part_events = total[i], part[i]
+            if events is None or part_events is None:
+                hole = hole or (events is None)
+                continue
+            if events > 0:
+                share = part_events / events
+                state[g] = meets(share if sli.good else 1.0 - share, item.op, item.threshold)
+                changed = True
+        ok = not hole and all(s is True for s in state if s is not None) and any(
+            s is not None for s in state)
+        if ok:
+            if streak == 0:
+                # the good increment covers the time since the previous scrape's events
+                streak_start = max(fault.end, last_change)
+            streak += 1
+        else:
+            streak, streak_start = 0, None
+        if changed:
+            last_change = t
+        if streak >= item.consecutive:
+            assert streak_start is not None
+            return _recovered(item, fault, streak_start, "per-scrape increments of ")
+    return _result(
+        item,
+        fault.label,
+        fault.end,
+        FAIL,
+        detail=f"not back to {sli.name} {item.op} {item.threshold:g} (per-scrape increments) "
+        f"for {item.consecutive} samples by the end of the run "
+        f"({run.end - fault.end:.1f}s after the fault ended)",
+    )
+
+
+def _recovered(item: Recovery, fault: Fault, at: float, how: str = "") -> RecoveryResult:
+    seconds = max(0.0, at - fault.end)
+    if seconds > item.target_seconds:
+        verdict = FAIL
+    elif item.warning_seconds is not None and seconds > item.warning_seconds:
+        verdict = WARNING
+    else:
+        verdict = PASS
+    return _result(
+        item,
+        fault.label,
+        fault.end,
+        verdict,
+        recovered_at=at,
+        seconds=seconds,
+        detail=f"{how}{item.sli.name} {item.op} {item.threshold:g} for {item.consecutive} "
+        f"samples from {seconds:.1f}s after the fault ended "
+        f"(objective: within {item.target_seconds:g}s)",
+    )
 
 
 def _one(
@@ -85,24 +178,7 @@ def _one(
             streak += 1
         if streak >= item.consecutive:
             assert streak_start is not None
-            seconds = max(0.0, streak_start - fault.end)
-            if seconds > item.target_seconds:
-                verdict = FAIL
-            elif item.warning_seconds is not None and seconds > item.warning_seconds:
-                verdict = WARNING
-            else:
-                verdict = PASS
-            return _result(
-                item,
-                fault.label,
-                fault.end,
-                verdict,
-                recovered_at=streak_start,
-                seconds=seconds,
-                detail=f"{item.sli.name} {item.op} {item.threshold:g} for {item.consecutive} "
-                f"samples from {seconds:.1f}s after the fault ended "
-                f"(objective: within {item.target_seconds:g}s)",
-            )
+            return _recovered(item, fault, streak_start)
     return _result(
         item,
         fault.label,

@@ -9,6 +9,7 @@ from typing import Any
 
 from slo.fields import Doc, join, type_name
 from slo.spec import (
+    DEFAULT_COVERAGE,
     PHASES,
     RATIO_AGGREGATES,
     ROUTE_CLASSES,
@@ -48,6 +49,7 @@ _OBJECTIVE_FIELDS = (
     "key",
     "weight",
     "routeClass",
+    "coverage",
 )
 _CRITERIA_FIELDS = ("target", "warning")
 _RECOVERY_FIELDS = (
@@ -95,7 +97,8 @@ def resilience_document(
     doc.only(
         spec,
         "spec",
-        ("dataSource", "step", "score", "objectives", "recovery", "hpa", "integrity", "comparison"),
+        ("dataSource", "step", "score", "coverage", "objectives", "recovery", "hpa",
+         "integrity", "comparison"),
     )
     ds_name = doc.string(spec, "spec", "dataSource")
     if ds_name is not None and ds_name not in datasources:
@@ -120,6 +123,9 @@ def resilience_document(
                 "spec.score.warning", f"must be <= score.pass ({passing:g}), got {warning:g}"
             )
         score = ScorePolicy(passing=passing, warning=warning)
+
+    coverage = doc.percent(spec, "spec", "coverage", default=DEFAULT_COVERAGE)
+    assert coverage is not None
 
     objectives: list[Objective] = []
     for i, raw in enumerate(doc.sequence(spec, "spec", "objectives")):
@@ -187,6 +193,7 @@ def resilience_document(
         comparisons=tuple(comparisons),
         comparison_root=comparison_root,
         score=score,
+        coverage=coverage,
         slis=slis,
         slos=slos,
     )
@@ -283,6 +290,7 @@ def _objective(
         or ""
     )
     key, weight = _weight_key(doc, m, path)
+    coverage = doc.percent(m, path, "coverage")
 
     phases: dict[str, Criteria] = {}
     raw_phases = doc.required(m, path, "phases")
@@ -347,6 +355,7 @@ def _objective(
         sample_threshold=sample_threshold,
         slo=slo_name,
         route_class=route_class,
+        coverage=coverage,
     )
 
 
@@ -355,9 +364,11 @@ def _recovery(doc: Doc, raw: Any, path: str, slis: dict[str, SLI]) -> Recovery:
     doc.only(m, path, _RECOVERY_FIELDS)
     name = doc.name(m, path)
     sli = _sli_ref(doc, m, path, slis)
-    if sli.kind != "threshold":
+    if sli.kind != "threshold" and not sli.counter:
         raise doc.error(
-            join(path, "sli"), f"recovery needs a threshold SLI, {sli.name!r} is a ratio SLI"
+            join(path, "sli"),
+            f"recovery needs a threshold SLI or a ratio SLI over counters (counter: true, "
+            f"judged on per-scrape increments); {sli.name!r} is a ratio SLI over rates",
         )
     op = doc.op(m, path)
     threshold = doc.number(m, path, "threshold", required=True)

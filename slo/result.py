@@ -47,6 +47,8 @@ class ObjectiveResult:
     samples: int = 0
     series: dict[str, str] | None = None  # the labels of the worst series, when several
     route_class: str | None = None  # the route class judged (the objective's routeClass)
+    coverage: float | None = None  # share of the phase's expected samples found (0..1)
+    longest_hole_s: float | None = None  # the longest run of missing samples in the phase
 
 
 @dataclass

@@ -1,8 +1,11 @@
 """Time series as Prometheus returns them, and the reductions objectives judge.
 
 A :class:`Series` holds one labelled series of a range query on a regular
-grid (NaN samples dropped: ``0/0`` ratios mean "no traffic", not a value).
-The reductions work on the samples of one time window.
+grid. NaN samples (``0/0`` ratios: "no traffic") are kept apart from the
+values, in ``no_traffic``: they are not a value to judge, but they are not a
+hole either. A grid point with neither is a hole (nothing was scraped or
+recorded), which :func:`coverage` measures. The reductions work on the
+samples of one time window.
 """
 
 from __future__ import annotations
@@ -15,11 +18,17 @@ from dataclasses import dataclass, field
 from slo.spec import meets
 
 
+# labels that name one process exporting a counter, not what is counted: increments are
+# taken per process (a restart resets only its own counter), then summed without them
+PROCESS_LABELS = ("instance", "pod")
+
+
 @dataclass
 class Series:
     labels: dict[str, str]
     times: list[float] = field(default_factory=list)
     values: list[float] = field(default_factory=list)
+    no_traffic: list[float] = field(default_factory=list)  # times of NaN samples
 
     @property
     def key(self) -> tuple[tuple[str, str], ...]:
@@ -30,7 +39,16 @@ class Series:
         """The samples with ``start <= t <= end`` (``t < end`` unless ``include_end``)."""
         lo = bisect_left(self.times, start)
         hi = bisect_right(self.times, end) if include_end else bisect_left(self.times, end)
-        return Series(self.labels, self.times[lo:hi], self.values[lo:hi])
+        nlo = bisect_left(self.no_traffic, start)
+        nhi = (bisect_right(self.no_traffic, end) if include_end
+               else bisect_left(self.no_traffic, end))
+        return Series(self.labels, self.times[lo:hi], self.values[lo:hi],
+                      self.no_traffic[nlo:nhi])
+
+    def before(self, t: float) -> float | None:
+        """The last value at or before ``t``, or None."""
+        i = bisect_right(self.times, t)
+        return self.values[i - 1] if i else None
 
     def at(self, t: float, tolerance: float) -> float | None:
         """The sample at ``t`` (within ``tolerance``), or None."""
@@ -51,11 +69,13 @@ def from_matrix(result: Sequence[dict]) -> list[Series]:
         pairs = item.get("values", ())
         times = [float(t) for t, _ in pairs]
         values = [float(v) for _, v in pairs]
+        no_traffic: list[float] = []
         if any(v != v for v in values):  # NaN (0/0 ratios): no traffic, not a value
+            no_traffic = [t for t, v in zip(times, values, strict=True) if v != v]
             kept = [(t, v) for t, v in zip(times, values, strict=True) if v == v]
             times = [t for t, _ in kept]
             values = [v for _, v in kept]
-        out.append(Series(dict(item.get("metric", {})), times, values))
+        out.append(Series(dict(item.get("metric", {})), times, values, no_traffic))
     return out
 
 
@@ -68,8 +88,10 @@ def merge(parts: Sequence[list[Series]]) -> list[Series]:
             if key in merged:
                 merged[key].times.extend(s.times)
                 merged[key].values.extend(s.values)
+                merged[key].no_traffic.extend(s.no_traffic)
             else:
-                merged[key] = Series(dict(s.labels), list(s.times), list(s.values))
+                merged[key] = Series(dict(s.labels), list(s.times), list(s.values),
+                                     list(s.no_traffic))
     return list(merged.values())
 
 
@@ -114,3 +136,121 @@ def event_sum(series: Series, counter: bool) -> float:
     for prev, cur in zip(series.values, series.values[1:], strict=False):
         total += cur - prev if cur >= prev else cur
     return total
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much of a window the samples cover, on the query's grid."""
+
+    expected: int  # grid points in the window
+    found: int  # grid points with a sample (a value or "no traffic") in some series
+    longest_hole_s: float  # the longest run of grid points without one, in seconds
+    hole_start: float | None  # where that run starts
+
+    @property
+    def share(self) -> float:
+        return 1.0 if self.expected == 0 else self.found / self.expected
+
+
+def grid_points(origin: float, step_s: float, start: float, end: float,
+                include_end: bool) -> list[float]:
+    """The query grid ``origin + k*step`` inside ``[start, end)`` (``]`` with ``include_end``)."""
+    first = math.ceil((start - origin) / step_s - 1e-9)
+    points = []
+    k = max(first, 0)
+    while True:
+        t = origin + k * step_s
+        if t > end + 1e-9 or (not include_end and t >= end - 1e-9):
+            return points
+        points.append(t)
+        k += 1
+
+
+def coverage(series: Sequence[Series], grid: Sequence[float], step_s: float) -> Coverage:
+    """Which grid points have a sample (a value or "no traffic") in any of ``series``."""
+    tolerance = step_s / 2
+    longest = run = 0
+    longest_start: float | None = None
+    run_start: float | None = None
+    found = 0
+    for t in grid:
+        present = any(
+            s.at(t, tolerance) is not None or _near(s.no_traffic, t, tolerance) for s in series
+        )
+        if present:
+            found += 1
+            run, run_start = 0, None
+            continue
+        if run == 0:
+            run_start = t
+        run += 1
+        if run > longest:
+            longest, longest_start = run, run_start
+    return Coverage(len(grid), found, longest * step_s, longest_start)
+
+
+def _near(times: list[float], t: float, tolerance: float) -> bool:
+    i = bisect_left(times, t - tolerance)
+    return i < len(times) and times[i] <= t + tolerance
+
+
+def process_groups(series: Sequence[Series]) -> dict[tuple, list[Series]]:
+    """Counter series grouped by their labels without :data:`PROCESS_LABELS` and the name."""
+    groups: dict[tuple, list[Series]] = {}
+    for s in series:
+        key = tuple(sorted((k, v) for k, v in s.labels.items()
+                           if k not in PROCESS_LABELS and k != "__name__"))
+        groups.setdefault(key, []).append(s)
+    return groups
+
+
+def counter_increase(series: Sequence[Series], start: float, end: float, step_s: float,
+                     include_end: bool = False) -> float | None:
+    """Events counted by ``series`` (one counter per process) between ``start`` and ``end``.
+
+    Each process's increase runs from its last sample at or before ``start`` to its
+    last sample in the window; a process first seen inside the window started there
+    and counts from 0, unless its first sample is at the window's start (the data
+    begins there: that sample is the base). A counter reset counts the new value.
+    None when no series has a sample in the window.
+    """
+    total = 0.0
+    seen = False
+    for s in series:
+        window = s.window(start, end, include_end)
+        if not window.values:
+            continue
+        seen = True
+        base = s.before(start)
+        values = window.values
+        if base is None and window.times[0] - start <= step_s / 2:
+            base, values = values[0], values[1:]
+        previous = 0.0 if base is None else base
+        for value in values:
+            total += value - previous if value >= previous else value
+            previous = value
+    return total if seen else None
+
+
+def step_increments(series: Sequence[Series], grid: Sequence[float],
+                    step_s: float) -> list[float | None]:
+    """Per grid point, the events counted since the previous grid point (None: no sample)."""
+    tolerance = step_s / 2
+    out: list[float | None] = []
+    previous: list[float | None] = [None] * len(series)
+    for t in grid:
+        total = 0.0
+        seen = False
+        for i, s in enumerate(series):
+            value = s.at(t, tolerance)
+            if value is None:
+                continue
+            seen = True
+            before = previous[i]
+            if before is None:
+                earlier = s.before(t - tolerance)
+                before = value if earlier is None else earlier
+            total += value - before if value >= before else value
+            previous[i] = value
+        out.append(total if seen else None)
+    return out

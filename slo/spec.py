@@ -36,6 +36,9 @@ PHASES = ("warmup", "baseline", "fault", "recovery", RUN_PHASE)
 ROUTE_CLASSES = ("order-entry", "reads", "analytics")
 #: the label an objective with ``routeClass`` selects its series by
 ROUTE_CLASS_LABEL = "route_class"
+# an objective needs this share of its phase's expected samples (spec.coverage overrides);
+# below it the phase is inconclusive: a hole in the data must never hide a failure
+DEFAULT_COVERAGE = 0.9
 
 
 def lower_is_better(op: str) -> bool:
@@ -117,6 +120,8 @@ class Objective:
     slo: str | None = None  # the OpenSLO SLO it came from, if any
     # judge only the series whose ``route_class`` label is this (the name then ends [class])
     route_class: str | None = None
+    # the share of a phase's expected samples needed to judge it (None: the spec's default)
+    coverage: float | None = None
 
 
 @dataclass(frozen=True)
@@ -202,6 +207,7 @@ class Spec:
     comparisons: tuple[Comparison, ...] = ()
     comparison_root: Path | None = None
     score: ScorePolicy = field(default_factory=ScorePolicy)
+    coverage: float = DEFAULT_COVERAGE
     slis: dict[str, SLI] = field(default_factory=dict)
     slos: dict[str, SLO] = field(default_factory=dict)
 

@@ -15,7 +15,7 @@ Layout (Unix seconds, ``B`` = the labelled cases' run start, three hours ago):
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,6 +73,10 @@ def known_data(b: float, r: float) -> OpenMetrics:
     om.add(p99, {"case": "warn"}, b, end, _by_phase(b, 0.22, 0.40, 0.12))
     om.add(p99, {"case": "bad"}, b, end, _by_phase(b, 0.10, 1.50, 0.12))
     om.add(p99, {"case": "prev"}, b, end, _by_phase(b, 0.115, 0.40, 0.12))
+    # the load generator not scraped for 30 s of the 60 s baseline (its slow answers then
+    # never reach Prometheus): the 30 samples left look healthy
+    om.add(p99, {"case": "hole"}, b, end,
+           lambda t: None if b + 15 <= t < b + 45 else _by_phase(b, 0.10, 0.40, 0.12)(t))
 
     errors = "client:errors:ratio_rate10s"
 
@@ -138,6 +142,25 @@ SERVER_P99 = {"order-entry": (0.06, 0.4, 0.07), "reads": (0.15, 0.8, 0.2),
               "analytics": (0.6, 1.3, 0.7)}
 
 
+RECOVERY_OFFSET = 2.6  # the reference runs' errors stop this long after the fault ends
+
+
+def cumulative(
+    start: float, end: float, initial: float, per_second: Callable[[float], float]
+) -> Callable[[float], float]:
+    """A counter sampled every second: ``initial`` at ``start``, then ``per_second(t)``
+    events counted in each second ``(t-1, t]``."""
+    values: dict[int, float] = {}
+    total = initial
+    t = start
+    while t <= end + 1e-9:
+        if t > start:
+            total += per_second(t)
+        values[round(t * 1000)] = total
+        t += 1.0
+    return lambda t: values[round(t * 1000)]
+
+
 def reference_run(om: OpenMetrics, r: float, analytics_p99: float | None = None) -> None:
     """A healthy run for slo/specs/reference-platform.yaml: a fault that hurts a little,
     recovered 2.6 s after the fault ends. Every SLI of the reference spec has data.
@@ -176,6 +199,26 @@ def reference_run(om: OpenMetrics, r: float, analytics_p99: float | None = None)
     om.add("service:replicas_ready", {"service": "orders"}, r, end, hurt(1, 2))
     om.add("platform:database_up", {}, r, end, lambda t: 1)
     om.add("platform:outbox_lag_seconds", {}, r, end, lambda t: 0.5)
+    # raw counters, one per process, for the SLIs counted between a phase's bounds: 2 % of
+    # requests fail from the fault's start until 2.6 s after its end, then none (each
+    # sample at t counts the requests of (t-1, t])
+    stop = fault_end + RECOVERY_OFFSET
+
+    def failing(t: float) -> float:
+        return max(0.0, min(t, stop) - max(t - 1, r + 60))
+
+    for instance in ("worker-1:9646", "worker-2:9646"):
+        labels = {"instance": instance}
+        om.add("instance:client_requests:total", labels, r, end,
+               cumulative(r, end, 5000.0, lambda t: 10.0))
+        om.add("instance:client_failures:total", labels, r, end,
+               cumulative(r, end, 3.0, lambda t: 0.2 * failing(t)))
+    for service, rate in (("gateway", 20.0), ("orders", 12.0)):
+        labels = {"service": service, "instance": f"{service}:8000"}
+        om.add("instance:http_requests:total", labels, r, end,
+               cumulative(r, end, 9000.0, lambda t, rate=rate: rate))
+        om.add("instance:http_errors:total", labels, r, end,
+               cumulative(r, end, 7.0, lambda t, rate=rate: rate * 0.02 * failing(t)))
 
 
 @pytest.fixture(scope="session")
