@@ -33,7 +33,7 @@ from slo.result import EXIT_CODES, GateResult
 from slo.run import RunInfo, read_run, window_run
 from slo.spec import RUN_PHASE, Spec
 from slo.validation import load_spec
-from slo.verdict import Item, decide
+from slo.verdict import Item, decide, run_checks
 
 SPECS_DIR = Path(__file__).resolve().parent / "specs"
 DEFAULT_SPEC = SPECS_DIR / "reference-platform.yaml"
@@ -171,11 +171,14 @@ def evaluate(
     ]
     if run.only_phase is not None and not objectives:
         items.append(Item(f"objectives [{run.only_phase}]", "no_data", False, 0.0))
+    checks, broken_stage = run_checks(run)
+    items += [Item(c.name, c.verdict, c.key, c.weight) for c in checks]
     incomplete = None
     if run.status is not None and run.status != "completed":
         # "interrupted", "failed", or "running" (the runner was killed outright)
         incomplete = f"the run is {run.status}: a partial run cannot pass"
-    decision = decide(items, spec.score, error, incomplete)
+    refusal = "; ".join(p for p in (error, broken_stage) if p) or None
+    decision = decide(items, spec.score, refusal, incomplete)
     return GateResult(
         verdict=decision.verdict,
         exit_code=EXIT_CODES[decision.verdict],
@@ -189,6 +192,7 @@ def evaluate(
         hpa=hpa,
         integrity=integrity,
         comparison=comparison,
+        run_checks=checks,
         reasons=decision.reasons,
         error=error,
         run_id=run.run_id,

@@ -38,6 +38,7 @@ def _cases(result: GateResult) -> list[tuple[str, str, str, str]]:
         ("slo.comparison", f"{c.name} [{c.phase}]", c.verdict, c.detail)
         for c in result.comparison.items
     ]
+    cases += [("slo.run", f"{c.name} [run]", c.verdict, c.detail) for c in result.run_checks]
     return cases
 
 

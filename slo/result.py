@@ -140,6 +140,7 @@ class GateResult:
     hpa: list[HPAResult] = field(default_factory=list)
     integrity: IntegrityResult | None = None
     comparison: ComparisonResult = field(default_factory=lambda: ComparisonResult(None))
+    run_checks: list[Any] = field(default_factory=list)  # slo.verdict.RunCheck
     reasons: list[str] = field(default_factory=list)
     error: str | None = None
     run_id: str | None = None
@@ -164,6 +165,7 @@ class GateResult:
             "hpa": [asdict(h) for h in self.hpa],
             "integrity": asdict(self.integrity) if self.integrity else None,
             "comparison": asdict(self.comparison),
+            "run_checks": [asdict(c) for c in self.run_checks],
             "reasons": self.reasons,
             "error": self.error,
             "run_id": self.run_id,

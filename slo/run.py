@@ -58,6 +58,10 @@ class RunInfo:
     status: str | None = None
     prometheus_url: str | None = None
     only_phase: str | None = None  # a bare window: judge only the criteria of this phase
+    # run.json's "experiment" (status, deviated, residue_clean) and "stages" (each stage's
+    # ok/error): the run-level checks of the verdict (slo/verdict.py)
+    experiment: dict[str, Any] | None = None
+    stages: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def phase(self, name: str) -> Phase | None:
         """The named phase; ``run`` spans the whole run after its warmup (if any)."""
@@ -200,6 +204,14 @@ def read_run(results_dir: Path) -> RunInfo:
         )
     if end <= start:
         raise ResultsError(path, "ended_at", f"the run must end after it starts ({end} <= {start})")
+    experiment = data.get("experiment")
+    if experiment is not None and not isinstance(experiment, dict):
+        raise ResultsError(path, "experiment", "expected an object")
+    if experiment is not None and not isinstance(experiment.get("deviated", False), bool):
+        raise ResultsError(path, "experiment.deviated", "expected true or false")
+    stages = data.get("stages") or {}
+    if not isinstance(stages, dict) or not all(isinstance(v, dict) for v in stages.values()):
+        raise ResultsError(path, "stages", "expected an object of stage -> object")
     target = data.get("target") if isinstance(data.get("target"), str) else None
     url = data.get("prometheus_url") if isinstance(data.get("prometheus_url"), str) else None
     return RunInfo(
@@ -213,4 +225,6 @@ def read_run(results_dir: Path) -> RunInfo:
         target=target,
         status=data.get("status"),
         prometheus_url=url,
+        experiment=experiment,
+        stages=stages,
     )

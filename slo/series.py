@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 from slo.spec import meets
 
-
 # labels that name one process exporting a counter, not what is counted: increments are
 # taken per process (a restart resets only its own counter), then summed without them
 PROCESS_LABELS = ("instance", "pod")

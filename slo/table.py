@@ -76,6 +76,9 @@ def render(result: GateResult, console: Console | None = None) -> None:
     if result.integrity is not None:
         i = result.integrity
         console.print(Text.assemble("Data integrity: ", _verdict(i.verdict), f"  {i.detail}"))
+    for check in result.run_checks:
+        console.print(Text.assemble(f"Run: {check.name}: ", _verdict(check.verdict),
+                                    f"  {check.detail}"))
     if result.comparison.items:
         table = Table(
             title=f"Versus {result.comparison.previous_run or 'no earlier passing run'}",

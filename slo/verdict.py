@@ -1,13 +1,16 @@
 """The total score and the gate verdict from the item verdicts.
 
 Every judged item (objective x phase, recovery, HPA check, integrity, relative
-criterion) scores 1 for pass, 0.75 for warning and 0 for fail, times its
+criterion, and the run's own checks: the experiment's steady-state hypothesis)
+scores 1 for pass, 0.75 for warning and 0 for fail, times its
 weight; the score is the weighted share in percent. Items with no data or not
 applicable do not score.
 
 Verdict, in order:
 
-1. ``error`` when the evaluation itself failed (Prometheus down, a bad query);
+1. ``error`` when the evaluation itself failed (Prometheus down, a bad query)
+   or a stage of the run failed (the load, the experiment, the fault sweep, the
+   reconcile...: a run that did not do what it was asked cannot certify anything);
 2. ``fail`` when a key item failed, or when even counting every no-data item
    as a pass the score stays below the warning threshold;
 3. ``inconclusive`` when the run did not complete (interrupted or failed), any
@@ -29,7 +32,12 @@ from slo.result import (
     POINTS,
     WARNING,
 )
+from slo.run import RunInfo
 from slo.spec import ScorePolicy
+
+HYPOTHESIS = "steady-state hypothesis"
+# the stage that is the gate itself: not a reason to refuse a verdict
+_OWN_STAGES = ("gate",)
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,44 @@ class Verdict:
     verdict: str
     score: float | None
     reasons: list[str]
+
+
+@dataclass(frozen=True)
+class RunCheck:
+    """A check of the run itself, read from run.json (key: a failure fails the run)."""
+
+    name: str
+    verdict: str
+    detail: str
+    key: bool = True
+    weight: float = 1.0
+
+
+def run_checks(run: RunInfo) -> tuple[list[RunCheck], str | None]:
+    """The run's own checks, and why it cannot be certified (a failed stage), if it cannot.
+
+    A deviated steady-state hypothesis is a resilience finding: a failed key check. A
+    stage that broke (an exception, residue left, a load that ignored its stop) is not
+    a finding but a run that did not do what it was asked: an error. Reconcile's
+    findings are judged by the integrity item, from reconcile.json.
+    """
+    checks: list[RunCheck] = []
+    experiment = run.experiment or {}
+    if "deviated" in experiment:
+        if experiment["deviated"]:
+            checks.append(RunCheck(HYPOTHESIS, FAIL, "the experiment's steady-state hypothesis "
+                                   "deviated after the fault (see chaos-journal.json)"))
+        else:
+            checks.append(RunCheck(HYPOTHESIS, PASS, "the experiment's steady-state hypothesis "
+                                   "held before and after the fault"))
+    broken = [
+        f"{name}: {info['error']}"
+        for name, info in run.stages.items()
+        if name not in _OWN_STAGES and info.get("ok") is False and info.get("error")
+    ]
+    problem = ("a stage of the run failed, so it cannot certify the platform: "
+               + "; ".join(broken)) if broken else None
+    return checks, problem
 
 
 def score_of(items: list[Item], no_data_as: float | None = None) -> float | None:

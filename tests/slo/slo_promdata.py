@@ -98,8 +98,8 @@ def running_prometheus(tsdb: Path, folder: Path) -> Iterator[str]:
             "--storage.tsdb.retention.time=30d",
             # a live Prometheus ends a series at a failed scrape with a staleness marker,
             # which backfilled data cannot carry; a 1 s lookback does the same for the
-            # known data (1 s apart, queried on the same grid), so a hole stays a hole instead of being
-            # filled with the last value for 5 minutes
+            # known data (1 s apart, queried on the same grid), so a hole stays a hole
+            # instead of being filled with the last value for 5 minutes
             "--query.lookback-delta=1s",
             "--log.level=warn",
         ],

@@ -492,6 +492,9 @@ class Orchestrator:
     def _gate(self) -> None:
         from slo.gate import evaluate_run
 
+        # the gate judges run.json (the experiment, every stage so far): save it first
+        self.record.status = self._status()
+        self._save()
         self.gate = evaluate_run(self.results_dir, spec=self.scenario.slo_spec,
                                  prometheus_url=self.conn.prometheus_url)
         self._stage("gate", verdict=self.gate.verdict, exit_code=self.gate.exit_code)
@@ -568,28 +571,23 @@ class Orchestrator:
         return "failed" if self.failed_reasons else "completed"
 
     def _finish(self) -> RunOutcome:
+        """The run's outcome: the gate's verdict, which judged run.json's experiment and
+        stages too (slo/verdict.py), so every output says the same thing."""
         reasons = list(self.failed_reasons)
+        if self.gate is not None and "report" in self.record.stages \
+                and self.record.stages["report"].get("ok") is False:
+            # a stage failed after the gate judged: judge again so slo.json says so too
+            self.record.status = self._status()
+            self._save()
+            self._optional("gate", self._gate)
         if self.gate is not None:
             verdict = str(self.gate.verdict)
             exit_code = int(self.gate.exit_code)
+            reasons += [r for r in self.gate.reasons if r not in reasons]
         else:
             verdict = "error"
             exit_code = EXIT_ERROR
             reasons.append("the SLO gate did not run, there is no verdict")
-        outcome = self.experiment_outcome
-        if outcome is not None and outcome.deviated and exit_code == EXIT_PASS:
-            exit_code = EXIT_FAIL
-            verdict = "fail"
-            reasons.append("the experiment's steady-state hypothesis deviated")
-        if self.reconcile_ok is False and exit_code == EXIT_PASS:
-            exit_code = EXIT_FAIL
-            verdict = "fail"
-            reasons.append("reconcile found lost, duplicated or mis-booked orders")
-        if self.failed_reasons and exit_code == EXIT_PASS and not self.interrupted:
-            # a run that did not do what it was asked to cannot certify the platform; a
-            # proven failure (lost orders, a key objective) still stands as exit 1
-            exit_code = EXIT_ERROR
-            verdict = "error"
         status = self._status()
         if self.interrupted:
             exit_code = EXIT_INTERRUPTED
