@@ -1,13 +1,11 @@
 """Comparison with the previous run of the same scenario: what got better, what got worse.
 
-The previous run is found next to this one: the sibling folder (in the parent
-of the results folder) whose ``run.json`` names the same scenario (and the same
-target, when both say) and has the latest ``started_at`` before this run's.
+The previous run is found next to this one by :mod:`runfolder.history` (the same
+rule as the gate's relative criteria, without asking that it passed).
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +15,7 @@ from reports.integrity import read_integrity
 from reports.objectives import read_slo
 from reports.results import ResultsFolder
 from reports.run_info import read_run_info, read_verdict
+from runfolder.history import previous_run
 
 UNCHANGED_WITHIN_PCT = 5.0
 _VERDICT_RANK = {"pass": 4, "warning": 3, "not_applicable": 2, "inconclusive": 1, "no_data": 1,
@@ -49,46 +48,14 @@ class ComparisonView:
         return [i for i in self.items if i.direction == direction]
 
 
-def _run_meta(run_dir: Path) -> tuple[str | None, str | None, float | None]:
-    """Scenario, target and start of a sibling run; Nones when its run.json is unreadable
-    (a sibling is not this report's input, so it is skipped rather than an error)."""
-    try:
-        data = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None, None, None
-    if not isinstance(data, dict):
-        return None, None, None
-    started = data.get("started_at")
-    if isinstance(started, bool) or not isinstance(started, (int, float)):
-        started = None
-    scenario, target = data.get("scenario"), data.get("target")
-    return (scenario if isinstance(scenario, str) else None,
-            target if isinstance(target, str) else None, started)
-
-
 def find_previous_run(results_dir: Path, scenario: str, started_at: float | None,
                       target: str | None = None) -> Path | None:
     """The latest earlier run of ``scenario`` (on ``target``, when given) among the
-    siblings of ``results_dir``."""
+    siblings of ``results_dir``, whatever its verdict (:mod:`runfolder.history`)."""
     if started_at is None:
         return None
-    here = results_dir.resolve()
-    best: tuple[float, Path] | None = None
-    try:
-        siblings = list(here.parent.iterdir())
-    except OSError:
-        return None
-    for sibling in siblings:
-        if sibling == here or not sibling.is_dir():
-            continue
-        other_scenario, other_target, other_started = _run_meta(sibling)
-        if other_scenario != scenario or other_started is None or other_started >= started_at:
-            continue
-        if target and other_target and other_target != target:
-            continue  # a kubernetes run is no baseline for a local one
-        if best is None or other_started > best[0]:
-            best = (other_started, sibling)
-    return best[1] if best else None
+    found = previous_run(results_dir, scenario, started_at, target)
+    return None if found is None else found[0]
 
 
 def _direction(previous: float | None, current: float | None, lower_is_better: bool | None,

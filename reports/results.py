@@ -14,14 +14,16 @@ from pathlib import Path
 from reports.errors import ResultsFileError, ResultsNotFoundError
 from reports.fields import Fields
 from reports.locust_csv import LocustResults, read_locust
+from runfolder import layout
+from runfolder.errors import RunFolderError
+from runfolder.record import load_document
 
 JSON_FILES = {
-    "run": "run.json",
-    "slo": "slo.json",
-    "reconcile": "reconcile.json",
-    "journal": "chaos-journal.json",
-    "residue": "residue.json",
-    "timeseries": "timeseries.json",
+    "slo": layout.SLO_JSON,
+    "reconcile": layout.RECONCILE_JSON,
+    "journal": layout.CHAOS_JOURNAL_JSON,
+    "residue": layout.RESIDUE_JSON,
+    "timeseries": layout.TIMESERIES_JSON,
 }
 
 
@@ -57,6 +59,17 @@ def read_json(path: Path) -> Fields | None:
     return Fields(data, path)
 
 
+def read_run_json(results_dir: Path) -> Fields | None:
+    """``run.json``, read and checked by :mod:`runfolder` (its owner); None when absent."""
+    path = results_dir / layout.RUN_JSON
+    if not path.exists():
+        return None
+    try:
+        return Fields(load_document(path), path)
+    except RunFolderError as exc:
+        raise ResultsFileError(exc.source, exc.field, exc.problem) from exc
+
+
 def folder_files(results_dir: Path, limit: int = 200) -> list[tuple[str, int]]:
     """The files of a results folder (relative path, bytes), for the report's appendix."""
     out: list[tuple[str, int]] = []
@@ -64,7 +77,7 @@ def folder_files(results_dir: Path, limit: int = 200) -> list[tuple[str, int]]:
         if len(out) >= limit:
             break
         if path.is_file() and not path.name.startswith(".") and path.name not in (
-                "report.html", "index.html"):
+                layout.REPORT_HTML, layout.INDEX_HTML):
             out.append((path.relative_to(results_dir).as_posix(), path.stat().st_size))
     return out
 
@@ -74,7 +87,9 @@ def load_results(results_dir: Path) -> ResultsFolder:
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         raise ResultsNotFoundError(results_dir, "no such results folder")
-    folder = ResultsFolder(path=results_dir)
+    folder = ResultsFolder(path=results_dir, run=read_run_json(results_dir))
+    if folder.run is None:
+        folder.missing.append(layout.RUN_JSON)
     for attr, name in JSON_FILES.items():
         loaded = read_json(results_dir / name)
         setattr(folder, attr, loaded)

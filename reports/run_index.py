@@ -18,8 +18,9 @@ from markupsafe import Markup
 from reports.charts import sparkline
 from reports.errors import ReportError, ResultsNotFoundError
 from reports.integrity import read_integrity
-from reports.results import ResultsFolder, read_json
+from reports.results import ResultsFolder, read_json, read_run_json
 from reports.run_info import read_run_info, read_verdict
+from runfolder.layout import MARKERS
 
 MAX_DEPTH = 3
 VERDICT_COLORS = {"pass": "#16a34a", "warning": "#ca8a04", "fail": "#dc2626", "error": "#7f1d1d"}
@@ -56,7 +57,7 @@ def _run_dirs(root: Path) -> list[Path]:
     found = []
     for dirpath, dirnames, filenames in os.walk(root):
         depth = len(Path(dirpath).relative_to(root).parts)
-        if "run.json" in filenames or "slo.json" in filenames:
+        if any(marker in filenames for marker in MARKERS):
             found.append(Path(dirpath))
             dirnames[:] = []  # a run folder's own subfolders (journal/, logs/) are not runs
             continue
@@ -76,7 +77,7 @@ def _row(run_dir: Path, root: Path, link_base: Path) -> RunRow:
     report = run_dir / "report.html"
     href = _href(report, link_base) if report.is_file() else None
     try:
-        folder = ResultsFolder(path=run_dir, run=read_json(run_dir / "run.json"),
+        folder = ResultsFolder(path=run_dir, run=read_run_json(run_dir),
                                slo=read_json(run_dir / "slo.json"),
                                reconcile=read_json(run_dir / "reconcile.json"))
         info = read_run_info(folder)

@@ -1,10 +1,10 @@
 """Relative criteria: compare with the last passing run of the same scenario.
 
 Earlier runs live side by side in a results root (by default the parent of
-the run's results folder): each folder with a ``run.json`` and a ``slo.json``
-whose verdict is ``pass`` or ``warning`` and whose scenario matches is a
-candidate; the one that started last before this run is the reference. No
-reference run means the criterion is not applicable (never passed).
+the run's results folder); :mod:`runfolder.history` picks the one that started
+last before this run, of the same scenario and target, whose ``slo.json``
+verdict is ``pass`` or ``warning``. No reference run means the criterion is not
+applicable (never passed).
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from runfolder.history import previous_run
+from runfolder.layout import SLO_JSON
 from slo.result import (
     FAIL,
     NO_DATA,
@@ -26,29 +28,18 @@ from slo.result import (
 from slo.run import RunInfo
 from slo.spec import Comparison, Spec, lower_is_better
 
-PASSING = ("pass", "warning")
-
 
 def find_previous_run(root: Path, run: RunInfo) -> tuple[Path, dict[str, Any]] | None:
-    """The folder and slo.json of the last passing run of ``run.scenario`` under ``root``."""
-    if run.scenario is None or not root.is_dir():
+    """The folder and slo.json of the last passing run of ``run.scenario`` under ``root``
+    (the one rule of :mod:`runfolder.history`)."""
+    if run.scenario is None:
         return None
-    best: tuple[float, Path, dict[str, Any]] | None = None
-    current = run.results_dir.resolve() if run.results_dir else None
-    for folder in root.iterdir():
-        if not folder.is_dir() or (current is not None and folder.resolve() == current):
-            continue
-        meta, slo = _load(folder / "run.json"), _load(folder / "slo.json")
-        if meta is None or slo is None or meta.get("scenario") != run.scenario:
-            continue
-        if slo.get("verdict") not in PASSING:
-            continue
-        started = meta.get("started_at")
-        if not isinstance(started, int | float) or started >= run.start:
-            continue
-        if best is None or started > best[0]:
-            best = (float(started), folder, slo)
-    return None if best is None else (best[1], best[2])
+    found = previous_run(run.results_dir, run.scenario, run.start, run.target, root=root,
+                         passing_only=True)
+    if found is None:
+        return None
+    slo = _load(found[0] / SLO_JSON)
+    return None if slo is None else (found[0], slo)
 
 
 def evaluate_comparisons(

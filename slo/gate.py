@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from runfolder.layout import JUNIT_XML, RUN_JSON, SLO_JSON
 from slo.comparison import evaluate_comparisons
 from slo.errors import PrometheusError, ResultsError
 from slo.hpa import applicable as hpa_applicable
@@ -37,8 +38,6 @@ from slo.verdict import Item, decide, run_checks
 
 SPECS_DIR = Path(__file__).resolve().parent / "specs"
 DEFAULT_SPEC = SPECS_DIR / "reference-platform.yaml"
-SLO_JSON = "slo.json"
-JUNIT_XML = "junit.xml"
 
 
 def evaluate_run(
@@ -64,7 +63,7 @@ def evaluate_run(
     )
     if not url:
         raise ResultsError(
-            results_dir / "run.json",
+            results_dir / RUN_JSON,
             "prometheus_url",
             "no Prometheus URL: not in run.json, not in the spec, not given",
         )

@@ -1,12 +1,11 @@
 """The time windows a gate judges: a run's phases and faults, or a bare window.
 
-Read from a results folder's ``run.json`` (docs/contracts.md §4) or built from
-``--from``/``--to``. Times are Unix seconds (float).
+Read from a results folder's ``run.json`` (through :mod:`runfolder`, which owns it)
+or built from ``--from``/``--to``. Times are Unix seconds (float).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import time
@@ -15,6 +14,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from runfolder.errors import RunFolderError
+from runfolder.layout import RUN_JSON
+from runfolder.record import read_run as runfolder_read
 from slo.errors import ResultsError
 from slo.spec import RUN_PHASE
 
@@ -130,101 +132,36 @@ def window_run(
 
 
 def read_run(results_dir: Path) -> RunInfo:
-    """The run described by ``results_dir/run.json``; raise :class:`ResultsError` if malformed."""
-    path = results_dir / "run.json"
-    if not results_dir.is_dir():
-        raise ResultsError(results_dir, "(folder)", "no such results folder")
+    """The run described by ``results_dir/run.json`` (read by :mod:`runfolder`); raise
+    :class:`ResultsError` if malformed."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ResultsError(path, "(file)", "no run.json in the results folder") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ResultsError(path, "(file)", f"not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ResultsError(path, "(file)", "expected a JSON object")
-
-    def number(obj: dict, key: str, where: str, required: bool = True) -> float | None:
-        value = obj.get(key)
-        if value is None and not required:
-            return None
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
-            raise ResultsError(path, f"{where}{key}", f"expected Unix seconds, got {value!r}")
-        return float(value)
-
-    phases: list[Phase] = []
-    raw_phases = data.get("phases") or []
-    if not isinstance(raw_phases, list):
-        raise ResultsError(path, "phases", "expected a list")
-    for i, p in enumerate(raw_phases):
-        if not isinstance(p, dict) or not isinstance(p.get("name"), str):
-            raise ResultsError(path, f"phases[{i}].name", "expected a phase with a name")
-        start = number(p, "start", f"phases[{i}].")
-        end = number(p, "end", f"phases[{i}].", required=False)
-        assert start is not None
-        if end is None:  # an interrupted run: the phase ran until the run ended
-            end = number(data, "ended_at", "", required=False) or start
-        if end < start:
-            raise ResultsError(path, f"phases[{i}].end", f"ends before it starts ({end} < {start})")
-        phases.append(Phase(p["name"], start, end))
-
-    faults: list[Fault] = []
-    raw_faults = data.get("faults") or []
-    if not isinstance(raw_faults, list):
-        raise ResultsError(path, "faults", "expected a list")
-    for i, f in enumerate(raw_faults):
-        if not isinstance(f, dict):
-            raise ResultsError(path, f"faults[{i}]", "expected an object")
-        start = number(f, "start", f"faults[{i}].")
-        end = number(f, "end", f"faults[{i}].", required=False)
-        assert start is not None
-        args = f.get("args") if isinstance(f.get("args"), dict) else {}
-        faults.append(
-            Fault(
-                action=f.get("action"),
-                target=f.get("target"),
-                start=start,
-                end=end if end is not None else start,
-                args=args,
-            )
-        )
-
-    started = number(data, "started_at", "", required=False)
-    ended = number(data, "ended_at", "", required=False)
-    start = min(
-        [p.start for p in phases] + ([started] if started is not None else []), default=None
+        record = runfolder_read(results_dir)
+    except RunFolderError as exc:
+        raise ResultsError(exc.source, exc.field, exc.problem) from None
+    phases = tuple(Phase(p.name, p.start, p.end if p.end is not None else p.start)
+                   for p in record.phases)
+    faults = tuple(
+        Fault(action=f.get("action"), target=f.get("target"), start=float(f["start"]),
+              end=float(f["end"]), args=f.get("args") or {})
+        for f in record.faults
     )
-    end = max([p.end for p in phases] + ([ended] if ended is not None else []), default=None)
-    if start is None or end is None:
-        raise ResultsError(
-            path, "started_at", "no time window: neither phases nor started_at/ended_at"
-        )
+    start = min([p.start for p in phases] + [record.started_at])
+    end = max([p.end for p in phases]
+              + ([record.ended_at] if record.ended_at is not None else []))
     if end <= start:
-        raise ResultsError(path, "ended_at", f"the run must end after it starts ({end} <= {start})")
-    experiment = data.get("experiment")
-    if experiment is not None and not isinstance(experiment, dict):
-        raise ResultsError(path, "experiment", "expected an object")
-    if experiment is not None and not isinstance(experiment.get("deviated", False), bool):
-        raise ResultsError(path, "experiment.deviated", "expected true or false")
-    stages = data.get("stages") or {}
-    if not isinstance(stages, dict) or not all(isinstance(v, dict) for v in stages.values()):
-        raise ResultsError(path, "stages", "expected an object of stage -> object")
-    target = data.get("target") if isinstance(data.get("target"), str) else None
-    url = data.get("prometheus_url") if isinstance(data.get("prometheus_url"), str) else None
+        raise ResultsError(results_dir / RUN_JSON, "ended_at",
+                           f"the run must end after it starts ({end} <= {start})")
     return RunInfo(
         start=start,
         end=end,
-        phases=tuple(phases),
-        faults=tuple(faults),
+        phases=phases,
+        faults=faults,
         results_dir=results_dir,
-        run_id=data.get("run_id"),
-        scenario=data.get("scenario"),
-        target=target,
-        status=data.get("status"),
-        prometheus_url=url,
-        experiment=experiment,
-        stages=stages,
+        run_id=record.run_id,
+        scenario=record.scenario or None,
+        target=record.target or None,
+        status=record.status or None,
+        prometheus_url=record.prometheus_url,
+        experiment=record.experiment,
+        stages=record.stages,
     )

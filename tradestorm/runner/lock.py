@@ -21,6 +21,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from runfolder.errors import RunFolderError
+from runfolder.layout import RUN_JSON
+from runfolder.record import read_run
 from tradestorm.errors import TargetError
 
 LOCK_NAME = "runner.lock"
@@ -43,10 +46,10 @@ def abandoned_run(state_dir: Path) -> dict[str, Any] | None:
     if not results:
         return None
     try:
-        run = json.loads((Path(results) / "run.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        run = read_run(Path(results))
+    except RunFolderError:
         return None
-    return last if run.get("status") == "running" else None
+    return last if run.status == "running" else None
 
 
 def mark_abandoned(state_dir: Path, say: Callable[[str], None]) -> Path | None:
@@ -55,18 +58,17 @@ def mark_abandoned(state_dir: Path, say: Callable[[str], None]) -> Path | None:
     if last is None:
         return None
     results = Path(last["results_dir"])
-    run_json = results / "run.json"
-    record = json.loads(run_json.read_text(encoding="utf-8"))
+    run_json = results / RUN_JSON
+    record = read_run(results)
     found = time.time()
-    record["status"] = "interrupted"
-    record["verdict"] = record.get("verdict") or "error"
-    record.setdefault("interrupted_at", found)
-    record.setdefault("errors", []).append(
+    record.status = "interrupted"
+    record.verdict = record.verdict or "error"
+    if record.interrupted_at is None:
+        record.interrupted_at = found
+    record.errors.append(
         f"run: its process (pid {last.get('pid')}) ended without finishing the run (killed?); "
         f"found at {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(found))} by the next run")
-    tmp = run_json.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record, indent=2), encoding="utf-8")
-    os.replace(tmp, run_json)
+    record.write(results)
     say(f"the previous run ({last.get('scenario')}, pid {last.get('pid')}) was killed before "
         f"it finished: {run_json} marked interrupted")
     return run_json

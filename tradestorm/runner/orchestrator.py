@@ -40,18 +40,14 @@ import yaml
 from rich.console import Console
 from rich.markup import escape
 
+from runfolder.record import PhaseRecord, RunRecord, write_json
 from slo.durations import format_duration
 from slo.errors import PrometheusError
 from slo.prometheus import PrometheusSource
 from tradestorm.runner import versions as versions_mod
 from tradestorm.runner.errors import StageError
 from tradestorm.runner.progress import Progress, RunView
-from tradestorm.runner.results import (
-    PhaseRecord,
-    RunRecord,
-    write_json,
-    write_yaml,
-)
+from tradestorm.runner.results import write_yaml
 from tradestorm.runner.scenario import Scenario, fault_duration_key
 from tradestorm.targets import Connection, LoadRequest
 
