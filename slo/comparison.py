@@ -10,6 +10,7 @@ applicable (never passed).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,14 @@ from slo.run import RunInfo
 from slo.spec import Comparison, Spec, lower_is_better
 
 
+@dataclass(frozen=True)
+class Previous:
+    """The earlier run relative criteria compared with: its folder and its slo.json."""
+
+    folder: str | None
+    slo: dict[str, Any] | None
+
+
 def find_previous_run(root: Path, run: RunInfo) -> tuple[Path, dict[str, Any]] | None:
     """The folder and slo.json of the last passing run of ``run.scenario`` under ``root``
     (the one rule of :mod:`runfolder.history`)."""
@@ -43,10 +52,18 @@ def find_previous_run(root: Path, run: RunInfo) -> tuple[Path, dict[str, Any]] |
 
 
 def evaluate_comparisons(
-    spec: Spec, run: RunInfo, objectives: list[ObjectiveResult], root: Path | None
-) -> ComparisonResult:
+    spec: Spec,
+    run: RunInfo,
+    objectives: list[ObjectiveResult],
+    root: Path | None,
+    known: Previous | None = None,
+) -> tuple[ComparisonResult, Previous | None]:
+    """The relative criteria, and the earlier run they compared with (kept as evidence).
+
+    ``known`` is that earlier run as saved in an evidence pack (``Previous(None, None)``:
+    none was found then); without it, the results root is searched."""
     if not spec.comparisons:
-        return ComparisonResult(previous_run=None, detail="no relative criteria in the spec")
+        return ComparisonResult(previous_run=None, detail="no relative criteria in the spec"), None
     if run.results_dir is None or run.scenario is None:
         return ComparisonResult(
             None,
@@ -55,17 +72,23 @@ def evaluate_comparisons(
                 for c in spec.comparisons
             ],
             detail="not a run",
-        )
-    root = root or spec.comparison_root or run.results_dir.parent
-    found = find_previous_run(root, run)
+        ), None
+    if known is not None:
+        found = (known.folder, known.slo) if known.folder and known.slo is not None else None
+        where = "when the run was judged"
+    else:
+        root = root or spec.comparison_root or run.results_dir.parent
+        located = find_previous_run(root, run)
+        found = (str(located[0]), located[1]) if located else None
+        where = f"in {root}"
     if found is None:
-        text = f"no earlier passing run of scenario {run.scenario!r} in {root}"
+        text = f"no earlier passing run of scenario {run.scenario!r} {where}"
         return ComparisonResult(
             None, [_item(c, NOT_APPLICABLE, detail=text) for c in spec.comparisons], detail=text
-        )
+        ), Previous(None, None)
     folder, previous = found
     items = [_compare(spec, c, objectives, previous) for c in spec.comparisons]
-    return ComparisonResult(previous_run=str(folder), items=items)
+    return ComparisonResult(previous_run=folder, items=items), Previous(folder, previous)
 
 
 def _compare(

@@ -6,7 +6,9 @@ Entry points (docs/contracts.md §5)::
     evaluate_window(start, end, *, prometheus_url, spec=None, out_dir=None, ...) -> GateResult
 
 Both write ``slo.json`` and ``junit.xml`` (into the results folder, or
-``out_dir``). A malformed spec or results folder raises
+``out_dir``); a run's folder also gets the evidence pack (the samples judged,
+the spec as judged: :mod:`slo.evidence`) and is sealed (``manifest.json``), so
+:mod:`slo.verify` can judge it again offline. A malformed spec or results folder raises
 (:class:`slo.errors.InputFileError`); everything met while evaluating —
 Prometheus down, a rejected query, missing data — is returned as a verdict
 (``error`` or ``inconclusive``, exit code 2), never as a pass.
@@ -21,13 +23,15 @@ import time
 from pathlib import Path
 
 from runfolder.layout import JUNIT_XML, RUN_JSON, SLO_JSON
-from slo.comparison import evaluate_comparisons
+from runfolder.manifest import seal
+from slo.comparison import Previous, evaluate_comparisons
 from slo.errors import PrometheusError, ResultsError
+from slo.evidence import Evidence, save_evidence
 from slo.hpa import applicable as hpa_applicable
 from slo.hpa import evaluate_hpa, hpa_queries
 from slo.integrity import evaluate_integrity
 from slo.junit import write_junit
-from slo.objectives import evaluate_objective, phases_to_judge
+from slo.objectives import Fetched, evaluate_objective, phases_to_judge
 from slo.prometheus import PrometheusSource
 from slo.recovery import evaluate_recovery, faults_for
 from slo.result import EXIT_CODES, GateResult
@@ -70,6 +74,8 @@ def evaluate_run(
     result = evaluate(loaded, run, url, results_root=results_root)
     if write:
         write_result(result, results_dir)
+        save_evidence(result.evidence, results_dir)
+        seal(results_dir)
     return result
 
 
@@ -132,8 +138,18 @@ def evaluate(
 ) -> GateResult:
     """Evaluate ``spec`` over ``run`` against Prometheus at ``prometheus_url``."""
     started = time.time()
+    fetched, error = fetch(spec, run, prometheus_url, workers=workers, timeout_s=timeout_s)
+    return judge(spec, run, fetched, error, started=started, prometheus_url=prometheus_url,
+                 results_root=results_root)
+
+
+def fetch(
+    spec: Spec, run: RunInfo, prometheus_url: str, *, workers: int = 4, timeout_s: float = 15.0
+) -> tuple[Fetched, str | None]:
+    """Every query the evaluation needs, over the run's window, and what went wrong if anything
+    (a failed query stays in the result as its error)."""
     error: str | None = None
-    fetched: dict = {}
+    fetched: Fetched = {}
     queries = collect_queries(spec, run)
     with PrometheusSource(prometheus_url, timeout_s=timeout_s, workers=workers) as source:
         try:
@@ -147,7 +163,25 @@ def evaluate(
         failed = [v for v in fetched.values() if isinstance(v, PrometheusError)]
         if failed:
             error = "; ".join(dict.fromkeys(str(e) for e in failed))
+    return fetched, error
 
+
+def judge(
+    spec: Spec,
+    run: RunInfo,
+    fetched: Fetched,
+    error: str | None,
+    *,
+    started: float,
+    prometheus_url: str | None,
+    results_root: Path | None = None,
+    previous: Previous | None = None,
+) -> GateResult:
+    """The verdict from already-fetched samples (live, or saved in the evidence pack).
+
+    ``previous`` fixes the earlier run the relative criteria compare with (offline,
+    from the evidence); without it the results root is searched.
+    """
     objectives = [
         evaluate_objective(o, phase, run, fetched, spec.step_s, spec.coverage)
         for o in spec.objectives
@@ -158,7 +192,8 @@ def evaluate(
     ]
     hpa = [evaluate_hpa(check, run, fetched, spec.step_s) for check in spec.hpa]
     integrity = evaluate_integrity(spec.integrity, run.results_dir)
-    comparison = evaluate_comparisons(spec, run, objectives, results_root)
+    comparison, compared_with = evaluate_comparisons(spec, run, objectives, results_root,
+                                                     previous)
 
     items = [Item(f"{o.name} [{o.phase}]", o.verdict, o.key, o.weight) for o in objectives]
     items += [Item(f"recovery {r.name} [{r.fault}]", r.verdict, r.key, r.weight) for r in recovery]
@@ -198,6 +233,7 @@ def evaluate(
         scenario=run.scenario,
         target=run.target,
         score_policy={"pass": spec.score.passing, "warning": spec.score.warning},
+        evidence=Evidence(spec.path, spec.step_s, fetched, error, compared_with),
     )
 
 

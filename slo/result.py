@@ -149,6 +149,7 @@ class GateResult:
     score_policy: dict[str, float] = field(default_factory=dict)
     slo_path: Path | None = None
     junit_path: Path | None = None
+    evidence: Any = None  # slo.evidence.Evidence: what it was judged on (not in slo.json)
 
     def to_dict(self) -> dict[str, Any]:
         data = {

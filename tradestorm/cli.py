@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "reconcile": "tradestorm.commands.reconcile:reconcile",
     "chaos": "tradestorm.commands.chaos:chaos",
     "gate": "tradestorm.commands.gate:gate",
+    "verify": "tradestorm.commands.verify:verify",
     "report": "tradestorm.commands.report:report",
     "run": "tradestorm.commands.run:run",
     "demo": "tradestorm.commands.run:demo",

@@ -40,6 +40,7 @@ import yaml
 from rich.console import Console
 from rich.markup import escape
 
+from runfolder.manifest import seal
 from runfolder.record import PhaseRecord, RunRecord, write_json
 from slo.durations import format_duration
 from slo.errors import PrometheusError
@@ -591,6 +592,11 @@ class Orchestrator:
         self.record.verdict = verdict
         self.record.exit_code = exit_code
         self._save()
+        if self.gate is not None:
+            try:  # the folder as it is now is what `tradestorm verify` checks
+                seal(self.results_dir)
+            except OSError as exc:
+                reasons.append(f"the results folder could not be sealed: {exc}")
         report = self.report_path if self.report_path and self.report_path.exists() else None
         return RunOutcome(results_dir=self.results_dir, status=status, verdict=verdict,
                           exit_code=exit_code, report=report, reasons=reasons, record=self.record)
