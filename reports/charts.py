@@ -199,6 +199,11 @@ class _Frame:
             tick += step
         return out
 
+    def holes(self, holes: Sequence[Band]) -> list[str]:
+        """Hatched windows where a series had no sample at all."""
+        return [_hole_svg(self, h) for h in holes
+                if h.end >= self.start and h.start <= self.end]
+
     def bands(self, bands: Sequence[Band], markers: Sequence[Marker]) -> list[str]:
         out = []
         for marker in markers:
@@ -229,6 +234,15 @@ class _Frame:
         return out
 
 
+def _hole_svg(frame: _Frame, hole: Band) -> str:
+    x0 = frame.x(max(hole.start, frame.start))
+    x1 = frame.x(min(max(hole.end, hole.start), frame.end))
+    return (f'<rect class="hole" x="{x0:.1f}" y="{frame.top}" width="{max(x1 - x0, 2.0):.1f}" '
+            f'height="{frame.bottom - frame.top}"><title>no samples of {escape(hole.label)} '
+            f'({fmt.clock(hole.start - frame.start)}–{fmt.clock(hole.end - frame.start)})'
+            f'</title></rect>')
+
+
 def line_chart(
     series: Sequence[Series],
     *,
@@ -243,8 +257,10 @@ def line_chart(
     integer: bool = False,
     width: int = 960,
     height: int = 230,
+    holes: Sequence[Band] = (),
 ) -> Chart:
-    """A time-series chart over ``[start, end]`` (Unix seconds)."""
+    """A time-series chart over ``[start, end]`` (Unix seconds); ``holes`` are where a series
+    had no sample at all (hatched: the gate's coverage rule counts them)."""
     values = [v for s in series for v in _finite(s.points)]
     has_data = bool(values)
     y_low = min(0.0, min(values)) if values else 0.0
@@ -265,6 +281,7 @@ def line_chart(
                      f'text-anchor="end">{escape(fmt.value(tick, unit))}</text>')
     parts.extend(frame.x_axis())
     parts.extend(frame.bands(bands, markers))
+    parts.extend(frame.holes(holes))
 
     legend = []
     drawn = 0

@@ -6,6 +6,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from reports import fmt
+from reports.errors import ResultsFileError
+from reports.fields import Fields
 from reports.results import ResultsFolder
 from reports.run_info import PHASE_ORDER
 
@@ -29,14 +31,28 @@ class ObjectiveRow:
     detail: str
     query: str
     route_class: str | None = None  # the route class judged (slo.json ``route_class``)
+    relative_to: str | None = None  # a relative objective: value is a ratio to this phase
+    interval: tuple[float, float] | None = None  # its 95 % bootstrap confidence interval
 
     @property
     def measured(self) -> str:
-        return fmt.value(self.value, self.unit) if self.value is not None else "no data"
+        if self.value is None:
+            return "no data"
+        if self.relative_to is not None:
+            text = f"{self.value:.3g}× {self.relative_to}"
+            if self.interval is not None:
+                text += f" (95 % {self.interval[0]:.3g}–{self.interval[1]:.3g}×)"
+            return text
+        return fmt.value(self.value, self.unit)
 
     @property
     def objective(self) -> str:
         op = _OPS.get(self.op, self.op)
+        if self.relative_to is not None:
+            text = f"{op} {self.target:g}× {self.relative_to}" if self.target is not None else "—"
+            if self.warning is not None:
+                text += f" (warn {op} {self.warning:g}×)"
+            return text
         text = f"{op} {fmt.value(self.target, self.unit)}" if self.target is not None else "—"
         if self.warning is not None:
             text += f" (warn {op} {fmt.value(self.warning, self.unit)})"
@@ -145,6 +161,18 @@ class SloView:
         return [o for o in self.objectives if o.verdict in ("fail", "warning")]
 
 
+def _pair(item: Fields, key: str) -> tuple[float, float] | None:
+    """``[low, high]`` or None when absent."""
+    if not item.has(key) or item.data.get(key) is None:
+        return None
+    raw = item.raw_list(key)
+    if len(raw) != 2 or not all(isinstance(x, int | float) and not isinstance(x, bool)
+                                for x in raw):
+        raise ResultsFileError(item.path, f"{item.prefix}.{key}", f"expected [low, high], "
+                               f"got {raw!r}")
+    return float(raw[0]), float(raw[1])
+
+
 def read_slo(folder: ResultsFolder) -> SloView:
     slo = folder.slo
     if slo is None:
@@ -167,6 +195,8 @@ def read_slo(folder: ResultsFolder) -> SloView:
             detail=o.text("detail") or "",
             query=o.text("query") or "",
             route_class=o.text("route_class"),
+            relative_to=o.text("relative_to"),
+            interval=_pair(o, "interval"),
         ))
     for r in slo.objs("recovery"):
         view.recovery.append(RecoveryRow(

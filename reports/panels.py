@@ -63,6 +63,7 @@ class SeriesData:
     unit: str | None
     query: str | None
     points: list[tuple[float, float | None]]
+    holes: list[tuple[float, float]] = field(default_factory=list)
 
 
 def _points(item: Fields) -> list[tuple[float, float | None]]:
@@ -99,7 +100,22 @@ def read_series(folder: ResultsFolder) -> list[SeriesData]:
             unit=item.text("unit"),
             query=item.text("query"),
             points=_points(item),
+            holes=_holes(item),
         ))
+    return out
+
+
+def _holes(item: Fields) -> list[tuple[float, float]]:
+    """``holes`` of a timeseries.json series: ``[start, end]`` pairs (absent before schema 1's
+    holes were written: none)."""
+    out = []
+    for j, pair in enumerate(item.raw_list("holes") if item.has("holes") else []):
+        try:
+            start, end = (float(x) for x in pair)
+        except (TypeError, ValueError):
+            raise ResultsFileError(item.path, f"{item.prefix}.holes[{j}]",
+                                   f"expected [start, end] in Unix seconds, got {pair!r}") from None
+        out.append((start, end))
     return out
 
 
@@ -181,10 +197,12 @@ def build_panels(folder: ResultsFolder, info: RunInfo) -> list[PanelView]:
             unit = chosen[0].unit
         if spec.key == "error_rate" and chosen and chosen[0].unit in ("%", "percent"):
             unit = "%"
+        holes = [Band(a, b, s.name) for s in chosen for a, b in s.holes]
         chart = line_chart(
             [Series(s.name, s.points) for s in chosen],
             start=start, end=end, unit=unit, title=spec.title, bands=bands,
             markers=markers, step=spec.step, y_max=spec.y_max, integer=spec.integer,
+            holes=holes,
         )
         views.append(PanelView(
             key=spec.key if spec.prefix is None else f"{spec.key}_{spec.prefix}",

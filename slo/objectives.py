@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from slo.errors import PrometheusError
+from slo.relative import interval, judge_relative, ratio
 from slo.result import FAIL, NO_DATA, NOT_APPLICABLE, PASS, WARNING, ObjectiveResult
-from slo.run import RunInfo
+from slo.run import Phase, RunInfo
 from slo.series import (
     Coverage,
     Series,
@@ -99,6 +100,9 @@ def evaluate_objective(
             "left cannot vouch for the phase"
         )
         return result
+    if objective.relative_to is not None:
+        return _judge_relative(objective, criteria, result, run, fetched, phase, step_s,
+                               needed)
     values = _phase_values(objective, fetched, phase.start, phase.end, include_end, step_s)
     if not values and covered.found:
         of_class = (f" for route class {objective.route_class!r}"
@@ -132,6 +136,72 @@ def evaluate_objective(
     if len(values) > 1:
         result.series = dict(series.key)
         result.detail += f"; worst of {len(values)} series: {series.label_text()}"
+    return result
+
+
+def _judge_relative(
+    objective: Objective,
+    criteria: Criteria,
+    result: ObjectiveResult,
+    run: RunInfo,
+    fetched: Fetched,
+    phase: Phase,
+    step_s: float,
+    needed: float,
+) -> ObjectiveResult:
+    """This phase's reduced samples over the reference phase's, with a bootstrap interval
+    (slo/relative.py); the reference phase must meet the coverage rule too."""
+    reference_name = objective.relative_to
+    assert reference_name is not None and objective.sli.query is not None
+    result.relative_to = reference_name
+    reference = run.phase(reference_name)
+    if reference is None:
+        result.detail = f"the reference phase {reference_name!r} is not in this run"
+        return result
+    ref_end = reference.end >= run.end
+    ref_grid = grid_points(run.start, step_s, reference.start, reference.end, ref_end)
+    ref_cover = _coverage(objective, fetched, ref_grid, step_s)
+    if ref_cover.share < needed:
+        result.detail = (f"the reference phase {reference_name} has {ref_cover.share:.0%} of "
+                         f"its expected samples (needs {needed:.0%}): nothing to compare with")
+        return result
+    judged = []
+    for series in _series(fetched, objective.sli.query, objective.route_class):
+        here = series.window(phase.start, phase.end, phase.end >= run.end).values
+        there = series.window(reference.start, reference.end, ref_end).values
+        if not here or not there:
+            continue
+        value = ratio(here, there, objective.aggregate)
+        seed = f"{objective.name}|{phase.name}|{series.label_text()}"
+        bounds = interval(here, there, objective.aggregate, seed) if value is not None else None
+        if value is None or bounds is None:
+            continue  # a reference of 0 cannot be compared with
+        verdict = judge_relative(value, bounds, objective.op, criteria)
+        judged.append((_RANK[verdict], verdict, value, bounds, series, len(here),
+                       reduce(there, objective.aggregate)))
+    if not judged:
+        result.detail = (f"no series of {objective.sli.name!r} has samples in both "
+                         f"{phase.name} and {reference_name} (or the reference is 0)")
+        return result
+    worse = max if lower_is_better(objective.op) else min
+    top = max(j[0] for j in judged)
+    candidates = [j for j in judged if j[0] == top]
+    _, verdict, value, bounds, series, samples, reference_value = next(
+        j for j in candidates if j[2] == worse(c[2] for c in candidates))
+    result.verdict, result.value, result.samples = verdict, value, samples
+    result.reference_value = reference_value
+    result.interval = [round(bounds[0], 6), round(bounds[1], 6)]
+    limits = f"{objective.op} {criteria.target:g}x"
+    if criteria.warning is not None:
+        limits += f" (warning beyond {criteria.warning:g}x)"
+    result.detail = (
+        f"{objective.aggregate} in {phase.name} is {value:.3g}x the {reference_name}'s "
+        f"({reference_value:.4g}{objective.sli.unit and ' ' + objective.sli.unit}); 95% "
+        f"interval {bounds[0]:.3g}x to {bounds[1]:.3g}x over {samples} samples; objective "
+        f"{limits}: {verdict}"
+    )
+    if len(judged) > 1:
+        result.series = dict(series.key)
     return result
 
 

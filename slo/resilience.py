@@ -13,6 +13,7 @@ from slo.spec import (
     PHASES,
     RATIO_AGGREGATES,
     ROUTE_CLASSES,
+    RUN_PHASE,
     SIDES,
     SLI,
     SLO,
@@ -50,6 +51,7 @@ _OBJECTIVE_FIELDS = (
     "weight",
     "routeClass",
     "coverage",
+    "relativeTo",
 )
 _CRITERIA_FIELDS = ("target", "warning")
 _RECOVERY_FIELDS = (
@@ -291,6 +293,14 @@ def _objective(
     )
     key, weight = _weight_key(doc, m, path)
     coverage = doc.percent(m, path, "coverage")
+    relative_to = doc.choice(m, path, "relativeTo", tuple(p for p in PHASES if p != RUN_PHASE))
+    if relative_to is not None:
+        if sli.kind != "threshold" or aggregate == "compliance":
+            raise doc.error(join(path, "relativeTo"), "a relative objective compares the "
+                            "samples of a threshold SLI (e.g. p99 latency, throughput) reduced "
+                            f"by mean, max, min or a percentile; {sli.name!r} with "
+                            f"aggregate {aggregate!r} is not one")
+        unit = "×"
 
     phases: dict[str, Criteria] = {}
     raw_phases = doc.required(m, path, "phases")
@@ -317,6 +327,9 @@ def _objective(
             raise doc.error(cpath, f"unknown phase {phase!r} (phases: {', '.join(PHASES)})")
         if phase in phases:
             raise doc.error(cpath, "phase listed twice")
+        if relative_to is not None and phase == relative_to:
+            raise doc.error(cpath, f"a phase cannot be judged relative to itself (relativeTo: "
+                            f"{relative_to})")
         c = doc.mapping(criteria, cpath) if criteria is not None else {}
         doc.only(c, cpath, _CRITERIA_FIELDS)
         bounds = (0.0, 1.0) if aggregate in ("compliance", "ratio") else (None, None)
@@ -356,6 +369,7 @@ def _objective(
         slo=slo_name,
         route_class=route_class,
         coverage=coverage,
+        relative_to=relative_to,
     )
 
 

@@ -49,6 +49,9 @@ class ObjectiveResult:
     route_class: str | None = None  # the route class judged (the objective's routeClass)
     coverage: float | None = None  # share of the phase's expected samples found (0..1)
     longest_hole_s: float | None = None  # the longest run of missing samples in the phase
+    relative_to: str | None = None  # a relative objective: value = this phase's / that one's
+    reference_value: float | None = None  # the reference phase's reduced value
+    interval: list[float] | None = None  # the value's 95 % bootstrap confidence interval
 
 
 @dataclass

@@ -122,6 +122,8 @@ class Objective:
     route_class: str | None = None
     # the share of a phase's expected samples needed to judge it (None: the spec's default)
     coverage: float | None = None
+    # judged as this phase's value over the named phase's (e.g. "baseline"): a ratio
+    relative_to: str | None = None
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
 The report is built from files only, so the runner saves the series it plots
 while Prometheus still runs (docs/contracts.md §4). Every panel reads the SLI
 recording rules of ``slo/rules``; points lie on the regular grid
-``start + k*step`` and a missing value is ``null``. Fixed series (client,
+``start + k*step`` and a missing value is ``null``. A series that has samples
+also lists its ``holes`` (``[start, end]`` where Prometheus had no sample at
+all, as opposed to a 0/0 "no traffic" sample), which the report draws. Fixed series (client,
 server, ...) are always present, all-null when Prometheus has none, so the
 report can say "no data" instead of silently dropping a line.
 """
@@ -140,11 +142,22 @@ def _entry(
 ) -> dict[str, Any]:
     points: list[list[float | None]] = []
     tolerance = step_s / 2
+    holes: list[list[float]] = []  # where a series that has samples has none (not 0/0)
+    hole_start: float | None = None
     for t in grid:
         value = series.at(t, tolerance) if series is not None else None
+        missing = (series is not None and series.times and value is None
+                   and not any(abs(n - t) <= tolerance for n in series.no_traffic))
+        if missing and hole_start is None:
+            hole_start = t
+        elif not missing and hole_start is not None:
+            holes.append([round(hole_start, 3), round(t, 3)])
+            hole_start = None
         if value is not None and not math.isfinite(value):
             value = None
         points.append([round(t, 3), value])
+    if hole_start is not None:
+        holes.append([round(hole_start, 3), round(grid[-1], 3)])
     return {
         "panel": panel.panel,
         "name": name,
@@ -152,4 +165,5 @@ def _entry(
         "labels": labels,
         "query": panel.query,
         "points": points,
+        "holes": holes,
     }

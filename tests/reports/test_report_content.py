@@ -281,3 +281,34 @@ def test_latency_table_shows_the_route_classes_apart(fresh_run):
     assert rows[0][2] == "42 ms ≤ 250 ms pass"
     assert rows[0][3] == "1.9 s ≤ 250 ms fail"
     assert rows[1][2] == "1.1 s ≤ 1.5 s pass"
+
+
+def test_a_relative_objective_shows_its_ratio_and_interval(fresh_run):
+    import json
+
+    folder = fresh_run("relative")
+    slo = json.loads((folder / "slo.json").read_text())
+    first = slo["objectives"][0]
+    first.update(name="p99-vs-baseline", phase="fault", value=4.02, unit="×", op="<=",
+                 target=3.0, warning=2.0, verdict="fail", relative_to="baseline",
+                 reference_value=0.1, interval=[3.61, 4.4])
+    (folder / "slo.json").write_text(json.dumps(slo))
+    text = soup_of(build_report(folder)).get_text(" ", strip=True)
+    assert "4.02× baseline (95 % 3.61–4.4×)" in text
+    assert "≤ 3× baseline (warn ≤ 2×)" in text
+
+
+def test_a_hole_in_a_series_is_drawn_on_its_chart(fresh_run):
+    import json
+
+    folder = fresh_run("holes")
+    doc = json.loads((folder / "timeseries.json").read_text())
+    client = next(s for s in doc["series"] if s["panel"] == "throughput"
+                  and s["name"] == "client")
+    start = doc["start"]
+    client["holes"] = [[start + 15, start + 45]]
+    (folder / "timeseries.json").write_text(json.dumps(doc))
+    soup = soup_of(build_report(folder))
+    holes = soup.select("svg rect.hole")
+    assert len(holes) == 1
+    assert holes[0].find("title").get_text() == "no samples of client (0:15–0:45)"

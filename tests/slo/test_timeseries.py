@@ -49,3 +49,15 @@ def test_export_with_prometheus_down_names_url(tmp_path):
     with pytest.raises(PrometheusUnreachable, match=url):
         export_timeseries(url, 1000.0, 1010.0, tmp_path / "t.json")
     assert not (tmp_path / "t.json").exists()
+
+
+def test_a_hole_is_listed_apart_from_the_points(tmp_path, known):
+    """5 s without any outbox sample in the slow-analytics run (tests/slo/conftest.py)."""
+    start = known.slow_analytics
+    path = export_timeseries(known.url, start, start + 150, tmp_path / "timeseries.json")
+    doc = json.loads(path.read_text())
+    outbox = next(s for s in doc["series"] if s["panel"] == "outbox_lag")
+    # the test Prometheus' 1 s lookback (its stand-in for staleness markers) fills the first
+    assert outbox["holes"] == [[start + 21, start + 25]]
+    complete = next(s for s in doc["series"] if s["name"] == "client_p99")
+    assert complete["holes"] == []
