@@ -229,7 +229,12 @@ def _blank(objective: Objective, phase: str, criteria: Criteria) -> ObjectiveRes
 def _coverage(
     objective: Objective, fetched: Fetched, grid: list[float], step_s: float
 ) -> Coverage:
-    """The worst coverage of the objective's series (grouped without process labels)."""
+    """The worst coverage of the objective's series (grouped without process labels).
+
+    Counters are covered when any of their processes was scraped: a counter keeps counting
+    between scrapes, so the phase's increments stay exact across a missed scrape (a process
+    that dies takes at most its last scrape interval's events with it), and a service whose
+    every process was down (the fault's doing) served no requests to miss."""
     sli = objective.sli
     queries = [sli.query] if sli.kind == "threshold" else [sli.total, sli.good or sli.bad]
     worst: Coverage | None = None
@@ -238,7 +243,7 @@ def _coverage(
         found = _series(fetched, query, objective.route_class)
         if not found and query != queries[0]:
             continue  # an absent good/bad series is judged below, not a hole
-        groups = list(process_groups(found).values()) or [[]]
+        groups = ([found] if sli.counter else list(process_groups(found).values())) or [[]]
         for group in groups:
             c = coverage(group, grid, step_s)
             if worst is None or c.share < worst.share:
