@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from slo import counters
 from slo.errors import PrometheusError
 from slo.relative import interval, judge_relative, ratio
 from slo.result import FAIL, NO_DATA, NOT_APPLICABLE, PASS, WARNING, ObjectiveResult
@@ -9,7 +10,6 @@ from slo.run import Phase, RunInfo
 from slo.series import (
     Coverage,
     Series,
-    counter_increase,
     coverage,
     event_sum,
     grid_points,
@@ -19,6 +19,7 @@ from slo.series import (
 from slo.spec import (
     DEFAULT_COVERAGE,
     ROUTE_CLASS_LABEL,
+    RUN_PHASE,
     Criteria,
     Objective,
     lower_is_better,
@@ -30,6 +31,8 @@ _RANK = {PASS: 0, WARNING: 1, FAIL: 2}
 # phases a scenario may leave out (a steady baseline has no fault); a missing phase
 # of another name is no data, so a typo in a spec is loud, never silently skipped
 STANDARD_PHASES = ("warmup", "baseline", "fault", "recovery")
+# phases that take the counter intervals across their bounds (slo/counters.py)
+REACHING_PHASES = ("fault", RUN_PHASE)
 
 
 def judge(value: float, op: str, target: float, warning: float | None) -> str:
@@ -103,7 +106,8 @@ def evaluate_objective(
     if objective.relative_to is not None:
         return _judge_relative(objective, criteria, result, run, fetched, phase, step_s,
                                needed)
-    values = _phase_values(objective, fetched, phase.start, phase.end, include_end, step_s)
+    values = _phase_values(objective, fetched, phase.start, phase.end, include_end, step_s,
+                           run.start, reaching=phase_name in REACHING_PHASES)
     if not values and covered.found:
         of_class = (f" for route class {objective.route_class!r}"
                     if objective.route_class is not None else "")
@@ -259,6 +263,8 @@ def _phase_values(
     end: float,
     include_end: bool,
     step_s: float,
+    data_start: float,
+    reaching: bool = False,
 ) -> list[tuple[Series, float, int]]:
     """(series, reduced value, sample count) for every series with samples in the window."""
     sli = objective.sli
@@ -281,7 +287,7 @@ def _phase_values(
     part_query = sli.good or sli.bad
     assert part_query is not None
     if sli.counter:
-        return _counter_ratios(objective, fetched, start, end, include_end, step_s)
+        return _counter_ratios(objective, fetched, start, end, data_start, step_s, reaching)
     totals = _series(fetched, sli.total, route_class)
     parts = _series(fetched, part_query, route_class)
     by_key = {s.key: s for s in parts}
@@ -308,31 +314,34 @@ def _counter_ratios(
     fetched: Fetched,
     start: float,
     end: float,
-    include_end: bool,
+    data_start: float,
     step_s: float,
+    reaching: bool,
 ) -> list[tuple[Series, float, int]]:
-    """Ratios of counter increments inside the phase, one per series group (e.g. per
-    service), each process's counter taken on its own: only the phase's own events count."""
+    """Ratios of the events counted inside the phase, one per series group (e.g. per
+    service), each process's counter taken on its own and placed by its scrape times
+    (slo/counters.py): only the phase's own events count; the fault phase and the whole
+    run (``reaching``) also take the scrape intervals across their bounds."""
     sli = objective.sli
     assert sli.total is not None
     part_query = sli.good or sli.bad
     assert part_query is not None
-    totals = process_groups(_series(fetched, sli.total, objective.route_class))
-    parts = process_groups(_series(fetched, part_query, objective.route_class))
+    groups = counters.grouped(
+        _series(fetched, sli.total, objective.route_class),
+        _series(fetched, part_query, objective.route_class),
+        _series(fetched, sli.scraped_at, objective.route_class) if sli.scraped_at else [],
+        step_s, data_start)
     out: list[tuple[Series, float, int]] = []
-    for key, group in totals.items():
-        events = counter_increase(group, start, end, step_s, include_end)
-        if events is None or events <= 0:
+    for key, found in groups.items():
+        counted = counters.count_between(found, start, end, reaching=reaching)
+        if counted is None or counted[0] <= 0:
             continue  # no events in the phase: nothing to judge for this group
-        part = parts.get(key)
-        if part is None and len(parts) == 1 and len(totals) == 1:
-            part = next(iter(parts.values()))
-        part_events = counter_increase(part, start, end, step_s, include_end) if part else None
+        events, part_events = counted
         if part_events is None:
             continue  # absence of the good/bad series is not evidence (use `or ... * 0`)
-        ratio = part_events / events
-        value = ratio if sli.good else 1.0 - ratio
-        samples = max(len(s.window(start, end, include_end).values) for s in group)
+        ratio_ = part_events / events
+        value = ratio_ if sli.good else 1.0 - ratio_
+        samples = sum(1 for i in found if i.end >= start and i.start < end)
         out.append((Series(dict(key)), min(1.0, max(0.0, value)), samples))
     return out
 

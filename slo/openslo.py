@@ -12,6 +12,8 @@ from slo.spec import SIDES, SLI, SLO, DataSource
 OPENSLO_API = "openslo/v1"
 SIDE_LABEL = "tradestorm.dev/side"
 UNIT_LABEL = "tradestorm.dev/unit"
+# a counter SLI's query of when each process was scraped (slo/counters.py)
+SCRAPED_AT_ANNOTATION = "tradestorm.dev/scraped-at"
 
 
 def datasource(doc: Doc, top: dict[str, Any], name: str) -> DataSource:
@@ -110,6 +112,19 @@ def sli_document(
     total, _ = _metric_query(
         doc, doc.required(ratio, rpath, "total"), join(rpath, "total"), datasources
     )
+    annotations = metadata.get("annotations") or {}
+    if not isinstance(annotations, dict):
+        raise doc.error("metadata.annotations", f"expected a mapping, got "
+                        f"{type_name(annotations)}")
+    scraped_at = annotations.get(SCRAPED_AT_ANNOTATION)
+    if scraped_at is not None and (not isinstance(scraped_at, str) or not scraped_at.strip()):
+        raise doc.error(f"metadata.annotations.{SCRAPED_AT_ANNOTATION}",
+                        "expected a PromQL query giving each process's scrape time")
+    if scraped_at is not None and not counter:
+        raise doc.error(f"metadata.annotations.{SCRAPED_AT_ANNOTATION}",
+                        "only a ratio SLI over counters (counter: true) has scrape times")
+    if scraped_at is not None:
+        doc.queries.append((f"metadata.annotations.{SCRAPED_AT_ANNOTATION}", scraped_at))
     return SLI(
         name=name,
         kind="ratio",
@@ -117,6 +132,7 @@ def sli_document(
         bad=bad,
         total=total,
         counter=counter,
+        scraped_at=scraped_at,
         description=description,
         side=side,
         unit=str(unit) or "ratio",

@@ -16,10 +16,11 @@ with no new events (between two scrapes) keeps the state of the last one.
 
 from __future__ import annotations
 
+from slo import counters
 from slo.errors import PrometheusError
 from slo.result import FAIL, NO_DATA, NOT_APPLICABLE, PASS, WARNING, RecoveryResult
 from slo.run import Fault, RunInfo
-from slo.series import Series, grid_points, process_groups, step_increments
+from slo.series import Series, grid_points
 from slo.spec import Recovery, meets
 
 
@@ -74,45 +75,42 @@ def _from_increments(
     part_query = sli.good or sli.bad
     assert part_query is not None
     grid = grid_points(run.start, step_s, fault.end, run.end, include_end=True)
-    totals = process_groups(fetched.get(sli.total) or [])
-    parts = process_groups(fetched.get(part_query) or [])
-    groups = []  # per group (e.g. per service): (total increments, part increments)
-    for key, group in totals.items():
-        part = parts.get(key)
-        if part is None and len(parts) == 1 and len(totals) == 1:
-            part = next(iter(parts.values()))
-        groups.append((step_increments(group, grid, step_s),
-                       step_increments(part, grid, step_s) if part else [None] * len(grid)))
-    if not grid or not groups:
+    groups = counters.grouped(
+        fetched.get(sli.total) or [], fetched.get(part_query) or [],
+        (fetched.get(sli.scraped_at) or []) if sli.scraped_at else [], step_s, run.start)
+    found_by_group = list(groups.values())
+    cells = [counters.per_step(found, grid, step_s) for found in found_by_group]
+    if not grid or not cells:
         return _result(item, fault.label, fault.end, NO_DATA,
                        detail=f"no samples of {sli.name!r} after the fault ended")
-    state: list[bool | None] = [None] * len(groups)  # the last judged increment per group
+    state: list[bool | None] = [None] * len(cells)  # the last judged step per group
     streak = 0
     streak_start: float | None = None
-    last_change = fault.end  # the time of the last step that brought new events
     for i, t in enumerate(grid):
-        changed = False
         hole = False
-        for g, (total, part) in enumerate(groups):
-            events, part_events = total[i], part[i]
-            if events is None or part_events is None:
-                hole = hole or (events is None)
+        for g, steps in enumerate(cells):
+            counted = steps[i]
+            if counted is None:
+                hole = True
                 continue
-            if events > 0:
+            events, part_events = counted
+            if part_events is None:
+                hole = True  # no good/bad series: no evidence either way
+            elif events > 0:
                 share = part_events / events
                 state[g] = meets(share if sli.good else 1.0 - share, item.op, item.threshold)
-                changed = True
-        ok = not hole and all(s is True for s in state if s is not None) and any(
+        ok = not hole and all(s is not False for s in state) and any(
             s is not None for s in state)
         if ok:
             if streak == 0:
-                # the good increment covers the time since the previous scrape's events
-                streak_start = max(fault.end, last_change)
+                # every interval reaching into this clean cell is clean: the recovery began
+                # with the earliest of them (the first scrape after the last error)
+                starts = [x for found in found_by_group
+                          if (x := counters.earliest_start(found, t - step_s, t)) is not None]
+                streak_start = max(fault.end, min(starts, default=t - step_s))
             streak += 1
         else:
             streak, streak_start = 0, None
-        if changed:
-            last_change = t
         if streak >= item.consecutive:
             assert streak_start is not None
             return _recovered(item, fault, streak_start, "per-scrape increments of ")

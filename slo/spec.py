@@ -67,6 +67,8 @@ class SLI:
     bad: str | None = None
     total: str | None = None
     counter: bool = False  # ratio inputs are counters (use increases) rather than rates
+    # counters: when each process was scraped (annotation tradestorm.dev/scraped-at)
+    scraped_at: str | None = None
     description: str = ""
     side: str | None = None
     unit: str = ""
@@ -75,7 +77,8 @@ class SLI:
     @property
     def queries(self) -> tuple[str, ...]:
         """Every PromQL query this SLI needs."""
-        return tuple(q for q in (self.query, self.good, self.bad, self.total) if q)
+        return tuple(q for q in (self.query, self.good, self.bad, self.total, self.scraped_at)
+                     if q)
 
 
 @dataclass(frozen=True)

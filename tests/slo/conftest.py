@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,22 +147,7 @@ SERVER_P99 = {"order-entry": (0.06, 0.4, 0.07), "reads": (0.15, 0.8, 0.2),
 
 
 RECOVERY_OFFSET = 2.6  # the reference runs' errors stop this long after the fault ends
-
-
-def cumulative(
-    start: float, end: float, initial: float, per_second: Callable[[float], float]
-) -> Callable[[float], float]:
-    """A counter sampled every second: ``initial`` at ``start``, then ``per_second(t)``
-    events counted in each second ``(t-1, t]``."""
-    values: dict[int, float] = {}
-    total = initial
-    t = start
-    while t <= end + 1e-9:
-        if t > start:
-            total += per_second(t)
-        values[round(t * 1000)] = total
-        t += 1.0
-    return lambda t: values[round(t * 1000)]
+LAG = 1.4  # a counter sample's scrape is this long before its (recorded) time
 
 
 def reference_run(om: OpenMetrics, r: float, analytics_p99: float | None = None) -> None:
@@ -207,26 +192,29 @@ def reference_run(om: OpenMetrics, r: float, analytics_p99: float | None = None)
     hole = (r + 20, r + 25) if analytics_p99 is not None else None
     om.add("platform:outbox_lag_seconds", {}, r, end,
            lambda t: None if hole and hole[0] <= t < hole[1] else 0.5)
-    # raw counters, one per process, for the SLIs counted between a phase's bounds: 2 % of
-    # requests fail from the fault's start until 2.6 s after its end, then none (each
-    # sample at t counts the requests of (t-1, t])
+    # per-process counters, for the SLIs counted between a phase's bounds: 2 % of requests
+    # fail from the fault's start until 2.6 s after its end, then none. Like a live
+    # Prometheus, each recorded sample at t counts the events up to its scrape, LAG before
+    # t (a scrape, then the rule's evaluation), and scraped_at says when that was.
     stop = fault_end + RECOVERY_OFFSET
 
-    def failing(t: float) -> float:
-        return max(0.0, min(t, stop) - max(t - 1, r + 60))
+    def failing(x: float) -> float:  # seconds of failing time in (r, x]
+        return max(0.0, min(x, stop) - (r + 60)) if x > r + 60 else 0.0
 
     for instance in ("worker-1:9646", "worker-2:9646"):
         labels = {"instance": instance}
         om.add("instance:client_requests:total", labels, r, end,
-               cumulative(r, end, 5000.0, lambda t: 10.0))
+               lambda t: 5000.0 + 10.0 * (t - LAG - r))
         om.add("instance:client_failures:total", labels, r, end,
-               cumulative(r, end, 3.0, lambda t: 0.2 * failing(t)))
+               lambda t: 3.0 + 0.2 * failing(t - LAG))
+        om.add("instance:client_requests:scraped_at", labels, r, end, lambda t: t - LAG)
     for service, rate in (("gateway", 20.0), ("orders", 12.0)):
         labels = {"service": service, "instance": f"{service}:8000"}
         om.add("instance:http_requests:total", labels, r, end,
-               cumulative(r, end, 9000.0, lambda t, rate=rate: rate))
+               lambda t, rate=rate: 9000.0 + rate * (t - LAG - r))
         om.add("instance:http_errors:total", labels, r, end,
-               cumulative(r, end, 7.0, lambda t, rate=rate: rate * 0.02 * failing(t)))
+               lambda t, rate=rate: 7.0 + rate * 0.02 * failing(t - LAG))
+        om.add("instance:http_requests:scraped_at", labels, r, end, lambda t: t - LAG)
 
 
 @pytest.fixture(scope="session")

@@ -74,13 +74,16 @@ def test_errors_stopping_at_the_faults_end_leave_the_recovery_phase_clean(tmp_pa
     assert recovery.verdict == "pass"
     assert 0 <= recovery.seconds <= 1.0
     judged = {(o.name, o.phase): o for o in result.objectives}
+    # free of the fault's errors to within one scrape interval: the samples are scraped
+    # 1.4 s before their time (conftest LAG), and the scrape interval across the fault's end
+    # is shared out in proportion of time; at most 0.4 errors/s of 20 requests/s leak in
     for name in ("client-availability", "server-availability",
                  "service-availability-worst-service"):
-        assert judged[(name, "recovery")].value == 1.0, judged[(name, "recovery")].detail
-    # the fault phase holds every failed request: 2 % from its start to its end
-    assert judged[("client-availability", "fault")].value == pytest.approx(0.98)
-    assert judged[("service-availability-worst-service", "fault")].verdict == "not_applicable" \
-        if ("service-availability-worst-service", "fault") in judged else True
+        value = judged[(name, "recovery")].value
+        assert 1 - 0.4 / (20 * (r + 150 - fault_end)) <= value <= 1.0, name
+    # the fault phase holds the failed requests: 2 % from its start to its end (to within
+    # one scrape interval at each end)
+    assert judged[("client-availability", "fault")].value == pytest.approx(0.98, abs=1e-3)
 
 
 def test_recovery_is_where_the_errors_stopped_not_a_window_later(tmp_path, known):
@@ -95,6 +98,6 @@ def test_recovery_is_where_the_errors_stopped_not_a_window_later(tmp_path, known
     assert recovery.recovered_at == pytest.approx(r + FAULT_END_OFFSET + RECOVERY_OFFSET,
                                                   abs=1.0)
     judged = {(o.name, o.phase): o for o in result.objectives}
-    # 2.6 s of the 59.6 s recovery phase at 2 % errors, counted exactly
+    # 2.6 s of the 59.6 s recovery phase at 2 % errors (to within one scrape interval)
     expected = 1 - 0.02 * RECOVERY_OFFSET / (150 - FAULT_END_OFFSET)
-    assert judged[("client-availability", "recovery")].value == pytest.approx(expected, abs=2e-4)
+    assert judged[("client-availability", "recovery")].value == pytest.approx(expected, abs=4e-4)

@@ -53,7 +53,8 @@ def test_healthy_run_passes_every_reference_objective(reference_run):
     fault = next(
         o for o in slo["objectives"] if o["name"] == "client-availability" and o["phase"] == "fault"
     )
-    assert fault["value"] == pytest.approx(0.98)
+    # counted between the phase's bounds: within one scrape interval's events of 2 %
+    assert fault["value"] == pytest.approx(0.98, abs=1e-3)
     recovery = {r["name"]: r for r in slo["recovery"]}
     assert recovery["client-errors-recover"]["seconds"] == pytest.approx(2.6, abs=1.0)
     assert recovery["replicas-recover"]["seconds"] == pytest.approx(2.6, abs=1.0)

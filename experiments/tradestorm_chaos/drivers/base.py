@@ -90,11 +90,12 @@ def held_fault(
     if session.dry_run:
         session.plan(f"{describe} for {duration_s:g}s, then remove it")
         return {"dry_run": True, "action": action, "target": target, **args}
+    # the fault starts when its injection starts (a database takes a while to stop, and the
+    # requests fail from the first moment): the gate counts the fault phase from here
     record = session.ledger.open(action, target, args)
     try:
         undo = inject()
         record.undo.update(undo)
-        record.start = time.time()
         logger.info("fault %s on %s injected (%s), held %.1fs", action, target, undo, duration_s)
         session.hold(duration_s)
     finally:
