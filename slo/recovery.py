@@ -7,11 +7,12 @@ has a sample must meet the condition; a missing sample breaks the streak (no
 evidence of recovery is not recovery).
 
 A ratio SLI over counters (``counter: true``) is judged on per-scrape
-increments, not on a trailing rate: each grid step's value is the share of the
-events counted since the previous step, so an error before the fault's end
-never shows up after it, and the recovery instant is the start of the first
-good increment, within one scrape interval of when the errors stopped. A step
-with no new events (between two scrapes) keeps the state of the last one.
+increments, not on a trailing rate (slo/counters.py): each grid step holds the
+events of the scrape intervals reaching into it, so an error before the fault's
+end never shows up after it, and the recovery instant is the start of the
+earliest scrape interval of the first good step (the first scrape after the
+last error), within one scrape interval of when the errors stopped. A step with
+no new events keeps the state of the last one.
 """
 
 from __future__ import annotations
