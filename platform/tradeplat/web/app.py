@@ -16,8 +16,7 @@ from tradeplat.web.middleware import (
     ConcurrencyLimitMiddleware,
     DeadlineMiddleware,
     RequestContextMiddleware,
-    refuse_past_deadline,
-    refuse_when_shed,
+    refuse_shed_or_past_deadline,
 )
 from tradeplat.web.openapi import install_openapi
 from tradeplat.web.probes import router as probes_router
@@ -52,7 +51,11 @@ def create_app(
         openapi_url="/openapi.json" if public else "/internal/openapi.json",
         docs_url="/docs" if public else None,
         redoc_url=None,
-        dependencies=[Depends(refuse_when_shed), Depends(refuse_past_deadline)],
+        dependencies=[Depends(refuse_shed_or_past_deadline)],
+        # No OpenTelemetry here (metrics are Prometheus, ``observability/``): off, so
+        # FastAPI does not look for a configured provider on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False,
+                   "operation_spans": False},
     )
     app.state.runtime = runtime
     install_handlers(app)

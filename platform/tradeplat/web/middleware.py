@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from typing import Any
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -47,6 +48,19 @@ class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        #: (route, method, status) -> its counter and histogram series: ``labels()``
+        #: takes a lock and builds a key on every call; the set of keys is bounded.
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def _record(self, route: str, method: str, status: int, elapsed: float) -> None:
+        key = (route, method, status)
+        series = self._series.get(key)
+        if series is None:
+            series = (self.metrics.http_requests.labels(route, method, str(status)),
+                      self.metrics.http_duration.labels(route, method))
+            self._series[key] = series
+        series[0].inc()
+        series[1].observe(elapsed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -90,9 +104,9 @@ class RequestContextMiddleware:
             if method not in _KNOWN_METHODS:  # bound the label's cardinality
                 method = "OTHER"
             status = status_holder["status"]
-            self.metrics.http_requests.labels(route, method, str(status)).inc()
-            self.metrics.http_duration.labels(route, method).observe(elapsed)
-            if route not in _QUIET_ROUTES or status >= 400:
+            self._record(route, method, status, elapsed)
+            if (route not in _QUIET_ROUTES or status >= 400) and access_log.isEnabledFor(
+                    logging.INFO):
                 access_log.info(
                     "request",
                     extra={
@@ -120,10 +134,10 @@ class ConcurrencyLimitMiddleware:
     queueing without bound. Probes and ``/metrics`` are exempt: a busy replica
     is neither dead nor unscrapable.
 
-    A request over the limit is marked, and :func:`refuse_when_shed` (a
-    dependency of every route) raises ``Overloaded`` for it: a JSON 503 with
-    ``Retry-After``, its ``X-Request-ID``, counted in ``http_requests_total``
-    under its route like any answer."""
+    A request over the limit is marked, and :func:`refuse_when_shed` (through
+    :func:`refuse_shed_or_past_deadline`, a dependency of every route) raises
+    ``Overloaded`` for it: a JSON 503 with ``Retry-After``, its ``X-Request-ID``,
+    counted in ``http_requests_total`` under its route like any answer."""
 
     def __init__(self, app: ASGIApp, max_in_flight: int) -> None:
         self.app = app
@@ -162,8 +176,9 @@ class DeadlineMiddleware:
 
     A malformed value (422 naming the header) or a budget already spent on
     arrival (503 ``deadline_exceeded``) is marked, and :func:`refuse_past_deadline`
-    (a dependency of every route) raises it before any work, so the answer is
-    counted under its route like any other."""
+    (through :func:`refuse_shed_or_past_deadline`, a dependency of every route)
+    raises it before any work, so the answer is counted under its route like any
+    other."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -199,6 +214,13 @@ async def refuse_past_deadline(request: Request) -> None:
     refusal = request.scope.get(REFUSED_DEADLINE)
     if refusal is not None:
         raise refusal
+
+
+async def refuse_shed_or_past_deadline(request: Request) -> None:
+    """:func:`refuse_when_shed`, then :func:`refuse_past_deadline`: the one dependency
+    of every route (each dependency costs FastAPI a resolution per request)."""
+    await refuse_when_shed(request)
+    await refuse_past_deadline(request)
 
 
 class BodySizeLimitMiddleware:

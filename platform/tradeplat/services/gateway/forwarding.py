@@ -25,6 +25,7 @@ async def forward(
     *,
     account_id: str | None = None,
     json: Any = None,
+    content: bytes | None = None,
     params: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
     timeout_s: float | None = None,
@@ -39,8 +40,9 @@ async def forward(
     if account_id is not None:
         sent["X-Account-ID"] = account_id
     upstream = await client.request(
-        method, path, json=json, params={k: v for k, v in (params or {}).items() if v is not None},
-        headers=sent, timeout_s=timeout_s, safe_on_connect=safe_on_connect,
+        method, path, json=json, content=content,
+        params={k: v for k, v in (params or {}).items() if v is not None}, headers=sent,
+        timeout_s=timeout_s, safe_on_connect=safe_on_connect,
     )
     if upstream.status_code >= 500 and upstream.status_code != 503:
         raise UpstreamError(

@@ -181,9 +181,14 @@ RETURNING {ORDER_COLUMNS}
 
 
 async def match(
-    conn: asyncpg.Connection, order: Incoming, *, self_trade_prevention: str = "cancel_newest"
+    conn: asyncpg.Connection, order: Incoming, *, self_trade_prevention: str = "cancel_newest",
+    first_batch: list[asyncpg.Record] | None = None,
 ) -> MatchOutcome:
-    """Match ``order`` (already inserted as NEW) against the book."""
+    """Match ``order`` (already inserted as NEW) against the book.
+
+    ``first_batch``: the book's first ``BATCH`` rows (``_book_query``'s), already
+    read and row-locked under the symbol's lock (with the order's insert: migration
+    0007); None to read them here."""
     remaining = order.quantity
     trades: list[Trade] = []
     resting_updates: list[tuple[uuid.UUID, int, str]] = []
@@ -195,7 +200,10 @@ async def match(
             # A full batch was used up: the next one must not see it again.
             await _write_resting(conn, resting_updates, own_canceled)
             resting_updates, own_canceled = [], []
-        rows = await conn.fetch(query, order.symbol, order.limit_price, BATCH)
+        if first_batch is not None:
+            rows, first_batch = first_batch, None
+        else:
+            rows = await conn.fetch(query, order.symbol, order.limit_price, BATCH)
         if not rows:
             break
         step = _walk(order, rows, remaining, self_trade_prevention)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Header, Query, Response, status
 
 from tradeplat.errors import Conflict, NotFound
 from tradeplat.schemas import (
@@ -35,13 +34,14 @@ async def create_order(
     account_id: AccountDep,
     body: NewOrder,
     idempotency_key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+) -> Response:
     result = await submit_order(rt, account_id, body, idempotency_key)
     headers = {} if result.created else {"Idempotent-Replayed": "true"}
-    return JSONResponse(
-        result.order.model_dump(mode="json"),
+    # Serialised once, by pydantic's core, and answered as is (no second pass by FastAPI).
+    return Response(
+        Order.__pydantic_serializer__.to_json(result.order),
         status_code=201 if result.created else 200,
-        headers=headers,
+        headers=headers, media_type="application/json",
     )
 
 

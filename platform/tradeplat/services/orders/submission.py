@@ -3,7 +3,10 @@ one per-account lock, then matching.
 
 1. A submission whose (account, client_order_id) exists is answered with the
    original order (replay) or 409 when the body differs (``request_sha256``),
-   before any lock is taken: a retry never queues behind new orders.
+   before any lock is taken: a retry never queues behind new orders. That read,
+   the account lock below and a second read once it is held (a twin committed
+   meanwhile) are one round trip: ``tradeplat_claim_submission`` (migration 0006),
+   the transaction's first statement.
 2. One transaction holds ``pg_advisory_xact_lock`` on the account (across every
    ``orders`` replica) while risk is asked and the order is inserted, so two
    orders of one account are checked one after the other, each seeing the
@@ -51,6 +54,7 @@ from tradeplat.money import money_str
 from tradeplat.schemas import NewOrder, Order, RiskVerdict
 from tradeplat.services.orders import repository
 from tradeplat.services.orders.matching import (
+    BATCH,
     MATCHING_LOCK_CLASS,
     Incoming,
     MatchOutcome,
@@ -107,14 +111,23 @@ def resolve_client_order_id(order: NewOrder, idempotency_key: str | None) -> str
     return resolved
 
 
-def check_shape(order: NewOrder, tick: Decimal) -> None:
+def shape_problem(order: NewOrder, tick: Decimal) -> InvalidInput | None:
+    """What is wrong with the order's price given its type and tick size, if anything."""
     if order.type.value == "LIMIT":
         if order.price is None:
-            raise InvalidInput("price is required for a LIMIT order", field="price")
+            return InvalidInput("price is required for a LIMIT order", field="price")
         if order.price % tick != 0:
-            raise InvalidInput(f"price must be a multiple of the tick size {tick}", field="price")
+            return InvalidInput(f"price must be a multiple of the tick size {tick}",
+                                field="price")
     elif order.price is not None:
-        raise InvalidInput("a MARKET order takes no price", field="price")
+        return InvalidInput("a MARKET order takes no price", field="price")
+    return None
+
+
+def check_shape(order: NewOrder, tick: Decimal) -> None:
+    problem = shape_problem(order, tick)
+    if problem is not None:
+        raise problem
 
 
 #: Two-key advisory lock namespace of the per-account submission lock.
@@ -128,26 +141,30 @@ def _ms(seconds: float) -> str:
     return str(max(1, int(seconds * 1000)))
 
 
-async def lock_account(
-    conn: asyncpg.Connection, account_id: str, hold_s: float, wait_s: float
-) -> None:
-    """Serialize ``account_id``'s submissions until the transaction ends.
+#: Migration 0006: the (account, client order id) row, read before any lock; when
+#: none and $6, the transaction's timeouts, the account lock and a second read.
+_CLAIM_SUBMISSION = "SELECT * FROM tradeplat_claim_submission($1, $2, $3, $4, $5, $6)"
+
+
+async def claim_submission(
+    conn: asyncpg.Connection, account_id: str, client_order_id: str, hold_s: float,
+    wait_s: float, *, take_lock: bool = True,
+) -> asyncpg.Record | None:
+    """In the submission's transaction, in one round trip: the order already stored
+    under (``account_id``, ``client_order_id``), read before any lock (a retry never
+    queues behind new orders); else, when ``take_lock``, serialize ``account_id``'s
+    submissions until the transaction ends, and the order stored under that id once
+    the lock is held (a twin committed while this one waited), if any.
 
     Waiting for the lock, and each later statement of the transaction, lasts
     at most ``wait_s`` (the database timeout, or less: what is left of the
     caller's deadline); the server ends a transaction left idle longer than
     ``hold_s`` (lock released)."""
-    # One round trip. lock_timeout is set before the lock is asked for, so it
-    # bounds this wait; the other (transaction-local) settings apply from the
-    # next statement on.
     bounded_by_deadline = deadline.binds(wait_s)
     try:
-        await conn.execute(
-            "SELECT set_config('lock_timeout', $4, true), "
-            "set_config('statement_timeout', $4, true), "
-            "set_config('idle_in_transaction_session_timeout', $3, true), "
-            "pg_advisory_xact_lock($1, hashtext($2))",
-            ACCOUNT_LOCK_CLASS, account_id, _ms(hold_s), _ms(wait_s),
+        return await conn.fetchrow(
+            _CLAIM_SUBMISSION, ACCOUNT_LOCK_CLASS, account_id, client_order_id,
+            _ms(hold_s), _ms(wait_s), take_lock,
         )
     except asyncpg.LockNotAvailableError as exc:
         if bounded_by_deadline:
@@ -177,7 +194,8 @@ async def ask_risk(rt: Runtime, account_id: str, order: NewOrder) -> RiskVerdict
     try:
         async with asyncio.timeout(deadline.bound(client.attempt_deadline_s())):
             response = await client.request(
-                "POST", "/internal/checks", json=body, safe_on_connect=True
+                "POST", "/internal/checks", content=json.dumps(body).encode(),
+                headers={"Content-Type": "application/json"}, safe_on_connect=True,
             )
     except TimeoutError:
         deadline.check("risk")
@@ -206,14 +224,17 @@ async def submit_order(
     # The symbol is read from the replica's cache before a connection is taken
     # (a cache refresh takes a connection of its own).
     known = (await all_symbols(rt)).get(order.symbol)
-    # One pooled connection for the idempotency check and the transaction.
+    if known is not None:
+        # One pooled connection; the idempotency check is the transaction's first
+        # statement. A malformed price is answered after it (a replay wins), unlocked.
+        problem = shape_problem(order, known.tick_size)
+        async with rt.db.connection() as conn:
+            return await _submit_new(rt, conn, account_id, client_order_id, fingerprint,
+                                     order, problem)
     async with rt.db.connection() as conn:
         existing = await repository.get_by_client_id(conn, account_id, client_order_id)
-        if existing is not None:
-            return _replay(existing, fingerprint)
-        if known is not None:
-            check_shape(order, known.tick_size)
-            return await _submit_new(rt, conn, account_id, client_order_id, fingerprint, order)
+    if existing is not None:
+        return _replay(existing, fingerprint)
     # Not in the cache: a symbol added since is read afresh (NotFound when unknown).
     check_shape(order, await tick_size(rt, order.symbol))
     async with rt.db.connection() as conn:
@@ -222,14 +243,17 @@ async def submit_order(
 
 async def _submit_new(
     rt: Runtime, conn: asyncpg.Connection, account_id: str, client_order_id: str,
-    fingerprint: bytes, order: NewOrder,
+    fingerprint: bytes, order: NewOrder, problem: InvalidInput | None = None,
 ) -> Submitted:
     hold_s = deadline.bound(rt.client("risk").attempt_deadline_s()) + STALL_MARGIN_S
     async with conn.transaction():
-        await lock_account(conn, account_id, hold_s, deadline.bound(rt.db.timeout_s))
-        twin = await repository.get_by_client_id(conn, account_id, client_order_id)
-        if twin is not None:  # committed while this one waited for the lock
-            return _replay(twin, fingerprint)
+        existing = await claim_submission(conn, account_id, client_order_id, hold_s,
+                                          deadline.bound(rt.db.timeout_s),
+                                          take_lock=problem is None)
+        if existing is not None:  # stored before, or committed while this one waited
+            return _replay(existing, fingerprint)
+        if problem is not None:
+            raise problem
         verdict = await ask_risk(rt, account_id, order)
         row, outcome = await _insert_and_match(
             rt, conn, account_id, client_order_id, fingerprint, order, verdict
@@ -245,6 +269,14 @@ async def _submit_new(
     return Submitted(result, created=True)
 
 
+#: ``tradeplat_place_order`` (migration 0007): the order's row, then (allowed ones)
+#: at most $15 resting orders it may trade with, in price-time priority, row-locked.
+_PLACE_ORDER = (
+    "SELECT * FROM tradeplat_place_order($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+    "$13, $14, $15)"
+)
+
+
 async def _insert_and_match(
     rt: Runtime, conn: asyncpg.Connection, account_id: str, client_order_id: str,
     fingerprint: bytes, order: NewOrder, verdict: RiskVerdict,
@@ -252,31 +284,27 @@ async def _insert_and_match(
     """Insert the order (and match it when allowed); (the twin's row, None) when
     the (account, client_order_id) exists already."""
     order_id = uuid.uuid4()
-    # An allowed order takes the symbol's matching lock (MATCHING_LOCK_CLASS) in the
-    # same statement, before its row (and its time priority, ``seq``) is made.
-    row = await conn.fetchrow(
-        "WITH symbol_lock AS MATERIALIZED (SELECT CASE WHEN $12::boolean "
-        "THEN pg_advisory_xact_lock($13, hashtext($5)) END) "
-        "INSERT INTO orders (order_id, account_id, client_order_id, request_sha256, symbol, "
-        "side, order_type, quantity, limit_price, status, reject_reason) "
-        "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM symbol_lock "
-        "ON CONFLICT (account_id, client_order_id) DO NOTHING "
-        f"RETURNING {repository.ORDER_COLUMNS}",
+    # A MARKET order trades no further than risk's protection price.
+    match_price = order.price if order.price is not None else verdict.protection_price
+    # Migration 0007: an allowed order takes the symbol's matching lock before its
+    # row (and its time priority, ``seq``) is made; its row, then the first batch of
+    # the book it may trade with, in one round trip.
+    rows = await conn.fetch(
+        _PLACE_ORDER,
         order_id, account_id, client_order_id, fingerprint, order.symbol, order.side.value,
         order.type.value, order.quantity, order.price,
         "NEW" if verdict.allowed else "REJECTED", verdict.reason,
-        verdict.allowed, MATCHING_LOCK_CLASS,
+        verdict.allowed, MATCHING_LOCK_CLASS, match_price, BATCH,
     )
-    if row is None:
+    if not rows:
         twin = await repository.get_by_client_id(conn, account_id, client_order_id)
         assert twin is not None
         return twin, None
+    row = rows[0]
     if not verdict.allowed:
         return row, MatchOutcome([], None)
     outcome = await match(conn, Incoming(
         order_id, account_id, order.symbol, order.side.value, order.type.value,
-        order.quantity,
-        # A MARKET order trades no further than risk's protection price.
-        order.price if order.price is not None else verdict.protection_price,
-    ), self_trade_prevention=rt.settings.self_trade_prevention)
+        order.quantity, match_price,
+    ), self_trade_prevention=rt.settings.self_trade_prevention, first_batch=rows[1:])
     return row, outcome

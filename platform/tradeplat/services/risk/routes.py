@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from tradeplat import deadline
 from tradeplat.errors import RateLimited
@@ -25,7 +25,7 @@ CHECK_WITH_TOKEN = (
 
 
 @router.post("/checks", response_model=RiskVerdict)
-async def check_order(rt: RuntimeDep, check: RiskCheck) -> RiskVerdict:
+async def check_order(rt: RuntimeDep, check: RiskCheck) -> Response:
     defaults = rt.settings.risk_defaults
     # The check's statements are cut at the caller's deadline (orders' budget).
     # One statement: the token, then the exposure (read whether or not a token was
@@ -42,7 +42,9 @@ async def check_order(rt: RuntimeDep, check: RiskCheck) -> RiskVerdict:
     verdict = evaluate(check, exposure, defaults.market_collar_pct)
     if not verdict.allowed:
         rt.metrics.risk_denials.labels(verdict.reason or "unknown").inc()
-    return verdict
+    # Serialised once and answered as is (FastAPI would validate the model again).
+    return Response(RiskVerdict.__pydantic_serializer__.to_json(verdict),
+                    media_type="application/json")
 
 
 @router.get("/halt", response_model=HaltSwitch)

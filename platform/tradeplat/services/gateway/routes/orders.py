@@ -50,12 +50,15 @@ async def submit_order(
         alias="Idempotency-Key", include_in_schema=False,
         description="legacy: stands for a missing client_order_id")] = None,
 ) -> Response:
-    headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+    headers = {"Content-Type": "application/json"}
+    if idempotency_key:
+        headers["Idempotency-Key"] = idempotency_key
     # The submission is idempotent on its client order id, so a connection that
     # could not be opened is retried; its budget covers orders' own call to risk.
     return await forward(
         rt.client("orders"), "POST", "/internal/orders", account_id=account_id,
-        json=body.model_dump(mode="json", exclude_none=True), headers=headers,
+        content=body.__pydantic_serializer__.to_json(body, exclude_none=True),
+        headers=headers,
         timeout_s=rt.settings.call_timeout_s * 2, safe_on_connect=True,
     )
 
