@@ -4,7 +4,7 @@ client-side metrics, and the reconciliation of journals against the database.
 Run it as plain Locust::
 
     locust -f loadtests/locustfile.py --headless --host http://127.0.0.1:8000 \
-        --load-profile spike --target-users 50 --profile-duration 2m \
+        --load-profile spike --rate 100 --target-users 50 --profile-duration 2m \
         --accounts-file .tradestorm/local/accounts.json
 
 or through ``tradestorm load`` / :func:`loadtests.runner.start_load`.

@@ -12,10 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from loadtests.accounts import Account
+from loadtests.arrival import RateSchedule
 from loadtests.errors import LoadRunError
 from loadtests.journal import OrderJournal
+from loadtests.latency import IntervalRecorder
 from loadtests.metrics import ClientMetrics
 from loadtests.orders import ClientOrderIds, SymbolInfo
+from loadtests.rate_split import RateShare, RateSplitter, SendCounters
 from loadtests.settings import LoadSettings
 
 ATTRIBUTE = "tradestorm_load"
@@ -30,6 +33,12 @@ class LoadContext:
     order_ids: ClientOrderIds | None = None
     symbols: list[SymbolInfo] | None = None  # as the platform lists them
     tradable: list[SymbolInfo] | None = None  # those not halted, once symbols are known
+    schedule: RateSchedule | None = None  # an arrival-rate profile's send times
+    rate_share: RateShare = field(default_factory=RateShare)  # this process's part of them
+    splitter: RateSplitter | None = None  # in the process that plays the profile
+    sends: SendCounters = field(default_factory=SendCounters)
+    latency: IntervalRecorder | None = None  # in a process that runs users
+    sender_active: bool = False  # one open-model sender per process
     _user_counter: itertools.count = field(default_factory=lambda: itertools.count())
 
     def next_user_index(self) -> int:

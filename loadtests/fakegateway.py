@@ -9,7 +9,12 @@ order id; every ``--stall-every`` N-th new order is stored but answered only
 after ``--stall-s`` seconds (a client timeout); every ``--reject-every`` N-th
 new order is stored as REJECTED (a risk denial); every ``--throttle-every``
 N-th order submission is refused with 429 and ``Retry-After: 1`` (no order).
-``GET /_fake/orders`` returns what it stored.
+``--stall-once-after N --stall-once-s S [--stall-window-s W]`` stalls ONCE: the
+N-th new order opens a window of W seconds (default S) and every request that
+arrives while it is open (that order included) is answered S seconds after it
+arrived, as by a dependency that hangs; the requests and orders held are counted
+(``stalled``, ``stalled_orders``, and the window's unix times ``stall_window``).
+``GET /_fake/orders`` returns what it stored and those counts.
 
 Run: ``python -m loadtests.fakegateway [--port 0]``; it prints
 ``listening http://127.0.0.1:PORT`` once it accepts connections.
@@ -22,6 +27,7 @@ import asyncio
 import json
 import socket
 import sys
+import time
 import uuid
 from typing import Any
 
@@ -47,6 +53,12 @@ class FakeGateway:
         self.stall_every = stall_every
         self.stall_s = stall_s
         self.throttle_every = 0
+        self.stall_once_after = 0
+        self.stall_once_s = 0.0
+        self.stall_window_s: float | None = None
+        self.stall_window: tuple[float, float] | None = None  # unix times, once opened
+        self.stalled = 0
+        self.stalled_orders = 0
         self.orders: dict[tuple[str, str], dict[str, Any]] = {}
         self.by_id: dict[str, dict[str, Any]] = {}
         self.posts = 0
@@ -70,10 +82,23 @@ class FakeGateway:
             more = message.get("more_body", False)
         created = self._created
         status, payload, headers = self.handle(scope, body)
+        if self.stall_once_after:
+            await self._stall_once(self._created > created)
         if self.stall_every and self._created > created and self._created % self.stall_every == 0:
             await asyncio.sleep(self.stall_s)  # the order is stored; its answer comes too late
         await send({"type": "http.response.start", "status": status, "headers": JSON + headers})
         await send({"type": "http.response.body", "body": payload})
+
+    async def _stall_once(self, new_order: bool) -> None:
+        now = time.time()
+        if (self.stall_window is None and new_order
+                and self._created >= self.stall_once_after):
+            window = self.stall_once_s if self.stall_window_s is None else self.stall_window_s
+            self.stall_window = (now, now + window)
+        if self.stall_window is not None and self.stall_window[0] <= now < self.stall_window[1]:
+            self.stalled += 1
+            self.stalled_orders += int(new_order)
+            await asyncio.sleep(self.stall_once_s)
 
     def handle(self, scope: dict[str, Any], body: bytes) -> tuple[int, bytes, list]:
         method, path = scope["method"], scope["path"]
@@ -83,7 +108,13 @@ class FakeGateway:
         if path == "/_fake/orders":
             return (
                 200,
-                json.dumps({"orders": list(self.by_id.values()), "posts": self.posts}).encode(),
+                json.dumps({
+                    "orders": list(self.by_id.values()),
+                    "posts": self.posts,
+                    "stalled": self.stalled,
+                    "stalled_orders": self.stalled_orders,
+                    "stall_window": self.stall_window,
+                }).encode(),
                 [],
             )
         if not key:
@@ -199,12 +230,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stall-every", type=int, default=0)
     parser.add_argument("--stall-s", type=float, default=0.0)
     parser.add_argument("--throttle-every", type=int, default=0)
+    parser.add_argument("--stall-once-after", type=int, default=0)
+    parser.add_argument("--stall-once-s", type=float, default=0.0)
+    parser.add_argument("--stall-window-s", type=float, default=None)
     args = parser.parse_args(argv)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
     app = FakeGateway(args.lose_ack_every, args.reject_every, args.stall_every, args.stall_s)
     app.throttle_every = args.throttle_every
+    app.stall_once_after = args.stall_once_after
+    app.stall_once_s = args.stall_once_s
+    app.stall_window_s = args.stall_window_s
     config = uvicorn.Config(
         app, log_level="warning", access_log=False, lifespan="on", http="httptools", loop="uvloop"
     )

@@ -16,18 +16,22 @@ from __future__ import annotations
 import atexit
 import logging
 import sys
+import time
 from typing import Any
 
 import locust
 from locust.runners import MasterRunner, WorkerRunner
 
-from loadtests import forwarding
+from loadtests import forwarding, latency_shipping
 from loadtests import settings as settings_mod
 from loadtests.accounts import load_accounts
 from loadtests.context import ATTRIBUTE, LoadContext
 from loadtests.errors import LoadRunError, LoadtestsError
 from loadtests.journal import OrderJournal
-from loadtests.metrics import ClientMetrics
+from loadtests.latency import IntervalRecorder
+from loadtests.latency_log import LatencyLog
+from loadtests.metrics import ClientMetrics, route_class
+from loadtests.rate_split import SCHEDULE_MESSAGE, RateSplitter
 from loadtests.registration import TargetRegistration
 from loadtests.stop_signals import install_stop_signals
 
@@ -65,12 +69,27 @@ def build_context(environment: Any, runner: Any) -> LoadContext:
     settings = settings_mod.LoadSettings.from_options(environment.parsed_options)
     accounts = load_accounts(settings.accounts_file)
     ctx = LoadContext(settings=settings, accounts=accounts)
+    if settings.open_model:
+        ctx.schedule = settings.make_schedule()
     if isinstance(runner, MasterRunner):
         # the master plays the shape; workers generate and export, and journal (here, if
-        # they forward their journals)
+        # they forward their journals); it writes the latency log from their intervals
         receiver = forwarding.JournalReceiver(settings.journal_dir, fsync=settings.journal_fsync)
         receiver.install(environment, runner)
+        latency_shipping.LatencyReceiver(_latency_log(settings)).install(environment, runner)
+        if settings.open_model:
+            ctx.splitter = RateSplitter(runner, settings.max_in_flight, None)
         return ctx
+    recorder = ctx.latency = IntervalRecorder(mirror_intended=not settings.open_model)
+    if isinstance(runner, WorkerRunner):
+        runner.register_message(SCHEDULE_MESSAGE, ctx.rate_share.handle)
+        latency_shipping.follow_worker(environment, runner, recorder, ctx.sends)
+    else:
+        if settings.open_model:
+            ctx.splitter = RateSplitter(runner, settings.max_in_flight, ctx.rate_share)
+        latency_shipping.follow_local(environment, recorder, _latency_log(settings), ctx.sends)
+    if not settings.open_model:
+        _time_closed_model(environment, recorder)
     forward = None
     if settings.journal_to_master:
         if isinstance(runner, WorkerRunner):
@@ -105,6 +124,8 @@ def build_context(environment: Any, runner: Any) -> LoadContext:
             environment, runner, lambda: ctx.journal, open_journal
         )
     metrics = ClientMetrics()
+    if settings.open_model:
+        metrics.track_sends(ctx.sends.as_dict)
     if runner is not None:
         metrics.track_users(lambda: runner.user_count)
     try:
@@ -149,3 +170,35 @@ def build_context(environment: Any, runner: Any) -> LoadContext:
         environment.events.quitting.add_listener(stop_and_end)
     atexit.register(close)
     return ctx
+
+
+def _latency_log(settings: settings_mod.LoadSettings) -> LatencyLog:
+    meta = {
+        "profile": settings.profile,
+        "rate": settings.rate,
+        "rate_stages": [stage.describe() for stage in settings.rate_stages],
+        "duration_s": settings.duration_s,
+        "max_in_flight": settings.max_in_flight if settings.open_model else None,
+        "processes": settings.processes,
+    }
+    return LatencyLog(settings.latency_log, open_model=settings.open_model, meta=meta)
+
+
+def _time_closed_model(environment: Any, recorder: IntervalRecorder) -> None:
+    """A closed model's latency into the HDR intervals: Locust's own measurement of each
+    request (milliseconds as a float, before its statistics round it); intended == sent."""
+    classes: dict[tuple[str, str], str] = {}
+    record = recorder.record_sent
+    now = time.time
+
+    def on_request(request_type: str = "", name: str = "", response_time: float | None = None,
+                   **_: Any) -> None:
+        if response_time is None:
+            return
+        key = (name, request_type)
+        cls = classes.get(key)
+        if cls is None:
+            cls = classes[key] = route_class(name, request_type)
+        record(cls, int(response_time * 1000.0), now())
+
+    environment.events.request.add_listener(on_request)

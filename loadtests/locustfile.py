@@ -1,7 +1,7 @@
 """tradestorm's trading load, for plain Locust.
 
     locust -f loadtests/locustfile.py --headless --host http://127.0.0.1:PORT \
-        --load-profile market-open --target-users 40 --profile-duration 2m \
+        --load-profile market-open --rate 100 --target-users 40 --profile-duration 2m \
         --accounts-file STATE/accounts.json --journal-dir RESULTS/journal \
         --csv RESULTS/locust
 
@@ -21,6 +21,12 @@ except ImportError:  # run from a checkout without the package installed
 
 from loadtests.hooks import install  # noqa: E402
 from loadtests.shape import ProfileShape  # noqa: E402,F401
-from loadtests.users import AnalyticsUser, MarketWatcher, PortfolioViewer, Trader  # noqa: E402,F401
+from loadtests.users import (  # noqa: E402,F401
+    AnalyticsUser,
+    MarketWatcher,
+    OrderArrivals,
+    PortfolioViewer,
+    Trader,
+)
 
 install()

@@ -3,13 +3,20 @@
 ``tradestorm_client_requests_total{endpoint,method,route_class,outcome}`` (outcome
 ``ok``, ``fail``, ``denied`` for a risk rejection, ``throttled`` for HTTP 429),
 ``tradestorm_client_request_duration_seconds{endpoint,route_class}`` (histogram) and
-``tradestorm_client_users``. ``route_class`` (:func:`route_class`, the client side's only
-definition of the classes) is what the SLO spec judges latency by: ``order-entry``,
-``reads`` and ``analytics``. Each load process (local runner or worker) serves
-its own registry on its own port; :mod:`loadtests.registration` tells the local
-Prometheus where.
+``tradestorm_client_users``; for arrival-rate (open-model) profiles also
+``tradestorm_client_request_intended_duration_seconds{endpoint,route_class}`` (histogram:
+latency from the time the schedule meant to send the request; for closed-model profiles,
+whose users send when they are ready, it is the same histogram as the sent-time one),
+``tradestorm_client_scheduled_sends_total{route_class}`` and
+``tradestorm_client_dropped_sends_total{route_class}`` (sends the schedule gave this
+process, and those not made because the in-flight bound was reached).
+``route_class`` (:func:`route_class`, the client side's only definition of the classes)
+is what the SLO spec judges latency by: ``order-entry``, ``reads`` and ``analytics``.
+Each load process (local runner or worker) serves its own registry on its own port;
+:mod:`loadtests.registration` tells the local Prometheus where.
 
-Nothing runs per request: Locust already counts every request, its failures and
+Nothing runs per request for these (the HDR latency log does: :mod:`loadtests.latency`):
+Locust already counts every request, its failures and
 its response time per ``(name, method)`` in its own statistics, so the metrics
 are built from those statistics at scrape time (a custom collector). A listener
 on Locust's ``request`` event cost about 4 µs per request, a tenth of the whole
@@ -92,10 +99,22 @@ class _Totals:
         self.buckets = [a + b for a, b in zip(self.buckets, other.buckets, strict=True)]
 
 
+class _Observed:
+    """An intended-time latency histogram kept by the open-model sender itself (seconds)."""
+
+    __slots__ = ("buckets", "total_s")
+
+    def __init__(self) -> None:
+        self.buckets = [0] * (len(BUCKETS) + 1)
+        self.total_s = 0.0
+
+
 class ClientMetrics(Collector):
     """The client metrics, their registry and (once started) their HTTP endpoint."""
 
     def __init__(self) -> None:
+        self._intended: dict[tuple[str, str], _Observed] | None = None  # open model only
+        self._sends: Callable[[], Mapping[str, int]] | None = None
         self._stats: Any = None  # Locust's RequestStats, once followed
         self._carried: dict[Key, _Totals] = {}  # what Locust cleared from its statistics
         self._outcomes: dict[tuple[str, str, str], int] = {}  # denied / throttled
@@ -152,6 +171,23 @@ class ClientMetrics(Collector):
             raise ValueError(f"only denied and throttled are counted apart, not {outcome!r}")
         key = (endpoint, method, outcome)
         self._outcomes[key] = self._outcomes.get(key, 0) + 1
+
+    def observe_intended(self, endpoint: str, route_class: str, seconds: float) -> None:
+        """An open-model answer's latency from its intended send time."""
+        if self._intended is None:
+            self._intended = {}
+        observed = self._intended.get((endpoint, route_class))
+        if observed is None:
+            observed = self._intended[(endpoint, route_class)] = _Observed()
+        observed.buckets[bisect_left(BUCKETS, seconds)] += 1
+        observed.total_s += seconds
+
+    def track_sends(self, counts: Callable[[], Mapping[str, int]]) -> None:
+        """An open model: report ``counts()`` (``scheduled``, ``dropped``) at every scrape,
+        and the intended-time latency from :meth:`observe_intended`."""
+        self._sends = counts
+        if self._intended is None:
+            self._intended = {}
 
     def track_users(self, count: Callable[[], float]) -> None:
         """Report ``count()`` as the users gauge at every scrape."""
@@ -215,6 +251,35 @@ class ClientMetrics(Collector):
                 cumulative.append((le, running))
             duration.add_metric([endpoint, cls], cumulative, t.total_ms / 1000.0)
         yield duration
+        intended = HistogramMetricFamily(
+            "tradestorm_client_request_intended_duration_seconds",
+            "Latency from the time the schedule meant to send the request (arrival-rate "
+            "profiles); the sent-time latency for closed-model profiles",
+            labels=["endpoint", "route_class"],
+        )
+        if self._intended is None:  # a closed model: intended == sent
+            intended.samples = [s._replace(name=s.name.replace(
+                "tradestorm_client_request_duration_seconds",
+                "tradestorm_client_request_intended_duration_seconds")) for s in duration.samples]
+        else:
+            for (endpoint, cls), observed in sorted(self._intended.items()):
+                cumulative, running = [], 0
+                for le, count in zip(_LE, observed.buckets, strict=True):
+                    running += count
+                    cumulative.append((le, running))
+                intended.add_metric([endpoint, cls], cumulative, observed.total_s)
+        yield intended
+        if self._sends is not None:
+            counts = self._sends()
+            for name, key, text in (
+                ("tradestorm_client_scheduled_sends", "scheduled",
+                 "Sends the arrival-rate schedule gave this load process (made or dropped)"),
+                ("tradestorm_client_dropped_sends", "dropped",
+                 "Scheduled sends not made because the in-flight bound was reached"),
+            ):
+                family = CounterMetricFamily(name, text, labels=["route_class"])
+                family.add_metric(["order-entry"], float(counts.get(key, 0)))
+                yield family
         yield GaugeMetricFamily(
             "tradestorm_client_users",
             "Users running in this load process",

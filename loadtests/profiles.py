@@ -1,4 +1,11 @@
-"""Load profiles: how many users run at each second of a run.
+"""Closed-model load profiles: how many users run at each second of a run.
+
+These are CLOSED models: a user sends its next request only after the answer to
+the previous one, so when the platform stalls, every user waits and fewer
+requests are sent (their latency from the intended send time equals the latency
+from the actual one: nothing is scheduled apart from the users). The open-model
+(arrival-rate) profiles, which send on a schedule whatever the answers, are in
+:mod:`loadtests.arrival`; :data:`PROFILE_NAMES` lists both kinds.
 
 A profile is a pure function of elapsed time (``users_at(t)``), so it can be
 checked over simulated time and repeats exactly; :mod:`loadtests.shape` adapts
@@ -10,11 +17,6 @@ user paces itself, see ``--rate`` in :mod:`loadtests.settings`).
 ``steady``     the target users for the whole run
 ``ramp``       climbs linearly from 1 user to the target over the first 90 % of
                the run, then holds the target
-``spike``      20 % of the target, the full target between 40 % and 60 % of the
-               run, then 20 % again
-``market-open`` pre-market at 10 % of the target for the first 10 % of the run;
-               at the open the full target at once, decaying exponentially
-               (time constant 20 % of the run) towards 30 % of the target
 ``soak``       ramps up to the target over min(60 s, 10 % of the run), then holds
                it (meant for long runs: hours)
 =============  ==================================================================
@@ -26,6 +28,7 @@ import math
 from abc import ABC, abstractmethod
 from typing import ClassVar
 
+from loadtests.arrival import ARRIVAL_PROFILES
 from loadtests.errors import ConfigError
 
 
@@ -87,36 +90,6 @@ class Ramp(Profile):
         return 1 + math.floor((self.users - 1) * t / climb_s)
 
 
-class Spike(Profile):
-    name = "spike"
-    base = 0.2
-    start, end = 0.4, 0.6
-
-    def users_at(self, t: float) -> int:
-        f = t / self.duration_s
-        if self.start <= f < self.end:
-            return self.users
-        return self.fraction(self.base)
-
-
-class MarketOpen(Profile):
-    name = "market-open"
-    pre_market = 0.1  # of the target users
-    open_at = 0.1  # of the duration
-    settle = 0.3  # of the target users, what the burst decays towards
-    tau = 0.2  # of the duration, the decay's time constant
-
-    def users_at(self, t: float) -> int:
-        open_s = self.duration_s * self.open_at
-        if t < open_s:
-            return self.fraction(self.pre_market)
-        base = self.users * self.settle
-        decayed = base + (self.users - base) * math.exp(
-            -(t - open_s) / (self.duration_s * self.tau)
-        )
-        return max(1, round(decayed))
-
-
 class Soak(Profile):
     name = "soak"
     max_ramp_s = 60.0
@@ -129,16 +102,21 @@ class Soak(Profile):
         return 1 + math.floor((self.users - 1) * t / ramp_s)
 
 
-PROFILES: dict[str, type[Profile]] = {
-    cls.name: cls for cls in (Steady, Ramp, Spike, MarketOpen, Soak)
-}
+PROFILES: dict[str, type[Profile]] = {cls.name: cls for cls in (Steady, Ramp, Soak)}
+#: every profile name: the closed models above and the arrival-rate ones of loadtests.arrival
+PROFILE_NAMES: tuple[str, ...] = tuple(sorted({*PROFILES, *ARRIVAL_PROFILES}))
+
+
+def is_arrival_rate(name: str) -> bool:
+    """Whether ``name`` is an open-model (arrival-rate) profile."""
+    return name in ARRIVAL_PROFILES
 
 
 def make_profile(name: str, users: int, duration_s: float) -> Profile:
-    """The profile called ``name``; ``ConfigError`` lists the known names."""
+    """The closed-model profile called ``name``; ``ConfigError`` lists the known names."""
     try:
         cls = PROFILES[name]
     except KeyError:
-        known = ", ".join(sorted(PROFILES))
+        known = ", ".join(PROFILE_NAMES)
         raise ConfigError("profile", "name", f"unknown profile {name!r} (known: {known})") from None
     return cls(users, duration_s)

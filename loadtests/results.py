@@ -1,10 +1,14 @@
-"""Read back what a load run left in its results folder: Locust's aggregate and journal counts."""
+"""Read back what a load run left in its results folder: Locust's aggregate, the journal
+counts, the open model's send counts (``sends.json``) and the HDR latency log's p99."""
 
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass
 from pathlib import Path
+
+from loadtests.latency_log import LOG_NAME, SENDS_NAME, read_totals
 
 
 @dataclass(frozen=True)
@@ -18,6 +22,11 @@ class LoadSummary:
     submitted: int
     acknowledged: int
     journals: int
+    model: str | None = None  # "open" (arrival-rate) or "closed"; None without sends.json
+    scheduled_sends: int | None = None  # open model: sends the schedule made due
+    dropped_sends: int | None = None  # open model: not made, the in-flight bound was reached
+    p99_sent_ms: float | None = None  # from latency.hlog (all route classes)
+    p99_intended_ms: float | None = None
 
 
 def _num(row: dict[str, str], key: str) -> float | None:
@@ -46,6 +55,24 @@ def summarize(results_dir: Path) -> LoadSummary:
                     submitted += 1
                 elif '"kind":"ack"' in line:
                     acknowledged += 1
+    sends: dict = {}
+    sends_path = Path(results_dir) / SENDS_NAME
+    if sends_path.exists():
+        try:
+            sends = json.loads(sends_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            sends = {}
+    p99: dict[str, float | None] = {"sent": None, "intended": None}
+    log_path = Path(results_dir) / LOG_NAME
+    if log_path.exists():
+        try:
+            totals = read_totals(log_path)
+        except (OSError, ValueError):
+            totals = {}
+        for kind in p99:
+            histogram = totals.get(f"{kind}.all")
+            if histogram is not None and histogram.get_total_count():
+                p99[kind] = histogram.get_value_at_percentile(99.0) / 1000.0
     return LoadSummary(
         requests=int(_num(row, "Request Count") or 0),
         failures=int(_num(row, "Failure Count") or 0),
@@ -56,4 +83,9 @@ def summarize(results_dir: Path) -> LoadSummary:
         submitted=submitted,
         acknowledged=acknowledged,
         journals=journals,
+        model=sends.get("model"),
+        scheduled_sends=sends.get("scheduled"),
+        dropped_sends=sends.get("dropped"),
+        p99_sent_ms=p99["sent"],
+        p99_intended_ms=p99["intended"],
     )

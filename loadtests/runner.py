@@ -25,8 +25,10 @@ from pathlib import Path
 from types import TracebackType
 
 from loadtests.accounts import load_accounts
+from loadtests.arrival import make_schedule, parse_stages
 from loadtests.errors import ConfigError, LoadRunError
-from loadtests.profiles import make_profile
+from loadtests.latency_log import LOG_NAME
+from loadtests.profiles import is_arrival_rate, make_profile
 from loadtests.settings import default_run_id
 from slo import durations
 
@@ -149,6 +151,8 @@ def locust_command(
     rate: float,
     state_dir: Path | None,
     run_id: str,
+    rate_stages: str = "",
+    max_in_flight: int | None = None,
 ) -> list[str]:
     """The Locust command line of a load run."""
     cmd = [
@@ -183,7 +187,13 @@ def locust_command(
         str(results_dir / "journal"),
         "--run-id",
         run_id,
+        "--latency-log",
+        str(results_dir / LOG_NAME),
     ]
+    if rate_stages:
+        cmd += ["--rate-stages", rate_stages]
+    if max_in_flight is not None:
+        cmd += ["--max-in-flight", str(max_in_flight)]
     if state_dir is not None:
         cmd += ["--state-dir", str(state_dir)]
     if processes > 1:
@@ -203,6 +213,38 @@ def locust_command(
     return cmd
 
 
+def check_profile_options(
+    profile: str,
+    *,
+    users: int,
+    duration_s: float,
+    processes: int = 1,
+    rate: float = 0.0,
+    rate_stages: str = "",
+    max_in_flight: int | None = None,
+) -> None:
+    """Refuse a bad profile, users, duration, processes, rate, stages or in-flight bound
+    (``ConfigError`` naming the option): an arrival rate that is not a number > 0 or above
+    what ``processes`` can schedule, overlapping stages, an in-flight bound below 1."""
+    if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
+        raise ConfigError("options", "processes", f"must be an integer >= 1, got {processes!r}")
+    if is_arrival_rate(profile):
+        make_profile("steady", users, duration_s)  # validates users and duration
+        stages = parse_stages(rate_stages) if str(rate_stages or "").strip() else None
+        make_schedule(profile, rate=rate, duration_s=duration_s, stages=stages,
+                      processes=processes)
+    else:
+        make_profile(profile, users, duration_s)  # validates name, users, duration
+        if str(rate_stages or "").strip():
+            raise ConfigError("options", "rate-stages",
+                              f"only arrival-rate profiles take stages, not {profile}")
+    if max_in_flight is not None and (
+        isinstance(max_in_flight, bool) or not isinstance(max_in_flight, int) or max_in_flight < 1
+    ):
+        raise ConfigError("options", "max-in-flight",
+                          f"the in-flight bound must be an integer >= 1, got {max_in_flight!r}")
+
+
 def start_load(
     profile: str,
     *,
@@ -216,16 +258,21 @@ def start_load(
     rate: float = 0.0,
     state_dir: Path | None = None,
     run_id: str | None = None,
+    rate_stages: str = "",
+    max_in_flight: int | None = None,
 ) -> LoadRun:
     """Start the load; returns at once with a :class:`LoadRun` (see docs/contracts.md §5).
 
-    Raises ``ConfigError`` for a bad profile, users, duration, processes or
-    accounts file, before anything is started.
+    ``rate`` is orders per second at the peak for an arrival-rate profile (user
+    iterations per second for a closed model); ``rate_stages`` (``FROM-TO:RATE[-RATE],...``)
+    shapes ``ramping-arrival-rate`` instead; ``max_in_flight`` bounds the orders in
+    flight of an arrival-rate profile over all processes (default: ``users``).
+    Raises ``ConfigError`` for a bad profile, users, duration, processes, rate,
+    stages, in-flight bound or accounts file, before anything is started.
     """
     users = DEFAULT_USERS if users is None else users
-    make_profile(profile, users, duration_s)  # validates name, users, duration
-    if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
-        raise ConfigError("options", "processes", f"must be an integer >= 1, got {processes!r}")
+    check_profile_options(profile, users=users, duration_s=duration_s, processes=processes,
+                          rate=rate, rate_stages=rate_stages, max_in_flight=max_in_flight)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError("options", "seed", f"must be an integer >= 0, got {seed!r}")
     if not host.startswith(("http://", "https://")):
@@ -255,6 +302,8 @@ def start_load(
         rate=rate,
         state_dir=Path(state_dir).absolute() if state_dir else None,
         run_id=run_id,
+        rate_stages=str(rate_stages or "").strip(),
+        max_in_flight=max_in_flight,
     )
     log_path = results_dir / "logs" / "locust.log"
     log_file = open(log_path, "ab")  # noqa: SIM115 - closed by LoadRun

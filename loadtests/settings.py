@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from loadtests.arrival import RateSchedule, Stage, make_schedule, parse_stages
 from loadtests.errors import ConfigError
-from loadtests.profiles import PROFILES, Profile, make_profile
+from loadtests.latency_log import LOG_NAME
+from loadtests.profiles import PROFILE_NAMES, Profile, is_arrival_rate, make_profile
 from slo import durations
 
 DEFAULT_STATE_DIR = Path(".tradestorm/local")
@@ -27,9 +29,15 @@ OPTIONS: dict[str, tuple[str, str, str | None, str]] = {
         "--load-profile",
         "TRADESTORM_PROFILE",
         "steady",
-        f"load profile: {', '.join(sorted(PROFILES))}",
+        f"load profile: {', '.join(PROFILE_NAMES)}",
     ),
-    "target_users": ("--target-users", "TRADESTORM_USERS", "10", "peak users of the profile"),
+    "target_users": (
+        "--target-users",
+        "TRADESTORM_USERS",
+        "10",
+        "peak users of a closed-model profile; an arrival-rate profile's bound on orders in "
+        "flight (unless --max-in-flight)",
+    ),
     "profile_duration": (
         "--profile-duration",
         "TRADESTORM_DURATION",
@@ -41,7 +49,29 @@ OPTIONS: dict[str, tuple[str, str, str | None, str]] = {
         "--rate",
         "TRADESTORM_RATE",
         "0",
-        "target user iterations per second at the peak (0: think times instead)",
+        "closed-model profiles: user iterations per second at the peak (0: think times "
+        "instead); arrival-rate profiles: orders per second at the peak",
+    ),
+    "rate_stages": (
+        "--rate-stages",
+        "TRADESTORM_RATE_STAGES",
+        "",
+        "ramping-arrival-rate: FROM-TO:RATE[-RATE],... (e.g. 0s-30s:0-200,30s-2m:200), "
+        "orders per second; stages must not overlap",
+    ),
+    "max_in_flight": (
+        "--max-in-flight",
+        "TRADESTORM_MAX_IN_FLIGHT",
+        None,
+        "arrival-rate profiles: orders in flight at most over all load processes (default: "
+        "--target-users); a send due while it is reached is dropped and counted",
+    ),
+    "latency_log": (
+        "--latency-log",
+        "TRADESTORM_LATENCY_LOG",
+        LOG_NAME,
+        "HdrHistogram interval log of the client latency, written by the master (or the "
+        "only process); sends.json next to it",
     ),
     "accounts_file": (
         "--accounts-file",
@@ -185,13 +215,29 @@ class LoadSettings:
     order_attempts: int
     request_timeout_s: float
     run_id: str
+    rate_stages: tuple[Stage, ...] = ()
+    max_in_flight: int = 1
+    latency_log: Path = Path(LOG_NAME)
+    processes: int = 1  # load processes sharing the rate (0: unknown, in a --worker)
+
+    @property
+    def open_model(self) -> bool:
+        """Whether the profile is an arrival-rate one (orders sent on a schedule)."""
+        return is_arrival_rate(self.profile)
 
     def make_profile(self) -> Profile:
         return make_profile(self.profile, self.users, self.duration_s)
 
+    def make_schedule(self) -> RateSchedule:
+        """The send times of an arrival-rate profile (``ConfigError`` names the option)."""
+        return make_schedule(self.profile, rate=self.rate, duration_s=self.duration_s,
+                             stages=self.rate_stages, processes=self.processes)
+
     @property
     def pacing_per_user(self) -> float:
         """Iterations per second each user aims at (0: use think times)."""
+        if self.open_model:
+            return 0.0
         return self.rate / self.users if self.rate else 0.0
 
     @classmethod
@@ -204,11 +250,11 @@ class LoadSettings:
             return OPTIONS[dest][2] if value is None else value
 
         profile = str(get("load_profile"))
-        if profile not in PROFILES:
+        if profile not in PROFILE_NAMES:
             raise ConfigError(
                 src,
                 "load-profile",
-                f"unknown profile {profile!r} (known: {', '.join(sorted(PROFILES))})",
+                f"unknown profile {profile!r} (known: {', '.join(PROFILE_NAMES)})",
             )
         users = _int(src, "target-users", get("target_users"), 1)
         duration_s = parse_duration(get("profile_duration"), src, "profile-duration")
@@ -230,10 +276,15 @@ class LoadSettings:
                 "not given (--accounts-file, TRADESTORM_ACCOUNTS_FILE) and no "
                 "local target state folder (--state-dir) to take it from",
             )
+        stages_raw = str(get("rate_stages") or "").strip()
+        stages = tuple(parse_stages(stages_raw, src, "rate-stages")) if stages_raw else ()
+        in_flight_raw = get("max_in_flight")
+        max_in_flight = users if in_flight_raw in (None, "") else _int(
+            src, "max-in-flight", in_flight_raw, 1)
         run_id = str(get("run_id") or default_run_id())
         if not run_id.replace("-", "").replace("_", "").isalnum() or len(run_id) > 24:
             raise ConfigError(src, "run-id", "letters, digits, '-' and '_' only, at most 24")
-        return cls(
+        settings = cls(
             profile=profile,
             users=users,
             duration_s=duration_s,
@@ -249,4 +300,32 @@ class LoadSettings:
             order_attempts=_int(src, "order-attempts", get("order_attempts"), 1),
             request_timeout_s=_float(src, "request-timeout", get("request_timeout"), 0.05),
             run_id=run_id,
+            rate_stages=stages,
+            max_in_flight=max_in_flight,
+            latency_log=Path(get("latency_log")),
+            processes=declared_processes(options),
         )
+        if settings.open_model:
+            settings.make_schedule()  # refuses a bad rate, stages or a rate above the ceiling
+        elif stages:
+            raise ConfigError(src, "rate-stages", f"only arrival-rate profiles take stages, "
+                              f"not {profile}")
+        return settings
+
+
+def declared_processes(options: Any) -> int:
+    """The load processes that will share an arrival rate, as Locust's options declare them
+    (0 in a --worker: it cannot know)."""
+    if getattr(options, "worker", False):
+        return 0
+    if getattr(options, "master", False):
+        expect = getattr(options, "expect_workers", 1)
+        return max(1, int(expect or 1))
+    processes = getattr(options, "processes", None)
+    if isinstance(processes, int) and not isinstance(processes, bool):
+        if processes == -1:
+            import os
+
+            return os.cpu_count() or 1
+        return max(1, processes)
+    return 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
+from time import monotonic
 from typing import Any
 
 import gevent
@@ -39,8 +40,12 @@ class Trader(PlatformUser):
         self.open: dict[str, str] = {}  # order id -> status, for orders still on the book
 
     # -- submit --------------------------------------------------------------
-    def submit_order(self) -> dict[str, Any] | None:
-        """Submit one order; returns the acknowledged order or None."""
+    def submit_order(self, intended: float | None = None) -> dict[str, Any] | None:
+        """Submit one order; returns the acknowledged order or None.
+
+        ``intended``: the monotonic time the schedule meant to send it (open-model
+        senders, :mod:`loadtests.users.arrivals`): every attempt's answer is then
+        timed from its own send and from that time (:meth:`answered`)."""
         ctx = self.ctx
         assert ctx.order_ids is not None
         intent = draw_intent(
@@ -59,10 +64,13 @@ class Trader(PlatformUser):
         headers = self.order_headers
         attempts = ctx.settings.order_attempts
         for attempt in range(1, attempts + 1):
+            sent = monotonic() if intended is not None else 0.0
             with post(
                 "/v1/orders", data=body, headers=headers, name="/v1/orders", catch_response=True
             ) as resp:
                 code = resp.status_code
+                if intended is not None:
+                    self.answered(sent, intended)
                 if code == 201 or code == 200:
                     order = _order_of(resp)
                     if order is None:
@@ -95,6 +103,10 @@ class Trader(PlatformUser):
             if attempt < attempts:
                 gevent.sleep(min(2.0, 0.1 * 2**attempt) * (0.5 + self.rng.random()))
         return None
+
+    def answered(self, sent: float, intended: float) -> None:
+        """Record an order's answer timed from ``sent`` and from ``intended`` (monotonic);
+        closed-model users are timed by a listener instead (:mod:`loadtests.hooks`)."""
 
     def _remember(self, order: dict[str, Any]) -> None:
         order_id = str(order["order_id"])

@@ -163,9 +163,16 @@ def test_every_request_carries_its_route_class() -> None:
     assert bucket(found, "/v1/analytics/risk/{symbol}", "0.75", "analytics") == 0
     assert bucket(found, "/v1/analytics/risk/{symbol}", "1.0", "analytics") == 3
     order_entry = [v for (name, labels), v in found.items()
-                   if name.endswith("_bucket") and ("route_class", "order-entry") in labels
+                   if name == "tradestorm_client_request_duration_seconds_bucket"
+                   and ("route_class", "order-entry") in labels
                    and ("le", "0.025") in labels]
     assert sum(order_entry) == 2  # the submit and the cancel, both fast
+    # a closed model: the latency from the intended send time is the sent-time latency
+    intended = {(labels, v) for (name, labels), v in found.items()
+                if name == "tradestorm_client_request_intended_duration_seconds_bucket"}
+    sent = {(labels, v) for (name, labels), v in found.items()
+            if name == "tradestorm_client_request_duration_seconds_bucket"}
+    assert intended == sent and sent
     classes = {dict(labels).get("route_class") for (name, labels) in found
                if name.startswith("tradestorm_client_request")}
     assert classes == {"order-entry", "reads", "analytics"}

@@ -1,5 +1,11 @@
 """``tradestorm load``: run a load profile against a target; statistics and journals to RESULTS.
 
+Closed-model profiles (``steady``, ``ramp``, ``soak``) run ``--users`` users; the
+arrival-rate profiles (``constant-arrival-rate``, ``ramping-arrival-rate``, ``spike``,
+``market-open``) send ``--rate`` orders per second at the peak (or ``--stages``) with at
+most ``--max-in-flight`` orders outstanding (default ``--users``); sends dropped at that
+bound are shown in the summary.
+
 Exit codes: 0 the profile ran to its end (failed requests are data for the
 gate), 2 bad input (file and field named) or a load generator that broke
 (see RESULTS/logs/locust.log), 130 interrupted (the run is stopped gracefully:
@@ -16,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from loadtests.errors import ConfigError, LoadRunError
-from loadtests.profiles import PROFILES
+from loadtests.profiles import PROFILE_NAMES
 from loadtests.settings import parse_duration
 from tradestorm.commands.options import state_dir_option
 from tradestorm.errors import InputError, TargetError, TradestormError
@@ -49,13 +55,24 @@ def _resolve_target(
     return str(gateway), Path(accounts_file), root
 
 
+def _rate(text: str) -> float:
+    """``--rate`` as a number; the profile's own rules (``> 0`` for arrival rates) follow."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError("--rate", "rate", f"not a number: {text!r}") from None
+    if value != value or value < 0:  # NaN or negative
+        raise ConfigError("--rate", "rate", f"must be a number >= 0, got {text!r}")
+    return value
+
+
 @click.command("load")
 @click.option(
     "--profile",
     "profile",
     default="steady",
     show_default=True,
-    type=click.Choice(sorted(PROFILES)),
+    type=click.Choice(PROFILE_NAMES),
     help="load profile",
 )
 @click.option("--target", default="local", show_default=True, help="target to drive")
@@ -78,9 +95,22 @@ def _resolve_target(
 )
 @click.option(
     "--rate",
-    type=click.FloatRange(min=0),
-    default=0.0,
-    help="user iterations per second at the peak (0: think times)",
+    type=str,
+    default="0",
+    help="arrival-rate profiles: orders per second at the peak; closed models: user "
+    "iterations per second at the peak (0: think times)",
+)
+@click.option(
+    "--stages",
+    "rate_stages",
+    default="",
+    help="ramping-arrival-rate: FROM-TO:RATE[-RATE],... e.g. 0s-30s:0-200,30s-2m:200",
+)
+@click.option(
+    "--max-in-flight",
+    type=int,
+    default=None,
+    help="arrival-rate profiles: orders in flight at most (default: --users)",
 )
 @state_dir_option
 @click.option("--host", default=None, help="gateway URL (instead of the running local target)")
@@ -95,17 +125,29 @@ def load(
     users: int | None,
     seed: int,
     processes: int,
-    rate: float,
+    rate: str,
+    rate_stages: str,
+    max_in_flight: int | None,
     state_dir: Path | None,
     host: str | None,
     accounts: Path | None,
 ) -> None:
     """Run a load profile: traders, market watchers, portfolio viewers, analytics users."""
     from loadtests.results import summarize
-    from loadtests.runner import start_load
+    from loadtests.runner import DEFAULT_USERS, check_profile_options, start_load
 
     try:
         duration_s = parse_duration(duration, "--duration", "duration")
+        rate_value = _rate(rate)
+        check_profile_options(
+            profile,
+            users=DEFAULT_USERS if users is None else users,
+            duration_s=duration_s,
+            processes=processes,
+            rate=rate_value,
+            rate_stages=rate_stages,
+            max_in_flight=max_in_flight,
+        )
         gateway, accounts_file, registration_dir = _resolve_target(
             target, host, accounts, state_dir
         )
@@ -118,7 +160,9 @@ def load(
             users=users,
             seed=seed,
             processes=processes,
-            rate=rate,
+            rate=rate_value,
+            rate_stages=rate_stages,
+            max_in_flight=max_in_flight,
             state_dir=registration_dir,
         )
     except ConfigError as exc:
@@ -168,5 +212,19 @@ def load(
         str(summary.acknowledged),
     )
     Console().print(table)
+    if summary.model == "open":
+        p99 = "-" if summary.p99_intended_ms is None else f"{summary.p99_intended_ms:.1f} ms"
+        p99_sent = "-" if summary.p99_sent_ms is None else f"{summary.p99_sent_ms:.1f} ms"
+        Console().print(
+            f"open model: {summary.scheduled_sends} sends scheduled, {summary.dropped_sends} "
+            f"dropped; p99 latency from the intended send time {p99} (from the actual send "
+            f"{p99_sent}); HDR log {results / 'latency.hlog'}"
+        )
+    if summary.dropped_sends:
+        console.print(
+            f"load: [bold red]{summary.dropped_sends} of {summary.scheduled_sends} scheduled "
+            "sends DROPPED[/]: the in-flight bound was reached (the platform did not keep up "
+            "with the rate; raise --max-in-flight to measure the queueing instead)"
+        )
     if code != 0:
         raise TradestormError(f"the load generator exited with code {code}; see {run.log_path}")

@@ -49,8 +49,13 @@ from tradestorm.runner.errors import ScenarioNotFoundError
 TargetName = Literal["local", "kubernetes"]
 TARGETS: tuple[str, ...] = ("local", "kubernetes")
 
-# The load shapes of loadtests (issue 4); checked again by the load part itself.
-KNOWN_PROFILES: tuple[str, ...] = ("steady", "ramp", "spike", "market-open", "soak")
+# The load shapes of loadtests (issue 4); checked again by the load part itself. The
+# closed models run ``users`` users; the arrival-rate (open-model) ones send ``rate`` orders
+# per second at the peak with at most ``users`` orders in flight (loadtests/arrival.py).
+KNOWN_PROFILES: tuple[str, ...] = ("steady", "ramp", "soak", "constant-arrival-rate",
+                                   "ramping-arrival-rate", "spike", "market-open")
+ARRIVAL_RATE_PROFILES: tuple[str, ...] = ("constant-arrival-rate", "ramping-arrival-rate",
+                                          "spike", "market-open")
 
 # Why a scenario may be bound to one target; shown when it is refused elsewhere.
 _TARGET_ONLY_REASON = {
@@ -81,7 +86,7 @@ class LoadSection(_Model):
     users: Annotated[StrictInt, Field(ge=1, le=10_000)]
     seed: Annotated[StrictInt, Field(ge=0)] = 1
     processes: Annotated[StrictInt, Field(ge=1, le=64)] = 1
-    rate: Annotated[float, Field(ge=0, le=100_000, strict=False)] = 0.0
+    rate: Annotated[float, Field(ge=0, le=100_000, strict=False, allow_inf_nan=False)] = 0.0
 
 
 class PhasesSection(_Model):
@@ -115,7 +120,9 @@ class LoadProfile:
     users: int
     seed: int = 1
     processes: int = 1
-    rate: float = 0.0  # user iterations per second at the peak; 0: the users' think times
+    # closed models: user iterations per second at the peak (0: the users' think times);
+    # arrival-rate profiles: orders per second at the peak (> 0), ``users`` = in-flight bound
+    rate: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {"profile": self.profile, "users": self.users, "seed": self.seed,
@@ -234,6 +241,23 @@ class Scenario:
                 check_experiment_configuration(self.experiment, config, phases.fault, sources,
                                                shown)
         return replace(self, phases=phases, load=load, configuration=config, document=doc)
+
+
+def _check_load_rate(load: LoadSection, shown: str) -> None:
+    """An arrival-rate profile needs a rate > 0 that its load processes can schedule."""
+    if load.profile not in ARRIVAL_RATE_PROFILES:
+        return
+    from loadtests.arrival import MAX_RATE_PER_PROCESS
+
+    if not load.rate > 0:
+        raise InputError(shown, "load.rate",
+                         f"profile {load.profile} sends orders at a rate: give load.rate, "
+                         f"orders per second > 0 (got {load.rate:g})")
+    if load.rate > load.processes * MAX_RATE_PER_PROCESS:
+        raise InputError(shown, "load.rate",
+                         f"{load.rate:g} orders/s is more than {load.processes} load "
+                         f"process(es) can schedule (at most {MAX_RATE_PER_PROCESS:g} orders/s "
+                         "each): raise load.processes or lower the rate")
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -367,6 +391,7 @@ def load_scenario_file(path: Path) -> Scenario:
         raise InputError(shown, "load.profile",
                          f"unknown profile '{model.load.profile}'{hint}; "
                          f"available: {', '.join(KNOWN_PROFILES)}")
+    _check_load_rate(model.load, shown)
     phases = model.phases
     if phases.baseline <= 0:
         raise InputError(shown, "phases.baseline", "must be longer than 0s")

@@ -1,0 +1,146 @@
+"""The open-model sender: orders on the arrival-rate schedule, whatever the answers.
+
+One :class:`OrderArrivals` user runs per load process (the shape asks for one per
+process; an extra one idles). Its task walks this process's share of the
+schedule (:mod:`loadtests.rate_split`): it waits for each send's due time, taken
+from absolute times (``t0 + t_k``; a late wake-up is caught up, never
+accumulated), and starts the order in a greenlet of its own, so a slow answer
+delays no other send. At most the process's in-flight bound of orders are
+outstanding; a send that falls due while the bound is reached is DROPPED: never
+made, and counted (``tradestorm_client_dropped_sends_total``, ``sends.json``).
+Every answer is timed from its actual send and from the scheduled time
+(``intended``): with the sends on time both agree; when the generator falls
+behind (or for an order's retries, timed from the order's scheduled time) the
+intended-time latency carries the wait. Orders are a trader's: client order id,
+journal, retries with the same id (:class:`~loadtests.users.trader.Trader`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import gevent
+from gevent.pool import Group
+
+from loadtests.context import load_context
+from loadtests.metrics import route_class
+from loadtests.rate_split import Assignment
+from loadtests.users.base import CONTEXT_WAIT_S
+from loadtests.users.trader import Trader
+
+ASSIGNMENT_WAIT_S = 30.0
+RECHECK_S = 0.25  # longest sleep before looking for a newer split again
+ENDPOINT, METHOD = "/v1/orders", "POST"
+ROUTE_CLASS = route_class(ENDPOINT, METHOD)
+log = logging.getLogger("tradestorm.load")
+
+
+class OrderArrivals(Trader):
+    """Submits orders at the times of the run's arrival-rate schedule."""
+
+    weight = 1
+
+    def __init__(self, environment: Any) -> None:
+        ctx = load_context(environment, wait_s=CONTEXT_WAIT_S)
+        # the HTTP connection pool holds as many connections as orders may be in flight
+        self.concurrency = max(1, ctx.settings.max_in_flight)
+        super().__init__(environment)
+        self._in_flight = 0
+        self._orders = Group()
+        self._unix_offset = time.time() - time.monotonic()
+
+    def wait_time(self) -> float:
+        return 0.0
+
+    def send_on_schedule(self) -> None:
+        ctx = self.ctx
+        if ctx.sender_active or ctx.schedule is None:
+            gevent.sleep(3600)  # one sender per process; the others idle
+            return
+        ctx.sender_active = True
+        try:
+            self._run()
+        finally:
+            ctx.sender_active = False
+
+
+    def _first_assignment(self) -> Assignment | None:
+        share = self.ctx.rate_share
+        deadline = time.monotonic() + ASSIGNMENT_WAIT_S
+        while not share.assignments:
+            if time.monotonic() > deadline:
+                log.error("tradestorm load: no share of the schedule after %.0f s: "
+                          "this process sends nothing", ASSIGNMENT_WAIT_S)
+                return None
+            gevent.sleep(0.05)
+        return share.assignments[0]
+
+    def _run(self) -> None:
+        ctx = self.ctx
+        schedule, share, counters = ctx.schedule, ctx.rate_share, ctx.sends
+        assert schedule is not None
+        a = self._first_assignment()
+        if a is None:
+            _idle()
+        self._unix_offset = time.time() - time.monotonic()
+        t0 = a.t0 - self._unix_offset  # the profile's start on the monotonic clock
+        k = a.first_slot(schedule.first_at_or_after(a.from_s))
+        spawn = self._orders.spawn
+        self.symbols()  # once, before the first send (not one fetch per early order)
+        monotonic = time.monotonic
+        while True:
+            t = schedule.time_of(k)
+            if t is None:
+                break
+            newer = share.next_after(a.from_s)
+            if newer is not None and t >= newer.from_s:
+                a = newer
+                k = a.first_slot(schedule.first_at_or_after(a.from_s))
+                continue
+            due = t0 + t
+            wait = due - monotonic()
+            if wait > 0:
+                if wait > RECHECK_S:
+                    gevent.sleep(RECHECK_S)
+                    continue
+                gevent.sleep(wait)
+            counters.scheduled += 1
+            if self._in_flight >= a.in_flight:
+                counters.dropped += 1  # never sent later: counted, shown in sends.json
+            else:
+                self._in_flight += 1
+                counters.sent += 1
+                spawn(self._send, due)
+            k += a.count
+        _idle()  # the schedule is over: the profile's end stops this user
+
+    def _send(self, due: float) -> None:
+        try:
+            self.submit_order(intended=due)
+        finally:
+            self._in_flight -= 1
+
+    def answered(self, sent: float, intended: float) -> None:
+        now = time.monotonic()
+        recorder = self.ctx.latency
+        if recorder is not None:
+            recorder.record(ROUTE_CLASS, int((now - sent) * 1e6), int((now - intended) * 1e6),
+                            now + self._unix_offset)
+        metrics = self.ctx.metrics
+        if metrics is not None:
+            metrics.observe_intended(ENDPOINT, ROUTE_CLASS, now - intended)
+
+    def on_stop(self) -> None:
+        self._orders.kill(block=False)
+
+
+def _idle() -> None:
+    while True:
+        gevent.sleep(3600)
+
+
+# set after the class is built: Locust's metaclass would add the inherited ``step`` (a trader's
+# random action) to a ``tasks`` list given in the class body
+OrderArrivals.tasks = [OrderArrivals.send_on_schedule]
