@@ -15,12 +15,14 @@ from reports.compare import ComparisonView, compare_runs, find_previous_run
 from reports.errors import ReportError
 from reports.experiment import read_experiment, read_residue
 from reports.integrity import read_integrity
+from reports.latency_hdr import phase_latency
 from reports.objectives import read_slo
 from reports.panels import build_panels, fault_bands
 from reports.render import render
 from reports.results import ResultsFolder, folder_files, load_results
 from reports.run_index import collect_runs, scenario_trends
 from reports.run_info import read_run_info, read_verdict
+from reports.sends import read_sends
 from reports.write import write_atomic
 
 MISSING_NOTES = {
@@ -69,6 +71,8 @@ def render_report(folder: ResultsFolder, *, generated_at: float | None = None) -
         timeline=timeline,
         residue=read_residue(folder),
         locust=folder.locust,
+        hdr=phase_latency(folder.path, info),
+        sends=read_sends(folder.path),
         comparison=_comparison(folder, info.scenario, info.started_at,
                                info.target if folder.run is not None else None),
         notes=notes,

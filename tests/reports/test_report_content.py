@@ -312,3 +312,49 @@ def test_a_hole_in_a_series_is_drawn_on_its_chart(fresh_run):
     holes = soup.select("svg rect.hole")
     assert len(holes) == 1
     assert holes[0].find("title").get_text() == "no samples of client (0:15–0:45)"
+
+
+def _hlog(path, lines):
+    from hdrh.histogram import HdrHistogram
+
+    out = ['#[Histogram log format version 1.2]', '"StartTimestamp","Interval_Length",'
+           '"Interval_Max","Interval_Compressed_Histogram"']
+    for tag, start, values_us in lines:
+        h = HdrHistogram(1, 3_600_000_000, 3)
+        for v in values_us:
+            h.record_value(v)
+        out.append(f"Tag={tag},{start:.3f},1.000,{h.get_max_value() / 1000:.3f},"
+                   f"{h.encode().decode()}")
+    path.write_text("\n".join(out) + "\n")
+
+
+def test_the_hdr_table_shows_what_a_stall_did_to_the_intended_latency(fresh_run):
+    """An open-model run whose fault stalled order entry: sends held back by the stall show in
+    the intended-time latency (2.5 s) while the sent-time latency stays at 10 ms."""
+    import json
+
+    folder = fresh_run("hdr")
+    run = json.loads((folder / "run.json").read_text())
+    fault = next(p for p in run["phases"] if p["name"] == "fault")
+    base = next(p for p in run["phases"] if p["name"] == "baseline")
+    t_fault, t_base = int(fault["start"]) + 1, int(base["start"]) + 1
+    _hlog(folder / "latency.hlog", [
+        ("sent.all", t_base, [10_000] * 100), ("intended.all", t_base, [10_000] * 100),
+        ("sent.order-entry", t_fault, [10_000] * 98 + [12_000] * 2),
+        ("intended.order-entry", t_fault, [10_000] * 90 + [2_500_000] * 10),
+        # a late part of the same second, after it (a slow worker): it counts too
+        ("sent.order-entry", t_fault, [11_000]), ("intended.order-entry", t_fault, [2_400_000]),
+    ])
+    (folder / "sends.json").write_text(json.dumps({
+        "model": "open", "profile": "market-open", "scheduled": 1200, "sent": 1190,
+        "dropped": 10}))
+    soup = soup_of(build_report(folder))
+    table = soup.select_one("table.latency-hdr")
+    rows = [[td.get_text(" ", strip=True) for td in tr.find_all("td")]
+            for tr in table.select("tbody tr")]
+    assert ["baseline", "all", "sent", "100"] == rows[0][:4]
+    fault_rows = {r[2]: r for r in rows if r[0] == "fault" and r[1] == "order-entry"}
+    assert fault_rows["sent"][3] == "101" and fault_rows["intended"][3] == "101"
+    assert fault_rows["sent"][6] == "0.012 s"  # p99 from the sent time
+    assert fault_rows["intended"][6].startswith("2.5")  # p99 from the intended time
+    assert "10 dropped" in soup.select_one("#sends").get_text(" ", strip=True)

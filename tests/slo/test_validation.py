@@ -226,7 +226,8 @@ def test_reference_spec_judges_latency_per_route_class_with_order_entry_key():
     spec = load_spec(REFERENCE)
     by_class: dict[str, dict[str, float]] = {}
     for o in spec.objectives:
-        if o.route_class is not None and o.name.split("[")[0].endswith("latency-p99"):
+        if o.route_class is not None and o.name.split("[")[0] in ("client-latency-p99",
+                                                                   "server-latency-p99"):
             assert o.name.endswith(f"[{o.route_class}]")
             by_class.setdefault(o.side or "", {})[o.route_class] = o.phases["baseline"].target
             assert o.key == (o.route_class == "order-entry" and o.side == "client"), o.name
@@ -235,6 +236,9 @@ def test_reference_spec_judges_latency_per_route_class_with_order_entry_key():
         assert limits["order-entry"] < limits["reads"] < limits["analytics"], (side, limits)
     # no latency objective mixes the classes any more
     assert not [o for o in spec.objectives if "latency" in o.name and o.route_class is None]
+    # order entry is also judged from the intended send time where a fault can stall it
+    intended = spec.objective("client-intended-latency-p99[order-entry]")
+    assert intended is not None and set(intended.phases) == {"fault", "recovery"}
 
 
 def test_unknown_route_class_is_refused_by_the_gate_command(tmp_path):
