@@ -19,8 +19,9 @@ from hdrh.histogram import HdrHistogram
 
 from reports.errors import ResultsFileError
 from reports.run_info import RunInfo
+from runfolder.layout import LATENCY_HLOG
 
-LATENCY_LOG = "latency.hlog"
+LATENCY_LOG = LATENCY_HLOG
 CLASSES = ("all", "order-entry", "reads", "analytics")
 PERCENTILES = (50.0, 90.0, 99.0, 99.9)
 _LOWEST, _HIGHEST, _DIGITS = 1, 3_600_000_000, 3  # µs, as the load generator records

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reports.errors import ResultsFileError
-
-SENDS_JSON = "sends.json"
+from runfolder.layout import SENDS_JSON
 
 
 @dataclass(frozen=True)
