@@ -4,10 +4,9 @@ The log (loadtests/README.md "HDR latency log") holds one HdrHistogram per secon
 and tag: ``sent.<class>`` (latency from the actual send) and ``intended.<class>``
 (from when the schedule meant to send it: coordinated omission corrected), class
 ``all``, ``order-entry``, ``reads`` or ``analytics``, values in microseconds. A
-phase's histogram is the sum of the seconds that start inside it, so its
-percentiles are exact to the histogram's precision (3 significant digits), not to
-the 10 s windows of the Prometheus charts. Lines may come out of order (a slow
-worker's late part of a second); every line counts.
+phase's histogram is the sum of the seconds that start inside it
+(:mod:`runfolder.latency_log`), so its percentiles are exact to the histogram's
+precision (3 significant digits), not to the 10 s windows of the Prometheus charts.
 """
 
 from __future__ import annotations
@@ -19,12 +18,12 @@ from hdrh.histogram import HdrHistogram
 
 from reports.errors import ResultsFileError
 from reports.run_info import RunInfo
+from runfolder.errors import RunFolderError
+from runfolder.latency_log import read_intervals, summed
 from runfolder.layout import LATENCY_HLOG
 
-LATENCY_LOG = LATENCY_HLOG
 CLASSES = ("all", "order-entry", "reads", "analytics")
 PERCENTILES = (50.0, 90.0, 99.0, 99.9)
-_LOWEST, _HIGHEST, _DIGITS = 1, 3_600_000_000, 3  # µs, as the load generator records
 
 
 @dataclass(frozen=True)
@@ -48,39 +47,20 @@ class PhaseLatency:
                 and self.intended.percentiles[99.0] > self.sent.percentiles[99.0] * 1.001)
 
 
-def read_intervals(path: Path) -> list[tuple[str, float, HdrHistogram]]:
-    """(tag, interval start, histogram) of every line of the log."""
-    out = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.startswith("Tag="):
-                continue
-            try:
-                tag_part, start, _length, _max, encoded = line.strip().split(",", 4)
-                histogram = HdrHistogram.decode(encoded)
-                out.append((tag_part.removeprefix("Tag="), float(start), histogram))
-            except (ValueError, TypeError) as exc:
-                raise ResultsFileError(path, f"line {number}",
-                                       f"not an HdrHistogram log line: {exc}") from None
-    return out
-
-
 def phase_latency(results_dir: Path, info: RunInfo) -> list[PhaseLatency]:
     """Per judged phase (and route class with answers), sent- and intended-time latency."""
-    path = results_dir / LATENCY_LOG
+    path = results_dir / LATENCY_HLOG
     if not path.is_file():
         return []
-    intervals = read_intervals(path)
+    try:
+        intervals = read_intervals(path)
+    except RunFolderError as exc:
+        raise ResultsFileError(exc.source, exc.field, exc.problem) from None
     phases = [p for p in info.phases if p.start is not None and p.end is not None]
     rows = []
     for phase in phases:
-        sums: dict[str, HdrHistogram] = {}
-        for tag, start, histogram in intervals:
-            if phase.start <= start < phase.end:
-                total = sums.get(tag)
-                if total is None:
-                    total = sums[tag] = HdrHistogram(_LOWEST, _HIGHEST, _DIGITS)
-                total.add(histogram)
+        assert phase.start is not None and phase.end is not None
+        sums = summed(intervals, phase.start, phase.end)
         for route_class in CLASSES:
             sent = _latency(sums.get(f"sent.{route_class}"))
             intended = _latency(sums.get(f"intended.{route_class}"))

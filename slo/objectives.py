@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from slo import counters
+from slo import counters, hdr
 from slo.errors import PrometheusError
 from slo.relative import interval, judge_relative, ratio
 from slo.result import FAIL, NO_DATA, NOT_APPLICABLE, PASS, WARNING, ObjectiveResult
@@ -22,8 +22,8 @@ from slo.spec import (
     RUN_PHASE,
     Criteria,
     Objective,
+    judge,
     lower_is_better,
-    meets,
 )
 
 Fetched = dict[str, "list[Series] | PrometheusError"]
@@ -33,15 +33,6 @@ _RANK = {PASS: 0, WARNING: 1, FAIL: 2}
 STANDARD_PHASES = ("warmup", "baseline", "fault", "recovery")
 # phases that take the counter intervals across their bounds (slo/counters.py)
 REACHING_PHASES = ("fault", RUN_PHASE)
-
-
-def judge(value: float, op: str, target: float, warning: float | None) -> str:
-    """``fail`` when ``value`` misses the target, ``warning`` when it misses only the warning."""
-    if not meets(value, op, target):
-        return FAIL
-    if warning is not None and not meets(value, op, warning):
-        return WARNING
-    return PASS
 
 
 def display_query(objective: Objective) -> str:
@@ -81,6 +72,11 @@ def evaluate_objective(
         else:  # never reached, a phase name no scenario uses (a typo?), or unknown: no evidence
             result.detail = f"phase {phase_name!r} is not in this run (its phases: {known})"
         return result
+    if objective.coverage is not None:
+        needed = objective.coverage
+    log = hdr.log_of(run.results_dir) if objective.sli.hdr and not objective.relative_to else None
+    if log is not None:
+        return hdr.judge_phase(objective, criteria, result, phase, log, needed)
     for query in objective.sli.queries:
         outcome = fetched.get(query)
         if isinstance(outcome, PrometheusError):
@@ -91,8 +87,6 @@ def evaluate_objective(
     include_end = phase.end >= run.end
     grid = grid_points(run.start, step_s, phase.start, phase.end, include_end)
     covered = _coverage(objective, fetched, grid, step_s)
-    if objective.coverage is not None:
-        needed = objective.coverage
     result.coverage = round(covered.share, 4)
     result.longest_hole_s = covered.longest_hole_s
     if covered.found and covered.share < needed:

@@ -14,6 +14,8 @@ SIDE_LABEL = "tradestorm.dev/side"
 UNIT_LABEL = "tradestorm.dev/unit"
 # a counter SLI's query of when each process was scraped (slo/counters.py)
 SCRAPED_AT_ANNOTATION = "tradestorm.dev/scraped-at"
+# a client latency SLI's twin in the load's HDR log: "sent 99" or "intended 99.9"
+HDR_ANNOTATION = "tradestorm.dev/hdr"
 
 
 def datasource(doc: Doc, top: dict[str, Any], name: str) -> DataSource:
@@ -80,6 +82,10 @@ def sli_document(
     has_ratio = spec.get("ratioMetric") is not None
     if has_threshold == has_ratio:
         raise doc.error(path, "expected exactly one of thresholdMetric, ratioMetric")
+    annotations = metadata.get("annotations") or {}
+    if not isinstance(annotations, dict):
+        raise doc.error("metadata.annotations", f"expected a mapping, got "
+                        f"{type_name(annotations)}")
     if has_threshold:
         query, ref = _metric_query(
             doc, spec["thresholdMetric"], join(path, "thresholdMetric"), datasources
@@ -87,6 +93,7 @@ def sli_document(
         return SLI(
             name=name,
             kind="threshold",
+            hdr=_hdr(doc, annotations.get(HDR_ANNOTATION)),
             query=query,
             description=description,
             side=side,
@@ -112,10 +119,9 @@ def sli_document(
     total, _ = _metric_query(
         doc, doc.required(ratio, rpath, "total"), join(rpath, "total"), datasources
     )
-    annotations = metadata.get("annotations") or {}
-    if not isinstance(annotations, dict):
-        raise doc.error("metadata.annotations", f"expected a mapping, got "
-                        f"{type_name(annotations)}")
+    if annotations.get(HDR_ANNOTATION) is not None:
+        raise doc.error(f"metadata.annotations.{HDR_ANNOTATION}",
+                        "only a threshold SLI (a latency) has an HDR twin")
     scraped_at = annotations.get(SCRAPED_AT_ANNOTATION)
     if scraped_at is not None and (not isinstance(scraped_at, str) or not scraped_at.strip()):
         raise doc.error(f"metadata.annotations.{SCRAPED_AT_ANNOTATION}",
@@ -138,6 +144,24 @@ def sli_document(
         unit=str(unit) or "ratio",
         datasource=ref,
     )
+
+
+def _hdr(doc: Doc, value: Any) -> tuple[str, float] | None:
+    """``"sent 99"`` / ``"intended 99.9"`` as (kind, percentile)."""
+    if value is None:
+        return None
+    parts = str(value).split()
+    field = f"metadata.annotations.{HDR_ANNOTATION}"
+    if len(parts) != 2 or parts[0] not in ("sent", "intended"):
+        raise doc.error(field, f"expected 'sent PERCENTILE' or 'intended PERCENTILE' "
+                        f"(e.g. 'sent 99'), got {value!r}")
+    try:
+        percentile = float(parts[1])
+    except ValueError:
+        percentile = -1.0
+    if not 0 < percentile <= 100:
+        raise doc.error(field, f"the percentile must be in (0, 100], got {parts[1]!r}")
+    return parts[0], percentile
 
 
 def slo_document(

@@ -52,6 +52,7 @@ class ObjectiveResult:
     relative_to: str | None = None  # a relative objective: value = this phase's / that one's
     reference_value: float | None = None  # the reference phase's reduced value
     interval: list[float] | None = None  # the value's 95 % bootstrap confidence interval
+    source: str = "prometheus"  # what it was judged on: "prometheus", "hdr:sent", "hdr:intended"
 
 
 @dataclass

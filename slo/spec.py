@@ -41,6 +41,15 @@ ROUTE_CLASS_LABEL = "route_class"
 DEFAULT_COVERAGE = 0.9
 
 
+def judge(value: float, op: str, target: float, warning: float | None) -> str:
+    """``fail`` when ``value`` misses the target, ``warning`` when it misses only the warning."""
+    if not meets(value, op, target):
+        return "fail"
+    if warning is not None and not meets(value, op, warning):
+        return "warning"
+    return "pass"
+
+
 def lower_is_better(op: str) -> bool:
     """True when smaller values satisfy ``op`` more easily (``<=``, ``<``)."""
     return op in ("<=", "<")
@@ -69,6 +78,9 @@ class SLI:
     counter: bool = False  # ratio inputs are counters (use increases) rather than rates
     # counters: when each process was scraped (annotation tradestorm.dev/scraped-at)
     scraped_at: str | None = None
+    # client latency also in the load's HDR log (annotation tradestorm.dev/hdr, e.g. "sent 99"):
+    # ("sent" | "intended", percentile); judged on it when the results folder has the log
+    hdr: tuple[str, float] | None = None
     description: str = ""
     side: str | None = None
     unit: str = ""

@@ -61,6 +61,8 @@ class LoadRequest:
     duration_s: float
     run_id: str
     processes: int = 1  # load processes (local) or workers (kubernetes)
+    rate_stages: str = ""  # ramping-arrival-rate: FROM-TO:RATE[-RATE],... (loadtests.arrival)
+    max_in_flight: int | None = None  # arrival-rate profiles: orders in flight (default: users)
 
 
 class LoadHandle(Protocol):

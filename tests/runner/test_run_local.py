@@ -288,3 +288,42 @@ def test_sigkill_of_the_cli_leaves_no_load_and_the_next_run_says_so(
     killed = json.loads((results / "run.json").read_text())
     assert killed["status"] == "interrupted"
     assert any("found at" in e and "by the next run" in e for e in killed["errors"])
+
+
+def test_an_open_model_load_shows_the_stall_in_the_intended_latency_and_the_dropped_sends(
+    local_target: Any, repo_root: Path, tmp_path: Path
+) -> None:
+    """Orders sent on a schedule (per-phase rates) while risk answers 2.5 s late: the orders
+    the stall held back count from when they were due, and the sends the in-flight bound
+    refused are counted, as a trader would have felt them."""
+    scenario = tmp_path / "open-risk-latency.yaml"
+    scenario.write_text(
+        "description: open-model load through a risk stall\n"
+        "load: {profile: ramping-arrival-rate, users: 8, seed: 5,\n"
+        "       rates: {baseline: 4, fault: 6, recovery: 4}}\n"
+        "experiment: risk-latency\n"
+        "phases: {warmup: 3s, baseline: 6s, fault: 8s, recovery: 10s}\n")
+    results = tmp_path / "open"
+    done = run_cli([str(scenario), "--set", "latency_ms=2500", "--set", "jitter_ms=0"],
+                   target=local_target, results=results, repo_root=repo_root)
+    assert done.returncode in (0, 1), done.stdout + done.stderr
+    run = read(results, "run.json")
+    assert run["load"]["rates"] == {"baseline": 4, "fault": 6, "recovery": 4}
+    sends = read(results, "sends.json")
+    assert sends["model"] == "open" and sends["scheduled"] > 0
+    # risk holds each order 2.5 s: 6 orders/s need ~15 in flight, the bound is 8
+    assert sends["dropped"] > 0, sends
+    slo = read(results, "slo.json")
+    intended = objectives(slo, "client-intended-latency-p99[order-entry]")["fault"]
+    assert intended["value"] is not None and intended["value"] >= 2.0, intended
+    from reports.latency_hdr import phase_latency
+    from reports.results import load_results
+    from reports.run_info import read_run_info
+
+    folder = load_results(results)
+    rows = {(r.phase, r.route_class): r for r in phase_latency(results, read_run_info(folder))}
+    fault = rows[("fault", "order-entry")]
+    assert fault.intended.percentiles[99.0] >= 2.5
+    assert fault.intended.percentiles[99.0] >= fault.sent.percentiles[99.0]
+    assert "dropped" in (results / "report.html").read_text()
+    assert_no_residue(local_target)

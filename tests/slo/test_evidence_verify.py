@@ -85,4 +85,5 @@ def test_a_folder_without_a_manifest_is_never_verified(judged):
 def test_a_manifest_that_does_not_parse_is_named(judged):
     (judged / "manifest.json").write_text("{nope")
     done = _verify(judged)
-    assert done.returncode == 2 and "manifest.json" in done.stderr and "not valid JSON" in done.stderr
+    assert done.returncode == 2
+    assert "manifest.json" in done.stderr and "not valid JSON" in done.stderr

@@ -46,11 +46,16 @@ def load_arguments(req: LoadRequest, journal_dir: str) -> list[str]:
     worker reads its own options, not the master's)."""
     from slo.durations import format_duration
 
-    return ["--load-profile", req.profile, "--target-users", str(req.users),
+    args = ["--load-profile", req.profile, "--target-users", str(req.users),
             "--profile-duration", format_duration(req.duration_s, exact=True),
             "--seed", str(req.seed), "--rate", repr(float(req.rate)),
             "--run-id", req.run_id, "--journal-dir", journal_dir,
             "--accounts-file", "/accounts/accounts.json", "--journal-to-master", "true"]
+    if req.rate_stages:
+        args += ["--rate-stages", req.rate_stages]
+    if req.max_in_flight is not None:
+        args += ["--max-in-flight", str(req.max_in_flight)]
+    return args
 
 
 def _set_env(container: Obj, values: dict[str, str]) -> None:

@@ -93,7 +93,8 @@ def connect_local(target: LocalTarget, *, say: Say, bring_up: bool, down_after: 
             request.profile, host=gateway_url, accounts_file=accounts_file,
             results_dir=results_dir, duration_s=request.duration_s, users=request.users,
             seed=request.seed, processes=request.processes, rate=request.rate,
-            state_dir=state_dir, run_id=request.run_id))
+            state_dir=state_dir, run_id=request.run_id, rate_stages=request.rate_stages,
+            max_in_flight=request.max_in_flight))
 
     def close(down: bool, say: Say) -> None:
         if down and take_down:

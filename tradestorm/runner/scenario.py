@@ -87,6 +87,12 @@ class LoadSection(_Model):
     seed: Annotated[StrictInt, Field(ge=0)] = 1
     processes: Annotated[StrictInt, Field(ge=1, le=64)] = 1
     rate: Annotated[float, Field(ge=0, le=100_000, strict=False, allow_inf_nan=False)] = 0.0
+    # ramping-arrival-rate: orders per second per phase (a phase left out keeps the rate
+    # of the phase before it; the warmup, the baseline's)
+    rates: dict[Literal["warmup", "baseline", "fault", "recovery"],
+                Annotated[float, Field(gt=0, le=100_000, strict=False,
+                                       allow_inf_nan=False)]] | None = None
+    max_in_flight: Annotated[StrictInt, Field(ge=1, le=100_000)] | None = None
 
 
 class PhasesSection(_Model):
@@ -123,10 +129,38 @@ class LoadProfile:
     # closed models: user iterations per second at the peak (0: the users' think times);
     # arrival-rate profiles: orders per second at the peak (> 0), ``users`` = in-flight bound
     rate: float = 0.0
+    rates: dict[str, float] | None = None  # ramping-arrival-rate: orders per second per phase
+    max_in_flight: int | None = None  # arrival-rate profiles (default: ``users``)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"profile": self.profile, "users": self.users, "seed": self.seed,
-                "processes": self.processes, "rate": self.rate}
+        out: dict[str, Any] = {"profile": self.profile, "users": self.users, "seed": self.seed,
+                               "processes": self.processes, "rate": self.rate}
+        if self.rates is not None:
+            out["rates"] = dict(self.rates)
+        if self.max_in_flight is not None:
+            out["max_in_flight"] = self.max_in_flight
+        return out
+
+    def rate_stages(self, plan: PhasePlan, until_s: float) -> str:
+        """``rates`` as the load's stages (``FROM-TO:RATE,...``) over the planned phases, the
+        last one held until ``until_s`` (the load outlives a fault that runs long)."""
+        if not self.rates:
+            return ""
+        order = ("warmup", "baseline", "fault", "recovery")
+        lengths = {"warmup": plan.warmup, "baseline": plan.baseline, "fault": plan.fault,
+                   "recovery": plan.recovery}
+        current = self.rates.get("warmup", self.rates.get("baseline"))
+        stages, t = [], 0.0
+        for name in order:
+            current = self.rates.get(name, current)
+            length = lengths[name]
+            if length <= 0 or current is None:
+                continue
+            stages.append([t, t + length, current])
+            t += length
+        if stages:
+            stages[-1][1] = max(stages[-1][1], until_s)
+        return ",".join(f"{a:g}s-{b:g}s:{r:g}" for a, b, r in stages)
 
 
 @dataclass(frozen=True)
@@ -243,12 +277,39 @@ class Scenario:
         return replace(self, phases=phases, load=load, configuration=config, document=doc)
 
 
-def _check_load_rate(load: LoadSection, shown: str) -> None:
-    """An arrival-rate profile needs a rate > 0 that its load processes can schedule."""
+def _check_load_rate(load: LoadSection, phases: PhasesSection, has_experiment: bool,
+                     shown: str) -> None:
+    """An arrival-rate profile needs a rate > 0 (or per-phase rates for a ramp) that its load
+    processes can schedule."""
     if load.profile not in ARRIVAL_RATE_PROFILES:
+        for key in ("rates", "max_in_flight"):
+            if getattr(load, key) is not None:
+                raise InputError(shown, f"load.{key}", f"profile {load.profile} is a closed "
+                                 "model (users wait for their answers): only an arrival-rate "
+                                 f"profile ({', '.join(ARRIVAL_RATE_PROFILES)}) takes it")
         return
     from loadtests.arrival import MAX_RATE_PER_PROCESS
 
+    if load.rates is not None:
+        if load.profile != "ramping-arrival-rate":
+            raise InputError(shown, "load.rates", "per-phase rates shape a "
+                             "ramping-arrival-rate profile; use that profile, or give one "
+                             f"load.rate for {load.profile}")
+        if load.rate:
+            raise InputError(shown, "load.rates", "give either load.rate or load.rates")
+        if not load.rates:
+            raise InputError(shown, "load.rates", "expected at least one phase's rate")
+        for phase in ("fault", "recovery"):
+            if phase in load.rates and not (has_experiment and getattr(phases, phase)):
+                raise InputError(shown, f"load.rates.{phase}",
+                                 f"the scenario has no {phase} phase")
+        peak = max(load.rates.values())
+        if peak > load.processes * MAX_RATE_PER_PROCESS:
+            raise InputError(shown, "load.rates",
+                             f"{peak:g} orders/s is more than {load.processes} load "
+                             f"process(es) can schedule (at most {MAX_RATE_PER_PROCESS:g} "
+                             "orders/s each): raise load.processes or lower the rate")
+        return
     if not load.rate > 0:
         raise InputError(shown, "load.rate",
                          f"profile {load.profile} sends orders at a rate: give load.rate, "
@@ -391,7 +452,7 @@ def load_scenario_file(path: Path) -> Scenario:
         raise InputError(shown, "load.profile",
                          f"unknown profile '{model.load.profile}'{hint}; "
                          f"available: {', '.join(KNOWN_PROFILES)}")
-    _check_load_rate(model.load, shown)
+    _check_load_rate(model.load, model.phases, model.experiment is not None, shown)
     phases = model.phases
     if phases.baseline <= 0:
         raise InputError(shown, "phases.baseline", "must be longer than 0s")
