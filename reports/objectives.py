@@ -33,6 +33,14 @@ class ObjectiveRow:
     route_class: str | None = None  # the route class judged (slo.json ``route_class``)
     relative_to: str | None = None  # a relative objective: value is a ratio to this phase
     interval: tuple[float, float] | None = None  # its 95 % bootstrap confidence interval
+    source: str = "prometheus"  # judged on: "prometheus" (10 s windows), "hdr:sent", "hdr:intended"
+
+    @property
+    def judged_on(self) -> str:
+        """What the value was measured on, as the report says it."""
+        return {"hdr:sent": "every answer (HDR), from the send",
+                "hdr:intended": "every answer (HDR), from the intended send"}.get(
+                    self.source, "10 s windows (Prometheus)")
 
     @property
     def measured(self) -> str:
@@ -197,6 +205,7 @@ def read_slo(folder: ResultsFolder) -> SloView:
             route_class=o.text("route_class"),
             relative_to=o.text("relative_to"),
             interval=_pair(o, "interval"),
+            source=o.text("source") or "prometheus",
         ))
     for r in slo.objs("recovery"):
         view.recovery.append(RecoveryRow(

@@ -278,9 +278,10 @@ def test_latency_table_shows_the_route_classes_apart(fresh_run):
             for tr in table.find("tbody").find_all("tr")]
     assert [r[0].split()[0] for r in rows] == ["order-entry", "analytics"]
     assert "(key)" in rows[0][0] and "client-latency-p99[order-entry]" in rows[0][0]
-    assert rows[0][2] == "42 ms ≤ 250 ms pass"
-    assert rows[0][3] == "1.9 s ≤ 250 ms fail"
-    assert rows[1][2] == "1.1 s ≤ 1.5 s pass"
+    windows = " 10 s windows (Prometheus)"  # what each figure was judged on
+    assert rows[0][2] == "42 ms ≤ 250 ms pass" + windows
+    assert rows[0][3] == "1.9 s ≤ 250 ms fail" + windows
+    assert rows[1][2] == "1.1 s ≤ 1.5 s pass" + windows
 
 
 def test_a_relative_objective_shows_its_ratio_and_interval(fresh_run):
@@ -358,3 +359,17 @@ def test_the_hdr_table_shows_what_a_stall_did_to_the_intended_latency(fresh_run)
     assert fault_rows["sent"][6] == "0.012 s"  # p99 from the sent time
     assert fault_rows["intended"][6].startswith("2.5")  # p99 from the intended time
     assert "10 dropped" in soup.select_one("#sends").get_text(" ", strip=True)
+
+
+def test_the_report_says_which_latency_an_objective_was_judged_on(fresh_run):
+    import json
+
+    folder = fresh_run("sources")
+    slo = json.loads((folder / "slo.json").read_text())
+    first = slo["objectives"][0]
+    first.update(name="client-intended-latency-p99[order-entry]", route_class="order-entry",
+                 unit="s", source="hdr:intended", value=2.4, phase="fault")
+    (folder / "slo.json").write_text(json.dumps(slo))
+    soup = soup_of(build_report(folder))
+    shown = [s.get_text(strip=True) for s in soup.select(".judged-on")]
+    assert "every answer (HDR), from the intended send" in shown
