@@ -161,7 +161,11 @@ def fault_bands(info: RunInfo) -> list[Band]:
 
 
 def phase_markers(info: RunInfo) -> list[Marker]:
-    return [Marker(p.start, p.name) for p in info.phases if p.start is not None]
+    """Phase starts, and the moment a guardrail (or the lever, a calendar window) tripped."""
+    markers = [Marker(p.start, p.name) for p in info.phases if p.start is not None]
+    if info.guardrail_at is not None:
+        markers.append(Marker(info.guardrail_at, "guardrail tripped"))
+    return markers
 
 
 def _window(info: RunInfo, series: list[SeriesData]) -> tuple[float, float]:

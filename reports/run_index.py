@@ -23,7 +23,8 @@ from reports.run_info import read_run_info, read_verdict
 from runfolder.layout import MARKERS
 
 MAX_DEPTH = 3
-VERDICT_COLORS = {"pass": "#16a34a", "warning": "#ca8a04", "fail": "#dc2626", "error": "#7f1d1d"}
+VERDICT_COLORS = {"pass": "#16a34a", "warning": "#ca8a04", "fail": "#dc2626", "error": "#7f1d1d",
+                  "aborted": "#9333ea"}
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,12 @@ class RunInfo:
     #: load processes restarted, replaced or lost during the run (stages.load.events)
     load_events: list[str] = field(default_factory=list)
     interrupted_at: float | None = None
+    #: what stopped the fault early (stages.guardrails.tripped): when, what, why
+    guardrail_at: float | None = None
+    guardrail: str = ""
+    guardrail_removed_at: float | None = None
+    #: the trading calendar in force (stages.guardrails.calendar.file), "" when none
+    calendar: str = ""
 
     @property
     def duration_s(self) -> float | None:
@@ -140,6 +146,19 @@ def read_run_info(folder: ResultsFolder) -> RunInfo:
             problem = stage.text("error") or (
                 f"skipped: {stage.text('skipped')}" if stage.has("skipped") else "")
             info.stages.append(Stage(name, stage.flag("ok"), problem))
+        guard = stages.obj("guardrails")
+        trip = guard.obj("tripped") if guard is not None else None
+        if trip is not None:
+            info.guardrail_at = trip.number("tripped_at")
+            info.guardrail_removed_at = trip.number("fault_removed_at")
+            info.guardrail = (f"{trip.text('kind') or 'guardrail'} "
+                              f"{trip.text('name') or ''}: {trip.text('reason') or ''}")
+        calendar = guard.obj("calendar") if guard is not None else None
+        if calendar is not None:
+            allowed = " (allowed during sessions)" if calendar.flag("allowed_during_session") \
+                else ""
+            venues = ", ".join(calendar.strs("venues")) or "all venues"
+            info.calendar = f"{calendar.text('file') or '?'} [{venues}]{allowed}"
         load = stages.obj("load")
         for event in load.objs("events") if load is not None else ():
             when = fmt.offset(event.number("t"), info.started_at)

@@ -21,7 +21,7 @@ from runfolder.layout import RUN_JSON
 
 SCHEMA = 1
 SUPPORTED_SCHEMAS = (1,)
-STATUSES = ("running", "completed", "interrupted", "failed")
+STATUSES = ("running", "completed", "interrupted", "failed", "aborted")
 WARMUP = "warmup"  # kept apart in the document (not judged), a phase in the record
 
 

@@ -38,7 +38,7 @@ from slo.result import EXIT_CODES, GateResult
 from slo.run import RunInfo, read_run, window_run
 from slo.spec import RUN_PHASE, Spec
 from slo.validation import load_spec
-from slo.verdict import Item, decide, run_checks
+from slo.verdict import Item, aborted_by, decide, run_checks
 
 SPECS_DIR = Path(__file__).resolve().parent / "specs"
 DEFAULT_SPEC = SPECS_DIR / "reference-platform.yaml"
@@ -209,10 +209,11 @@ def judge(
     items += [Item(c.name, c.verdict, c.key, c.weight) for c in checks]
     incomplete = None
     if run.status is not None and run.status != "completed":
-        # "interrupted", "failed", or "running" (the runner was killed outright)
+        # "interrupted", "failed", "aborted", or "running" (the runner was killed outright)
         incomplete = f"the run is {run.status}: a partial run cannot pass"
     refusal = "; ".join(p for p in (error, broken_stage) if p) or None
-    decision = decide(items, spec.score, refusal, incomplete)
+    aborted = aborted_by(run) if run.status != "interrupted" else None
+    decision = decide(items, spec.score, refusal, incomplete, aborted)
     return GateResult(
         verdict=decision.verdict,
         exit_code=EXIT_CODES[decision.verdict],

@@ -13,7 +13,16 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from slo.result import ERROR, FAIL, INCONCLUSIVE, NO_DATA, NOT_APPLICABLE, WARNING, GateResult
+from slo.result import (
+    ABORTED,
+    ERROR,
+    FAIL,
+    INCONCLUSIVE,
+    NO_DATA,
+    NOT_APPLICABLE,
+    WARNING,
+    GateResult,
+)
 
 
 def _cases(result: GateResult) -> list[tuple[str, str, str, str]]:
@@ -56,6 +65,9 @@ def to_xml(result: GateResult) -> ET.ElementTree:
     counts["tests"] += 1
     if result.verdict == FAIL:
         ET.SubElement(gate, "failure", message=summary, type="fail").text = summary
+        counts["failures"] += 1
+    elif result.verdict == ABORTED:
+        ET.SubElement(gate, "failure", message=summary, type="aborted").text = summary
         counts["failures"] += 1
     elif result.verdict in (ERROR, INCONCLUSIVE):
         ET.SubElement(gate, "error", message=summary, type=result.verdict).text = summary

@@ -1,7 +1,7 @@
 """What a gate evaluation returns, and its ``slo.json`` form (docs/contracts.md §4).
 
 Item verdicts: ``pass``, ``warning``, ``fail``, ``no_data``, ``not_applicable``.
-Gate verdicts: ``pass``, ``warning``, ``fail``, ``inconclusive``, ``error``.
+Gate verdicts: ``pass``, ``warning``, ``fail``, ``inconclusive``, ``error``, ``aborted``.
 """
 
 from __future__ import annotations
@@ -19,10 +19,12 @@ PASS, WARNING, FAIL, NO_DATA, NOT_APPLICABLE = (
     "not_applicable",
 )
 INCONCLUSIVE, ERROR = "inconclusive", "error"
+# the run was stopped early by a guardrail, the safety lever or a trading calendar window
+ABORTED = "aborted"
 # a warning scores 3/4: with the default thresholds (pass 90, warning 75) warnings alone
 # can make a run a warning, never a failure
 POINTS = {PASS: 1.0, WARNING: 0.75, FAIL: 0.0}
-EXIT_CODES = {PASS: 0, WARNING: 0, FAIL: 1, INCONCLUSIVE: 2, ERROR: 2}
+EXIT_CODES = {PASS: 0, WARNING: 0, FAIL: 1, INCONCLUSIVE: 2, ERROR: 2, ABORTED: 3}
 SCHEMA = 1
 
 

@@ -16,6 +16,7 @@ STYLES = {
     "not_applicable": "dim",
     "inconclusive": "magenta",
     "error": "bold red",
+    "aborted": "bold magenta",
 }
 
 

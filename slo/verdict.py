@@ -8,6 +8,9 @@ applicable do not score.
 
 Verdict, in order:
 
+0. (after ``error``) ``aborted`` when a guardrail, the safety lever or a trading
+   calendar window stopped the fault early (run.json ``stages.guardrails.tripped``):
+   the run is not judged further, whatever its items say (they are still reported);
 1. ``error`` when the evaluation itself failed (Prometheus down, a bad query)
    or a stage of the run failed (the load, the experiment, the fault sweep, the
    reconcile...: a run that did not do what it was asked cannot certify anything);
@@ -24,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from slo.result import (
+    ABORTED,
     ERROR,
     FAIL,
     INCONCLUSIVE,
@@ -93,6 +97,15 @@ def run_checks(run: RunInfo) -> tuple[list[RunCheck], str | None]:
     return checks, problem
 
 
+def aborted_by(run: RunInfo) -> str | None:
+    """Why the run was stopped early (a guardrail, the lever, a calendar window), if it was."""
+    trip = (run.stages.get("guardrails") or {}).get("tripped")
+    if not isinstance(trip, dict):
+        return None
+    return (f"aborted: {trip.get('kind')} '{trip.get('name')}' tripped: "
+            f"{trip.get('reason')}")
+
+
 def score_of(items: list[Item], no_data_as: float | None = None) -> float | None:
     total = points = 0.0
     for item in items:
@@ -107,12 +120,19 @@ def score_of(items: list[Item], no_data_as: float | None = None) -> float | None
 
 
 def decide(
-    items: list[Item], policy: ScorePolicy, error: str | None = None, incomplete: str | None = None
+    items: list[Item], policy: ScorePolicy, error: str | None = None, incomplete: str | None = None,
+    aborted: str | None = None,
 ) -> Verdict:
-    """The verdict; ``incomplete`` (why the run cannot be certified) caps it at inconclusive."""
+    """The verdict; ``incomplete`` (why the run cannot be certified) caps it at inconclusive;
+    ``aborted`` (why a guardrail stopped it) makes it ``aborted`` unless a stage broke."""
     score = score_of(items)
     reasons: list[str] = []
     key_failures = [i.label for i in items if i.key and i.verdict == FAIL]
+    if aborted and not error:
+        reasons.append(aborted)
+        if key_failures:
+            reasons.append("key objective failed: " + ", ".join(key_failures))
+        return Verdict(ABORTED, score, reasons)
     if key_failures:
         # a proven key failure (e.g. lost orders) stands even if another part broke
         reasons.append("key objective failed: " + ", ".join(key_failures))

@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "report": "tradestorm.commands.report:report",
     "run": "tradestorm.commands.run:run",
     "demo": "tradestorm.commands.run:demo",
+    "lever": "tradestorm.commands.lever:lever",
 }
 
 

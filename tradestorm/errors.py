@@ -38,3 +38,12 @@ class ComponentError(TradestormError):
 
 class TargetError(TradestormError):
     """A target cannot be used as asked (not running, already running, not allowed)."""
+
+
+class LeverEngaged(TradestormError):
+    """The target's safety lever is engaged: no experiment may start on it (exit 2)."""
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+        super().__init__(f"refused: {description}; release it with 'tradestorm lever release' "
+                         "when it is safe")

@@ -71,6 +71,7 @@ class ExperimentOutcome:
     planned: list[str] = field(default_factory=list)
     signal: str | None = None
     signalled_at: float | None = None  # when the first SIGINT/SIGTERM arrived
+    stop_reason: str | None = None  # stopped by ``session.stop_current_run`` (not a signal)
 
     @property
     def ok(self) -> bool:
@@ -92,6 +93,7 @@ class ExperimentOutcome:
             "residue": self.residue, "steady_after_rollbacks": self.steady_after_rollbacks,
             "messages": self.messages, "dry_run": self.dry_run, "planned": self.planned,
             "signal": self.signal, "signalled_at": self.signalled_at,
+            "stop_reason": self.stop_reason,
         }
 
 
@@ -279,6 +281,7 @@ def _run(document: dict[str, Any], settings: ChaosSettings, session: RunSession,
 
         outcome.signal = guard.signal_name
         outcome.signalled_at = guard.signalled_at
+        outcome.stop_reason = guard.stop_reason
         outcome.residue = [i.to_dict() for i in items]
         outcome.residue_clean = not items and not sweep_errors
         outcome.failed_activities = _failed_runs(journal)

@@ -42,6 +42,8 @@ class RunSession:
     drivers: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     planned: list[str] = field(default_factory=list)  # dry-run: what would have been done
     lock: threading.RLock = field(default_factory=threading.RLock)
+    # set by the run's InterruptGuard: stops the run from another thread (``stop_current_run``)
+    stopper: Callable[[str], bool] | None = None
 
     def plan(self, line: str) -> None:
         """Dry run: record and print one operation that a real run would perform."""
@@ -93,6 +95,16 @@ def end_session(session: RunSession) -> None:
     with _current_lock:
         if _current is session:
             _current = None
+
+
+def stop_current_run(reason: str) -> bool:
+    """Stop the running experiment from any thread, as SIGINT would: the held fault is
+    released at once and the rollbacks run; the outcome is ``interrupted`` with
+    ``stop_reason`` set. False when no run is in progress (or it is already cleaning up)."""
+    with _current_lock:
+        session = _current
+        stopper = session.stopper if session is not None else None
+    return stopper(reason) if stopper is not None else False
 
 
 def current_session() -> RunSession:

@@ -9,6 +9,9 @@ Exit codes (the gate's, plus one for interruption):
 2     error or inconclusive: a malformed scenario (file and field
       named), a target that cannot be used, a stage that could not
       run, or a gate without data
+3     aborted: a guardrail, the safety lever or a trading calendar
+      window stopped the fault early (rolled back, recovery still
+      measured; ``run.json`` ``stages.guardrails.tripped`` says why)
 130   interrupted (Ctrl-C / SIGTERM); the results folder holds what
       the run had, with ``run.json`` status ``interrupted``
 ====  ==============================================================
@@ -118,6 +121,8 @@ def execute(
     kube: KubeOptions | None = None,
     console: Console | None = None,
     fault_line: bool = False,
+    calendar: Path | None = None,
+    allow_during_session: bool = False,
 ) -> int:
     """Run a scenario from start to verdict; returns the exit code (130 when interrupted).
     ``fault_line``: the verdict line also says what the fault broke (the demo's)."""
@@ -126,7 +131,8 @@ def execute(
         return _execute(scenario_ref, target=target, results=results, state_dir=state_dir,
                         replicas=replicas, down_after=down_after, keep_up=keep_up,
                         overrides=overrides, kube=kube, console=console,
-                        fault_line=fault_line)
+                        fault_line=fault_line, calendar=calendar,
+                        allow_during_session=allow_during_session)
     except KeyboardInterrupt:
         # anywhere outside the orchestrator's own handling (loading, locking, teardown):
         # an interruption, never click's "Aborted!" with exit 1
@@ -147,6 +153,8 @@ def _execute(
     kube: KubeOptions | None,
     console: Console,
     fault_line: bool = False,
+    calendar: Path | None = None,
+    allow_during_session: bool = False,
 ) -> int:
     from tradestorm.runner.orchestrator import describe_plan
     from tradestorm.runner.results import check_results_dir, default_results_dir, make_run_id
@@ -155,8 +163,11 @@ def _execute(
     scenario = load_scenario(scenario_ref)
     if overrides:
         scenario = scenario.with_overrides(**overrides)
+    if calendar is not None:
+        scenario = scenario.with_calendar(calendar, scenario.venues)
     chosen = target or scenario.targets[0]
     scenario.check_target(chosen)
+    lever = _check_guards(scenario, chosen, state_dir, kube, allow_during_session)
     run_id = make_run_id(scenario.name)
     results_dir = check_results_dir(results or default_results_dir(run_id))
 
@@ -177,14 +188,42 @@ def _execute(
         return _connect_and_run(
             scenario, run_id, results_dir, chosen=chosen, state_dir=state_dir,
             replicas=replicas, down_after=down_after, keep_up=keep_up, kube=kube,
-            console=console, say=say, fault_line=fault_line,
+            console=console, say=say, fault_line=fault_line, lever=lever,
+            allow_during_session=allow_during_session,
         )
+
+
+def _check_guards(scenario: Any, chosen: str, state_dir: Path | None, kube: KubeOptions | None,
+                  allow_during_session: bool) -> Any:
+    """Refuse (exit 2) a run with a fault while the target's lever is engaged, or that
+    would start inside a protected window of its trading calendar; the lever the run
+    polls."""
+    if not scenario.has_fault:
+        return None
+    from tradestorm.lever import kube_lever, local_lever, refuse_if_engaged
+
+    lever = local_lever(state_dir) if chosen == "local" else kube_lever(kube or KubeOptions())
+    refuse_if_engaged(lever)
+    if scenario.calendar is not None and not allow_during_session:
+        import time
+
+        from tradestorm.errors import TargetError
+        from tradestorm.runner.tradingcalendar import load_calendar
+
+        window = load_calendar(scenario.calendar).window_at(
+            time.time(), list(scenario.venues) or None)
+        if window is not None:
+            raise TargetError(f"refused: inside a protected window of {scenario.calendar.name}: "
+                              f"{window.describe()}; no fault may start (--allow-during-session "
+                              "to run anyway)")
+    return lever
 
 
 def _connect_and_run(scenario: Any, run_id: str, results_dir: Path, *, chosen: str,
                      state_dir: Path | None, replicas: int, down_after: bool, keep_up: bool,
                      kube: KubeOptions | None, console: Console,
-                     say: Any, fault_line: bool = False) -> int:
+                     say: Any, fault_line: bool = False, lever: Any = None,
+                     allow_during_session: bool = False) -> int:
     from tradestorm.runner.connection import open_kubernetes, open_local
     from tradestorm.runner.orchestrator import Orchestrator
     from tradestorm.runner.results import prepare_results_dir
@@ -204,7 +243,8 @@ def _connect_and_run(scenario: Any, run_id: str, results_dir: Path, *, chosen: s
         connection.release(down=True, say=say)
         raise
     try:
-        outcome = Orchestrator(scenario, connection, results_dir, run_id, console=console).run()
+        outcome = Orchestrator(scenario, connection, results_dir, run_id, console=console,
+                               lever=lever, allow_during_session=allow_during_session).run()
     finally:
         try:
             import signal
@@ -261,6 +301,10 @@ def _list_scenarios(console: Console) -> None:
 @click.option("--seed", type=click.IntRange(0), help="Override load.seed.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Override one entry of the experiment's configuration (repeatable).")
+@click.option("--calendar", "calendar", type=click.Path(path_type=Path, dir_okay=False),
+              help="A trading calendar (YAML): no fault inside its protected windows.")
+@click.option("--allow-during-session", is_flag=True,
+              help="Run the fault even inside a protected window of the calendar.")
 @click.option("--validate", is_flag=True,
               help="Only validate the scenario and exit (0 when valid).")
 @click.option("--list", "list_", is_flag=True, help="List the shipped scenarios and exit.")
@@ -281,13 +325,15 @@ def run(ctx: click.Context, scenario: str | None, target: str | None, results: P
         state_dir: Path | None, replicas: int, down_after: bool, keep_up: bool,
         warmup: float | None, baseline: float | None, fault: float | None,
         recovery: float | None, users: int | None, seed: int | None, sets: tuple[str, ...],
+        calendar: Path | None, allow_during_session: bool,
         validate: bool, list_: bool, context: str | None, namespace: str,
         kubeconfig: Path | None, allow_contexts: tuple[str, ...],
         prometheus_url: str | None, dsn: str | None) -> None:
     """Run SCENARIO (a name from experiments/scenarios/ or a path): load, fault,
     reconcile, SLO gate and report, all in one results folder.
 
-    Exit code: 0 pass, 1 fail, 2 error or inconclusive, 130 interrupted."""
+    Exit code: 0 pass, 1 fail, 2 error or inconclusive (or refused: the safety lever is
+    engaged, a protected calendar window), 3 aborted by a guardrail, 130 interrupted."""
     console = _console()
     if list_:
         _list_scenarios(console)
@@ -309,6 +355,8 @@ def run(ctx: click.Context, scenario: str | None, target: str | None, results: P
         loaded = load_scenario(scenario)
         if overrides:
             loaded = loaded.with_overrides(**overrides)
+        if calendar is not None:
+            loaded = loaded.with_calendar(calendar, loaded.venues)
         if target:
             loaded.check_target(target)
         console.print(f"{loaded.source}: valid ({describe_plan(loaded)}; "
@@ -320,7 +368,7 @@ def run(ctx: click.Context, scenario: str | None, target: str | None, results: P
         kube=KubeOptions(context=context, namespace=namespace, kubeconfig=kubeconfig,
                          allowed_contexts=allow_contexts, prometheus_url=prometheus_url,
                          dsn=dsn),
-        console=console,
+        console=console, calendar=calendar, allow_during_session=allow_during_session,
     )
     ctx.exit(code)
 

@@ -50,9 +50,11 @@ from tradestorm.runner.errors import StageError
 from tradestorm.runner.progress import Progress, RunView
 from tradestorm.runner.results import write_yaml
 from tradestorm.runner.scenario import Scenario, fault_duration_key
+from tradestorm.runner.tradingcalendar import TradingCalendar, load_calendar
+from tradestorm.runner.watch import GuardrailWatch, Trip
 from tradestorm.targets import Connection, LoadRequest
 
-EXIT_PASS, EXIT_FAIL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_PASS, EXIT_FAIL, EXIT_ERROR, EXIT_ABORTED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 # The load counts as started when Prometheus has its client metrics.
 LOAD_VISIBLE_QUERY = "sum(tradestorm_client_requests_total{{{selector}}}) > 0"
@@ -140,6 +142,8 @@ class Orchestrator:
         console: Console | None = None,
         load_processes: int | None = None,
         reconcile_drain_s: float = 30.0,
+        lever: Any = None,
+        allow_during_session: bool = False,
     ) -> None:
         self.scenario = scenario
         self.conn = connection
@@ -174,6 +178,57 @@ class Orchestrator:
         self.report_path: Path | None = None
         # when the first SIGINT/SIGTERM arrived (contract §4: the open phase ends there)
         self.signalled_at: float | None = None
+        self.allow_during_session = allow_during_session
+        self.calendar: TradingCalendar | None = (
+            load_calendar(scenario.calendar) if scenario.calendar is not None else None)
+        self.watch = GuardrailWatch(
+            conditions=list(scenario.guardrails), prometheus_url=connection.prometheus_url,
+            spec=scenario.slo_spec, lever=lever if scenario.has_fault else None,
+            calendar=None if allow_during_session else self.calendar,
+            venues=list(scenario.venues) or None, interval_s=scenario.guardrail_interval_s,
+            say=self.say)
+        self._record_guardrails()
+
+    # -- guardrails ------------------------------------------------------
+
+    def _record_guardrails(self) -> None:
+        """run.json ``stages.guardrails``: what watched the run, and what tripped (if any)."""
+        calendar = None
+        if self.calendar is not None:
+            calendar = {"file": str(self.calendar.source), "venues": list(self.scenario.venues),
+                        "sample": self.calendar.sample,
+                        "allowed_during_session": self.allow_during_session}
+        lever = self.watch.lever
+        trip = self.watch.tripped
+        ends = [f["end"] for f in self.record.faults if isinstance(f.get("end"), int | float)]
+        if trip is not None and trip.fault_removed_at is None and ends:
+            trip.fault_removed_at = max(ends)  # tripped after the fault was over
+        self.record.stages["guardrails"] = {
+            "conditions": [c.to_dict() for c in self.scenario.guardrails],
+            "interval_s": self.scenario.guardrail_interval_s,
+            "lever": getattr(lever, "path", None) and str(lever.path)
+            or getattr(lever, "where", None),
+            "calendar": calendar,
+            "evaluations": self.watch.evaluations,
+            "problems": list(self.watch.problems),
+            "tripped": self.watch.tripped.to_dict() if self.watch.tripped else None,
+        }
+
+    @property
+    def aborted(self) -> Trip | None:
+        """The guardrail, lever or calendar window that stopped the run (None: none did)."""
+        return self.watch.tripped
+
+    def _calendar_refusal(self) -> Trip | None:
+        """A protected window in force now: the fault must not start."""
+        if self.calendar is None or self.allow_during_session:
+            return None
+        now = time.time()
+        window = self.calendar.window_at(now, list(self.scenario.venues) or None)
+        if window is None:
+            return None
+        return Trip("calendar", f"{window.venue} {window.name}",
+                    f"the fault would start inside a protected window: {window.describe()}", now)
 
     # -- helpers ---------------------------------------------------------
 
@@ -289,7 +344,19 @@ class Orchestrator:
 
         assert self.scenario.experiment is not None
         plan = self.scenario.phases
+        refusal = self._calendar_refusal()
+        if refusal is not None:
+            # not a fault injected: the run ends after its baseline, aborted
+            self.watch.tripped = refusal
+            self.say(f"[red]not starting the fault[/red]: {refusal.reason}")
+            baseline = self.record.phase("baseline")
+            if baseline is not None:
+                baseline.end = time.time()
+            self._record_guardrails()
+            self._save()
+            return
         called = time.time()
+        self.watch.start()
         fault = self._begin_phase("fault", plan.fault, start=called)
         self.view.set_phase("fault", plan.fault, started=called,
                             note="the experiment's rollbacks and steady-state checks")
@@ -333,8 +400,18 @@ class Orchestrator:
             if baseline is not None:
                 baseline.end = fault.start
         fault_end = max([fault.start + plan.fault, *ends])
+        trip = self.watch.tripped
+        stopped = outcome.status == "interrupted" and trip is not None \
+            and getattr(outcome, "stop_reason", None) is not None
+        if trip is not None:
+            trip.fault_removed_at = max(ends) if ends else returned
+            self._record_guardrails()
         self._save()
-        if outcome.status == "interrupted":
+        if stopped:
+            # stopped by a guardrail, the lever or the calendar: the fault is removed and
+            # rolled back; the load goes on and the recovery is still measured
+            fault_end = max([trip.fault_removed_at or returned, fault.start])
+        if outcome.status == "interrupted" and not stopped:
             # the fault phase ends at the signal, not after the rollbacks it triggered
             self.signalled_at = getattr(outcome, "signalled_at", None) or returned
             fault.end = max(fault.start, self.signalled_at)
@@ -347,7 +424,7 @@ class Orchestrator:
         if outcome.deviated:
             # a resilience finding, not a broken run: it fails the verdict (see _finish)
             self.say("[red]the experiment's steady-state hypothesis deviated[/red]")
-        elif outcome.status != "completed":
+        elif outcome.status != "completed" and not stopped:
             self._fail("experiment", f"Chaos Toolkit reported '{outcome.status}' (the fault "
                        f"did not run as planned); see {self.results_dir / 'chaos-journal.json'}")
         if not outcome.residue_clean:
@@ -355,7 +432,8 @@ class Orchestrator:
                        f"{self.results_dir / 'residue.json'}")
         over = bool(ends) and max(ends) < time.time()
         self.view.set_phase("fault", fault_end - fault.start, started=fault.start,
-                            note="fault over, observing" if over else "")
+                            note="stopped by a guardrail" if stopped else
+                            "fault over, observing" if over else "")
         self._wait_until(fault_end)
         fault.end = max(fault_end, fault.start)
         recovery = self._begin_phase("recovery", plan.recovery, start=fault.end)
@@ -534,6 +612,8 @@ class Orchestrator:
                 # shielded as a whole: a second Ctrl-C (or SIGTERM) must neither leave the
                 # load generator (its own session) running nor run.json at "running"
                 with _shielded():
+                    self.watch.stop()
+                    self._record_guardrails()
                     now = time.time()
                     # an open phase ends at the interruption, not after the rollbacks
                     cut = self.signalled_at if self.interrupted and self.signalled_at else now
@@ -566,6 +646,8 @@ class Orchestrator:
     def _status(self) -> str:
         if self.interrupted:
             return "interrupted"
+        if self.aborted is not None:
+            return "aborted"
         return "failed" if self.failed_reasons else "completed"
 
     def _finish(self) -> RunOutcome:

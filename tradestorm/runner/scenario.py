@@ -45,6 +45,8 @@ from slo.durations import format_duration, parse_duration
 from tradestorm.errors import InputError
 from tradestorm.runner import paths
 from tradestorm.runner.errors import ScenarioNotFoundError
+from tradestorm.runner.guardrails import DEFAULT_INTERVAL_S, StopCondition, build_conditions
+from tradestorm.runner.tradingcalendar import check_venues, load_calendar
 
 TargetName = Literal["local", "kubernetes"]
 TARGETS: tuple[str, ...] = ("local", "kubernetes")
@@ -102,6 +104,29 @@ class PhasesSection(_Model):
     recovery: Duration | None = None
 
 
+class StopSection(_Model):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: Annotated[StrictStr, Field(min_length=1)] | None = None
+    query: Annotated[StrictStr, Field(min_length=1)] | None = None
+    objective: Annotated[StrictStr, Field(min_length=1)] | None = None
+    phase: Annotated[StrictStr, Field(min_length=1)] | None = None
+    window: Duration | None = None
+    above: float | None = None
+    below: float | None = None
+    for_: Duration = Field(alias="for")
+
+
+class GuardrailsSection(_Model):
+    interval: Duration = 1.0
+    stop: list[StopSection] = []
+
+
+class CalendarSection(_Model):
+    file: Annotated[StrictStr, Field(min_length=1)]
+    venues: list[StrictStr] = []
+
+
 class ScenarioFile(_Model):
     name: Annotated[StrictStr, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")] | None = None
     description: Annotated[StrictStr, Field(min_length=1)]
@@ -111,12 +136,17 @@ class ScenarioFile(_Model):
     configuration: dict[StrictStr, Any] = {}
     slo: Annotated[StrictStr, Field(min_length=1)] = "reference-platform"
     phases: PhasesSection
+    guardrails: GuardrailsSection | None = None
+    calendar: CalendarSection | None = None
 
 
 _SECTIONS: dict[tuple[str, ...], type[BaseModel]] = {
     (): ScenarioFile,
     ("load",): LoadSection,
     ("phases",): PhasesSection,
+    ("guardrails",): GuardrailsSection,
+    ("guardrails", "stop"): StopSection,
+    ("calendar",): CalendarSection,
 }
 
 
@@ -193,6 +223,17 @@ class Scenario:
     document: dict[str, Any] = field(default_factory=dict, compare=False)
     # configuration names the experiment declares (what ``configuration`` may set)
     experiment_keys: frozenset[str] = frozenset()
+    # stop conditions (tradestorm.runner.guardrails) and how often they are evaluated
+    guardrails: tuple[StopCondition, ...] = ()
+    guardrail_interval_s: float = DEFAULT_INTERVAL_S
+    # the trading calendar in force (None: none) and its venues (empty: all)
+    calendar: Path | None = None
+    venues: tuple[str, ...] = ()
+
+    def with_calendar(self, file: Path, venues: tuple[str, ...] = ()) -> Scenario:
+        """The same scenario under the calendar ``file`` (``--calendar``), checked now."""
+        check_calendar(Path(file), list(venues), "--calendar", "calendar.venues")
+        return replace(self, calendar=Path(file).resolve(), venues=tuple(venues))
 
     @property
     def has_fault(self) -> bool:
@@ -499,7 +540,28 @@ def load_scenario_file(path: Path) -> Scenario:
                 raise InputError(shown, f"configuration.{key}", problem)
         check_experiment_configuration(experiment, dict(model.configuration),
                                        phases.fault or 0.0, {}, shown)
+    conditions: list[StopCondition] = []
+    interval = DEFAULT_INTERVAL_S
+    if model.guardrails is not None:
+        if experiment is None and model.guardrails.stop:
+            raise InputError(shown, "guardrails", "the scenario runs no experiment: there is "
+                             "no fault for a guardrail to stop")
+        if model.guardrails.interval <= 0:
+            raise InputError(shown, "guardrails.interval", "must be longer than 0s")
+        interval = model.guardrails.interval
+        conditions = build_conditions([item.model_dump() for item in model.guardrails.stop],
+                                      shown, spec)
+    calendar = None
+    venues: list[str] = []
+    if model.calendar is not None:
+        calendar = _find_calendar(model.calendar.file, path)
+        venues = list(model.calendar.venues)
+        check_calendar(calendar, venues, shown, "calendar.venues")
     return Scenario(
+        guardrails=tuple(conditions),
+        guardrail_interval_s=interval,
+        calendar=calendar,
+        venues=tuple(venues),
         name=name,
         description=model.description.strip(),
         source=path.resolve(),
@@ -515,6 +577,21 @@ def load_scenario_file(path: Path) -> Scenario:
         document=document,
         experiment_keys=keys,
     )
+
+
+def _find_calendar(file: str, scenario: Path) -> Path:
+    """A calendar file named by a scenario: relative to the scenario, else to the cwd."""
+    given = Path(file).expanduser()
+    for candidate in (given, scenario.resolve().parent / given):
+        if candidate.is_file():
+            return candidate.resolve()
+    raise InputError(paths.display(scenario), "calendar.file", f"no such file: {file}")
+
+
+def check_calendar(file: Path, venues: list[str], source: str, field_name: str) -> None:
+    """Load the calendar now (a broken one names its own file and field) and its venues."""
+    calendar = load_calendar(Path(file))
+    check_venues(calendar, venues, source, field_name)
 
 
 def _check_spec(spec: Path) -> None:
