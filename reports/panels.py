@@ -2,7 +2,8 @@
 
 Panels: throughput, error rate, latency (client- and server-side), ready
 replicas per service, HPA replicas desired against current (where there are
-HPAs), database availability, outbox lag. Fault windows from
+HPAs), database availability, outbox lag, and the run's guardrails (each stop
+condition's own series beside its limit, when the scenario has any). Fault windows from
 ``run.json`` are shaded on every chart and phase starts marked. When
 ``timeseries.json`` is missing, throughput, errors and client latency fall back
 to Locust's own per-second history, and the chart says so.
@@ -43,6 +44,8 @@ PANELS = (
               step=True, integer=True, optional=True),
     PanelSpec("database_up", "Database availability", "up", step=True, y_max=1, integer=True),
     PanelSpec("outbox_lag", "Outbox lag (age of the oldest undelivered event)", "s"),
+    PanelSpec("guardrails", "Guardrails: each stop condition's series and its limit", "",
+              optional=True),
 )
 
 

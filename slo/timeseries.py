@@ -16,6 +16,7 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,9 +84,11 @@ def panels(edge_service: str = EDGE_SERVICE) -> list[Panel]:
 
 
 def export_timeseries(
-    prometheus_url: str, start: float, end: float, path: Path, step_s: float = 1
+    prometheus_url: str, start: float, end: float, path: Path, step_s: float = 1,
+    extra: Sequence[Panel] = (),
 ) -> Path:
-    """Write ``timeseries.json`` for ``[start, end]`` to ``path`` and return it.
+    """Write ``timeseries.json`` for ``[start, end]`` to ``path`` and return it;
+    ``extra``: panels of the run's own (e.g. its guardrails' series) after the standard ones.
 
     Raises :class:`slo.errors.PrometheusUnreachable` when Prometheus does not
     answer and :class:`slo.errors.QueryError` when it rejects a query.
@@ -95,7 +98,7 @@ def export_timeseries(
     if step_s <= 0:
         raise ValueError(f"step_s must be > 0, got {step_s}")
     path = Path(path)
-    wanted = panels()
+    wanted = [*panels(), *extra]
     grid = [start + k * step_s for k in range(int(math.floor((end - start) / step_s + 1e-9)) + 1)]
     with PrometheusSource(prometheus_url) as source:
         source.check()

@@ -118,6 +118,13 @@ def test_client_error_guardrail_aborts_a_database_outage(
     assert 'type="aborted"' in (results / "junit.xml").read_text()
     report = (results / "report.html").read_text()
     assert "client-errors" in report and "guardrail" in report.lower()
+    # the guardrail's own series beside its limit, charted with the trip marked
+    series = {s["name"]: s for s in read(results, "timeseries.json")["series"]
+              if s["panel"] == "guardrails"}
+    assert set(series) == {"client-errors", "client-errors limit"}, series
+    seen = [v for _, v in series["client-errors"]["points"] if v is not None]
+    assert max(seen) > 0.05 and {v for _, v in series["client-errors limit"]["points"]} == {0.05}
+    assert "Guardrails: each stop condition" in report and "guardrail tripped" in report
     assert [r for r in slo["recovery"] if r.get("seconds") is not None], slo["recovery"]
     assert_no_residue(local_target)
 

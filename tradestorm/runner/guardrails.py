@@ -31,6 +31,7 @@ from typing import Any
 
 from slo.errors import PrometheusError
 from slo.prometheus import PrometheusSource
+from slo.timeseries import Panel
 from tradestorm.errors import InputError
 
 DEFAULT_INTERVAL_S = 1.0
@@ -55,6 +56,16 @@ class StopCondition:
                     f"{self.window_s:g}s for {self.for_s:g}s")
         limit = f"> {self.above:g}" if self.above is not None else f"< {self.below:g}"
         return f"{self.query} {limit} for {self.for_s:g}s"
+
+    def panels(self) -> list[Panel]:
+        """Its own series for the report (the ``guardrails`` panel of timeseries.json): what
+        it evaluated and its limit. An objective's guardrail has none (run.json has why)."""
+        if self.query is None:
+            return []
+        worst = "max" if self.above is not None else "min"
+        limit = self.above if self.above is not None else self.below
+        return [Panel("guardrails", self.name, "", f"{worst}({self.query})"),
+                Panel("guardrails", f"{self.name} limit", "", f"vector({limit!r})")]
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "for_s": self.for_s}

@@ -562,8 +562,9 @@ class Orchestrator:
         start = min(self.record.started_at, warmup.start if warmup else self.record.started_at)
         if end <= start:
             raise StageError("timeseries", "the run ended before it started: nothing to export")
+        guardrails = [p for c in self.scenario.guardrails for p in c.panels()]
         export_timeseries(self.conn.prometheus_url, start, end,
-                          self.results_dir / "timeseries.json")
+                          self.results_dir / "timeseries.json", extra=guardrails)
 
     def _gate(self) -> None:
         from slo.gate import evaluate_run
