@@ -199,3 +199,84 @@ def test_the_load_of_a_killed_run_is_removed_and_a_live_one_is_respected(
         remove_leftovers(conn, NAMESPACE, all_runs=True)
         conn.close()
     _assert_nothing_left(kube_platform)
+
+
+def _guarded_scenario(tmp_path: Path, *, for_s: float) -> Path:
+    """The local guardrail test's scenario, for the cluster: the same ``guardrails`` section."""
+    import yaml
+
+    doc = {
+        "name": "guarded-database-outage",
+        "description": "a database outage a client-error guardrail stops early",
+        "targets": ["kubernetes"],
+        "load": {"profile": "steady", "users": 12, "seed": 13},
+        "experiment": "database-outage",
+        "phases": {"warmup": "10s", "baseline": "20s", "fault": "120s", "recovery": "45s"},
+        "guardrails": {"interval": "1s", "stop": [
+            {"name": "client-errors", "query": "client:errors:ratio_rate10s", "above": 0.05,
+             "for": f"{for_s:g}s"}]},
+    }
+    path = tmp_path / "guarded.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def test_a_guardrail_aborts_a_database_outage_on_kubernetes(
+        kube_platform: Any, tmp_path: Path) -> None:
+    """The guardrail section the local target runs works unchanged on the cluster: the
+    cluster's Prometheus sees the client errors, the fault (the database scaled to 0) is
+    rolled back long before its planned 120 s, the recovery is measured, exit 3."""
+    results = tmp_path / "guarded"
+    done = _run(kube_platform, str(_guarded_scenario(tmp_path, for_s=5)), results)
+    detail = f"stdout:\n{done.stdout[-6000:]}\nstderr:\n{done.stderr[-3000:]}"
+    assert done.returncode == 3, detail
+    assert "guardrail tripped" in done.stdout, detail
+    run = json.loads((results / "run.json").read_text())
+    assert run["status"] == "aborted" and run["verdict"] == "aborted", detail
+    trip = run["stages"]["guardrails"]["tripped"]
+    assert trip["kind"] == "condition" and trip["name"] == "client-errors", trip
+    assert trip["value"] > 0.05 and trip["for_s"] == 5, trip
+    assert 5 <= trip["tripped_at"] - trip["condition_true_at"] <= 7, trip
+    fault = next(p for p in run["phases"] if p["name"] == "fault")
+    assert fault["end"] - fault["start"] < 90, fault
+    assert trip["fault_removed_at"] is not None
+    assert 0 <= trip["fault_removed_at"] - trip["tripped_at"] <= 30, trip
+    recovery = next(p for p in run["phases"] if p["name"] == "recovery")
+    assert recovery["end"] - recovery["start"] >= 44, recovery
+    assert run["experiment"]["residue_clean"] is True
+    assert json.loads((results / "reconcile.json").read_text())["ok"] is True
+    assert "client-errors" in (results / "report.html").read_text()
+    _assert_nothing_left(kube_platform)
+
+
+def test_the_lever_on_kubernetes_refuses_a_run_until_released(
+        kube_platform: Any, tmp_path: Path) -> None:
+    """``tradestorm lever`` on the cluster is a ConfigMap in the harness's namespace: engaged,
+    a run is refused before any load (exit 2, naming who and why); released, it is allowed."""
+    env = {**os.environ, "KUBECONFIG": str(kube_platform.cluster.kubeconfig),
+           "TRADESTORM_ALLOWED_CONTEXTS": CONTEXT, "NO_COLOR": "1"}
+    lever = [sys.executable, "-m", "tradestorm", "lever"]
+    where = ["--target", "kubernetes", "--context", CONTEXT]
+
+    def call(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*lever, *args, *where], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=60)
+
+    engaged = call("engage", "--reason", "venue incident", "--by", "sre-on-call")
+    try:
+        assert engaged.returncode == 0, engaged.stdout + engaged.stderr
+        cm = kube_platform.cluster.items("configmaps", "-n", NAMESPACE,
+                                         "--field-selector", "metadata.name=tradestorm-lever")
+        assert cm and cm[0]["data"]["engaged"] == "true" and cm[0]["data"]["by"] == "sre-on-call"
+        status = call("status")
+        assert status.returncode == 1 and "ENGAGED" in status.stdout, status.stdout
+        refused = _run(kube_platform, "database-outage", tmp_path / "refused", timeout_s=120)
+        shown = refused.stdout + refused.stderr
+        assert refused.returncode == 2, shown
+        assert "sre-on-call" in shown and "venue incident" in shown, shown
+        assert not (tmp_path / "refused" / "run.json").exists()
+        assert not _load_jobs(kube_platform)
+    finally:
+        released = call("release")
+    assert released.returncode == 0, released.stdout + released.stderr
+    assert call("status").returncode == 0
