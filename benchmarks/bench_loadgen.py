@@ -38,6 +38,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.bench_load import BARE  # noqa: E402 - the same bare user as bench_load
+
 GOAL = 0.9
 
 # appended to both locustfiles: requests and CPU time of the Locust process in the steady state
@@ -72,22 +74,6 @@ MEASURE = textwrap.dedent("""
                         "cpu": _time.process_time() - _mark["cpu"]}, fh)
 """)
 
-BARE = textwrap.dedent("""
-    import itertools, os
-    from locust import FastHttpUser, constant, task
-
-    _ids = itertools.count(1)
-    _prefix = f"bare-{os.getpid()}-"
-
-    class BareOrderUser(FastHttpUser):
-        wait_time = constant(0)
-
-        @task
-        def submit_order(self):
-            self.client.post("/v1/orders", name="/v1/orders", headers={"X-API-Key": "k1"}, json={
-                "client_order_id": f"{_prefix}{next(_ids)}", "symbol": "AAPL", "side": "BUY",
-                "type": "LIMIT", "quantity": 10, "price": "100.0000"})
-""")
 
 OPEN = textwrap.dedent(f"""
     import sys

@@ -324,14 +324,19 @@ def fake_gateway() -> Iterator[FakeGatewayProcess]:
     try:
         yield gw
     finally:
-        gw.process.terminate()
-        try:
-            gw.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            gw.process.kill()
-            gw.process.wait()
-        if gw.process.stdout:
-            gw.process.stdout.close()
+        stop_gateway(gw)
+
+
+def stop_gateway(gw: FakeGatewayProcess) -> None:
+    """Stop a fake gateway started by ``start_fake_gateway`` (killed after 5 s)."""
+    gw.process.terminate()
+    try:
+        gw.process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        gw.process.kill()
+        gw.process.wait()
+    if gw.process.stdout:
+        gw.process.stdout.close()
 
 
 @pytest.fixture

@@ -12,13 +12,12 @@ order journals, the client metrics, the fake's own count of what it received.
 from __future__ import annotations
 
 import json
-import subprocess
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import FakeGatewayProcess, start_fake_gateway
+from conftest import FakeGatewayProcess, start_fake_gateway, stop_gateway
 from control_helpers import wait_for
 
 from loadtests.arrival import make_schedule, parse_stages
@@ -29,17 +28,6 @@ from loadtests.runner import start_load
 
 STALL_S = 2.0
 TWO_S_US = 2_000_000
-
-
-def stop_gateway(gw: FakeGatewayProcess) -> None:
-    gw.process.terminate()
-    try:
-        gw.process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        gw.process.kill()
-        gw.process.wait()
-    if gw.process.stdout:
-        gw.process.stdout.close()
 
 
 @pytest.fixture
