@@ -32,8 +32,9 @@ from aiohttp import web
 from tradestorm.errors import ComponentError, TradestormError
 from tradestorm.local import prometheus as prom
 from tradestorm.local.postgres import PostgresServer, free_port
-from tradestorm.local.processes import TARGET_ID_ENV, ProcessRecord, log_tail, spawn, terminate
+from tradestorm.local.processes import TARGET_ID_ENV, ProcessRecord, log_tail, terminate
 from tradestorm.local.state import SCHEMA, StateLayout, write_json_atomic
+from tradestorm.local.supervisor.helpers import Helper
 from tradestorm.local.supervisor.logs import LogRotator, RotationPolicy
 from tradestorm.local.supervisor.replicas import Replica, backoff_delay
 from tradestorm.local.topology import DATABASE_NAME, HOST, SERVICE_URL_ENV, SERVICES
@@ -55,38 +56,6 @@ class SupervisorOptions:
     start_timeout_s: float = 120.0
     target_id: str | None = None
     log_rotation: RotationPolicy = RotationPolicy()
-
-
-class Helper:
-    """A long-running helper process (proxies, Prometheus) restarted when it dies."""
-
-    def __init__(self, name: str, argv: list[str], log_file: Path, marker: str) -> None:
-        self.name = name
-        self.argv = argv
-        self.log_file = log_file
-        self.marker = marker
-        self.process: subprocess.Popen[bytes] | None = None
-        self.record: ProcessRecord | None = None
-        self.restarts = 0
-        self.failures = 0
-        self.started_at = 0.0
-        self.restart_at: float | None = None
-
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def start(self) -> None:
-        self.process = spawn(self.argv, log_file=self.log_file)
-        self.record = ProcessRecord.of(self.process.pid, self.marker)
-        self.started_at = time.time()
-        self.restart_at = None
-
-    def to_state(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"running": self.running, "restarts": self.restarts}
-        if self.record is not None and self.running:
-            data.update(self.record.to_state())
-        return data
 
 
 class Supervisor:
