@@ -31,9 +31,10 @@ from aiohttp import web
 
 from tradestorm.errors import ComponentError, TradestormError
 from tradestorm.local import prometheus as prom
-from tradestorm.local.postgres import PostgresServer, free_port
+from tradestorm.local.postgres import free_port
 from tradestorm.local.processes import TARGET_ID_ENV, ProcessRecord, log_tail, terminate
 from tradestorm.local.state import SCHEMA, StateLayout, write_json_atomic
+from tradestorm.local.supervisor.database import Database
 from tradestorm.local.supervisor.helpers import Helper
 from tradestorm.local.supervisor.logs import LogRotator, RotationPolicy
 from tradestorm.local.supervisor.replicas import Replica, backoff_delay
@@ -72,16 +73,7 @@ class Supervisor:
         self.error: str | None = None
         self.started_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         self.control_url = ""
-        self.postgres: PostgresServer | None = None
-        self.postgres_record: ProcessRecord | None = None
-        self.database_desired = True
-        self.database_up = False
-        self.database_restarts = 0
-        self._db_lock = asyncio.Lock()
-        self._db_failures = 0
-        self._db_restart_at: float | None = None
-        # a stop with duration_s: when (monotonic) the database is started again by itself
-        self._db_resume_at: float | None = None
+        self.database = Database(self.layout, self.save)
         self.proxy: Helper | None = None
         self.proxy_ports: dict[str, Any] = {}
         self.prometheus: Helper | None = None
@@ -96,7 +88,6 @@ class Supervisor:
 
     # ------------------------------------------------------------------ state
     def state(self) -> dict[str, Any]:
-        pg = self.postgres
         svc_state: dict[str, Any] = {}
         for service in SERVICES:
             proxy = self.proxy_ports.get(service, {})
@@ -128,17 +119,7 @@ class Supervisor:
                         if self.prometheus and self.prometheus.running else None),
                 **(self.prometheus.to_state() if self.prometheus else {}),
             },
-            "postgres": {
-                "dsn": pg.dsn if pg else None,
-                "proxy_dsn": self.proxy_dsn or None,
-                "pid": self.postgres_record.pid if self.postgres_record else None,
-                "create_time": self.postgres_record.create_time if self.postgres_record else None,
-                "marker": self.postgres_record.marker if self.postgres_record else None,
-                "data_dir": str(self.layout.postgres_data),
-                "port": pg.port if pg else None,
-                "desired": "running" if self.database_desired else "stopped",
-                "up": self.database_up,
-            },
+            "postgres": self.database.to_state(self.proxy_dsn),
             "services": svc_state,
             "proxies": proxies,
             "proxy_process": self.proxy.to_state() if self.proxy else {},
@@ -221,10 +202,7 @@ class Supervisor:
         deadline = time.monotonic() + opts.start_timeout_s
 
         # PostgreSQL
-        self.postgres = PostgresServer(
-            data_dir=layout.postgres_data, port=free_port(), log_file=layout.log("postgres"),
-            database=DATABASE_NAME,
-        )
+        postgres = self.database.create()
         # replicas' ports are chosen now, so the proxies can start with PostgreSQL
         for service in SERVICES:
             self.replicas[service] = [
@@ -234,11 +212,10 @@ class Supervisor:
             ]
         self.step = "starting PostgreSQL and the proxies"
         self.save()
-        log.info("starting PostgreSQL on port %d and the proxies", self.postgres.port)
-        await self._interruptible(asyncio.gather(asyncio.to_thread(self.postgres.start),
+        log.info("starting PostgreSQL on port %d and the proxies", postgres.port)
+        await self._interruptible(asyncio.gather(asyncio.to_thread(postgres.start),
                                                  self._start_proxies()))
-        self._record_postgres()
-        self.database_up = True
+        self.database.mark_started()
         self.save()
 
         # schema
@@ -289,11 +266,6 @@ class Supervisor:
         with contextlib.suppress(BaseException):
             await task
         raise ComponentError("target", "interrupted while starting")
-
-    def _record_postgres(self) -> None:
-        assert self.postgres is not None
-        pid = self.postgres.pid()
-        self.postgres_record = ProcessRecord.of(pid, str(self.postgres.data_dir)) if pid else None
 
     def _replica_env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEPLAT_")}
@@ -356,10 +328,10 @@ class Supervisor:
                 for service in SERVICES
             ],
         }
-        assert self.postgres is not None
+        assert self.database.server is not None
         config["proxies"].append({
             "name": "postgres", "listen_port": 0, "control_port": 0, "check": "tcp",
-            "backends": [{"name": "postgres-0", "host": HOST, "port": self.postgres.port}],
+            "backends": [{"name": "postgres-0", "host": HOST, "port": self.database.server.port}],
         })
         write_json_atomic(layout.proxy_config, config)
         layout.proxy_ports.unlink(missing_ok=True)
@@ -428,7 +400,7 @@ class Supervisor:
                 last_line = r.last_lines(1).strip()[-300:]
                 why = f"exited with {r.last_exit} after {r.restarts} restart(s): {last_line}"
             problems.append(f"{r.name} not ready ({why})")
-        if not self.database_up:
+        if not self.database.up:
             problems.append("postgres not accepting connections")
         if self.proxy is None or not self.proxy.running:
             problems.append("proxy not running")
@@ -490,12 +462,12 @@ class Supervisor:
         for helper in (self.proxy, self.prometheus):
             if helper is not None and self._check_helper(helper, now):
                 changed = True
-        was_up = self.database_up
+        was_up = self.database.up
         await asyncio.gather(
             *(self._probe(r) for rs in self.replicas.values() for r in rs),
-            self._check_database(now),
+            self.database.check(now),
         )
-        if changed or was_up != self.database_up:
+        if changed or was_up != self.database.up:
             self.save()
 
     async def _move_replica(self, replica: Replica) -> None:
@@ -553,44 +525,6 @@ class Supervisor:
             return True
         return False
 
-    async def _check_database(self, now: float) -> None:
-        pg = self.postgres
-        if pg is None or self._db_lock.locked():
-            return
-        if (not self.database_desired and self._db_resume_at is not None
-                and time.monotonic() >= self._db_resume_at):
-            # a timed stop outlives nobody: not even a chaos run killed mid-outage
-            log.warning("the requested database stop has expired; starting postgres")
-            try:
-                await self.start_database()
-            except TradestormError as exc:
-                # desired is "running" again: the crash path below retries with back-off
-                log.error("postgres start after the timed stop failed: %s", exc)
-            return
-        self.database_up = await asyncio.to_thread(pg.accepting, 0.5)
-        if self.database_up or not self.database_desired:
-            return
-        if pg.pid() is not None:
-            return  # running but not accepting (starting, or overloaded)
-        # crashed while it should run: restart with back-off, like a replica
-        if self._db_restart_at is None:
-            self._db_failures += 1
-            self._db_restart_at = now + backoff_delay(self._db_failures)
-            log.warning("postgres is down; restart in %.1fs", self._db_restart_at - now)
-            return
-        if now >= self._db_restart_at:
-            self._db_restart_at = None
-            async with self._db_lock:
-                try:
-                    await asyncio.to_thread(pg.start)
-                    self.database_restarts += 1
-                    self._record_postgres()
-                    self.database_up = True
-                    self._db_failures = 0
-                    self.save()
-                except TradestormError as exc:
-                    log.error("postgres restart failed: %s", exc)
-
     # ------------------------------------------------------------------ control actions
     def kill_replicas(self, service: str, count: int, sig: signal.Signals,
                       names: list[str] | None = None) -> list[dict[str, Any]]:
@@ -614,49 +548,12 @@ class Supervisor:
     async def stop_database(self, mode: str = "fast",
                             duration_s: float | None = None) -> dict[str, Any]:
         """Stop PostgreSQL; with ``duration_s`` it is started again by itself afterwards."""
-        assert self.postgres is not None
-        async with self._db_lock:
-            self.database_desired = False
-            self._db_restart_at = None
-            self._db_resume_at = (time.monotonic() + duration_s
-                                  if duration_s is not None else None)
-            try:
-                await asyncio.to_thread(self.postgres.stop, mode)
-            except BaseException:
-                self.database_desired = self.postgres.pid() is not None or self.database_desired
-                if self.database_desired:
-                    self._db_resume_at = None
-                raise
-            self.database_up = False
-        self.save()
-        log.warning("postgres stopped on request (mode %s)", mode)
-        return self.database_view()
+        await self.database.stop(mode, duration_s)
+        return self.database.view(self.proxy_dsn)
 
     async def start_database(self) -> dict[str, Any]:
-        assert self.postgres is not None
-        async with self._db_lock:
-            self.database_desired = True
-            self._db_resume_at = None
-            await asyncio.to_thread(self.postgres.start)
-            self._record_postgres()
-            self.database_up = True
-        self.save()
-        log.warning("postgres started on request")
-        return self.database_view()
-
-    def database_view(self) -> dict[str, Any]:
-        return {
-            "up": self.database_up,
-            "desired": "running" if self.database_desired else "stopped",
-            "pid": self.postgres.pid() if self.postgres else None,
-            "dsn": self.postgres.dsn if self.postgres else None,
-            "proxy_dsn": self.proxy_dsn or None,
-            "restarts": self.database_restarts,
-            # seconds until a timed stop ends and the database starts by itself
-            "resumes_in_s": (round(max(0.0, self._db_resume_at - time.monotonic()), 1)
-                             if self._db_resume_at is not None and not self.database_desired
-                             else None),
-        }
+        await self.database.start()
+        return self.database.view(self.proxy_dsn)
 
     def status_view(self) -> dict[str, Any]:
         services = {}
@@ -677,7 +574,7 @@ class Supervisor:
             "pid": os.getpid(),
             "started_at": self.started_at,
             "services": services,
-            "database": self.database_view(),
+            "database": self.database.view(self.proxy_dsn),
             "prometheus": {"url": self.prometheus_url or None,
                            **(self.prometheus.to_state() if self.prometheus else {})},
             "proxies": {"addresses": self.proxy_ports,
@@ -726,19 +623,7 @@ class Supervisor:
             if helper.process is not None:
                 with contextlib.suppress(Exception):
                     helper.process.wait(timeout=1)
-        if self.postgres is not None:
-            log.info("stopping: postgres")
-            try:
-                await asyncio.to_thread(self.postgres.stop, "fast")
-            except TradestormError as exc:
-                log.error("postgres stop failed (%s); sending SIGQUIT", exc)
-                if self.postgres_record is not None:
-                    await asyncio.to_thread(terminate, [self.postgres_record], 5.0,
-                                            signal.SIGQUIT)
-            # pg_ctl returns once the pid file is gone; wait for the process itself
-            record = self.postgres_record
-            if record is not None:
-                await asyncio.to_thread(_wait_gone, record, 10.0)
+        await self.database.shutdown()
         if self._session is not None:
             await self._session.close()
         if self._runner is not None:
@@ -752,15 +637,6 @@ class Supervisor:
                 write_json_atomic(self.layout.root / "last-error.json", data)
         self.layout.state_file.unlink(missing_ok=True)
         log.info("stopped")
-
-
-def _wait_gone(record: ProcessRecord, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while record.alive():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def _self_record() -> ProcessRecord:

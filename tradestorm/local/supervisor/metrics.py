@@ -33,11 +33,11 @@ class SupervisorCollector(Collector):
         yield ready
         yield restarts
         db = GaugeMetricFamily("tradestorm_database_up", "PostgreSQL accepts connections (0/1)")
-        db.add_metric([], 1 if sup.database_up else 0)
+        db.add_metric([], 1 if sup.database.up else 0)
         yield db
         db_restarts = CounterMetricFamily("tradestorm_database_restarts",
                                           "PostgreSQL restarts after a crash")
-        db_restarts.add_metric([], sup.database_restarts)
+        db_restarts.add_metric([], sup.database.restarts)
         yield db_restarts
         up = GaugeMetricFamily("tradestorm_component_up", "Helper process running (0/1)",
                                labels=["component"])
