@@ -39,6 +39,8 @@ from typing import Any
 from tradestorm_chaos.errors import ExperimentInvalid
 
 TARGETS = ("local", "kubernetes")
+#: the platform's services: the ``service`` an activity may name, on either target
+SERVICES = ("gateway", "orders", "risk", "portfolio", "marketdata", "analytics")
 TARGET_ENV = "TRADESTORM_TARGET"
 STATE_DIR_ENV = "TRADESTORM_STATE_DIR"
 DEFAULT_STATE_DIR = Path(".tradestorm") / "local"
