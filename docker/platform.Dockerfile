@@ -32,6 +32,8 @@ COPY loadtests/ loadtests/
 COPY experiments/ experiments/
 COPY slo/ slo/
 COPY reports/ reports/
+COPY runfolder/ runfolder/
+COPY inputs/ inputs/
 RUN uv sync --frozen --no-dev --no-editable
 
 # ---- runtime: the venv only, no compiler, no uv, no pip cache ----

@@ -9,7 +9,7 @@ cannot judge: verdict ``error``, exit 2).
 
 from __future__ import annotations
 
-from pathlib import Path
+from inputs.errors import FieldError
 
 
 class SLOError(Exception):
@@ -18,18 +18,12 @@ class SLOError(Exception):
     exit_code = 2
 
 
-class InputFileError(SLOError):
+class InputFileError(SLOError, FieldError):
     """A file the user gave (spec, run.json, reconcile.json, ...) is malformed.
 
     ``source`` names the file (and, for multi-document YAML, the document),
     ``field`` the path inside it (``spec.objectives[2].op``).
     """
-
-    def __init__(self, source: str | Path, field: str, problem: str) -> None:
-        self.source = str(source)
-        self.field = field
-        self.problem = problem
-        super().__init__(f"{self.source}: field '{field}': {problem}")
 
 
 class SpecError(InputFileError):

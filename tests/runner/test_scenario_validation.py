@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from slo.durations import format_duration, parse_duration
+from inputs.durations import format_duration, parse_duration
+from inputs.errors import FieldError
 from tradestorm.errors import InputError
 from tradestorm.runner.errors import ScenarioNotFoundError
 from tradestorm.runner.scenario import load_scenario, load_scenario_file
@@ -160,7 +161,7 @@ def test_each_mistake_names_the_file_and_the_field(
 
 def test_a_malformed_slo_spec_is_refused_before_the_run_naming_the_spec(project: Path) -> None:
     path = write(project, mutate(slo="broken"))
-    with pytest.raises(InputError) as info:
+    with pytest.raises(FieldError) as info:  # the SLO part's own input error, same shape
         load_scenario_file(path)
     assert "slo/specs/broken.yaml" in info.value.source
     assert "aggregate" in info.value.field, str(info.value)

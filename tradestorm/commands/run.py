@@ -31,7 +31,7 @@ import yaml
 from rich.console import Console
 from rich.markup import escape
 
-from slo.durations import parse_duration
+from inputs.durations import parse_duration
 from tradestorm.commands.options import state_dir_option
 from tradestorm.errors import InputError
 from tradestorm.runner.connection import KubeOptions
@@ -264,6 +264,7 @@ def _connect_and_run(scenario: Any, run_id: str, results_dir: Path, *, chosen: s
 
 
 def _list_scenarios(console: Console) -> None:
+    from inputs.errors import FieldError
     from tradestorm.errors import TradestormError
     from tradestorm.runner.paths import display
     from tradestorm.runner.scenario import available_scenarios, load_scenario
@@ -271,7 +272,7 @@ def _list_scenarios(console: Console) -> None:
     for name in available_scenarios():
         try:
             scenario = load_scenario(name)
-        except TradestormError as exc:
+        except (TradestormError, FieldError) as exc:  # any part's input error, named
             console.print(f"{name:<20} [red]invalid[/red]: {exc}", highlight=False)
             continue
         summary = textwrap.shorten(scenario.description.split(". ")[0], 72, placeholder="...")

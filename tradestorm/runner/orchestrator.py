@@ -40,9 +40,9 @@ import yaml
 from rich.console import Console
 from rich.markup import escape
 
+from inputs.durations import format_duration
 from runfolder.manifest import seal
 from runfolder.record import PhaseRecord, RunRecord, write_json
-from slo.durations import format_duration
 from slo.errors import PrometheusError
 from slo.prometheus import PrometheusSource
 from tradestorm.runner import versions as versions_mod

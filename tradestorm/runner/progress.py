@@ -27,7 +27,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from slo.durations import format_duration
+from inputs.durations import format_duration
 from slo.errors import PrometheusError
 from slo.prometheus import PrometheusSource, Sample
 

@@ -41,7 +41,7 @@ from pydantic import (
     ValidationError,
 )
 
-from slo.durations import format_duration, parse_duration
+from inputs.durations import format_duration, parse_duration
 from tradestorm.errors import InputError
 from tradestorm.runner import paths
 from tradestorm.runner.errors import ScenarioNotFoundError
@@ -596,15 +596,9 @@ def check_calendar(file: Path, venues: list[str], source: str, field_name: str) 
 
 def _check_spec(spec: Path) -> None:
     """Validate the SLO spec now, not after the run (its errors name the spec and field)."""
-    try:
-        from slo.errors import InputFileError
-        from slo.validation import load_spec
-    except ImportError:  # the SLO part is not installed: the gate will say so
-        return
-    try:
-        load_spec(spec)
-    except InputFileError as exc:
-        raise InputError(exc.source, exc.field, exc.problem) from None
+    from slo.validation import load_spec
+
+    load_spec(spec)
 
 
 # Settings every experiment takes from its configuration (tradestorm_chaos.config).
