@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import fcntl
 import json
 import logging
@@ -22,8 +21,6 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -32,13 +29,13 @@ from aiohttp import web
 from tradestorm.errors import ComponentError, TradestormError
 from tradestorm.local import prometheus as prom
 from tradestorm.local.postgres import free_port
-from tradestorm.local.processes import TARGET_ID_ENV, ProcessRecord, log_tail, terminate
-from tradestorm.local.state import SCHEMA, StateLayout, write_json_atomic
-from tradestorm.local.supervisor.database import Database
+from tradestorm.local.processes import TARGET_ID_ENV, log_tail, terminate
+from tradestorm.local.state import write_json_atomic
 from tradestorm.local.supervisor.helpers import Helper
-from tradestorm.local.supervisor.logs import LogRotator, RotationPolicy
+from tradestorm.local.supervisor.logs import LogRotator
+from tradestorm.local.supervisor.parts import Parts, SupervisorOptions
 from tradestorm.local.supervisor.replicas import Replica, backoff_delay
-from tradestorm.local.topology import DATABASE_NAME, HOST, SERVICE_URL_ENV, SERVICES
+from tradestorm.local.topology import HOST, SERVICE_URL_ENV, SERVICES
 
 log = logging.getLogger("tradestorm.supervisor")
 
@@ -48,100 +45,24 @@ STOP_GRACE_S = 10.0
 EXIT_ALREADY_RUNNING = 3
 
 
-@dataclass(frozen=True)
-class SupervisorOptions:
-    state_dir: Path
-    replicas: int = 2
-    fresh: bool = False
-    accounts: int = 20
-    start_timeout_s: float = 120.0
-    target_id: str | None = None
-    log_rotation: RotationPolicy = RotationPolicy()
-
-
 class Supervisor:
     def __init__(self, options: SupervisorOptions) -> None:
         self.options = options
-        self.layout = StateLayout(options.state_dir)
-        self.log_rotator = LogRotator(self.layout.logs, options.log_rotation)
-        self.admin_key = secrets.token_urlsafe(24)
         # every process of this target inherits it: `down` finds stragglers by it
-        self.target_id = options.target_id or secrets.token_hex(12)
-        os.environ[TARGET_ID_ENV] = self.target_id
-        self.phase = "starting"
-        self.step = ""  # what `starting` is busy with, for `tradestorm up` to show
-        self.error: str | None = None
-        self.started_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        self.control_url = ""
-        self.database = Database(self.layout, self.save)
-        self.proxy: Helper | None = None
-        self.proxy_ports: dict[str, Any] = {}
-        self.prometheus: Helper | None = None
-        self.prometheus_url = ""
-        self.replicas: dict[str, list[Replica]] = {}
-        self.replica_env: dict[str, str] = {}
+        target_id = options.target_id or secrets.token_hex(12)
+        os.environ[TARGET_ID_ENV] = target_id
+        self.parts = Parts(options, target_id)
+        self.log_rotator = LogRotator(self.parts.layout.logs, options.log_rotation)
         self.stopping = asyncio.Event()
         self._lock_fd: int | None = None
         self._session: aiohttp.ClientSession | None = None
         self._runner: web.AppRunner | None = None
         self._stopped = False
 
-    # ------------------------------------------------------------------ state
-    def state(self) -> dict[str, Any]:
-        svc_state: dict[str, Any] = {}
-        for service in SERVICES:
-            proxy = self.proxy_ports.get(service, {})
-            svc_state[service] = {
-                "proxy_url": f"http://{proxy['listen']}" if proxy else None,
-                "proxy_control_url": proxy.get("control_url"),
-                "replicas": [r.to_dict() for r in self.replicas.get(service, [])],
-            }
-        proxies = ({"postgres": self.proxy_ports["postgres"]}
-                   if "postgres" in self.proxy_ports else {})
-        data: dict[str, Any] = {
-            "schema": SCHEMA,
-            "phase": self.phase,
-            "step": self.step,
-            "error": self.error,
-            "supervisor": {
-                "pid": os.getpid(),
-                "control_url": self.control_url,
-                **(_self_record().to_state()),
-            },
-            "started_at": self.started_at,
-            "target_id": self.target_id,
-            "admin_key": self.admin_key,
-            "replicas_desired": self.options.replicas,
-            "gateway_url": svc_state["gateway"]["proxy_url"],
-            "prometheus": {
-                "url": self.prometheus_url or None,
-                "pid": (self.prometheus.process.pid  # type: ignore[union-attr]
-                        if self.prometheus and self.prometheus.running else None),
-                **(self.prometheus.to_state() if self.prometheus else {}),
-            },
-            "postgres": self.database.to_state(self.proxy_dsn),
-            "services": svc_state,
-            "proxies": proxies,
-            "proxy_process": self.proxy.to_state() if self.proxy else {},
-            "accounts_file": str(self.layout.accounts_file),
-            "logs_dir": str(self.layout.logs),
-        }
-        return data
-
-    def save(self) -> None:
-        write_json_atomic(self.layout.state_file, self.state())
-
-    @property
-    def proxy_dsn(self) -> str:
-        pg = self.proxy_ports.get("postgres")
-        if not pg:
-            return ""
-        return f"postgresql://postgres@{pg['listen']}/{DATABASE_NAME}"
-
     # ------------------------------------------------------------------ lifecycle
     def acquire_lock(self) -> bool:
-        self.layout.root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.layout.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+        self.parts.layout.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.parts.layout.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -165,19 +86,19 @@ class Supervisor:
         rotation = asyncio.create_task(self.log_rotator.run(), name="log rotation")
         try:
             await self._start_control_api()
-            self.save()
+            self.parts.save()
             monitor = await self._bring_up()
             if monitor is not None:
                 await self.stopping.wait()
         except TradestormError as exc:
             log.error("start failed: %s", exc)
-            self.error = str(exc)
-            self.phase = "failed"
+            self.parts.error = str(exc)
+            self.parts.phase = "failed"
             code = 1
         except Exception as exc:  # a bug must still take everything down
             log.exception("start failed")
-            self.error = f"{type(exc).__name__}: {exc}"
-            self.phase = "failed"
+            self.parts.error = f"{type(exc).__name__}: {exc}"
+            self.parts.phase = "failed"
             code = 1
         finally:
             for task in (monitor, rotation):
@@ -190,7 +111,7 @@ class Supervisor:
 
     async def _bring_up(self) -> asyncio.Task[None] | None:
         opts = self.options
-        layout = self.layout
+        layout = self.parts.layout
         layout.logs.mkdir(parents=True, exist_ok=True)
         layout.prometheus_targets.mkdir(parents=True, exist_ok=True)
         if opts.fresh:
@@ -202,42 +123,42 @@ class Supervisor:
         deadline = time.monotonic() + opts.start_timeout_s
 
         # PostgreSQL
-        postgres = self.database.create()
+        postgres = self.parts.database.create()
         # replicas' ports are chosen now, so the proxies can start with PostgreSQL
         for service in SERVICES:
-            self.replicas[service] = [
+            self.parts.replicas[service] = [
                 Replica(service, i, free_port(), layout.log(f"{service}-{i}"),
                         log_rotations=self.log_rotator.generation)
                 for i in range(opts.replicas)
             ]
-        self.step = "starting PostgreSQL and the proxies"
-        self.save()
+        self.parts.step = "starting PostgreSQL and the proxies"
+        self.parts.save()
         log.info("starting PostgreSQL on port %d and the proxies", postgres.port)
         await self._interruptible(asyncio.gather(asyncio.to_thread(postgres.start),
                                                  self._start_proxies()))
-        self.database.mark_started()
-        self.save()
+        self.parts.database.mark_started()
+        self.parts.save()
 
         # schema
-        self.replica_env = self._replica_env()
-        self.step = "migrating the database"
-        self.save()
+        self.parts.replica_env = self._replica_env()
+        self.parts.step = "migrating the database"
+        self.parts.save()
         await self._run_tool(["migrate"], "migrate", deadline)
         log.info("migrations applied")
-        self.step = (f"starting {sum(len(rs) for rs in self.replicas.values())} replicas, "
-                     "Prometheus and the demo accounts")
+        self.parts.step = (f"starting {sum(len(rs) for rs in self.parts.replicas.values())} "
+                           "replicas, Prometheus and the demo accounts")
 
         # replicas, Prometheus and the demo accounts in parallel
-        for replicas in self.replicas.values():
+        for replicas in self.parts.replicas.values():
             for r in replicas:
-                r.start(self.replica_env)
-        self.save()
+                r.start(self.parts.replica_env)
+        self.parts.save()
         await self._interruptible(asyncio.gather(self._start_prometheus(), self._seed(deadline)))
         log.info("Prometheus ready and demo accounts seeded; waiting for the replicas")
-        self.save()
+        self.parts.save()
         monitor = asyncio.create_task(self._monitor(), name="monitor")
-        self.step = "waiting for every replica to be ready"
-        self.save()
+        self.parts.step = "waiting for every replica to be ready"
+        self.parts.save()
         while not self._all_ready():
             if self.stopping.is_set():
                 return monitor
@@ -247,11 +168,11 @@ class Supervisor:
             if monitor.done():
                 monitor.result()
             await asyncio.sleep(0.1)
-        self.phase = "ready"
-        self.step = ""
-        self.save()
-        log.info("ready: gateway %s, prometheus %s", self.state()["gateway_url"],
-                 self.prometheus_url)
+        self.parts.phase = "ready"
+        self.parts.step = ""
+        self.parts.save()
+        log.info("ready: gateway %s, prometheus %s", self.parts.state()["gateway_url"],
+                 self.parts.prometheus_url)
         return monitor
 
     async def _interruptible(self, aw: Any) -> Any:
@@ -271,15 +192,15 @@ class Supervisor:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEPLAT_")}
         # the user's own TRADEPLAT_* tuning (log level, timeouts) passes through
         env.update({k: v for k, v in os.environ.items() if k.startswith("TRADEPLAT_")})
-        env["TRADEPLAT_DATABASE_URL"] = self.proxy_dsn
-        env["TRADEPLAT_ADMIN_KEY"] = self.admin_key
+        env["TRADEPLAT_DATABASE_URL"] = self.parts.proxy_dsn
+        env["TRADEPLAT_ADMIN_KEY"] = self.parts.admin_key
         for service, var in SERVICE_URL_ENV.items():
-            env[var] = f"http://{self.proxy_ports[service]['listen']}"
+            env[var] = f"http://{self.parts.proxy_ports[service]['listen']}"
         env.setdefault("PYTHONUNBUFFERED", "1")
         return env
 
     async def _run_tool(self, args: list[str], name: str, deadline: float) -> str:
-        env = dict(self.replica_env)
+        env = dict(self.parts.replica_env)
         env["TRADEPLAT_REPLICA"] = name
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "tradeplat", *args, env=env,
@@ -294,7 +215,7 @@ class Supervisor:
                 proc.kill()
             await proc.wait()
             raise ComponentError(name, "did not finish in time") from None
-        with open(self.layout.log(name), "ab") as fh:
+        with open(self.parts.layout.log(name), "ab") as fh:
             fh.write(err)
         if proc.returncode != 0:
             raise ComponentError(f"tradeplat {name}",
@@ -308,10 +229,10 @@ class Supervisor:
             accounts = json.loads(out)
         except json.JSONDecodeError as exc:
             raise ComponentError("tradeplat seed", f"did not print JSON: {out[:200]!r}") from exc
-        write_json_atomic(self.layout.accounts_file, accounts)
+        write_json_atomic(self.parts.layout.accounts_file, accounts)
 
     async def _start_proxies(self) -> None:
-        layout = self.layout
+        layout = self.parts.layout
         config: dict[str, Any] = {
             "host": HOST,
             "ports_file": str(layout.proxy_ports),
@@ -323,70 +244,60 @@ class Supervisor:
                     "control_port": 0,
                     "check": "http",
                     "backends": [{"name": r.name, "host": HOST, "port": r.port}
-                                 for r in self.replicas[service]],
+                                 for r in self.parts.replicas[service]],
                 }
                 for service in SERVICES
             ],
         }
-        assert self.database.server is not None
+        postgres = self.parts.database.server
+        assert postgres is not None
         config["proxies"].append({
             "name": "postgres", "listen_port": 0, "control_port": 0, "check": "tcp",
-            "backends": [{"name": "postgres-0", "host": HOST, "port": self.database.server.port}],
+            "backends": [{"name": "postgres-0", "host": HOST, "port": postgres.port}],
         })
         write_json_atomic(layout.proxy_config, config)
         layout.proxy_ports.unlink(missing_ok=True)
         argv = [sys.executable, "-m", "tradestorm.local.proxy", str(layout.proxy_config)]
-        self.proxy = Helper("proxy", argv, layout.log("proxy"),
-                            marker=f"tradestorm.local.proxy {layout.proxy_config}")
-        self.proxy.start()
+        self.parts.proxy = Helper("proxy", argv, layout.log("proxy"),
+                                  marker=f"tradestorm.local.proxy {layout.proxy_config}")
+        self.parts.proxy.start()
         deadline = time.monotonic() + 30
         while not layout.proxy_ports.exists():
-            if not self.proxy.running:
+            if not self.parts.proxy.running:
                 raise ComponentError("proxy", "exited at start: " + log_tail(layout.log("proxy")))
             if time.monotonic() > deadline:
                 raise ComponentError("proxy", "did not start listening within 30s")
             await asyncio.sleep(0.05)
-        self.proxy_ports = json.loads(layout.proxy_ports.read_text())["proxies"]
+        self.parts.proxy_ports = json.loads(layout.proxy_ports.read_text())["proxies"]
         # a restarted proxy process must come back on the same addresses
         for entry in config["proxies"]:
-            bound = self.proxy_ports[entry["name"]]
+            bound = self.parts.proxy_ports[entry["name"]]
             entry["listen_port"] = int(bound["listen"].rsplit(":", 1)[1])
             entry["control_port"] = int(bound["control_url"].rsplit(":", 1)[1])
         write_json_atomic(layout.proxy_config, config)
 
     async def _start_prometheus(self) -> None:
         binary = prom.find_binary()
-        layout = self.layout
+        layout = self.parts.layout
         port = free_port()
-        self._write_prometheus_config()
+        self.parts.write_prometheus_config()
         argv = prom.command(binary, config=layout.prometheus_config,
                             data_dir=layout.prometheus_data, listen=f"{HOST}:{port}")
-        self.prometheus = Helper("prometheus", argv, layout.log("prometheus"),
-                                 marker=f"--config.file={layout.prometheus_config}")
-        self.prometheus_url = f"http://{HOST}:{port}"
-        self.prometheus.start()
-        self.save()
+        self.parts.prometheus = Helper("prometheus", argv, layout.log("prometheus"),
+                                       marker=f"--config.file={layout.prometheus_config}")
+        self.parts.prometheus_url = f"http://{HOST}:{port}"
+        self.parts.prometheus.start()
+        self.parts.save()
         deadline = time.monotonic() + 30
         while True:
-            if not self.prometheus.running:
+            if not self.parts.prometheus.running:
                 raise ComponentError("prometheus", "exited at start: "
                                      + log_tail(layout.log("prometheus")))
-            if await self._get_ok(f"{self.prometheus_url}/-/ready"):
+            if await self._get_ok(f"{self.parts.prometheus_url}/-/ready"):
                 return
             if time.monotonic() > deadline:
                 raise ComponentError("prometheus", "not ready within 30s")
             await asyncio.sleep(0.1)
-
-    def _write_prometheus_config(self) -> None:
-        config = prom.render_config(
-            replicas={s: [(r.name, r.address) for r in rs] for s, rs in self.replicas.items()},
-            supervisor=self.control_url.removeprefix("http://"),
-            proxies={name: p["control_url"].removeprefix("http://")
-                     for name, p in self.proxy_ports.items()},
-            targets_dir=self.layout.prometheus_targets,
-            rules=prom.rule_files(),
-        )
-        prom.write_config(self.layout.prometheus_config, config)
 
     # ------------------------------------------------------------------ monitoring
     def _all_ready(self) -> bool:
@@ -394,17 +305,17 @@ class Supervisor:
 
     def _not_ready(self) -> list[str]:
         problems = []
-        for r in (r for rs in self.replicas.values() for r in rs if not r.ready):
+        for r in (r for rs in self.parts.replicas.values() for r in rs if not r.ready):
             why = r.last_probe_error or r.state
             if r.last_exit is not None:
                 last_line = r.last_lines(1).strip()[-300:]
                 why = f"exited with {r.last_exit} after {r.restarts} restart(s): {last_line}"
             problems.append(f"{r.name} not ready ({why})")
-        if not self.database.up:
+        if not self.parts.database.up:
             problems.append("postgres not accepting connections")
-        if self.proxy is None or not self.proxy.running:
+        if self.parts.proxy is None or not self.parts.proxy.running:
             problems.append("proxy not running")
-        if self.prometheus is None or not self.prometheus.running:
+        if self.parts.prometheus is None or not self.parts.prometheus.running:
             problems.append("prometheus not running")
         return problems
 
@@ -446,7 +357,7 @@ class Supervisor:
     async def _tick(self) -> None:
         now = time.time()
         changed = False
-        for replicas in self.replicas.values():
+        for replicas in self.parts.replicas.values():
             for r in replicas:
                 if r.reap(now):
                     changed = True
@@ -455,20 +366,20 @@ class Supervisor:
                     if r.bind_conflict:
                         await self._move_replica(r)
                 if r.process is None and r.restart_at is not None and now >= r.restart_at:
-                    r.start(self.replica_env)
+                    r.start(self.parts.replica_env)
                     r.restarts += 1
                     changed = True
                     log.info("%s restarted (pid %s, restart #%d)", r.name, r.pid, r.restarts)
-        for helper in (self.proxy, self.prometheus):
+        for helper in (self.parts.proxy, self.parts.prometheus):
             if helper is not None and self._check_helper(helper, now):
                 changed = True
-        was_up = self.database.up
+        was_up = self.parts.database.up
         await asyncio.gather(
-            *(self._probe(r) for rs in self.replicas.values() for r in rs),
-            self.database.check(now),
+            *(self._probe(r) for rs in self.parts.replicas.values() for r in rs),
+            self.parts.database.check(now),
         )
-        if changed or was_up != self.database.up:
-            self.save()
+        if changed or was_up != self.parts.database.up:
+            self.parts.save()
 
     async def _move_replica(self, replica: Replica) -> None:
         """Another process took the replica's port: give it a new one, and tell the
@@ -480,7 +391,7 @@ class Supervisor:
         replica.consecutive_failures = 0
         log.warning("%s: port %d is taken by another process; moving to %d",
                     replica.name, old, replica.port)
-        proxy = self.proxy_ports.get(replica.service, {})
+        proxy = self.parts.proxy_ports.get(replica.service, {})
         if proxy.get("control_url") and self._session is not None:
             url = f"{proxy['control_url']}/backends/{replica.name}"
             try:
@@ -491,7 +402,7 @@ class Supervisor:
             except (aiohttp.ClientError, TimeoutError, OSError) as exc:
                 log.error("could not tell the proxy about %s: %s", replica.name, exc)
         # a restarted proxy process and Prometheus must see the new port too
-        config_path = self.layout.proxy_config
+        config_path = self.parts.layout.proxy_config
         with contextlib.suppress(OSError, ValueError, KeyError):
             config = json.loads(config_path.read_text())
             for entry in config["proxies"]:
@@ -499,13 +410,13 @@ class Supervisor:
                     if backend["name"] == replica.name:
                         backend["port"] = replica.port
             write_json_atomic(config_path, config)
-        if self.prometheus is not None and self.prometheus_url:
-            self._write_prometheus_config()
+        if self.parts.prometheus is not None and self.parts.prometheus_url:
+            self.parts.write_prometheus_config()
             with contextlib.suppress(aiohttp.ClientError, TimeoutError, OSError):
                 assert self._session is not None
-                async with self._session.post(f"{self.prometheus_url}/-/reload") as resp:
+                async with self._session.post(f"{self.parts.prometheus_url}/-/reload") as resp:
                     await resp.read()
-        self.save()
+        self.parts.save()
 
     def _check_helper(self, helper: Helper, now: float) -> bool:
         if helper.running:
@@ -530,7 +441,7 @@ class Supervisor:
                       names: list[str] | None = None) -> list[dict[str, Any]]:
         import random
 
-        running = [r for r in self.replicas[service] if r.running]
+        running = [r for r in self.parts.replicas[service] if r.running]
         if names:
             running = [r for r in running if r.name in names]
         chosen = random.sample(running, min(count, len(running)))
@@ -548,38 +459,12 @@ class Supervisor:
     async def stop_database(self, mode: str = "fast",
                             duration_s: float | None = None) -> dict[str, Any]:
         """Stop PostgreSQL; with ``duration_s`` it is started again by itself afterwards."""
-        await self.database.stop(mode, duration_s)
-        return self.database.view(self.proxy_dsn)
+        await self.parts.database.stop(mode, duration_s)
+        return self.parts.database.view(self.parts.proxy_dsn)
 
     async def start_database(self) -> dict[str, Any]:
-        await self.database.start()
-        return self.database.view(self.proxy_dsn)
-
-    def status_view(self) -> dict[str, Any]:
-        services = {}
-        for service in SERVICES:
-            rs = self.replicas.get(service, [])
-            proxy = self.proxy_ports.get(service, {})
-            services[service] = {
-                "desired": len(rs),
-                "ready": sum(1 for r in rs if r.ready),
-                "restarts": sum(r.restarts for r in rs),
-                "proxy_url": f"http://{proxy['listen']}" if proxy else None,
-                "proxy_control_url": proxy.get("control_url"),
-                "replicas": [r.to_dict() for r in rs],
-            }
-        return {
-            "phase": self.phase,
-            "error": self.error,
-            "pid": os.getpid(),
-            "started_at": self.started_at,
-            "services": services,
-            "database": self.database.view(self.proxy_dsn),
-            "prometheus": {"url": self.prometheus_url or None,
-                           **(self.prometheus.to_state() if self.prometheus else {})},
-            "proxies": {"addresses": self.proxy_ports,
-                        **(self.proxy.to_state() if self.proxy else {})},
-        }
+        await self.parts.database.start()
+        return self.parts.database.view(self.parts.proxy_dsn)
 
     # ------------------------------------------------------------------ control API
     async def _start_control_api(self) -> None:
@@ -590,30 +475,30 @@ class Supervisor:
         site = web.TCPSite(self._runner, HOST, 0)
         await site.start()
         port = self._runner.addresses[0][1]
-        self.control_url = f"http://{HOST}:{port}"
+        self.parts.control_url = f"http://{HOST}:{port}"
 
     # ------------------------------------------------------------------ shutdown
     async def shutdown(self) -> None:
         if self._stopped:
             return
         self._stopped = True
-        if self.phase != "failed":
-            self.phase = "stopping"
-            self.step = ""
+        if self.parts.phase != "failed":
+            self.parts.phase = "stopping"
+            self.parts.step = ""
         with contextlib.suppress(Exception):
-            self.save()
+            self.parts.save()
         log.info("stopping: services")
-        procs = [r.record for rs in self.replicas.values() for r in rs
+        procs = [r.record for rs in self.parts.replicas.values() for r in rs
                  if r.running and r.record is not None]
-        for r in (r for rs in self.replicas.values() for r in rs):
+        for r in (r for rs in self.parts.replicas.values() for r in rs):
             r.restart_at = None
         await asyncio.to_thread(terminate, procs, STOP_GRACE_S)
-        for rs in self.replicas.values():
+        for rs in self.parts.replicas.values():
             for r in rs:
                 if r.process is not None:
                     with contextlib.suppress(Exception):
                         r.process.wait(timeout=1)
-        for helper in (self.proxy, self.prometheus):
+        for helper in (self.parts.proxy, self.parts.prometheus):
             if helper is None:
                 continue
             log.info("stopping: %s", helper.name)
@@ -623,23 +508,18 @@ class Supervisor:
             if helper.process is not None:
                 with contextlib.suppress(Exception):
                     helper.process.wait(timeout=1)
-        await self.database.shutdown()
+        await self.parts.database.shutdown()
         if self._session is not None:
             await self._session.close()
         if self._runner is not None:
             with contextlib.suppress(Exception):
                 await self._runner.cleanup()
-        if self.phase == "failed":
+        if self.parts.phase == "failed":
             # keep the error for `tradestorm up` to report, but nothing runs any more
             with contextlib.suppress(Exception):
-                data = self.state()
+                data = self.parts.state()
                 data["phase"] = "failed"
-                write_json_atomic(self.layout.root / "last-error.json", data)
-        self.layout.state_file.unlink(missing_ok=True)
+                write_json_atomic(self.parts.layout.root / "last-error.json", data)
+        self.parts.layout.state_file.unlink(missing_ok=True)
         log.info("stopped")
 
-
-def _self_record() -> ProcessRecord:
-    record = ProcessRecord.of(os.getpid(), "tradestorm.local.supervisor")
-    assert record is not None
-    return record
