@@ -33,13 +33,13 @@ from tradestorm.local.processes import TARGET_ID_ENV, log_tail, terminate
 from tradestorm.local.state import write_json_atomic
 from tradestorm.local.supervisor.helpers import Helper
 from tradestorm.local.supervisor.logs import LogRotator
+from tradestorm.local.supervisor.monitor import Monitor
 from tradestorm.local.supervisor.parts import Parts, SupervisorOptions
-from tradestorm.local.supervisor.replicas import Replica, backoff_delay
+from tradestorm.local.supervisor.replicas import Replica
 from tradestorm.local.topology import HOST, SERVICE_URL_ENV, SERVICES
 
 log = logging.getLogger("tradestorm.supervisor")
 
-PROBE_INTERVAL_S = 0.5
 PROBE_TIMEOUT_S = 1.0
 STOP_GRACE_S = 10.0
 EXIT_ALREADY_RUNNING = 3
@@ -87,7 +87,7 @@ class Supervisor:
         try:
             await self._start_control_api()
             self.parts.save()
-            monitor = await self._bring_up()
+            monitor = await self._bring_up(Monitor(self.parts, self._session))
             if monitor is not None:
                 await self.stopping.wait()
         except TradestormError as exc:
@@ -109,7 +109,7 @@ class Supervisor:
             await self.shutdown()
         return code
 
-    async def _bring_up(self) -> asyncio.Task[None] | None:
+    async def _bring_up(self, monitor: Monitor) -> asyncio.Task[None] | None:
         opts = self.options
         layout = self.parts.layout
         layout.logs.mkdir(parents=True, exist_ok=True)
@@ -156,24 +156,17 @@ class Supervisor:
         await self._interruptible(asyncio.gather(self._start_prometheus(), self._seed(deadline)))
         log.info("Prometheus ready and demo accounts seeded; waiting for the replicas")
         self.parts.save()
-        monitor = asyncio.create_task(self._monitor(), name="monitor")
+        watch = asyncio.create_task(monitor.run(), name="monitor")
         self.parts.step = "waiting for every replica to be ready"
         self.parts.save()
-        while not self._all_ready():
-            if self.stopping.is_set():
-                return monitor
-            if time.monotonic() > deadline:
-                raise ComponentError("target", f"not ready after {opts.start_timeout_s:.0f}s: "
-                                     + "; ".join(self._not_ready()))
-            if monitor.done():
-                monitor.result()
-            await asyncio.sleep(0.1)
+        if not await monitor.wait_ready(watch, self.stopping, deadline, opts.start_timeout_s):
+            return watch
         self.parts.phase = "ready"
         self.parts.step = ""
         self.parts.save()
         log.info("ready: gateway %s, prometheus %s", self.parts.state()["gateway_url"],
                  self.parts.prometheus_url)
-        return monitor
+        return watch
 
     async def _interruptible(self, aw: Any) -> Any:
         """Await ``aw`` unless a stop is requested first (then raise to unwind the start)."""
@@ -299,26 +292,6 @@ class Supervisor:
                 raise ComponentError("prometheus", "not ready within 30s")
             await asyncio.sleep(0.1)
 
-    # ------------------------------------------------------------------ monitoring
-    def _all_ready(self) -> bool:
-        return not self._not_ready()
-
-    def _not_ready(self) -> list[str]:
-        problems = []
-        for r in (r for rs in self.parts.replicas.values() for r in rs if not r.ready):
-            why = r.last_probe_error or r.state
-            if r.last_exit is not None:
-                last_line = r.last_lines(1).strip()[-300:]
-                why = f"exited with {r.last_exit} after {r.restarts} restart(s): {last_line}"
-            problems.append(f"{r.name} not ready ({why})")
-        if not self.parts.database.up:
-            problems.append("postgres not accepting connections")
-        if self.parts.proxy is None or not self.parts.proxy.running:
-            problems.append("proxy not running")
-        if self.parts.prometheus is None or not self.parts.prometheus.running:
-            problems.append("prometheus not running")
-        return problems
-
     async def _get_ok(self, url: str) -> bool:
         assert self._session is not None
         try:
@@ -327,114 +300,6 @@ class Supervisor:
                 return resp.status == 200
         except (TimeoutError, aiohttp.ClientError, OSError):
             return False
-
-    async def _probe(self, replica: Replica) -> None:
-        if not replica.running:
-            return
-        assert self._session is not None
-        try:
-            async with self._session.get(f"{replica.url}/readyz") as resp:
-                body = await resp.read()
-                ok = resp.status == 200
-                replica.last_probe_error = "" if ok else f"/readyz {resp.status}: {body[:200]!r}"
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            ok = False
-            replica.last_probe_error = f"{type(exc).__name__}"
-        if ok and not replica.ready:
-            replica.ready_since = time.time()
-            log.info("%s ready (%.1fs after start)", replica.name,
-                     replica.ready_since - replica.started_at)
-        replica.ready = ok and replica.running
-
-    async def _monitor(self) -> None:
-        while True:
-            try:
-                await self._tick()
-            except Exception:  # the monitor must never die
-                log.exception("monitor tick failed")
-            await asyncio.sleep(PROBE_INTERVAL_S)
-
-    async def _tick(self) -> None:
-        now = time.time()
-        changed = False
-        for replicas in self.parts.replicas.values():
-            for r in replicas:
-                if r.reap(now):
-                    changed = True
-                    log.warning("%s exited with %s; restart in %.1fs", r.name, r.last_exit,
-                                (r.restart_at or now) - now)
-                    if r.bind_conflict:
-                        await self._move_replica(r)
-                if r.process is None and r.restart_at is not None and now >= r.restart_at:
-                    r.start(self.parts.replica_env)
-                    r.restarts += 1
-                    changed = True
-                    log.info("%s restarted (pid %s, restart #%d)", r.name, r.pid, r.restarts)
-        for helper in (self.parts.proxy, self.parts.prometheus):
-            if helper is not None and self._check_helper(helper, now):
-                changed = True
-        was_up = self.parts.database.up
-        await asyncio.gather(
-            *(self._probe(r) for rs in self.parts.replicas.values() for r in rs),
-            self.parts.database.check(now),
-        )
-        if changed or was_up != self.parts.database.up:
-            self.parts.save()
-
-    async def _move_replica(self, replica: Replica) -> None:
-        """Another process took the replica's port: give it a new one, and tell the
-        proxy and Prometheus. (Ports are chosen free at start, but on a shared
-        machine another program can grab one between a crash and the restart.)"""
-        old = replica.port
-        replica.port = free_port()
-        replica.restart_at = time.time()  # not the replica's fault: no back-off
-        replica.consecutive_failures = 0
-        log.warning("%s: port %d is taken by another process; moving to %d",
-                    replica.name, old, replica.port)
-        proxy = self.parts.proxy_ports.get(replica.service, {})
-        if proxy.get("control_url") and self._session is not None:
-            url = f"{proxy['control_url']}/backends/{replica.name}"
-            try:
-                async with self._session.put(url, json={"port": replica.port}) as resp:
-                    if resp.status != 200:
-                        log.error("proxy refused the new port of %s: %s", replica.name,
-                                  await resp.text())
-            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-                log.error("could not tell the proxy about %s: %s", replica.name, exc)
-        # a restarted proxy process and Prometheus must see the new port too
-        config_path = self.parts.layout.proxy_config
-        with contextlib.suppress(OSError, ValueError, KeyError):
-            config = json.loads(config_path.read_text())
-            for entry in config["proxies"]:
-                for backend in entry["backends"]:
-                    if backend["name"] == replica.name:
-                        backend["port"] = replica.port
-            write_json_atomic(config_path, config)
-        if self.parts.prometheus is not None and self.parts.prometheus_url:
-            self.parts.write_prometheus_config()
-            with contextlib.suppress(aiohttp.ClientError, TimeoutError, OSError):
-                assert self._session is not None
-                async with self._session.post(f"{self.parts.prometheus_url}/-/reload") as resp:
-                    await resp.read()
-        self.parts.save()
-
-    def _check_helper(self, helper: Helper, now: float) -> bool:
-        if helper.running:
-            return False
-        if helper.restart_at is None:
-            if now - helper.started_at >= 10:
-                helper.failures = 0
-            helper.failures += 1
-            helper.restart_at = now + backoff_delay(helper.failures)
-            log.warning("%s exited; restart in %.1fs", helper.name, helper.restart_at - now)
-            return True
-        if now >= helper.restart_at:
-            helper.start()
-            helper.restarts += 1
-            log.info("%s restarted (pid %s)", helper.name,
-                     helper.process.pid if helper.process else None)
-            return True
-        return False
 
     # ------------------------------------------------------------------ control actions
     def kill_replicas(self, service: str, count: int, sig: signal.Signals,
