@@ -17,6 +17,7 @@ import os
 import secrets
 import signal
 import time
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -36,6 +37,9 @@ log = logging.getLogger("tradestorm.supervisor")
 PROBE_TIMEOUT_S = 1.0
 STOP_GRACE_S = 10.0
 EXIT_ALREADY_RUNNING = 3
+
+#: makes the control API of a supervisor (``control.make_app``, wired in by ``__main__``)
+ControlApp = Callable[["Supervisor"], web.Application]
 
 
 class Supervisor:
@@ -66,7 +70,8 @@ class Supervisor:
         self._lock_fd = fd
         return True
 
-    async def run(self) -> int:
+    async def run(self, control_app: ControlApp) -> int:
+        """Start the target, keep it up until a stop is requested, take it down; the exit code."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.add_signal_handler(sig, self.stopping.set)
@@ -78,7 +83,7 @@ class Supervisor:
         monitor: asyncio.Task[None] | None = None
         rotation = asyncio.create_task(self.log_rotator.run(), name="log rotation")
         try:
-            await self._start_control_api()
+            await self._start_control_api(control_app)
             self.parts.save()
             monitor = await self._start(session)
             await self.stopping.wait()
@@ -153,10 +158,8 @@ class Supervisor:
         return self.parts.database.view(self.parts.proxy_dsn)
 
     # ------------------------------------------------------------------ control API
-    async def _start_control_api(self) -> None:
-        from tradestorm.local.supervisor.control import make_app
-
-        self._runner = web.AppRunner(make_app(self), handle_signals=False, access_log=None)
+    async def _start_control_api(self, control_app: ControlApp) -> None:
+        self._runner = web.AppRunner(control_app(self), handle_signals=False, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, HOST, 0)
         await site.start()
