@@ -1,10 +1,7 @@
 """The Kubernetes driver: chaostoolkit-kubernetes (chaosk8s) plus the kubernetes client.
 
-Nothing is touched unless the kube context AND the namespace are allowed
-(``allowlist``): every mutating call goes through ``_mutate``, which checks the
-allow-lists first and, in dry-run mode, prints the operation instead of
-performing it. Reads (listing pods, reading HPAs) are allowed in dry-run so the
-plan can name the pods it would kill.
+Every call to the cluster goes through ``api.KubeApi`` (kube context, allow-lists,
+dry-run, chaosk8s calls).
 
 How each fault is made, and which chaostoolkit-kubernetes defects are handled:
 
@@ -45,32 +42,29 @@ How each fault is made, and which chaostoolkit-kubernetes defects are handled:
 - Readiness is read from ``status.readyReplicas`` (absent means 0):
   ``deployment_partially_available`` raises when no replica is available,
   which would turn "not ready" into a failed probe.
-
-chaosk8s builds its client from ``$KUBECONFIG`` and ``secrets``; it would
-also switch TLS verification off unless ``KUBERNETES_VERIFY_SSL`` is given,
-so every chaosk8s call gets ``KUBERNETES_CONTEXT`` and
-``KUBERNETES_VERIFY_SSL`` explicitly, under the kubeconfig of this driver.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import os
 import random
 import re
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from tradestorm_chaos.allowlist import check_context_allowed, check_namespace_allowed
 from tradestorm_chaos.config import ChaosSettings
 from tradestorm_chaos.drivers.base import ResidueItem, held_fault, wait_until
+from tradestorm_chaos.drivers.kubernetes.api import (
+    KubeApi,
+    read_json,
+    ready_of,
+    reason,
+    replicas_of,
+)
 from tradestorm_chaos.errors import (
     DriverError,
     FaultNotRemoved,
@@ -91,8 +85,6 @@ EXPIRY_MARGIN_S = 5.0
 RESTORE_TIMEOUT_S = 120.0
 EVICTION_TIMEOUT_S = 60.0
 
-_chaosk8s_lock = threading.Lock()
-
 
 def _rfc3339(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -104,214 +96,42 @@ def _go_duration(seconds: float) -> str:
 
 class KubernetesDriver:
     target = "kubernetes"
+    _json = staticmethod(read_json)  # benchmarks/bench_chaos.py times the driver's raw reads
 
     def __init__(self, settings: ChaosSettings, session: RunSession) -> None:
         self.settings = settings
         self.session = session
-        self.namespace = settings.namespace
-        self.kubeconfig = str(settings.kubeconfig)
-        self._api: Any = None
-        self._context: str | None = settings.kube_context
-        self._allowed_checked = False
+        self.api = KubeApi(settings, session)
         self._baseline: dict[str, Any] | None = None
         self._run_tag = uuid.uuid4().hex[:6]
         self._has_chaos_mesh: bool | None = None
 
-    # ------------------------------------------------------------------ clients
-
-    @property
-    def context(self) -> str:
-        if self._context is None:
-            from kubernetes import config
-
-            try:
-                _, active = config.list_kube_config_contexts(config_file=self.kubeconfig)
-            except Exception as exc:  # kubeconfig missing or malformed
-                raise TargetUnavailable(f"kubeconfig {self.kubeconfig}: {exc}") from exc
-            if not active:
-                raise TargetUnavailable(f"kubeconfig {self.kubeconfig} has no current context")
-            self._context = active["name"]
-        return self._context
-
-    @property
-    def api(self) -> Any:
-        if self._api is None:
-            from kubernetes import config
-
-            try:
-                self._api = config.new_client_from_config(
-                    config_file=self.kubeconfig, context=self.context)
-            except Exception as exc:
-                raise TargetUnavailable(
-                    f"cannot use kube context {self.context!r} from {self.kubeconfig}: {exc}"
-                ) from exc
-        return self._api
-
-    def _core(self) -> Any:
-        from kubernetes import client
-
-        return client.CoreV1Api(self.api)
-
-    def _apps(self) -> Any:
-        from kubernetes import client
-
-        return client.AppsV1Api(self.api)
-
-    def _custom(self) -> Any:
-        from kubernetes import client
-
-        return client.CustomObjectsApi(self.api)
-
-    def _networking(self) -> Any:
-        from kubernetes import client
-
-        return client.NetworkingV1Api(self.api)
-
-    def _autoscaling(self) -> Any:
-        from kubernetes import client
-
-        return client.AutoscalingV2Api(self.api)
-
-    @staticmethod
-    def _json(call: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
-        """Call a kubernetes client method and return the raw JSON as a dict.
-
-        The client's typed models cost ~45 ms of CPU per answer (pydantic); the
-        driver only needs a few fields, so it reads the JSON itself.
-        """
-        response = call(*args, _preload_content=False, **kwargs)
-        return json.loads(response.data or b"{}")
-
-    def _secrets(self) -> dict[str, Any]:
-        return {"KUBERNETES_CONTEXT": self.context, "KUBERNETES_VERIFY_SSL": "true"}
-
-    @contextmanager
-    def _chaosk8s_env(self) -> Iterator[None]:
-        """Point chaosk8s's client factory at this driver's kubeconfig for one call."""
-        from kubernetes.config import kube_config
-
-        with _chaosk8s_lock:
-            saved_env = os.environ.get("KUBECONFIG")
-            saved_default = kube_config.KUBE_CONFIG_DEFAULT_LOCATION
-            os.environ["KUBECONFIG"] = self.kubeconfig
-            kube_config.KUBE_CONFIG_DEFAULT_LOCATION = self.kubeconfig
-            try:
-                yield
-            finally:
-                kube_config.KUBE_CONFIG_DEFAULT_LOCATION = saved_default
-                if saved_env is None:
-                    os.environ.pop("KUBECONFIG", None)
-                else:
-                    os.environ["KUBECONFIG"] = saved_env
-
-    def _chaosk8s(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
-        with self._chaosk8s_env():
-            try:
-                return fn(secrets=self._secrets(), **kwargs)
-            except Exception as exc:
-                raise DriverError(f"{fn.__module__}.{fn.__name__}: {exc}") from exc
-
     # ------------------------------------------------------------------ safety
-
-    def check_allowed(self) -> None:
-        """Refuse (``NotAllowed``) unless both the context and the namespace are allowed."""
-        if self._allowed_checked:
-            return
-        check_context_allowed(self.context, self.session.allowed_contexts)
-        check_namespace_allowed(self.namespace, self.session.allowed_namespaces)
-        self._allowed_checked = True
-
-    def _mutate(self, describe: str, fn: Callable[[], Any]) -> Any:
-        """The only way this driver changes anything: allow-list first, dry-run honoured."""
-        if self.session.dry_run:
-            self.session.plan(f"{describe} [context {self.context}, namespace {self.namespace}]")
-            return None
-        self.check_allowed()
-        return fn()
 
     def preflight(self) -> None:
         if self.session.dry_run:
             try:
-                self.check_allowed()
+                self.api.check_allowed()
             except NotAllowed as exc:
                 self.session.say(f"[dry-run] note: a real run would be refused: {exc}")
         else:
-            self.check_allowed()
+            self.api.check_allowed()
         try:
-            self._json(self._core().read_namespace, self.namespace)
+            read_json(self.api.core().read_namespace, self.api.namespace)
         except Exception as exc:
             if self.session.dry_run:
-                self.session.say(f"[dry-run] note: cannot read namespace {self.namespace}: {exc}")
+                self.session.say(f"[dry-run] note: cannot read namespace "
+                                 f"{self.api.namespace}: {exc}")
                 return
             raise TargetUnavailable(
-                f"namespace {self.namespace!r} in context {self.context!r}: {_reason(exc)}"
+                f"namespace {self.api.namespace!r} in context {self.api.context!r}: {reason(exc)}"
             ) from exc
         self.baseline()
 
     # ------------------------------------------------------------------ helpers
 
-    def selector(self, service: str) -> str:
-        return f"{self.settings.label_key}={service}"
-
-    def _running_pods(self, service: str) -> list[dict[str, Any]]:
-        pods = self._json(self._core().list_namespaced_pod, self.namespace,
-                          label_selector=self.selector(service)).get("items", [])
-        return sorted(
-            (p for p in pods
-             if not p["metadata"].get("deletionTimestamp")
-             and (p.get("status") or {}).get("phase") in (None, "Running", "Pending")),
-            key=lambda p: p["metadata"]["name"],
-        )
-
-    def _deployment(self, service: str) -> dict[str, Any]:
-        try:
-            return self._json(self._apps().read_namespaced_deployment, service, self.namespace)
-        except Exception as exc:
-            raise DriverError(f"deployment {self.namespace}/{service}: {_reason(exc)}") from exc
-
-    def _statefulset(self, name: str) -> dict[str, Any]:
-        try:
-            return self._json(self._apps().read_namespaced_stateful_set, name, self.namespace)
-        except Exception as exc:
-            raise DriverError(f"statefulset {self.namespace}/{name}: {_reason(exc)}") from exc
-
-    @staticmethod
-    def _replicas(workload: dict[str, Any]) -> int:
-        return int((workload.get("spec") or {}).get("replicas") or 0)
-
-    def _hpa_for(self, service: str) -> dict[str, Any] | None:
-        """The HPA whose scaleTargetRef is the service's Deployment (autoscaling/v2), or None."""
-        for hpa in self._hpas():
-            spec = hpa.get("spec") or {}
-            ref = spec.get("scaleTargetRef") or {}
-            if ref.get("kind") == "Deployment" and ref.get("name") == service:
-                status = hpa.get("status") or {}
-                return {
-                    "name": hpa["metadata"]["name"],
-                    "min_replicas": spec.get("minReplicas") or 1,
-                    "max_replicas": spec.get("maxReplicas"),
-                    "current_replicas": status.get("currentReplicas") or 0,
-                    "desired_replicas": status.get("desiredReplicas") or 0,
-                }
-        return None
-
-    def _hpas(self) -> list[dict[str, Any]]:
-        try:
-            return self._json(self._autoscaling().list_namespaced_horizontal_pod_autoscaler,
-                              self.namespace).get("items", [])
-        except Exception as exc:
-            logger.debug("cannot list HPAs: %s", exc)
-            return []
-
-    def _nodes(self) -> list[dict[str, Any]]:
-        try:
-            return self._json(self._core().list_node).get("items", [])
-        except Exception as exc:
-            logger.debug("nodes not readable: %s", exc)
-            return []
-
     def _policies(self) -> list[dict[str, Any]]:
-        return self._json(self._networking().list_namespaced_network_policy, self.namespace,
+        return read_json(self.api.networking().list_namespaced_network_policy, self.api.namespace,
                           label_selector="app.kubernetes.io/managed-by=tradestorm-chaos"
                           ).get("items", [])
 
@@ -327,26 +147,18 @@ class KubernetesDriver:
             self._baseline = self._snapshot()
         return self._baseline
 
-    def _deployments(self) -> list[dict[str, Any]]:
-        return self._json(self._apps().list_namespaced_deployment,
-                          self.namespace).get("items", [])
-
-    def _statefulsets(self) -> list[dict[str, Any]]:
-        return self._json(self._apps().list_namespaced_stateful_set,
-                          self.namespace).get("items", [])
-
     def _snapshot(self) -> dict[str, Any]:
         snap: dict[str, Any] = {"deployments": {}, "statefulsets": {}, "hpas": {},
                                 "cordoned": set(), "chaos": set()}
-        for d in self._deployments():
-            snap["deployments"][d["metadata"]["name"]] = self._replicas(d)
-        for s in self._statefulsets():
-            snap["statefulsets"][s["metadata"]["name"]] = self._replicas(s)
-        for h in self._hpas():
+        for d in self.api.deployments():
+            snap["deployments"][d["metadata"]["name"]] = replicas_of(d)
+        for s in self.api.statefulsets():
+            snap["statefulsets"][s["metadata"]["name"]] = replicas_of(s)
+        for h in self.api.hpas():
             spec = h.get("spec") or {}
             snap["hpas"][h["metadata"]["name"]] = (spec.get("minReplicas"),
                                                    spec.get("maxReplicas"))
-        for n in self._nodes():
+        for n in self.api.nodes():
             if (n.get("spec") or {}).get("unschedulable"):
                 snap["cordoned"].add(n["metadata"]["name"])
         snap["chaos"] = {(p, name) for p, name in self._chaos_objects()}
@@ -357,11 +169,11 @@ class KubernetesDriver:
             from kubernetes.client.exceptions import ApiException
 
             try:
-                self._json(self._custom().get_api_resources, *CHAOS_MESH)
+                read_json(self.api.custom().get_api_resources, *CHAOS_MESH)
                 self._has_chaos_mesh = True
             except ApiException as exc:
                 if exc.status != 404:
-                    raise DriverError(f"API discovery of chaos-mesh.org: {_reason(exc)}") from exc
+                    raise DriverError(f"API discovery of chaos-mesh.org: {reason(exc)}") from exc
                 self._has_chaos_mesh = False
         return self._has_chaos_mesh
 
@@ -370,8 +182,8 @@ class KubernetesDriver:
             return []
         kwargs = {"label_selector": label_selector} if label_selector else {}
         try:
-            return self._json(self._custom().list_namespaced_custom_object, *CHAOS_MESH,
-                              self.namespace, plural, **kwargs).get("items", [])
+            return read_json(self.api.custom().list_namespaced_custom_object, *CHAOS_MESH,
+                              self.api.namespace, plural, **kwargs).get("items", [])
         except Exception as exc:  # this kind is not served by the installed Chaos Mesh
             logger.debug("cannot list %s: %s", plural, exc)
             return []
@@ -386,22 +198,22 @@ class KubernetesDriver:
         from chaosk8s.pod.actions import terminate_pods
 
         self.session.check_not_aborted()
-        pods = self._running_pods(service)
+        pods = self.api.running_pods(service)
         if len(pods) < count:
             raise DriverError(f"asked to kill {count} pod(s) of {service}, only {len(pods)} "
-                              f"running in {self.namespace} ({self.selector(service)})")
+                              f"running in {self.api.namespace} ({self.api.selector(service)})")
         victims = sorted(p["metadata"]["name"] for p in random.sample(pods, count))
         pattern = "^(" + "|".join(re.escape(v) for v in victims) + ")$"
         describe = (f"terminate pod(s) {', '.join(victims)} of {service} "
                     f"(chaosk8s terminate_pods, grace period 0)")
         if self.session.dry_run:
-            self._mutate(describe, lambda: None)
+            self.api.mutate(describe, lambda: None)
             return {"dry_run": True, "killed": victims}
         record = self.session.ledger.open("kill_replicas", service, {"count": count})
         try:
-            killed = self._mutate(describe, lambda: self._chaosk8s(
-                terminate_pods, label_selector=self.selector(service), name_pattern=pattern,
-                all=True, grace_period=0, ns=self.namespace))
+            killed = self.api.mutate(describe, lambda: self.api.chaosk8s(
+                terminate_pods, label_selector=self.api.selector(service), name_pattern=pattern,
+                all=True, grace_period=0, ns=self.api.namespace))
         finally:
             self.session.ledger.close(record, at=record.start)
         record.undo["killed"] = killed
@@ -413,7 +225,7 @@ class KubernetesDriver:
                       duration_s: float) -> dict[str, Any]:
         return {
             "apiVersion": "/".join(CHAOS_MESH), "kind": kind,
-            "metadata": {"name": name, "namespace": self.namespace, "labels": dict(MANAGED_BY),
+            "metadata": {"name": name, "namespace": self.api.namespace, "labels": dict(MANAGED_BY),
                          "annotations": {EXPIRES_ANNOTATION: _rfc3339(
                              time.time() + duration_s + EXPIRY_MARGIN_S)}},
             "spec": {**spec, "duration": _go_duration(duration_s + EXPIRY_MARGIN_S)},
@@ -422,8 +234,8 @@ class KubernetesDriver:
     def _create_chaos(self, plural: str, body: dict[str, Any]) -> dict[str, Any]:
         from chaosk8s.crd.actions import create_custom_object
 
-        created = self._chaosk8s(create_custom_object, group=CHAOS_MESH[0],
-                                 version=CHAOS_MESH[1], plural=plural, ns=self.namespace,
+        created = self.api.chaosk8s(create_custom_object, group=CHAOS_MESH[0],
+                                 version=CHAOS_MESH[1], plural=plural, ns=self.api.namespace,
                                  resource=body)
         meta = (created or {}).get("metadata") or {}
         if created.get("kind") != body["kind"] or meta.get("name") != body["metadata"]["name"] \
@@ -438,19 +250,19 @@ class KubernetesDriver:
         from kubernetes.client.exceptions import ApiException
 
         try:
-            self._json(self._custom().get_namespaced_custom_object, *CHAOS_MESH, self.namespace,
-                       plural, name)
+            read_json(self.api.custom().get_namespaced_custom_object, *CHAOS_MESH,
+                      self.api.namespace, plural, name)
         except ApiException as exc:
             if exc.status == 404:
                 return  # already gone (expired or removed)
-            raise DriverError(f"{plural}/{name}: {_reason(exc)}") from exc
+            raise DriverError(f"{plural}/{name}: {reason(exc)}") from exc
         remover = {"networkchaos": delete_network_fault, "stresschaos": delete_stressor}.get(plural)
         if remover is not None:
-            self._mutate(f"delete {plural}/{name}",
-                         lambda: self._chaosk8s(remover, name=name, ns=self.namespace))
+            self.api.mutate(f"delete {plural}/{name}",
+                         lambda: self.api.chaosk8s(remover, name=name, ns=self.api.namespace))
         else:
-            self._mutate(f"delete {plural}/{name}", lambda: self._custom()
-                         .delete_namespaced_custom_object(*CHAOS_MESH, self.namespace, plural,
+            self.api.mutate(f"delete {plural}/{name}", lambda: self.api.custom()
+                         .delete_namespaced_custom_object(*CHAOS_MESH, self.api.namespace, plural,
                                                           name))
         if not self.session.dry_run and (plural, name) in self._chaos_objects():
             raise FaultNotRemoved(f"{plural}/{name} still exists after its deletion")
@@ -460,7 +272,7 @@ class KubernetesDriver:
         name = self._name("latency", service)
         spec = {
             "action": "delay", "mode": "all", "direction": "to",
-            "selector": {"namespaces": [self.namespace],
+            "selector": {"namespaces": [self.api.namespace],
                          "labelSelectors": {self.settings.label_key: service}},
             "delay": {"latency": f"{ms}ms", "jitter": f"{jitter_ms}ms", "correlation": "0"},
         }
@@ -468,7 +280,7 @@ class KubernetesDriver:
         return self._held(
             "add_latency", service, {"ms": ms, "jitter_ms": jitter_ms, "duration": duration_s},
             f"create NetworkChaos {name} (delay {ms}ms ±{jitter_ms}ms on {service})",
-            lambda: self._mutate(f"create networkchaos/{name}",
+            lambda: self.api.mutate(f"create networkchaos/{name}",
                                  lambda: self._create_chaos("networkchaos", body)),
             lambda undo: self._delete_chaos("networkchaos", undo.get("name", name)),
             duration_s)
@@ -478,7 +290,7 @@ class KubernetesDriver:
         name = self._name("cpu", service)
         spec = {
             "mode": "all",
-            "selector": {"namespaces": [self.namespace],
+            "selector": {"namespaces": [self.api.namespace],
                          "labelSelectors": {self.settings.label_key: service}},
             "stressors": {"cpu": {"workers": workers, "load": load}},
         }
@@ -486,7 +298,7 @@ class KubernetesDriver:
         return self._held(
             "cpu_stress", service, {"workers": workers, "load": load, "duration": duration_s},
             f"create StressChaos {name} ({workers} CPU worker(s) at {load}% in {service})",
-            lambda: self._mutate(f"create stresschaos/{name}",
+            lambda: self.api.mutate(f"create stresschaos/{name}",
                                  lambda: self._create_chaos("stresschaos", body)),
             lambda undo: self._delete_chaos("stresschaos", undo.get("name", name)),
             duration_s)
@@ -498,14 +310,14 @@ class KubernetesDriver:
         name = self._name("partition", service)
         spec = {
             "action": "partition", "mode": "all", "direction": "to",
-            "selector": {"namespaces": [self.namespace],
+            "selector": {"namespaces": [self.api.namespace],
                          "labelSelectors": {self.settings.label_key: service}},
         }
         body = self._chaos_object("networkchaos", "NetworkChaos", name, spec, duration_s)
         return self._held(
             "partition", service, {"duration": duration_s},
             f"create NetworkChaos {name} (partition: every packet of {service} dropped)",
-            lambda: self._mutate(f"create networkchaos/{name}",
+            lambda: self.api.mutate(f"create networkchaos/{name}",
                                  lambda: self._create_chaos("networkchaos", body)),
             lambda undo: self._delete_chaos("networkchaos", undo.get("name", name)),
             duration_s)
@@ -515,25 +327,27 @@ class KubernetesDriver:
         from kubernetes.client.exceptions import ApiException
 
         try:
-            self._json(self._networking().read_namespaced_network_policy, name, self.namespace)
+            read_json(self.api.networking().read_namespaced_network_policy, name,
+                      self.api.namespace)
         except ApiException as exc:
             if exc.status == 404:
                 return
-            raise DriverError(f"networkpolicy/{name}: {_reason(exc)}") from exc
-        self._mutate(f"delete networkpolicy/{name}",
-                     lambda: self._chaosk8s(remove_network_policy, name=name, ns=self.namespace))
+            raise DriverError(f"networkpolicy/{name}: {reason(exc)}") from exc
+        self.api.mutate(f"delete networkpolicy/{name}",
+                        lambda: self.api.chaosk8s(remove_network_policy, name=name,
+                                                  ns=self.api.namespace))
 
     def service_outage(self, service: str, duration_s: float) -> dict[str, Any]:
         from chaosk8s.deployment.actions import scale_deployment
 
-        original = self._replicas(self._deployment(service))
+        original = replicas_of(self.api.deployment(service))
         if not original:
             raise DriverError(f"deployment {service} already has 0 replicas: nothing to take down")
 
         def inject() -> dict[str, Any]:
-            self._mutate(f"scale deployment/{service} from {original} to 0",
-                         lambda: self._chaosk8s(scale_deployment, name=service, replicas=0,
-                                                ns=self.namespace))
+            self.api.mutate(f"scale deployment/{service} from {original} to 0",
+                         lambda: self.api.chaosk8s(scale_deployment, name=service, replicas=0,
+                                                ns=self.api.namespace))
             return {"deployment": service, "replicas": original}
 
         return self._held("service_outage", service, {"duration": duration_s},
@@ -545,29 +359,29 @@ class KubernetesDriver:
     def _restore_deployment(self, service: str, replicas: int) -> None:
         from chaosk8s.deployment.actions import scale_deployment
 
-        hpa = self._hpa_for(service)
+        hpa = self.api.hpa_for(service)
         target = max(replicas, hpa["min_replicas"]) if hpa else replicas
-        current = self._replicas(self._deployment(service))
+        current = replicas_of(self.api.deployment(service))
         if current >= target:
             return
-        self._mutate(f"scale deployment/{service} back to {target}",
-                     lambda: self._chaosk8s(scale_deployment, name=service, replicas=target,
-                                            ns=self.namespace))
-        if not self.session.dry_run and self._replicas(self._deployment(service)) < target:
+        self.api.mutate(f"scale deployment/{service} back to {target}",
+                     lambda: self.api.chaosk8s(scale_deployment, name=service, replicas=target,
+                                            ns=self.api.namespace))
+        if not self.session.dry_run and replicas_of(self.api.deployment(service)) < target:
             raise FaultNotRemoved(f"deployment {service} was not scaled back to {target}")
 
     def database_outage(self, duration_s: float) -> dict[str, Any]:
         from chaosk8s.statefulset.actions import scale_statefulset
 
         name = self.settings.database
-        original = self._replicas(self._statefulset(name))
+        original = replicas_of(self.api.statefulset(name))
         if not original:
             raise DriverError(f"statefulset {name} already has 0 replicas")
 
         def inject() -> dict[str, Any]:
-            self._mutate(f"scale statefulset/{name} from {original} to 0",
-                         lambda: self._chaosk8s(scale_statefulset, name=name, replicas=0,
-                                                ns=self.namespace))
+            self.api.mutate(f"scale statefulset/{name} from {original} to 0",
+                         lambda: self.api.chaosk8s(scale_statefulset, name=name, replicas=0,
+                                                ns=self.api.namespace))
             return {"statefulset": name, "replicas": original}
 
         return self._held("database_outage", "database", {"duration": duration_s},
@@ -579,14 +393,14 @@ class KubernetesDriver:
     def _restore_statefulset(self, name: str, replicas: int) -> None:
         from chaosk8s.statefulset.actions import scale_statefulset
 
-        current = self._replicas(self._statefulset(name))
+        current = replicas_of(self.api.statefulset(name))
         if current < replicas:
-            self._mutate(f"scale statefulset/{name} back to {replicas}",
-                         lambda: self._chaosk8s(scale_statefulset, name=name, replicas=replicas,
-                                                ns=self.namespace))
+            self.api.mutate(f"scale statefulset/{name} back to {replicas}",
+                         lambda: self.api.chaosk8s(scale_statefulset, name=name, replicas=replicas,
+                                                ns=self.api.namespace))
         if self.session.dry_run:
             return
-        if not wait_until(lambda: self._ready(self._statefulset(name)) >= replicas,
+        if not wait_until(lambda: ready_of(self.api.statefulset(name)) >= replicas,
                           RESTORE_TIMEOUT_S):
             raise FaultNotRemoved(f"statefulset {name} did not get {replicas} ready replica(s) "
                                   f"back within {RESTORE_TIMEOUT_S:g}s")
@@ -594,7 +408,7 @@ class KubernetesDriver:
     def drain_node(self, service: str, duration_s: float) -> dict[str, Any]:
         from chaosk8s.node.actions import cordon_node
 
-        pods = [p for p in self._running_pods(service) if (p.get("spec") or {}).get("nodeName")]
+        pods = [p for p in self.api.running_pods(service) if (p.get("spec") or {}).get("nodeName")]
         if not pods:
             raise DriverError(f"no running pod of {service} is scheduled on a node")
         cordoned_before = self.baseline()["cordoned"]
@@ -604,21 +418,22 @@ class KubernetesDriver:
         node = candidates[0]
 
         def inject() -> dict[str, Any]:
-            self._mutate(f"cordon node/{node}",
-                         lambda: self._chaosk8s(cordon_node, name=node))
+            self.api.mutate(f"cordon node/{node}",
+                         lambda: self.api.chaosk8s(cordon_node, name=node))
             evicted = self._evict_namespace_pods(node)
             return {"node": node, "evicted": evicted}
 
         return self._held("drain_node", node, {"service": service, "duration": duration_s},
-                          f"cordon node {node} and evict its pods of namespace {self.namespace}",
+                          f"cordon node {node} and evict its pods of namespace "
+                          f"{self.api.namespace}",
                           inject, lambda undo: self._uncordon(undo.get("node", node)),
                           duration_s)
 
     def _evict_namespace_pods(self, node: str) -> list[str]:
         from kubernetes.client.exceptions import ApiException
 
-        core = self._core()
-        pods = self._json(core.list_namespaced_pod, self.namespace,
+        core = self.api.core()
+        pods = read_json(core.list_namespaced_pod, self.api.namespace,
                           field_selector=f"spec.nodeName={node}").get("items", [])
         evicted: list[str] = []
         for pod in pods:
@@ -629,13 +444,13 @@ class KubernetesDriver:
                 continue
             name = meta["name"]
             body = {"apiVersion": "policy/v1", "kind": "Eviction",
-                    "metadata": {"name": name, "namespace": self.namespace}}
+                    "metadata": {"name": name, "namespace": self.api.namespace}}
             deadline = time.monotonic() + EVICTION_TIMEOUT_S
             while True:
                 try:
-                    self._mutate(f"evict pod/{name} from node {node}",
-                                 lambda n=name, b=body: self._json(
-                                     core.create_namespaced_pod_eviction, n, self.namespace, b))
+                    self.api.mutate(f"evict pod/{name} from node {node}",
+                                 lambda n=name, b=body: read_json(
+                                     core.create_namespaced_pod_eviction, n, self.api.namespace, b))
                     evicted.append(name)
                     break
                 except ApiException as exc:
@@ -644,7 +459,7 @@ class KubernetesDriver:
                     if exc.status == 429 and time.monotonic() < deadline:
                         self.session.hold(1.0)  # a PodDisruptionBudget says "not now"
                         continue
-                    raise DriverError(f"evicting {name}: {_reason(exc)}") from exc
+                    raise DriverError(f"evicting {name}: {reason(exc)}") from exc
         return evicted
 
     def _uncordon(self, node: str) -> None:
@@ -652,9 +467,10 @@ class KubernetesDriver:
 
         if node in self.baseline()["cordoned"]:
             return  # it was cordoned before the run: leave it as it was
-        self._mutate(f"uncordon node/{node}", lambda: self._chaosk8s(uncordon_node, name=node))
+        self.api.mutate(f"uncordon node/{node}",
+                        lambda: self.api.chaosk8s(uncordon_node, name=node))
         if not self.session.dry_run:
-            spec = self._json(self._core().read_node, node).get("spec") or {}
+            spec = read_json(self.api.core().read_node, node).get("spec") or {}
             if spec.get("unschedulable"):
                 raise FaultNotRemoved(f"node {node} is still cordoned")
 
@@ -701,7 +517,7 @@ class KubernetesDriver:
         for record in self.session.ledger.open_records():
             if record.action == "database_outage":
                 replicas = max(replicas, record.undo.get("replicas", replicas))
-        was_down = self._replicas(self._statefulset(name)) < replicas
+        was_down = replicas_of(self.api.statefulset(name)) < replicas
         self._restore_statefulset(name, replicas)
         for record in self.session.ledger.open_records():
             if record.action == "database_outage":
@@ -722,10 +538,6 @@ class KubernetesDriver:
 
     # ------------------------------------------------------------------ probes
 
-    @staticmethod
-    def _ready(workload: dict[str, Any]) -> int:
-        return int((workload.get("status") or {}).get("readyReplicas") or 0)
-
     def services(self) -> list[str]:
         # a Deployment at zero replicas before any fault serves nothing: the load generator's
         # pod templates (k8s/components/locust), which each run instantiates as Jobs
@@ -739,24 +551,24 @@ class KubernetesDriver:
         from kubernetes.client.exceptions import ApiException
 
         try:
-            endpoints = self._json(self._core().read_namespaced_endpoints, service,
-                                   self.namespace)
+            endpoints = read_json(self.api.core().read_namespaced_endpoints, service,
+                                   self.api.namespace)
         except ApiException as exc:
             if exc.status != 404:
-                raise DriverError(f"endpoints {service}: {_reason(exc)}") from exc
+                raise DriverError(f"endpoints {service}: {reason(exc)}") from exc
             return self.replicas(service)[0] > 0
         return any(subset.get("addresses") for subset in endpoints.get("subsets") or [])
 
     def replicas(self, service: str) -> tuple[int, int]:
-        deployment = self._deployment(service)
-        return self._ready(deployment), self._replicas(deployment)
+        deployment = self.api.deployment(service)
+        return ready_of(deployment), replicas_of(deployment)
 
     def database_up(self) -> bool:
-        statefulset = self._statefulset(self.settings.database)
-        return self._ready(statefulset) >= max(1, self._replicas(statefulset))
+        statefulset = self.api.statefulset(self.settings.database)
+        return ready_of(statefulset) >= max(1, replicas_of(statefulset))
 
     def hpa(self, service: str) -> dict[str, Any] | None:
-        return self._hpa_for(service)
+        return self.api.hpa_for(service)
 
     # ------------------------------------------------------------------ audit
 
@@ -772,39 +584,32 @@ class KubernetesDriver:
                                      f"networkpolicy/{policy['metadata']['name']}",
                                      "chaos NetworkPolicy left in the namespace"))
         hpa_min = {((h.get("spec") or {}).get("scaleTargetRef") or {}).get("name"):
-                   (h.get("spec") or {}).get("minReplicas") or 1 for h in self._hpas()}
+                   (h.get("spec") or {}).get("minReplicas") or 1 for h in self.api.hpas()}
         for kind, workloads, before_of in (
-                ("deployment", self._deployments(), base["deployments"]),
-                ("statefulset", self._statefulsets(), base["statefulsets"])):
+                ("deployment", self.api.deployments(), base["deployments"]),
+                ("statefulset", self.api.statefulsets(), base["statefulsets"])):
             for w in workloads:
                 name = w["metadata"]["name"]
                 before = before_of.get(name)
-                now = self._replicas(w)
+                now = replicas_of(w)
                 floor = hpa_min.get(name) if kind == "deployment" else None
                 if before is not None and now < before and (floor is None or now < floor):
                     items.append(ResidueItem("scaled_down", f"{kind}/{name}",
                                              f"{now} replicas, {before} before the run"))
-                elif now and self._ready(w) < now:
+                elif now and ready_of(w) < now:
                     items.append(ResidueItem("replicas_not_ready", name,
-                                             f"{self._ready(w)}/{now} replicas ready"))
-        for h in self._hpas():
+                                             f"{ready_of(w)}/{now} replicas ready"))
+        for h in self.api.hpas():
             spec = h.get("spec") or {}
             before = base["hpas"].get(h["metadata"]["name"])
             now_minmax = (spec.get("minReplicas"), spec.get("maxReplicas"))
             if before is not None and now_minmax != before:
                 items.append(ResidueItem("hpa_modified", f"hpa/{h['metadata']['name']}",
                                          f"min/max {now_minmax}, {before} before the run"))
-        for n in self._nodes():
+        for n in self.api.nodes():
             if (n.get("spec") or {}).get("unschedulable") \
                     and n["metadata"]["name"] not in base["cordoned"]:
                 items.append(ResidueItem("node_cordoned", f"node/{n['metadata']['name']}",
                                          "cordoned during the run"))
         return items
 
-
-def _reason(exc: Exception) -> str:
-    status = getattr(exc, "status", None)
-    reason = getattr(exc, "reason", None)
-    if status is not None:
-        return f"{status} {reason or ''}".strip()
-    return str(exc)
