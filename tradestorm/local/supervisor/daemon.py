@@ -5,6 +5,11 @@ Prometheus and the demo accounts (in parallel) → ready. ``state.json`` is
 rewritten after every step and every restart, so ``tradestorm down`` can
 always find what runs, even after the supervisor itself was SIGKILLed.
 Stop order: services → proxies → Prometheus → PostgreSQL → supervisor.
+
+The ``Supervisor`` owns the target's ``Parts`` (parts.py, PostgreSQL's in
+database.py); ``BringUp`` (bringup.py) starts them and the ``Monitor``
+(monitor.py) keeps them up. The control API (control.py) is handed in by
+``__main__``: this module does not import it.
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ ControlApp = Callable[["Supervisor"], web.Application]
 
 
 class Supervisor:
+    """One target's supervisor: its lock, its start, its control actions, its shutdown."""
+
     def __init__(self, options: SupervisorOptions) -> None:
         self.options = options
         # every process of this target inherits it: `down` finds stragglers by it
