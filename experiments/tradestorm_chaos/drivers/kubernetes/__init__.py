@@ -1,12 +1,11 @@
 """The Kubernetes driver (``KubernetesDriver``), one module per concept.
 
+- ``api``: Kubernetes API access (kube context, allow-lists, dry-run, chaosk8s calls, reads);
+- ``chaosmesh``: Chaos Mesh objects (NetworkChaos, StressChaos): latency, CPU stress, partition;
 - ``driver``: ``KubernetesDriver``, the ``Driver`` of the kubernetes target.
 """
 
-from tradestorm_chaos.drivers.kubernetes.driver import (
-    CHAOS_MESH,
-    CHAOS_MESH_PLURALS,
-    KubernetesDriver,
-)
+from tradestorm_chaos.drivers.kubernetes.chaosmesh import CHAOS_MESH, CHAOS_MESH_PLURALS
+from tradestorm_chaos.drivers.kubernetes.driver import KubernetesDriver
 
 __all__ = ["CHAOS_MESH", "CHAOS_MESH_PLURALS", "KubernetesDriver"]

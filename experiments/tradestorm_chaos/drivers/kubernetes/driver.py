@@ -10,24 +10,8 @@ How each fault is made, and which chaostoolkit-kubernetes defects are handled:
   that are already terminating, and with no selector picks the whole
   namespace; so the victims are chosen here (running, not terminating, fail
   when fewer than ``count``) and pinned with ``name_pattern`` + ``all=True``.
-- ``add_latency`` / ``cpu_stress``: Chaos Mesh ``NetworkChaos`` /
-  ``StressChaos``. chaosk8s's ``add_latency`` cannot set ``spec.duration`` (the
-  fault would outlive a chaos process killed with SIGKILL), writes
-  ``metadata.ns`` instead of ``metadata.namespace`` and defaults to ``mode:
-  one`` (a single pod); ``chaosk8s.crd.actions.create_custom_object`` treats a
-  409 as success (an older object of the same name would be taken as ours). So
-  the object is built here, with a unique name, our labels and a duration, and
-  created through ``create_custom_object`` whose answer is checked; removal is
-  ``chaosk8s.chaosmesh.network.actions.delete_network_fault`` /
-  ``chaosk8s.chaosmesh.stress.actions.delete_stressor``.
-- ``partition``: a Chaos Mesh ``NetworkChaos`` with ``action: partition``
-  (every packet of the service's pods dropped, with a duration). NOT a
-  deny-all ``NetworkPolicy`` (chaosk8s ``create_network_policy`` /
-  ``deny_all_ingress``): NetworkPolicies are additive, so next to the
-  platform's own per-service allow policies a deny-all one changes nothing,
-  and it cannot expire by itself. Leftover NetworkPolicies labelled as ours
-  (from other tools or older runs) are still audited and cleaned
-  (``remove_network_policy``).
+- ``add_latency`` / ``cpu_stress`` / ``partition``: Chaos Mesh objects
+  (``chaosmesh``).
 - ``database_outage``: ``chaosk8s.statefulset.actions.scale_statefulset`` to 0,
   then back to the replicas it had.
 - ``service_outage``: ``chaosk8s.deployment.actions.scale_deployment`` to 0 and
@@ -47,13 +31,10 @@ How each fault is made, and which chaostoolkit-kubernetes defects are handled:
 from __future__ import annotations
 
 import logging
-import math
 import random
 import re
 import time
-import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from tradestorm_chaos.config import ChaosSettings
@@ -65,6 +46,7 @@ from tradestorm_chaos.drivers.kubernetes.api import (
     reason,
     replicas_of,
 )
+from tradestorm_chaos.drivers.kubernetes.chaosmesh import ChaosMesh
 from tradestorm_chaos.errors import (
     DriverError,
     FaultNotRemoved,
@@ -76,22 +58,8 @@ from tradestorm_chaos.session import RunSession
 
 logger = logging.getLogger("tradestorm_chaos")
 
-MANAGED_BY = {"app.kubernetes.io/managed-by": "tradestorm-chaos"}
-EXPIRES_ANNOTATION = "tradestorm.io/expires-at"
-CHAOS_MESH = ("chaos-mesh.org", "v1alpha1")
-CHAOS_MESH_PLURALS = ("networkchaos", "stresschaos", "podchaos", "iochaos", "httpchaos",
-                      "timechaos")
-EXPIRY_MARGIN_S = 5.0
 RESTORE_TIMEOUT_S = 120.0
 EVICTION_TIMEOUT_S = 60.0
-
-
-def _rfc3339(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _go_duration(seconds: float) -> str:
-    return f"{max(1, math.ceil(seconds))}s"
 
 
 class KubernetesDriver:
@@ -103,8 +71,7 @@ class KubernetesDriver:
         self.session = session
         self.api = KubeApi(settings, session)
         self._baseline: dict[str, Any] | None = None
-        self._run_tag = uuid.uuid4().hex[:6]
-        self._has_chaos_mesh: bool | None = None
+        self.chaos = ChaosMesh(self.api)
 
     # ------------------------------------------------------------------ safety
 
@@ -128,17 +95,6 @@ class KubernetesDriver:
             ) from exc
         self.baseline()
 
-    # ------------------------------------------------------------------ helpers
-
-    def _policies(self) -> list[dict[str, Any]]:
-        return read_json(self.api.networking().list_namespaced_network_policy, self.api.namespace,
-                          label_selector="app.kubernetes.io/managed-by=tradestorm-chaos"
-                          ).get("items", [])
-
-    def _name(self, kind: str, service: str) -> str:
-        clean = re.sub(r"[^a-z0-9-]", "-", service.lower())
-        return f"ts-{kind}-{clean}-{self._run_tag}-{uuid.uuid4().hex[:4]}"[:63].rstrip("-")
-
     # ------------------------------------------------------------------ baseline
 
     def baseline(self) -> dict[str, Any]:
@@ -161,36 +117,8 @@ class KubernetesDriver:
         for n in self.api.nodes():
             if (n.get("spec") or {}).get("unschedulable"):
                 snap["cordoned"].add(n["metadata"]["name"])
-        snap["chaos"] = {(p, name) for p, name in self._chaos_objects()}
+        snap["chaos"] = set(self.chaos.objects())
         return snap
-
-    def _chaos_mesh_installed(self) -> bool:
-        if self._has_chaos_mesh is None:
-            from kubernetes.client.exceptions import ApiException
-
-            try:
-                read_json(self.api.custom().get_api_resources, *CHAOS_MESH)
-                self._has_chaos_mesh = True
-            except ApiException as exc:
-                if exc.status != 404:
-                    raise DriverError(f"API discovery of chaos-mesh.org: {reason(exc)}") from exc
-                self._has_chaos_mesh = False
-        return self._has_chaos_mesh
-
-    def _chaos_items(self, plural: str, label_selector: str | None = None) -> list[dict[str, Any]]:
-        if not self._chaos_mesh_installed():
-            return []
-        kwargs = {"label_selector": label_selector} if label_selector else {}
-        try:
-            return read_json(self.api.custom().list_namespaced_custom_object, *CHAOS_MESH,
-                              self.api.namespace, plural, **kwargs).get("items", [])
-        except Exception as exc:  # this kind is not served by the installed Chaos Mesh
-            logger.debug("cannot list %s: %s", plural, exc)
-            return []
-
-    def _chaos_objects(self) -> list[tuple[str, str]]:
-        return [(plural, i["metadata"]["name"])
-                for plural in CHAOS_MESH_PLURALS for i in self._chaos_items(plural)]
 
     # ------------------------------------------------------------------ faults
 
@@ -221,121 +149,16 @@ class KubernetesDriver:
             raise DriverError(f"asked to kill {victims}, chaosk8s terminated {killed}")
         return {"killed": victims}
 
-    def _chaos_object(self, plural: str, kind: str, name: str, spec: dict[str, Any],
-                      duration_s: float) -> dict[str, Any]:
-        return {
-            "apiVersion": "/".join(CHAOS_MESH), "kind": kind,
-            "metadata": {"name": name, "namespace": self.api.namespace, "labels": dict(MANAGED_BY),
-                         "annotations": {EXPIRES_ANNOTATION: _rfc3339(
-                             time.time() + duration_s + EXPIRY_MARGIN_S)}},
-            "spec": {**spec, "duration": _go_duration(duration_s + EXPIRY_MARGIN_S)},
-        }
-
-    def _create_chaos(self, plural: str, body: dict[str, Any]) -> dict[str, Any]:
-        from chaosk8s.crd.actions import create_custom_object
-
-        created = self.api.chaosk8s(create_custom_object, group=CHAOS_MESH[0],
-                                 version=CHAOS_MESH[1], plural=plural, ns=self.api.namespace,
-                                 resource=body)
-        meta = (created or {}).get("metadata") or {}
-        if created.get("kind") != body["kind"] or meta.get("name") != body["metadata"]["name"] \
-                or meta.get("labels", {}).get("app.kubernetes.io/managed-by") != "tradestorm-chaos":
-            raise DriverError(f"Chaos Mesh did not create {plural}/{body['metadata']['name']}: "
-                              f"{str(created)[:300]}")
-        return {"plural": plural, "name": meta["name"], "uid": meta.get("uid")}
-
-    def _delete_chaos(self, plural: str, name: str) -> None:
-        from chaosk8s.chaosmesh.network.actions import delete_network_fault
-        from chaosk8s.chaosmesh.stress.actions import delete_stressor
-        from kubernetes.client.exceptions import ApiException
-
-        try:
-            read_json(self.api.custom().get_namespaced_custom_object, *CHAOS_MESH,
-                      self.api.namespace, plural, name)
-        except ApiException as exc:
-            if exc.status == 404:
-                return  # already gone (expired or removed)
-            raise DriverError(f"{plural}/{name}: {reason(exc)}") from exc
-        remover = {"networkchaos": delete_network_fault, "stresschaos": delete_stressor}.get(plural)
-        if remover is not None:
-            self.api.mutate(f"delete {plural}/{name}",
-                         lambda: self.api.chaosk8s(remover, name=name, ns=self.api.namespace))
-        else:
-            self.api.mutate(f"delete {plural}/{name}", lambda: self.api.custom()
-                         .delete_namespaced_custom_object(*CHAOS_MESH, self.api.namespace, plural,
-                                                          name))
-        if not self.session.dry_run and (plural, name) in self._chaos_objects():
-            raise FaultNotRemoved(f"{plural}/{name} still exists after its deletion")
-
     def add_latency(self, service: str, ms: int, jitter_ms: int,
                     duration_s: float) -> dict[str, Any]:
-        name = self._name("latency", service)
-        spec = {
-            "action": "delay", "mode": "all", "direction": "to",
-            "selector": {"namespaces": [self.api.namespace],
-                         "labelSelectors": {self.settings.label_key: service}},
-            "delay": {"latency": f"{ms}ms", "jitter": f"{jitter_ms}ms", "correlation": "0"},
-        }
-        body = self._chaos_object("networkchaos", "NetworkChaos", name, spec, duration_s)
-        return self._held(
-            "add_latency", service, {"ms": ms, "jitter_ms": jitter_ms, "duration": duration_s},
-            f"create NetworkChaos {name} (delay {ms}ms ±{jitter_ms}ms on {service})",
-            lambda: self.api.mutate(f"create networkchaos/{name}",
-                                 lambda: self._create_chaos("networkchaos", body)),
-            lambda undo: self._delete_chaos("networkchaos", undo.get("name", name)),
-            duration_s)
+        return self.chaos.add_latency(service, ms, jitter_ms, duration_s)
 
     def cpu_stress(self, service: str, duration_s: float, workers: int = 2,
                    load: int = 90) -> dict[str, Any]:
-        name = self._name("cpu", service)
-        spec = {
-            "mode": "all",
-            "selector": {"namespaces": [self.api.namespace],
-                         "labelSelectors": {self.settings.label_key: service}},
-            "stressors": {"cpu": {"workers": workers, "load": load}},
-        }
-        body = self._chaos_object("stresschaos", "StressChaos", name, spec, duration_s)
-        return self._held(
-            "cpu_stress", service, {"workers": workers, "load": load, "duration": duration_s},
-            f"create StressChaos {name} ({workers} CPU worker(s) at {load}% in {service})",
-            lambda: self.api.mutate(f"create stresschaos/{name}",
-                                 lambda: self._create_chaos("stresschaos", body)),
-            lambda undo: self._delete_chaos("stresschaos", undo.get("name", name)),
-            duration_s)
+        return self.chaos.cpu_stress(service, duration_s, workers, load)
 
     def partition(self, service: str, duration_s: float) -> dict[str, Any]:
-        # Not a deny-all NetworkPolicy: policies are additive, and the platform's own
-        # per-service allow policies (k8s/base/services/*/networkpolicy.yaml) would still
-        # let the traffic through. Chaos Mesh drops the packets in the pods themselves.
-        name = self._name("partition", service)
-        spec = {
-            "action": "partition", "mode": "all", "direction": "to",
-            "selector": {"namespaces": [self.api.namespace],
-                         "labelSelectors": {self.settings.label_key: service}},
-        }
-        body = self._chaos_object("networkchaos", "NetworkChaos", name, spec, duration_s)
-        return self._held(
-            "partition", service, {"duration": duration_s},
-            f"create NetworkChaos {name} (partition: every packet of {service} dropped)",
-            lambda: self.api.mutate(f"create networkchaos/{name}",
-                                 lambda: self._create_chaos("networkchaos", body)),
-            lambda undo: self._delete_chaos("networkchaos", undo.get("name", name)),
-            duration_s)
-
-    def _delete_policy(self, name: str) -> None:
-        from chaosk8s.networking.actions import remove_network_policy
-        from kubernetes.client.exceptions import ApiException
-
-        try:
-            read_json(self.api.networking().read_namespaced_network_policy, name,
-                      self.api.namespace)
-        except ApiException as exc:
-            if exc.status == 404:
-                return
-            raise DriverError(f"networkpolicy/{name}: {reason(exc)}") from exc
-        self.api.mutate(f"delete networkpolicy/{name}",
-                        lambda: self.api.chaosk8s(remove_network_policy, name=name,
-                                                  ns=self.api.namespace))
+        return self.chaos.partition(service, duration_s)
 
     def service_outage(self, service: str, duration_s: float) -> dict[str, Any]:
         from chaosk8s.deployment.actions import scale_deployment
@@ -488,20 +311,7 @@ class KubernetesDriver:
 
     def remove_faults(self, service: str | None) -> list[str]:
         """Remove every fault this tool left on ``service`` (or on the whole namespace)."""
-        removed: list[str] = []
-        for plural in CHAOS_MESH_PLURALS:
-            for item in self._chaos_items(plural, "app.kubernetes.io/managed-by=tradestorm-chaos"):
-                selected = (((item.get("spec") or {}).get("selector") or {})
-                            .get("labelSelectors") or {})
-                if service is None or selected.get(self.settings.label_key) == service:
-                    self._delete_chaos(plural, item["metadata"]["name"])
-                    removed.append(f"{plural}/{item['metadata']['name']}")
-        for policy in self._policies():
-            labels = (((policy.get("spec") or {}).get("podSelector") or {})
-                      .get("matchLabels") or {})
-            if service is None or labels.get(self.settings.label_key) == service:
-                self._delete_policy(policy["metadata"]["name"])
-                removed.append(f"networkpolicy/{policy['metadata']['name']}")
+        removed = self.chaos.remove(service)
         for record in self.session.ledger.open_records():
             if service is None or record.target == service:
                 if record.action == "service_outage":
@@ -527,7 +337,7 @@ class KubernetesDriver:
     def undo(self, record: FaultRecord) -> None:
         undo = record.undo
         if record.action in ("add_latency", "cpu_stress", "partition") and "name" in undo:
-            self._delete_chaos(undo["plural"], undo["name"])
+            self.chaos.delete(undo["plural"], undo["name"])
         elif record.action == "service_outage" and "replicas" in undo:
             self._restore_deployment(record.target, undo["replicas"])
         elif record.action == "database_outage" and "replicas" in undo:
@@ -574,15 +384,7 @@ class KubernetesDriver:
 
     def residue(self) -> list[ResidueItem]:
         base = self.baseline()
-        items: list[ResidueItem] = []
-        for plural, name in self._chaos_objects():
-            if (plural, name) not in base["chaos"]:
-                items.append(ResidueItem("chaos_mesh_object", f"{plural}/{name}",
-                                         "Chaos Mesh object left in the namespace"))
-        for policy in self._policies():
-            items.append(ResidueItem("network_policy",
-                                     f"networkpolicy/{policy['metadata']['name']}",
-                                     "chaos NetworkPolicy left in the namespace"))
+        items = self.chaos.residue(base["chaos"])
         hpa_min = {((h.get("spec") or {}).get("scaleTargetRef") or {}).get("name"):
                    (h.get("spec") or {}).get("minReplicas") or 1 for h in self.api.hpas()}
         for kind, workloads, before_of in (
