@@ -12,12 +12,8 @@ How each fault is made, and which chaostoolkit-kubernetes defects are handled:
   when fewer than ``count``) and pinned with ``name_pattern`` + ``all=True``.
 - ``add_latency`` / ``cpu_stress`` / ``partition``: Chaos Mesh objects
   (``chaosmesh``).
-- ``database_outage``: ``chaosk8s.statefulset.actions.scale_statefulset`` to 0,
-  then back to the replicas it had.
-- ``service_outage``: ``chaosk8s.deployment.actions.scale_deployment`` to 0 and
-  back. ``scale_deployment`` is undone by an HPA when scaling to a non-zero
-  value; at 0 the HPA is inactive (ScalingDisabled), and the restore scales to
-  ``max(original, hpa.minReplicas)`` so the HPA does not fight it.
+- ``service_outage`` / ``database_outage``: the Deployment / the database's
+  StatefulSet scaled to zero and back (``outages``).
 - ``drain_node``: ``chaosk8s.node.actions.cordon_node`` / ``uncordon_node``,
   but NOT ``drain_nodes``, which evicts pods of every namespace (kube-system
   included), crashes on pods without owner references and gives up on the
@@ -38,7 +34,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tradestorm_chaos.config import ChaosSettings
-from tradestorm_chaos.drivers.base import ResidueItem, held_fault, wait_until
+from tradestorm_chaos.drivers.base import ResidueItem, held_fault
 from tradestorm_chaos.drivers.kubernetes.api import (
     KubeApi,
     read_json,
@@ -47,6 +43,7 @@ from tradestorm_chaos.drivers.kubernetes.api import (
     replicas_of,
 )
 from tradestorm_chaos.drivers.kubernetes.chaosmesh import ChaosMesh
+from tradestorm_chaos.drivers.kubernetes.outages import ScaleOutages
 from tradestorm_chaos.errors import (
     DriverError,
     FaultNotRemoved,
@@ -58,7 +55,6 @@ from tradestorm_chaos.session import RunSession
 
 logger = logging.getLogger("tradestorm_chaos")
 
-RESTORE_TIMEOUT_S = 120.0
 EVICTION_TIMEOUT_S = 60.0
 
 
@@ -72,6 +68,7 @@ class KubernetesDriver:
         self.api = KubeApi(settings, session)
         self._baseline: dict[str, Any] | None = None
         self.chaos = ChaosMesh(self.api)
+        self.outages = ScaleOutages(self.api, self.baseline)
 
     # ------------------------------------------------------------------ safety
 
@@ -161,72 +158,10 @@ class KubernetesDriver:
         return self.chaos.partition(service, duration_s)
 
     def service_outage(self, service: str, duration_s: float) -> dict[str, Any]:
-        from chaosk8s.deployment.actions import scale_deployment
-
-        original = replicas_of(self.api.deployment(service))
-        if not original:
-            raise DriverError(f"deployment {service} already has 0 replicas: nothing to take down")
-
-        def inject() -> dict[str, Any]:
-            self.api.mutate(f"scale deployment/{service} from {original} to 0",
-                         lambda: self.api.chaosk8s(scale_deployment, name=service, replicas=0,
-                                                ns=self.api.namespace))
-            return {"deployment": service, "replicas": original}
-
-        return self._held("service_outage", service, {"duration": duration_s},
-                          f"scale deployment {service} to 0 (was {original})", inject,
-                          lambda undo: self._restore_deployment(service,
-                                                                undo.get("replicas", original)),
-                          duration_s)
-
-    def _restore_deployment(self, service: str, replicas: int) -> None:
-        from chaosk8s.deployment.actions import scale_deployment
-
-        hpa = self.api.hpa_for(service)
-        target = max(replicas, hpa["min_replicas"]) if hpa else replicas
-        current = replicas_of(self.api.deployment(service))
-        if current >= target:
-            return
-        self.api.mutate(f"scale deployment/{service} back to {target}",
-                     lambda: self.api.chaosk8s(scale_deployment, name=service, replicas=target,
-                                            ns=self.api.namespace))
-        if not self.session.dry_run and replicas_of(self.api.deployment(service)) < target:
-            raise FaultNotRemoved(f"deployment {service} was not scaled back to {target}")
+        return self.outages.service_outage(service, duration_s)
 
     def database_outage(self, duration_s: float) -> dict[str, Any]:
-        from chaosk8s.statefulset.actions import scale_statefulset
-
-        name = self.settings.database
-        original = replicas_of(self.api.statefulset(name))
-        if not original:
-            raise DriverError(f"statefulset {name} already has 0 replicas")
-
-        def inject() -> dict[str, Any]:
-            self.api.mutate(f"scale statefulset/{name} from {original} to 0",
-                         lambda: self.api.chaosk8s(scale_statefulset, name=name, replicas=0,
-                                                ns=self.api.namespace))
-            return {"statefulset": name, "replicas": original}
-
-        return self._held("database_outage", "database", {"duration": duration_s},
-                          f"scale statefulset {name} to 0 (was {original})", inject,
-                          lambda undo: self._restore_statefulset(name,
-                                                                 undo.get("replicas", original)),
-                          duration_s)
-
-    def _restore_statefulset(self, name: str, replicas: int) -> None:
-        from chaosk8s.statefulset.actions import scale_statefulset
-
-        current = replicas_of(self.api.statefulset(name))
-        if current < replicas:
-            self.api.mutate(f"scale statefulset/{name} back to {replicas}",
-                         lambda: self.api.chaosk8s(scale_statefulset, name=name, replicas=replicas,
-                                                ns=self.api.namespace))
-        if self.session.dry_run:
-            return
-        if not wait_until(lambda: ready_of(self.api.statefulset(name)) >= replicas,
-                          RESTORE_TIMEOUT_S):
-            raise FaultNotRemoved(f"statefulset {name} did not get {replicas} ready replica(s) "
-                                  f"back within {RESTORE_TIMEOUT_S:g}s")
+        return self.outages.database_outage(duration_s)
 
     def drain_node(self, service: str, duration_s: float) -> dict[str, Any]:
         from chaosk8s.node.actions import cordon_node
@@ -315,33 +250,23 @@ class KubernetesDriver:
         for record in self.session.ledger.open_records():
             if service is None or record.target == service:
                 if record.action == "service_outage":
-                    self._restore_deployment(record.target, record.undo.get("replicas", 1))
+                    self.outages.restore_deployment(record.target, record.undo.get("replicas", 1))
                     removed.append(f"deployment/{record.target} scaled back")
                 if record.action in ("add_latency", "cpu_stress", "partition", "service_outage"):
                     self.session.ledger.close(record)
         return removed
 
     def restore_database(self) -> bool:
-        name = self.settings.database
-        replicas = self.baseline()["statefulsets"].get(name) or 1
-        for record in self.session.ledger.open_records():
-            if record.action == "database_outage":
-                replicas = max(replicas, record.undo.get("replicas", replicas))
-        was_down = replicas_of(self.api.statefulset(name)) < replicas
-        self._restore_statefulset(name, replicas)
-        for record in self.session.ledger.open_records():
-            if record.action == "database_outage":
-                self.session.ledger.close(record)
-        return was_down
+        return self.outages.restore_database()
 
     def undo(self, record: FaultRecord) -> None:
         undo = record.undo
         if record.action in ("add_latency", "cpu_stress", "partition") and "name" in undo:
             self.chaos.delete(undo["plural"], undo["name"])
         elif record.action == "service_outage" and "replicas" in undo:
-            self._restore_deployment(record.target, undo["replicas"])
+            self.outages.restore_deployment(record.target, undo["replicas"])
         elif record.action == "database_outage" and "replicas" in undo:
-            self._restore_statefulset(undo["statefulset"], undo["replicas"])
+            self.outages.restore_statefulset(undo["statefulset"], undo["replicas"])
         elif record.action == "drain_node" and "node" in undo:
             self._uncordon(undo["node"])
         self.session.ledger.close(record)
