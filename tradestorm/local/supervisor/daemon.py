@@ -61,6 +61,7 @@ class Supervisor:
         self._lock_fd: int | None = None
         self._session: aiohttp.ClientSession | None = None
         self._runner: web.AppRunner | None = None
+        self._monitor: asyncio.Task[None] | None = None  # keeps the target up once started
         self._stopped = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -87,12 +88,11 @@ class Supervisor:
             connector=aiohttp.TCPConnector(force_close=True, limit=0),
         )
         code = 0
-        monitor: asyncio.Task[None] | None = None
         rotation = asyncio.create_task(self.log_rotator.run(), name="log rotation")
         try:
             await self._start_control_api(control_app)
             self.parts.save()
-            monitor = await self._start(session)
+            await self._start(session)
             await self.stopping.wait()
         except TradestormError as exc:
             log.error("start failed: %s", exc)
@@ -105,7 +105,9 @@ class Supervisor:
             self.parts.phase = "failed"
             code = 1
         finally:
-            for task in (monitor, rotation):
+            # the monitor too when the start failed while it waited for readiness: left
+            # running, it could restart a replica the shutdown had just stopped
+            for task in (self._monitor, rotation):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
@@ -113,9 +115,9 @@ class Supervisor:
             await self.shutdown()
         return code
 
-    async def _start(self, session: aiohttp.ClientSession) -> asyncio.Task[None]:
+    async def _start(self, session: aiohttp.ClientSession) -> None:
         """Bring the target up and wait until all of it is ready, or a stop is requested;
-        returns the task of the monitor, which keeps it up from then on."""
+        the monitor (``self._monitor``) keeps it up from then on."""
         timeout_s = self.options.start_timeout_s
         bring_up = BringUp(self.options, self.parts, session, self.stopping,
                            self.log_rotator.generation)
@@ -123,7 +125,7 @@ class Supervisor:
         deadline = time.monotonic() + timeout_s
         await bring_up.start(deadline)
         monitor = Monitor(self.parts, session)
-        watch = asyncio.create_task(monitor.run(), name="monitor")
+        watch = self._monitor = asyncio.create_task(monitor.run(), name="monitor")
         self.parts.step = "waiting for every replica to be ready"
         self.parts.save()
         if await monitor.wait_ready(watch, self.stopping, deadline, timeout_s):
@@ -132,7 +134,6 @@ class Supervisor:
             self.parts.save()
             log.info("ready: gateway %s, prometheus %s", self.parts.state()["gateway_url"],
                      self.parts.prometheus_url)
-        return watch
 
     # ------------------------------------------------------------------ control actions
     def kill_replicas(self, service: str, count: int, sig: signal.Signals,
