@@ -133,8 +133,8 @@ def load(
     accounts: Path | None,
 ) -> None:
     """Run a load profile: traders, market watchers, portfolio viewers, analytics users."""
+    from loadtests.launcher import DEFAULT_USERS, check_profile_options, start_load
     from loadtests.results import summarize
-    from loadtests.runner import DEFAULT_USERS, check_profile_options, start_load
 
     duration_s = parse_duration(duration, "--duration", "duration")
     rate_value = _rate(rate)

@@ -34,7 +34,7 @@ class StartableTarget(Protocol):
 
 
 class LocalLoad:
-    """A Locust process on this machine (``loadtests.runner.start_load``) as a ``LoadHandle``."""
+    """A Locust process on this machine (``loadtests.launcher.start_load``) as a ``LoadHandle``."""
 
     metrics_selector = ""
 
@@ -97,7 +97,7 @@ def connect_local(target: StartableTarget, *, say: Say, bring_up: bool, down_aft
     take_down = down_after or (started and not keep_up)
 
     def start_load(request: LoadRequest, results_dir: Path, say: Say) -> LoadHandle:
-        from loadtests.runner import start_load as start_locust
+        from loadtests.launcher import start_load as start_locust
 
         return LocalLoad(start_locust(
             request.profile, host=gateway_url, accounts_file=accounts_file,
