@@ -407,9 +407,9 @@ def test_node_drain_evicts_only_the_platform_namespace_within_its_pdbs_and_uncor
     cordoned, so after one pod of a service is gone its PodDisruptionBudget (maxUnavailable 1)
     answers 429 to the next eviction. The drain stops there instead of violating it, the run
     fails saying so, the node is uncordoned and the evicted pod comes back."""
-    from tradestorm_chaos.drivers.kubernetes import driver
+    from tradestorm_chaos.drivers.kubernetes import drain
 
-    monkeypatch.setattr(driver, "EVICTION_TIMEOUT_S", 10.0)  # how long a 429 is retried
+    monkeypatch.setattr(drain, "EVICTION_TIMEOUT_S", 10.0)  # how long a 429 is retried
     cluster = platform.cluster
     pods_before = {p["metadata"]["name"]: p for p in platform.pods()}
     system = {ns: platform.fingerprint(ns) for ns in ("kube-system", "monitoring")}

@@ -3,6 +3,7 @@
 - ``api``: Kubernetes API access (kube context, allow-lists, dry-run, chaosk8s calls, reads);
 - ``chaosmesh``: Chaos Mesh objects (NetworkChaos, StressChaos): latency, CPU stress, partition;
 - ``outages``: scale-to-zero outages (a service's Deployment, the database's StatefulSet);
+- ``drain``: node drain (cordon a node, evict the namespace's pods, uncordon);
 - ``driver``: ``KubernetesDriver``, the ``Driver`` of the kubernetes target.
 """
 

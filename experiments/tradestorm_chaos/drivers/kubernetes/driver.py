@@ -1,24 +1,22 @@
-"""The Kubernetes driver: chaostoolkit-kubernetes (chaosk8s) plus the kubernetes client.
+"""``KubernetesDriver``: the ``Driver`` of the kubernetes target, built from this package's parts.
 
-Every call to the cluster goes through ``api.KubeApi`` (kube context, allow-lists,
-dry-run, chaosk8s calls).
+chaostoolkit-kubernetes (chaosk8s) plus the kubernetes client. Every call to the
+cluster goes through ``api.KubeApi`` (kube context, allow-lists, dry-run, chaosk8s
+calls); each kind of fault has its module:
 
-How each fault is made, and which chaostoolkit-kubernetes defects are handled:
+- ``add_latency`` / ``cpu_stress`` / ``partition``: Chaos Mesh objects (``chaosmesh``);
+- ``service_outage`` / ``database_outage``: a Deployment / the database's StatefulSet
+  scaled to zero and back (``outages``);
+- ``drain_node``: a node cordoned, the namespace's pods evicted, uncordoned (``drain``).
+
+The driver itself kills pods, answers the probes, keeps the namespace's baseline
+(before any fault), runs the rollbacks over the ledger and audits the residue:
 
 - ``kill_replicas``: ``chaosk8s.pod.actions.terminate_pods``. Its selection
   silently kills fewer pods than asked (or none) when fewer match, kills pods
   that are already terminating, and with no selector picks the whole
   namespace; so the victims are chosen here (running, not terminating, fail
   when fewer than ``count``) and pinned with ``name_pattern`` + ``all=True``.
-- ``add_latency`` / ``cpu_stress`` / ``partition``: Chaos Mesh objects
-  (``chaosmesh``).
-- ``service_outage`` / ``database_outage``: the Deployment / the database's
-  StatefulSet scaled to zero and back (``outages``).
-- ``drain_node``: ``chaosk8s.node.actions.cordon_node`` / ``uncordon_node``,
-  but NOT ``drain_nodes``, which evicts pods of every namespace (kube-system
-  included), crashes on pods without owner references and gives up on the
-  first PodDisruptionBudget refusal. Here only pods of the allowed namespace
-  are evicted, through the eviction API, retrying while a PDB says 429.
 - Readiness is read from ``status.readyReplicas`` (absent means 0):
   ``deployment_partially_available`` raises when no replica is available,
   which would turn "not ready" into a failed probe.
@@ -26,15 +24,12 @@ How each fault is made, and which chaostoolkit-kubernetes defects are handled:
 
 from __future__ import annotations
 
-import logging
 import random
 import re
-import time
-from collections.abc import Callable
 from typing import Any
 
 from tradestorm_chaos.config import ChaosSettings
-from tradestorm_chaos.drivers.base import ResidueItem, held_fault
+from tradestorm_chaos.drivers.base import ResidueItem
 from tradestorm_chaos.drivers.kubernetes.api import (
     KubeApi,
     read_json,
@@ -43,22 +38,21 @@ from tradestorm_chaos.drivers.kubernetes.api import (
     replicas_of,
 )
 from tradestorm_chaos.drivers.kubernetes.chaosmesh import ChaosMesh
+from tradestorm_chaos.drivers.kubernetes.drain import NodeDrain
 from tradestorm_chaos.drivers.kubernetes.outages import ScaleOutages
-from tradestorm_chaos.errors import (
-    DriverError,
-    FaultNotRemoved,
-    NotAllowed,
-    TargetUnavailable,
-)
+from tradestorm_chaos.errors import DriverError, NotAllowed, TargetUnavailable
 from tradestorm_chaos.ledger import FaultRecord
 from tradestorm_chaos.session import RunSession
 
-logger = logging.getLogger("tradestorm_chaos")
 
-EVICTION_TIMEOUT_S = 60.0
+def _min_max(hpa: dict[str, Any]) -> tuple[Any, Any]:
+    spec = hpa.get("spec") or {}
+    return spec.get("minReplicas"), spec.get("maxReplicas")
 
 
 class KubernetesDriver:
+    """One namespace of one kube context, broken and checked as a run asks."""
+
     target = "kubernetes"
     _json = staticmethod(read_json)  # benchmarks/bench_chaos.py times the driver's raw reads
 
@@ -69,6 +63,7 @@ class KubernetesDriver:
         self._baseline: dict[str, Any] | None = None
         self.chaos = ChaosMesh(self.api)
         self.outages = ScaleOutages(self.api, self.baseline)
+        self.drain = NodeDrain(self.api, self.baseline)
 
     # ------------------------------------------------------------------ safety
 
@@ -101,21 +96,14 @@ class KubernetesDriver:
         return self._baseline
 
     def _snapshot(self) -> dict[str, Any]:
-        snap: dict[str, Any] = {"deployments": {}, "statefulsets": {}, "hpas": {},
-                                "cordoned": set(), "chaos": set()}
-        for d in self.api.deployments():
-            snap["deployments"][d["metadata"]["name"]] = replicas_of(d)
-        for s in self.api.statefulsets():
-            snap["statefulsets"][s["metadata"]["name"]] = replicas_of(s)
-        for h in self.api.hpas():
-            spec = h.get("spec") or {}
-            snap["hpas"][h["metadata"]["name"]] = (spec.get("minReplicas"),
-                                                   spec.get("maxReplicas"))
-        for n in self.api.nodes():
-            if (n.get("spec") or {}).get("unschedulable"):
-                snap["cordoned"].add(n["metadata"]["name"])
-        snap["chaos"] = set(self.chaos.objects())
-        return snap
+        api = self.api
+        return {
+            "deployments": {d["metadata"]["name"]: replicas_of(d) for d in api.deployments()},
+            "statefulsets": {s["metadata"]["name"]: replicas_of(s) for s in api.statefulsets()},
+            "hpas": {h["metadata"]["name"]: _min_max(h) for h in api.hpas()},
+            "cordoned": set(self.drain.cordoned()),
+            "chaos": set(self.chaos.objects()),
+        }
 
     # ------------------------------------------------------------------ faults
 
@@ -164,83 +152,7 @@ class KubernetesDriver:
         return self.outages.database_outage(duration_s)
 
     def drain_node(self, service: str, duration_s: float) -> dict[str, Any]:
-        from chaosk8s.node.actions import cordon_node
-
-        pods = [p for p in self.api.running_pods(service) if (p.get("spec") or {}).get("nodeName")]
-        if not pods:
-            raise DriverError(f"no running pod of {service} is scheduled on a node")
-        cordoned_before = self.baseline()["cordoned"]
-        candidates = sorted({p["spec"]["nodeName"] for p in pods} - set(cordoned_before))
-        if not candidates:
-            raise DriverError(f"every node running {service} is already cordoned")
-        node = candidates[0]
-
-        def inject() -> dict[str, Any]:
-            self.api.mutate(f"cordon node/{node}",
-                         lambda: self.api.chaosk8s(cordon_node, name=node))
-            evicted = self._evict_namespace_pods(node)
-            return {"node": node, "evicted": evicted}
-
-        return self._held("drain_node", node, {"service": service, "duration": duration_s},
-                          f"cordon node {node} and evict its pods of namespace "
-                          f"{self.api.namespace}",
-                          inject, lambda undo: self._uncordon(undo.get("node", node)),
-                          duration_s)
-
-    def _evict_namespace_pods(self, node: str) -> list[str]:
-        from kubernetes.client.exceptions import ApiException
-
-        core = self.api.core()
-        pods = read_json(core.list_namespaced_pod, self.api.namespace,
-                          field_selector=f"spec.nodeName={node}").get("items", [])
-        evicted: list[str] = []
-        for pod in pods:
-            meta = pod["metadata"]
-            if any(o.get("kind") == "DaemonSet" for o in meta.get("ownerReferences") or []):
-                continue
-            if "kubernetes.io/config.mirror" in (meta.get("annotations") or {}):
-                continue
-            name = meta["name"]
-            body = {"apiVersion": "policy/v1", "kind": "Eviction",
-                    "metadata": {"name": name, "namespace": self.api.namespace}}
-            deadline = time.monotonic() + EVICTION_TIMEOUT_S
-            while True:
-                try:
-                    self.api.mutate(f"evict pod/{name} from node {node}",
-                                 lambda n=name, b=body: read_json(
-                                     core.create_namespaced_pod_eviction, n, self.api.namespace, b))
-                    evicted.append(name)
-                    break
-                except ApiException as exc:
-                    if exc.status == 404:
-                        break
-                    if exc.status == 429 and time.monotonic() < deadline:
-                        self.session.hold(1.0)  # a PodDisruptionBudget says "not now"
-                        continue
-                    raise DriverError(f"evicting {name}: {reason(exc)}") from exc
-        return evicted
-
-    def _uncordon(self, node: str) -> None:
-        from chaosk8s.node.actions import uncordon_node
-
-        if node in self.baseline()["cordoned"]:
-            return  # it was cordoned before the run: leave it as it was
-        self.api.mutate(f"uncordon node/{node}",
-                        lambda: self.api.chaosk8s(uncordon_node, name=node))
-        if not self.session.dry_run:
-            spec = read_json(self.api.core().read_node, node).get("spec") or {}
-            if spec.get("unschedulable"):
-                raise FaultNotRemoved(f"node {node} is still cordoned")
-
-    def _held(self, action: str, target: str, args: dict[str, Any], describe: str,
-              inject: Callable[[], Any], remove: Callable[[dict[str, Any]], None],
-              duration_s: float) -> dict[str, Any]:
-        def _inject() -> dict[str, Any]:
-            return inject() or {}
-
-        return held_fault(self.session, action=action, target=target, args=args,
-                          describe=describe, inject=_inject, remove=remove,
-                          duration_s=duration_s)
+        return self.drain.drain_node(service, duration_s)
 
     # ------------------------------------------------------------------ rollbacks
 
@@ -268,7 +180,7 @@ class KubernetesDriver:
         elif record.action == "database_outage" and "replicas" in undo:
             self.outages.restore_statefulset(undo["statefulset"], undo["replicas"])
         elif record.action == "drain_node" and "node" in undo:
-            self._uncordon(undo["node"])
+            self.drain.uncordon(undo["node"])
         self.session.ledger.close(record)
 
     # ------------------------------------------------------------------ probes
@@ -287,7 +199,7 @@ class KubernetesDriver:
 
         try:
             endpoints = read_json(self.api.core().read_namespaced_endpoints, service,
-                                   self.api.namespace)
+                                  self.api.namespace)
         except ApiException as exc:
             if exc.status != 404:
                 raise DriverError(f"endpoints {service}: {reason(exc)}") from exc
@@ -327,16 +239,11 @@ class KubernetesDriver:
                     items.append(ResidueItem("replicas_not_ready", name,
                                              f"{ready_of(w)}/{now} replicas ready"))
         for h in self.api.hpas():
-            spec = h.get("spec") or {}
             before = base["hpas"].get(h["metadata"]["name"])
-            now_minmax = (spec.get("minReplicas"), spec.get("maxReplicas"))
+            now_minmax = _min_max(h)
             if before is not None and now_minmax != before:
                 items.append(ResidueItem("hpa_modified", f"hpa/{h['metadata']['name']}",
                                          f"min/max {now_minmax}, {before} before the run"))
-        for n in self.api.nodes():
-            if (n.get("spec") or {}).get("unschedulable") \
-                    and n["metadata"]["name"] not in base["cordoned"]:
-                items.append(ResidueItem("node_cordoned", f"node/{n['metadata']['name']}",
-                                         "cordoned during the run"))
+        items += self.drain.residue(base["cordoned"])
         return items
 
