@@ -7,7 +7,10 @@ the phase (sent time, or the intended send time), exact to the histogram's three
 significant digits, instead of an aggregate of 10 s windows that reach back into the
 previous phase. The seconds of the phase must be in the log (the coverage rule: the
 ``<kind>.all`` line is written every second); a phase in which the route class had
-no answer is "no traffic".
+no answer is "no traffic". An objective from an OpenSLO timeslice SLO (aggregate
+``compliance``: the share of 1 s slices whose percentile meets the SLO's value) is
+judged on the log's own seconds: each second's percentile of its answers, the
+seconds without an answer left out as no traffic.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from runfolder.layout import LATENCY_HLOG
 from slo.errors import ResultsError
 from slo.result import ObjectiveResult
 from slo.run import Phase
-from slo.spec import Criteria, Objective, judge
+from slo.spec import Criteria, Objective, judge, meets
 
 
 def log_of(results_dir: Path | None) -> Path | None:
@@ -61,6 +64,25 @@ def phase_value(
     return value, histogram.get_total_count(), found, expected
 
 
+def phase_slices(
+    path: Path, phase: Phase, kind: str, percentile: float, route_class: str | None,
+    op: str, threshold: float,
+) -> tuple[int, int]:
+    """(good, total): the phase's seconds with an answer of the route class, and how many
+    of them had their percentile ``op threshold`` (seconds)."""
+    tag = f"{kind}.{route_class or 'all'}"
+    good = total = 0
+    for interval in intervals(path):
+        if interval.tag != tag or not phase.start <= interval.start < phase.end:
+            continue
+        if interval.histogram.get_total_count() == 0:
+            continue
+        total += 1
+        good += meets(interval.histogram.get_value_at_percentile(percentile) / 1e6, op,
+                      threshold)
+    return good, total
+
+
 def judge_phase(
     objective: Objective,
     criteria: Criteria,
@@ -86,13 +108,36 @@ def judge_phase(
     if value is None:
         result.detail = f"no traffic{of_class} in the {phase.name} phase: no answer to judge"
         return result
+    origin = "sent" if kind == "sent" else "intended send"
+    if objective.aggregate == "compliance":
+        return _judge_slices(objective, criteria, result, phase, log, of_class, origin)
     result.verdict = judge(value, objective.op, criteria.target, criteria.warning)
     result.value, result.samples = value, answers
     limits = f"{objective.op} {criteria.target:g}"
     if criteria.warning is not None:
         limits += f" (warning beyond {criteria.warning:g})"
-    origin = "sent" if kind == "sent" else "intended send"
     result.detail = (f"p{percentile:g} of the {answers} answers{of_class} in the phase (HDR log, "
                      f"from the {origin} time) = {value:.6g} s; objective {limits}: "
+                     f"{result.verdict}")
+    return result
+
+
+def _judge_slices(objective: Objective, criteria: Criteria, result: ObjectiveResult,
+                  phase: Phase, log: Path, of_class: str, origin: str) -> ObjectiveResult:
+    """A timeslice objective on the log's seconds (``phase_slices``)."""
+    assert objective.sli.hdr is not None
+    assert objective.sample_op is not None and objective.sample_threshold is not None
+    kind, percentile = objective.sli.hdr
+    good, total = phase_slices(log, phase, kind, percentile, objective.route_class,
+                               objective.sample_op, objective.sample_threshold)
+    value = good / total
+    result.verdict = judge(value, objective.op, criteria.target, criteria.warning)
+    result.value, result.samples = value, total
+    limits = f"{objective.op} {criteria.target:g}"
+    if criteria.warning is not None:
+        limits += f" (warning beyond {criteria.warning:g})"
+    result.detail = (f"{good} of the {total} seconds with answers{of_class} had p{percentile:g} "
+                     f"{objective.sample_op} {objective.sample_threshold:g} s (HDR log, from "
+                     f"the {origin} time): share {value:.4g}; objective {limits}: "
                      f"{result.verdict}")
     return result

@@ -100,9 +100,15 @@ def kube_lever(options: Any) -> Lever:
     from tradestorm.errors import InputError
     from tradestorm.kube.client import KubeConnection
     from tradestorm.kube.lever import ConfigMapLever
+    from tradestorm.kube.target import KubernetesTarget
 
     if not options.context:
         raise InputError("--context", "context", "required with --target kubernetes")
+    # the lever is the target's: a context that is not allow-listed is refused before any
+    # connection, as the target itself refuses it
+    KubernetesTarget(context=options.context, namespace=options.namespace,
+                     allowed_contexts=options.allowed_contexts,
+                     kubeconfig=options.kubeconfig).check_allowed()
     return ConfigMapLever(KubeConnection(options.context, options.kubeconfig), options.namespace)
 
 

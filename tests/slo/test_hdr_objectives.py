@@ -77,6 +77,33 @@ def test_seconds_missing_from_the_log_are_a_hole(tmp_path, known):
     assert result.verdict == "inconclusive"
 
 
+def test_a_timeslice_objective_is_the_share_of_the_logs_seconds_that_met_it(tmp_path, known):
+    """client-latency-timeslices: 95 % of the 1 s slices with p99 <= 0.5 s. In the recovery
+    phase 6 of its 60 seconds answered slowly (p99 0.8 s) and 4 had no order at all: 50 of
+    the 56 seconds with answers met it (0.893 < 0.95, fail); the baseline's 60 all did."""
+    recovery = int(known.ref + 90.4) + 1  # the first whole second of the recovery phase
+
+    def latency(t, kind, cls):
+        if recovery + 10 <= t < recovery + 14 and cls == "order-entry":
+            return None  # no order answered in these seconds: no traffic, not a slice
+        if recovery <= t < recovery + 6:
+            return [800_000] * 3 + [20_000] * 97
+        return [20_000] * 100
+
+    result = evaluate_run(_run(tmp_path, known, latency))
+    judged = _judged(result, "client-latency-timeslices[order-entry]")
+    assert judged["baseline"].verdict == "pass" and judged["baseline"].value == 1.0
+    _, start, end = next(p for p in known.phases(start=known.ref) if p[0] == "recovery")
+    seconds = [t for t in range(int(known.ref), int(known.ref) + 151) if start <= t < end]
+    with_answers = len([t for t in seconds if not recovery + 10 <= t < recovery + 14])
+    slow = len([t for t in seconds if recovery <= t < recovery + 6])
+    assert judged["recovery"].samples == with_answers
+    assert judged["recovery"].value == pytest.approx((with_answers - slow) / with_answers)
+    assert judged["recovery"].verdict == "fail"
+    assert judged["recovery"].source == "hdr:sent"
+    assert f"{with_answers - slow} of the {with_answers} seconds" in judged["recovery"].detail
+
+
 @pytest.mark.parametrize("value", ["sent", "sometimes 99", "sent 0", "intended 101"])
 def test_a_bad_hdr_annotation_is_refused(tmp_path, value):
     from slo_specs import LATENCY_OBJECTIVE, write_spec
