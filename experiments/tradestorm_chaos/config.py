@@ -36,11 +36,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tradeplat.services import SERVICES as PLATFORM_SERVICES
+
 from tradestorm_chaos.errors import ExperimentInvalid
 
 TARGETS = ("local", "kubernetes")
-#: the platform's services: the ``service`` an activity may name, on either target
-SERVICES = ("gateway", "orders", "risk", "portfolio", "marketdata", "analytics")
+#: the platform's services (its own list): the ``service`` an activity may name, on either target
+SERVICES = PLATFORM_SERVICES
 TARGET_ENV = "TRADESTORM_TARGET"
 STATE_DIR_ENV = "TRADESTORM_STATE_DIR"
 DEFAULT_STATE_DIR = Path(".tradestorm") / "local"

@@ -24,7 +24,7 @@ from pathlib import Path
 import click
 
 from tradestorm.commands.options import state_dir_option
-from tradestorm.errors import InputError, TargetError
+from tradestorm.errors import InputError
 
 TARGET_CHOICES = ("local", "kubernetes")
 
@@ -47,14 +47,10 @@ def _target_of(path: Path, given: str | None) -> str:
     """--target / $TRADESTORM_TARGET, else the experiment's configuration, else local."""
     if given:
         return given
-    from tradestorm_chaos.errors import ExperimentInvalid
     from tradestorm_chaos.validation import load_experiment_file
 
-    try:
-        configured = (load_experiment_file(path).get("configuration") or {}).get(
-            "tradestorm_target")
-    except ExperimentInvalid as exc:
-        raise InputError(exc.source, exc.field, exc.problem) from None
+    configured = (load_experiment_file(path).get("configuration") or {}).get(
+        "tradestorm_target")
     return configured if configured in TARGET_CHOICES else "local"
 
 
@@ -126,7 +122,6 @@ def run(experiment: str, target: str | None, dry_run: bool, allow_contexts: tupl
         state_dir: Path | None, results_dir: Path | None,
         config_items: tuple[str, ...]) -> None:
     """Run EXPERIMENT: inject its faults, always roll back, audit for residue."""
-    from tradestorm_chaos.errors import ChaosError, ExperimentInvalid
     from tradestorm_chaos.runner import run_experiment
 
     _show_chaos_logs()
@@ -148,18 +143,13 @@ def run(experiment: str, target: str | None, dry_run: bool, allow_contexts: tupl
         results_dir = Path("chaos-results") / f"{stamp}-{path.stem}"
     click.echo(f"experiment {path} on the {chosen} target"
                + (" (dry run: nothing will be touched)" if dry_run else ""))
-    try:
-        outcome = run_experiment(
-            path, target=chosen, configuration=config,
-            journal_path=results_dir / "chaos-journal.json",
-            residue_path=results_dir / "residue.json", dry_run=dry_run,
-            allowed_contexts=allow_contexts, allowed_namespaces=allow_namespaces,
-            state_dir=state_dir, say=lambda line: click.echo(line, err=True),
-        )
-    except ExperimentInvalid as exc:
-        raise InputError(exc.source, exc.field, exc.problem) from None
-    except ChaosError as exc:
-        raise TargetError(str(exc)) from None
+    outcome = run_experiment(
+        path, target=chosen, configuration=config,
+        journal_path=results_dir / "chaos-journal.json",
+        residue_path=results_dir / "residue.json", dry_run=dry_run,
+        allowed_contexts=allow_contexts, allowed_namespaces=allow_namespaces,
+        state_dir=state_dir, say=lambda line: click.echo(line, err=True),
+    )
 
     click.echo(f"status: {outcome.status}"
                + (" (steady state DEVIATED)" if outcome.deviated else ""))
@@ -198,7 +188,6 @@ def clean(target: str, dry_run: bool, allow_contexts: tuple[str, ...],
     Local: every proxy fault, and a stopped database is started. Kubernetes:
     chaos NetworkPolicies and Chaos Mesh objects labelled as tradestorm's.
     """
-    from tradestorm_chaos.errors import ChaosError, ExperimentInvalid
     from tradestorm_chaos.runner import clean_target
 
     config: dict[str, object] = {}
@@ -206,15 +195,10 @@ def clean(target: str, dry_run: bool, allow_contexts: tuple[str, ...],
         config["kubernetes_context"] = kube_context
     if namespace:
         config["kubernetes_namespace"] = namespace
-    try:
-        done, residue = clean_target(
-            target=target, configuration=config, dry_run=dry_run,
-            allowed_contexts=allow_contexts, allowed_namespaces=allow_namespaces,
-            state_dir=state_dir, say=lambda line: click.echo(line, err=True))
-    except ExperimentInvalid as exc:
-        raise InputError(exc.source, exc.field, exc.problem) from None
-    except ChaosError as exc:
-        raise TargetError(str(exc)) from None
+    done, residue = clean_target(
+        target=target, configuration=config, dry_run=dry_run,
+        allowed_contexts=allow_contexts, allowed_namespaces=allow_namespaces,
+        state_dir=state_dir, say=lambda line: click.echo(line, err=True))
     if dry_run:
         click.echo("dry run: nothing was touched")
     for line in done:
@@ -230,18 +214,16 @@ def clean(target: str, dry_run: bool, allow_contexts: tuple[str, ...],
 @click.argument("experiments", nargs=-1, required=True)
 def validate(experiments: tuple[str, ...]) -> None:
     """Validate EXPERIMENTS with Chaos Toolkit and tradestorm's stricter rules."""
-    from tradestorm_chaos.errors import ExperimentInvalid
     from tradestorm_chaos.validation import declared_targets, load_and_validate
 
-    failures: list[InputError] = []
+    from inputs.errors import FieldError
+
+    failures: list[FieldError] = []
     for name in experiments:
         try:
             path = resolve_experiment(name)
             document = load_and_validate(path)
-        except ExperimentInvalid as exc:
-            failures.append(InputError(exc.source, exc.field, exc.problem))
-            continue
-        except InputError as exc:
+        except FieldError as exc:  # the experiment's (or the option's) file and field
             failures.append(exc)
             continue
         click.echo(f"ok       {path} (targets: {', '.join(declared_targets(document, path))})")

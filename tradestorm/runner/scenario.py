@@ -706,7 +706,7 @@ def check_experiment_configuration(experiment: Path, configuration: dict[str, An
         written = _value_at(document, exc.field)
         reference = _REFERENCE.fullmatch(written) if isinstance(written, str) else None
         if reference is None:
-            raise InputError(exc.source, exc.field, exc.problem) from None
+            raise  # the experiment's own value: its file and field
         source, field_name = origin(reference.group(1))
         raise InputError(source, field_name, f"{exc.problem} (as {exc.field} of "
                          f"{experiment.name})") from None
@@ -739,15 +739,13 @@ def _check_experiment(experiment: Path, targets: tuple[str, ...], shown: str,
     """Validate the experiment now (file and field named), with the values the run gives
     it (the scenario's configuration, ``phases.fault``), and that it runs on the
     scenario's targets. A value the scenario gives is reported at the scenario."""
-    try:
-        from tradestorm_chaos.errors import ExperimentInvalid
-        from tradestorm_chaos.validation import (
-            declared_targets,
-            load_experiment_file,
-            validate_experiment,
-        )
-    except ImportError:  # the chaos part is not installed: the run will say so
-        return
+    from tradestorm_chaos.errors import ExperimentInvalid
+    from tradestorm_chaos.validation import (
+        declared_targets,
+        load_experiment_file,
+        validate_experiment,
+    )
+
     given = dict(configuration or {})
     fault_key: str | None = None
     try:
@@ -766,7 +764,7 @@ def _check_experiment(experiment: Path, targets: tuple[str, ...], shown: str,
         if fault_key is not None and fault_s and key == fault_key:
             raise InputError(shown, "phases.fault", f"{exc.problem} (as configuration.{key} "
                              f"of {experiment.name})") from None
-        raise InputError(exc.source, exc.field, exc.problem) from None
+        raise  # the experiment's own value: its file and field
     unsupported = [t for t in targets if t not in supported]
     if unsupported:
         raise InputError(
