@@ -42,7 +42,7 @@ from tradestorm_chaos.errors import (
     NamespaceNotAllowed,
     UnsupportedOnTarget,
 )
-from tradestorm_chaos.runner import run_experiment
+from tradestorm_chaos.execution import run_experiment
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -508,7 +508,7 @@ def test_readiness_probes_are_false_not_an_error_when_no_replica_is_available(
 
 def test_clean_removes_what_a_killed_run_left_and_honours_the_allow_list(
         platform: Any, prod_kubeconfig: Path) -> None:
-    from tradestorm_chaos.runner import clean_target
+    from tradestorm_chaos.execution import clean_target
 
     cluster = platform.cluster
     leftovers = [

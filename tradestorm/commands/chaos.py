@@ -1,7 +1,7 @@
 """``tradestorm chaos``: run and validate Chaos Toolkit experiments on a target.
 
 ``tradestorm chaos run EXPERIMENT`` runs one experiment with every safety net
-of ``tradestorm_chaos.runner`` (rollbacks always, sweep, steady state checked
+of ``tradestorm_chaos.execution`` (rollbacks always, sweep, steady state checked
 again, residue audit) and writes ``chaos-journal.json`` and ``residue.json``
 to ``--results``. Exit codes: 0 the hypothesis held and nothing was left
 behind; 1 it deviated, an action failed, or something was left behind;
@@ -122,7 +122,7 @@ def run(experiment: str, target: str | None, dry_run: bool, allow_contexts: tupl
         state_dir: Path | None, results_dir: Path | None,
         config_items: tuple[str, ...]) -> None:
     """Run EXPERIMENT: inject its faults, always roll back, audit for residue."""
-    from tradestorm_chaos.runner import run_experiment
+    from tradestorm_chaos.execution import run_experiment
 
     _show_chaos_logs()
     path = resolve_experiment(experiment)
@@ -188,7 +188,7 @@ def clean(target: str, dry_run: bool, allow_contexts: tuple[str, ...],
     Local: every proxy fault, and a stopped database is started. Kubernetes:
     chaos NetworkPolicies and Chaos Mesh objects labelled as tradestorm's.
     """
-    from tradestorm_chaos.runner import clean_target
+    from tradestorm_chaos.execution import clean_target
 
     config: dict[str, object] = {}
     if kube_context:

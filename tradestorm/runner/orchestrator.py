@@ -340,7 +340,7 @@ class Orchestrator:
                  "going on (the client-side SLIs may have no data)")
 
     def _run_experiment(self, config: dict[str, Any]) -> None:
-        from tradestorm_chaos.runner import run_experiment
+        from tradestorm_chaos.execution import run_experiment
 
         assert self.scenario.experiment is not None
         plan = self.scenario.phases
@@ -480,14 +480,14 @@ class Orchestrator:
 
         The experiment rolls back and audits residue itself; this is the
         runner's independent check, ``tradestorm chaos clean`` on the target
-        the run used (``tradestorm_chaos.runner.clean_target``: every fault the
+        the run used (``tradestorm_chaos.execution.clean_target``: every fault the
         chaos tool can find removed, a stopped database started, then the
         residue audit). Anything it had to undo, any residue it could not
         remove, and a sweep that could not run at all fail the run.
         """
         if not self.scenario.has_fault:
             return
-        from tradestorm_chaos.runner import clean_target
+        from tradestorm_chaos.execution import clean_target
 
         removed: list[str] = []
         residue: list[dict[str, Any]] = []

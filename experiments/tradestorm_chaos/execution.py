@@ -18,7 +18,7 @@ call. Around Chaos Toolkit's own run it adds:
 6. the steady state checked again after the rollbacks;
 7. the residue audit (``residue``): anything left makes the run "failed";
 8. every activity's status checked: Chaos Toolkit reports "completed" when
-   an action failed, this runner reports "failed".
+   an action failed, this module reports "failed".
 
 It writes ``chaos-journal.json`` (Chaos Toolkit's journal, plus a
 ``tradestorm`` section) and ``residue.json``, and returns an
