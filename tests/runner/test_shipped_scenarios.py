@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tradestorm_chaos.config import FAULT_DURATION_KEYS
 
 from tradestorm.errors import InputError
 from tradestorm.runner.orchestrator import experiment_configuration
-from tradestorm.runner.scenario import FAULT_DURATION_KEYS, available_scenarios, load_scenario
+from tradestorm.runner.scenario import available_scenarios, load_scenario
 from tradestorm.targets import Connection, LoadHandle, LoadRequest, Say, Scope
 
 SHIPPED = ["steady-baseline", "pod-kill-orders", "risk-latency", "database-outage",

@@ -39,6 +39,7 @@ from typing import Any
 import yaml
 from rich.console import Console
 from rich.markup import escape
+from tradestorm_chaos.config import fault_duration_key
 
 from inputs.durations import format_duration
 from runfolder.manifest import seal
@@ -49,7 +50,7 @@ from tradestorm.runner import versions as versions_mod
 from tradestorm.runner.errors import StageError
 from tradestorm.runner.progress import Progress, RunView
 from tradestorm.runner.results import write_yaml
-from tradestorm.runner.scenario import Scenario, fault_duration_key
+from tradestorm.runner.scenario import Scenario
 from tradestorm.runner.tradingcalendar import TradingCalendar, load_calendar
 from tradestorm.runner.watch import GuardrailWatch, Trip
 from tradestorm.targets import Connection, LoadRequest

@@ -40,6 +40,7 @@ from pydantic import (
     StrictStr,
     ValidationError,
 )
+from tradestorm_chaos.config import RUNNER_KEYS, SETTINGS_PREFIXES, fault_duration_key
 
 from inputs.durations import format_duration, parse_duration
 from tradestorm.errors import InputError
@@ -601,8 +602,6 @@ def _check_spec(spec: Path) -> None:
     load_spec(spec)
 
 
-# Settings every experiment takes from its configuration (tradestorm_chaos.config).
-SETTINGS_PREFIXES = ("tradestorm_", "kubernetes_")
 
 
 def unknown_configuration(key: str, declared: frozenset[str], experiment: Path | None) -> str:
@@ -616,23 +615,6 @@ def unknown_configuration(key: str, declared: frozenset[str], experiment: Path |
             f"{', '.join(sorted(declared)) or 'nothing'}")
 
 
-# Configuration the run sets from the target it runs on (``--target``, ``--state-dir``,
-# ``--context``): a scenario setting them would aim the experiment elsewhere than the load.
-RUNNER_KEYS = {
-    "tradestorm_target": "the target comes from --target (and the scenario's 'targets')",
-    "tradestorm_state_dir": "the local target's folder comes from --state-dir",
-    "tradestorm_prometheus_url": "Prometheus is the target's (--prometheus-url on kubernetes)",
-    "kubernetes_context": "the kube context comes from --context",
-}
-
-# Configuration keys through which an experiment takes the length of its fault;
-# the runner sets the one the experiment declares from ``phases.fault``.
-FAULT_DURATION_KEYS = ("fault_duration_s", "fault_duration", "duration_s", "duration")
-
-
-def fault_duration_key(declared: Any) -> str | None:
-    """The configuration key through which the experiment takes ``phases.fault``."""
-    return next((k for k in FAULT_DURATION_KEYS if k in (declared or {})), None)
 
 
 def _check_fault_phases(fault: float, recovery: float, sources: dict[str, str],
