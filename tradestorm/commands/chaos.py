@@ -43,15 +43,13 @@ def resolve_experiment(name: str) -> Path:
     raise InputError(name, "(file)", "no such experiment file (nor experiments/NAME.yaml)")
 
 
-def _target_of(path: Path, given: str | None) -> str:
+def _target_of(declared: dict[str, object], given: str | None) -> str:
     """--target / $TRADESTORM_TARGET, else the experiment's configuration, else local."""
     if given:
         return given
-    from tradestorm_chaos.validation import load_experiment_file
-
-    configured = (load_experiment_file(path).get("configuration") or {}).get(
-        "tradestorm_target")
-    return configured if configured in TARGET_CHOICES else "local"
+    configured = declared.get("tradestorm_target")
+    return configured if isinstance(configured, str) and configured in TARGET_CHOICES \
+        else "local"
 
 
 def _parse_config(items: tuple[str, ...]) -> dict[str, object]:
@@ -123,10 +121,12 @@ def run(experiment: str, target: str | None, dry_run: bool, allow_contexts: tupl
         config_items: tuple[str, ...]) -> None:
     """Run EXPERIMENT: inject its faults, always roll back, audit for residue."""
     from tradestorm_chaos.execution import run_experiment
+    from tradestorm_chaos.plan import Origins, plan_experiment
 
     _show_chaos_logs()
     path = resolve_experiment(experiment)
-    chosen = _target_of(path, target)
+    plan = plan_experiment(path)  # the one read of the experiment file
+    chosen = _target_of(plan.declared, target)
     if not dry_run:
         from tradestorm.lever import kube_lever, local_lever, refuse_if_engaged
         from tradestorm.runner.connection import KubeOptions
@@ -143,8 +143,9 @@ def run(experiment: str, target: str | None, dry_run: bool, allow_contexts: tupl
         results_dir = Path("chaos-results") / f"{stamp}-{path.stem}"
     click.echo(f"experiment {path} on the {chosen} target"
                + (" (dry run: nothing will be touched)" if dry_run else ""))
+    plan = plan.with_values(configuration=config, origins=Origins("--config"))
     outcome = run_experiment(
-        path, target=chosen, configuration=config,
+        plan, target=chosen, configuration=plan.configuration(),
         journal_path=results_dir / "chaos-journal.json",
         residue_path=results_dir / "residue.json", dry_run=dry_run,
         allowed_contexts=allow_contexts, allowed_namespaces=allow_namespaces,

@@ -26,7 +26,6 @@ fault sweep or taking down a target the run started.
 from __future__ import annotations
 
 import contextlib
-import json
 import signal
 import threading
 import time
@@ -36,10 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from rich.console import Console
 from rich.markup import escape
-from tradestorm_chaos.config import fault_duration_key
 
 from inputs.durations import format_duration
 from runfolder.manifest import seal
@@ -106,28 +103,6 @@ def _shielded() -> Iterator[None]:
     finally:
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
-
-
-def load_experiment_document(path: Path) -> dict[str, Any]:
-    text = path.read_text(encoding="utf-8")
-    document = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    if not isinstance(document, dict):
-        raise StageError("experiment", f"{path}: not a Chaos Toolkit experiment (not a mapping)")
-    return document
-
-
-def experiment_configuration(scenario: Scenario, document: dict[str, Any],
-                             connection: Connection) -> dict[str, Any]:
-    """Chaos Toolkit configuration for this run: where the target is (from the
-    connection), the fault length from the phases, then the scenario's own
-    ``configuration`` (which wins)."""
-    declared = document.get("configuration") or {}
-    config: dict[str, Any] = dict(connection.chaos_configuration)
-    fault_key = fault_duration_key(declared)
-    if fault_key is not None:
-        config[fault_key] = scenario.phases.fault
-    config.update(scenario.configuration)
-    return config
 
 
 class Orchestrator:
@@ -276,17 +251,16 @@ class Orchestrator:
 
     def _write_inputs(self) -> dict[str, Any] | None:
         write_yaml(self.results_dir / "scenario.yaml", self.scenario.document)
-        if self.scenario.experiment is None:
+        plan = self.scenario.plan
+        if plan is None:
             return None
-        document = load_experiment_document(self.scenario.experiment)
-        config = experiment_configuration(self.scenario, document, self.conn)
+        # assembled once: where the target is (the connection), then the scenario's values
+        config = plan.configuration(self.conn.chaos_configuration)
         self.experiment_config = config
-        as_run = dict(document)
-        as_run["configuration"] = {**(document.get("configuration") or {}), **config}
-        write_json(self.results_dir / "experiment.json", as_run)
+        write_json(self.results_dir / "experiment.json", plan.as_run(self.conn.chaos_configuration))
         self.record.experiment = {
-            "path": str(self.scenario.experiment),
-            "title": document.get("title"),
+            "path": str(plan.path),
+            "title": plan.document.get("title"),
             "configuration": config,
         }
         return config
@@ -343,7 +317,7 @@ class Orchestrator:
     def _run_experiment(self, config: dict[str, Any]) -> None:
         from tradestorm_chaos.execution import run_experiment
 
-        assert self.scenario.experiment is not None
+        assert self.scenario.plan is not None
         plan = self.scenario.phases
         refusal = self._calendar_refusal()
         if refusal is not None:
@@ -367,7 +341,7 @@ class Orchestrator:
         self._save()
         try:
             outcome = run_experiment(
-                self.scenario.experiment,
+                self.scenario.plan,
                 configuration=config,
                 journal_path=self.results_dir / "chaos-journal.json",
                 residue_path=self.results_dir / "residue.json",
@@ -497,7 +471,8 @@ class Orchestrator:
             try:
                 done, items = clean_target(
                     configuration=(self.experiment_config
-                                   or experiment_configuration(self.scenario, {}, self.conn)),
+                                   or {**self.conn.chaos_configuration,
+                                       **self.scenario.configuration}),
                     **self.conn.chaos_options,
                     say=lambda line: self.say(f"[dim]sweep[/dim] {escape(line)}"),
                 )

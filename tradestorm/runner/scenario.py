@@ -24,7 +24,6 @@ own rules (its settings, and every activity argument it fills in).
 from __future__ import annotations
 
 import difflib
-import json
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -40,7 +39,8 @@ from pydantic import (
     StrictStr,
     ValidationError,
 )
-from tradestorm_chaos.config import RUNNER_KEYS, SETTINGS_PREFIXES, fault_duration_key
+from tradestorm_chaos.config import RUNNER_KEYS, SETTINGS_PREFIXES
+from tradestorm_chaos.plan import ExperimentPlan, Origins, plan_experiment
 
 from inputs.durations import format_duration, parse_duration
 from tradestorm.errors import InputError
@@ -222,8 +222,8 @@ class Scenario:
     slo_spec: Path
     phases: PhasePlan
     document: dict[str, Any] = field(default_factory=dict, compare=False)
-    # configuration names the experiment declares (what ``configuration`` may set)
-    experiment_keys: frozenset[str] = frozenset()
+    # the experiment read and checked once, with this scenario's values (None: no experiment)
+    plan: ExperimentPlan | None = field(default=None, compare=False)
     # stop conditions (tradestorm.runner.guardrails) and how often they are evaluated
     guardrails: tuple[StopCondition, ...] = ()
     guardrail_interval_s: float = DEFAULT_INTERVAL_S
@@ -300,23 +300,27 @@ class Scenario:
                 raise InputError("--set", "configuration", f"scenario '{self.name}' runs no "
                                  "experiment, so there is nothing to configure")
             for key in configuration:
-                problem = unknown_configuration(key, self.experiment_keys, self.experiment)
+                problem = unknown_configuration(key, self.plan.keys if self.plan else frozenset(),
+                                                self.experiment)
                 if problem:
                     raise InputError("--set", key, problem)
             config.update(configuration)
             doc["configuration"] = config
         doc["phases"] = doc_phases
         doc["load"] = doc_load
-        if self.experiment is not None:
+        plan = self.plan
+        if plan is not None:
             shown = paths.display(self.source)
             given = {"fault": fault, "recovery": recovery}
             sources = {f"phases.{k}": f"--{k}" for k, v in given.items() if v is not None}
             sources.update({f"configuration.{k}": "--set" for k in configuration or {}})
             _check_fault_phases(phases.fault, phases.recovery, sources, shown)
             if configuration or fault is not None:
-                check_experiment_configuration(self.experiment, config, phases.fault, sources,
-                                               shown)
-        return replace(self, phases=phases, load=load, configuration=config, document=doc)
+                _check_runner_keys(config, sources, shown)
+                plan = plan.with_values(fault_s=phases.fault, configuration=config,
+                                        origins=Origins(shown, sources))
+        return replace(self, phases=phases, load=load, configuration=config, document=doc,
+                       plan=plan)
 
 
 def _check_load_rate(load: LoadSection, phases: PhasesSection, has_experiment: bool,
@@ -530,17 +534,10 @@ def load_scenario_file(path: Path) -> Scenario:
         dirs=paths.spec_dirs(path.resolve()), suffixes=paths.SPEC_SUFFIXES,
     )
     _check_spec(spec)
-    keys: frozenset[str] = frozenset()
+    plan = None
     if experiment is not None:
-        _check_experiment(experiment, tuple(model.targets), shown,
-                          dict(model.configuration), phases.fault or 0.0)
-        keys = _experiment_keys(experiment)
-        for key in model.configuration:
-            problem = unknown_configuration(key, keys, experiment)
-            if problem:
-                raise InputError(shown, f"configuration.{key}", problem)
-        check_experiment_configuration(experiment, dict(model.configuration),
-                                       phases.fault or 0.0, {}, shown)
+        plan = _plan(experiment, tuple(model.targets), dict(model.configuration),
+                     phases.fault or 0.0, shown)
     conditions: list[StopCondition] = []
     interval = DEFAULT_INTERVAL_S
     if model.guardrails is not None:
@@ -576,7 +573,7 @@ def load_scenario_file(path: Path) -> Scenario:
             fault=phases.fault or 0.0, recovery=phases.recovery or 0.0,
         ),
         document=document,
-        experiment_keys=keys,
+        plan=plan,
     )
 
 
@@ -635,125 +632,38 @@ def _check_fault_phases(fault: float, recovery: float, sources: dict[str, str],
                          "run measures")
 
 
-def check_experiment_configuration(experiment: Path, configuration: dict[str, Any],
-                                   fault_s: float, sources: dict[str, str], shown: str) -> None:
-    """The experiment's configuration as the run will set it, checked now with the chaos
-    part's own rules: its settings (``ChaosSettings``) and every activity argument the
-    configuration fills in (``validate_experiment`` on the substituted experiment).
-
-    A problem is reported at the field it comes from: ``configuration.KEY`` of the
-    scenario (or ``--set``), ``phases.fault`` for the fault's length, or the
-    experiment file for its own defaults.
-    """
-    from chaoslib import substitute
-    from chaoslib.configuration import load_configuration
-    from chaoslib.exceptions import ChaosException
-    from tradestorm_chaos.config import ChaosSettings
-    from tradestorm_chaos.errors import ExperimentInvalid
-    from tradestorm_chaos.validation import load_experiment_file, validate_experiment
-
+def _check_runner_keys(configuration: dict[str, Any], sources: dict[str, str],
+                       shown: str) -> None:
+    """Configuration the run sets from its target is not the scenario's to set."""
     for key in configuration:
         if key in RUNNER_KEYS:
             field_name = f"configuration.{key}"
             raise InputError(sources.get(field_name, shown), field_name,
                              f"set by the run, not by a scenario: {RUNNER_KEYS[key]}")
-    document = load_experiment_file(experiment)
-    declared = document.get("configuration") or {}
-    fault_key = fault_duration_key(declared)
-
-    def origin(key: str) -> tuple[str, str]:
-        """(source, field) of the value the run gives configuration ``key``."""
-        if key in configuration:
-            field_name = f"configuration.{key}"
-            return sources.get(field_name, shown), field_name
-        if key == fault_key:
-            return sources.get("phases.fault", shown), "phases.fault"
-        return paths.display(experiment), f"configuration.{key}"
-
-    merged = {**declared, **({fault_key: fault_s} if fault_key else {}), **configuration}
-    try:
-        resolved = load_configuration(merged)
-    except ChaosException as exc:
-        raise InputError(shown, "configuration", f"{exc}") from None
-    try:
-        ChaosSettings.from_configuration(resolved, source=shown, environ={})
-    except ExperimentInvalid as exc:
-        source, field_name = origin(exc.field.removeprefix("configuration."))
-        raise InputError(source, field_name, exc.problem) from None
-    body = {k: v for k, v in document.items() if k != "configuration"}
-    substituted = {**substitute(body, resolved, None), "configuration": declared}
-    try:
-        validate_experiment(substituted, experiment)
-    except ExperimentInvalid as exc:
-        written = _value_at(document, exc.field)
-        reference = _REFERENCE.fullmatch(written) if isinstance(written, str) else None
-        if reference is None:
-            raise  # the experiment's own value: its file and field
-        source, field_name = origin(reference.group(1))
-        raise InputError(source, field_name, f"{exc.problem} (as {exc.field} of "
-                         f"{experiment.name})") from None
 
 
-_REFERENCE = re.compile(r"\$\{(\w+)\}")
-_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
-
-
-def _value_at(document: Any, dotted: str) -> Any:
-    """The value at ``method[0].provider.arguments.ms`` in ``document`` (None if absent)."""
-    node = document
-    for name, index in _PATH_PART.findall(dotted):
-        try:
-            node = node[int(index)] if index else node[name]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return node
-
-
-def _experiment_keys(experiment: Path) -> frozenset[str]:
-    text = experiment.read_text(encoding="utf-8")
-    document = json.loads(text) if experiment.suffix == ".json" else yaml.safe_load(text)
-    config = document.get("configuration") if isinstance(document, dict) else None
-    return frozenset(config) if isinstance(config, dict) else frozenset()
-
-
-def _check_experiment(experiment: Path, targets: tuple[str, ...], shown: str,
-                      configuration: dict[str, Any] | None = None, fault_s: float = 0.0) -> None:
-    """Validate the experiment now (file and field named), with the values the run gives
-    it (the scenario's configuration, ``phases.fault``), and that it runs on the
-    scenario's targets. A value the scenario gives is reported at the scenario."""
-    from tradestorm_chaos.errors import ExperimentInvalid
-    from tradestorm_chaos.validation import (
-        declared_targets,
-        load_experiment_file,
-        validate_experiment,
-    )
-
-    given = dict(configuration or {})
-    fault_key: str | None = None
-    try:
-        document = load_experiment_file(experiment)
-        declared = document.get("configuration")
-        if isinstance(declared, dict):
-            fault_key = fault_duration_key(declared)
-            run_values = {**({fault_key: fault_s} if fault_key and fault_s else {}), **given}
-            document = {**document, "configuration": {**declared, **run_values}}
-        validate_experiment(document, experiment)
-        supported = declared_targets(document, experiment)
-    except ExperimentInvalid as exc:
-        key = exc.field.removeprefix("configuration.")
-        if exc.field.startswith("configuration.") and key in given:
-            raise InputError(shown, exc.field, exc.problem) from None
-        if fault_key is not None and fault_s and key == fault_key:
-            raise InputError(shown, "phases.fault", f"{exc.problem} (as configuration.{key} "
-                             f"of {experiment.name})") from None
-        raise  # the experiment's own value: its file and field
-    unsupported = [t for t in targets if t not in supported]
+def _plan(experiment: Path, targets: tuple[str, ...], configuration: dict[str, Any],
+          fault_s: float, shown: str) -> ExperimentPlan:
+    """The scenario's experiment planned once (``tradestorm_chaos.plan``) with its values:
+    the scenario's configuration and ``phases.fault``; a value the experiment refuses is
+    reported at the scenario. Then the scenario's own rules on it: its targets, and
+    configuration names the experiment declares."""
+    _check_runner_keys(configuration, {}, shown)
+    # the one read of the experiment file
+    plan = plan_experiment(experiment, fault_s=fault_s or None, configuration=configuration,
+                           origins=Origins(shown))
+    unsupported = [t for t in targets if t not in plan.targets]
     if unsupported:
         raise InputError(
             shown, "targets",
-            f"the experiment {experiment.name} runs on {', '.join(supported)} only, "
+            f"the experiment {experiment.name} runs on {', '.join(plan.targets)} only, "
             f"but the scenario lists {', '.join(unsupported)}",
         )
+    for key in configuration:
+        problem = unknown_configuration(key, plan.keys, experiment)
+        if problem:
+            raise InputError(shown, f"configuration.{key}", problem)
+    return plan
 
 
 def _valid_name(name: str) -> bool:
