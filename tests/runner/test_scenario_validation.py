@@ -372,6 +372,13 @@ def test_overrides_are_held_to_the_same_rules_naming_the_option(project: Path) -
          "configuration.tradestorm_http_timeout_s"),
         ({"configuration": {"tradestorm_state_dir": "/elsewhere"}}, "--set",
          "configuration.tradestorm_state_dir"),
+        ({"configuration": {"latency": 3000}}, "--set", "configuration.latency"),
+        ({"users": 0}, "--users", "load.users"),
+        ({"users": 10_001}, "--users", "load.users"),
+        ({"seed": -1}, "--seed", "load.seed"),
+        ({"baseline": 0}, "--baseline", "phases.baseline"),
+        ({"warmup": -1}, "--warmup", "phases.warmup"),
+        ({"warmup": 25 * 3600}, "--warmup", "phases.warmup"),
     ]:
         with pytest.raises(FieldError) as info:
             scenario.with_overrides(**overrides)

@@ -27,7 +27,7 @@ import difflib
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import (
@@ -82,6 +82,9 @@ def _check_phase_length(key: str, value: float, source: str) -> None:
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+_M = TypeVar("_M", bound=_Model)
 
 
 class LoadSection(_Model):
@@ -264,63 +267,111 @@ class Scenario:
         seed: int | None = None,
         configuration: dict[str, Any] | None = None,
     ) -> Scenario:
-        """The same scenario with command-line overrides applied (and recorded in ``document``)."""
-        phases = self.phases
+        """The same scenario with command-line overrides applied (and recorded in
+        ``document``), held to the rules of the file (its models and checks), each problem
+        named at its option (``--fault: field 'phases.fault'``). The experiment's plan is
+        checked again with the new values, not read again."""
+        shown = paths.display(self.source)
         doc = {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.document.items()}
-        doc_phases = dict(doc.get("phases") or {})
+        sources: dict[str, str] = {}
+        raw_phases = dict(doc.get("phases") or {})
         for key, value in (("warmup", warmup), ("baseline", baseline), ("fault", fault),
                            ("recovery", recovery)):
-            if value is None:
-                continue
-            if value < 0:
-                raise InputError(f"--{key}", key, "expected a duration of zero or more")
-            if key in ("fault", "recovery") and not self.has_fault:
-                raise InputError(
-                    f"--{key}", f"phases.{key}",
-                    f"scenario '{self.name}' runs no experiment, so it has no {key} phase",
-                )
-            if key == "baseline" and value <= 0:
-                raise InputError(f"--{key}", f"phases.{key}", "must be longer than 0s")
-            _check_phase_length(key, value, f"--{key}")
-            phases = replace(phases, **{key: float(value)})
-            doc_phases[key] = format_duration(value, exact=True)
-        load = self.load
-        doc_load = dict(doc.get("load") or {})
-        if users is not None:
-            if users < 1:
-                raise InputError("--users", "load.users", "expected 1 or more users")
-            load = replace(load, users=users)
-            doc_load["users"] = users
-        if seed is not None:
-            load = replace(load, seed=seed)
-            doc_load["seed"] = seed
-        config = dict(self.configuration)
-        if configuration:
-            if not self.has_fault:
-                raise InputError("--set", "configuration", f"scenario '{self.name}' runs no "
-                                 "experiment, so there is nothing to configure")
-            for key in configuration:
-                problem = unknown_configuration(key, self.plan.keys if self.plan else frozenset(),
-                                                self.experiment)
-                if problem:
-                    raise InputError("--set", key, problem)
-            config.update(configuration)
-            doc["configuration"] = config
-        doc["phases"] = doc_phases
-        doc["load"] = doc_load
+            if value is not None:
+                raw_phases[key] = value
+                sources[f"phases.{key}"] = f"--{key}"
+        raw_load = dict(doc.get("load") or {})
+        for key, value in (("users", users), ("seed", seed)):
+            if value is not None:
+                raw_load[key] = value
+                sources[f"load.{key}"] = f"--{key}"
+        given = dict(configuration or {})
+        sources.update({f"configuration.{k}": "--set" for k in given})
+        if given:
+            sources["configuration"] = "--set"
+        phases_model = _validated(PhasesSection, raw_phases, "phases", sources, shown)
+        load_model = _validated(LoadSection, raw_load, "load", sources, shown)
+        _check_phases(phases_model, self.has_fault, sources, shown)
+        _check_load_rate(load_model, phases_model, self.has_fault, shown)
+        _check_configuration(given, self.has_fault, sources, shown)
+        config = {**self.configuration, **given}
         plan = self.plan
-        if plan is not None:
-            shown = paths.display(self.source)
-            given = {"fault": fault, "recovery": recovery}
-            sources = {f"phases.{k}": f"--{k}" for k, v in given.items() if v is not None}
-            sources.update({f"configuration.{k}": "--set" for k in configuration or {}})
-            _check_fault_phases(phases.fault, phases.recovery, sources, shown)
-            if configuration or fault is not None:
-                _check_runner_keys(config, sources, shown)
-                plan = plan.with_values(fault_s=phases.fault, configuration=config,
-                                        origins=Origins(shown, sources))
-        return replace(self, phases=phases, load=load, configuration=config, document=doc,
-                       plan=plan)
+        if plan is not None and (given or fault is not None):
+            _check_runner_keys(config, sources, shown)
+            _check_configuration_names(given, plan, sources, shown)
+            plan = plan.with_values(fault_s=phases_model.fault or None, configuration=config,
+                                    origins=Origins(shown, sources))
+        for key in ("warmup", "baseline", "fault", "recovery"):
+            if f"phases.{key}" in sources:
+                raw_phases[key] = format_duration(getattr(phases_model, key) or 0.0, exact=True)
+        doc["phases"], doc["load"] = raw_phases, raw_load
+        if given:
+            doc["configuration"] = config
+        return replace(self, phases=_phase_plan(phases_model),
+                       load=LoadProfile(**load_model.model_dump()), configuration=config,
+                       document=doc, plan=plan)
+
+
+def _phase_plan(phases: PhasesSection) -> PhasePlan:
+    return PhasePlan(warmup=phases.warmup, baseline=phases.baseline,
+                     fault=phases.fault or 0.0, recovery=phases.recovery or 0.0)
+
+
+def _validated(model: type[_M], data: dict[str, Any], section: str, sources: dict[str, str],
+               shown: str) -> _M:
+    """``data`` validated by the section's model; a problem is named at its field's source."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        _raise_validation(shown, exc, prefix=(section,), sources=sources)
+        raise  # unreachable, for type checkers
+
+
+def _check_phases(phases: PhasesSection, has_experiment: bool, sources: dict[str, str],
+                  shown: str) -> None:
+    """The phases a scenario may have: a baseline, phases no longer than a phase may last,
+    and a fault and a recovery exactly when it runs an experiment."""
+    def at(key: str) -> str:
+        return sources.get(f"phases.{key}", shown)
+
+    if phases.baseline <= 0:
+        raise InputError(at("baseline"), "phases.baseline", "must be longer than 0s")
+    for key in ("warmup", "baseline", "recovery"):
+        _check_phase_length(key, getattr(phases, key) or 0.0, at(key))
+    if not has_experiment:
+        for key in ("fault", "recovery"):
+            if getattr(phases, key):
+                raise InputError(at(key), f"phases.{key}",
+                                 "the scenario runs no experiment (field 'experiment' is empty), "
+                                 f"so it has no {key} phase; remove it or name an experiment")
+        return
+    for key in ("fault", "recovery"):
+        if getattr(phases, key) is None:
+            raise InputError(at(key), f"phases.{key}",
+                             f"required when the scenario runs an experiment (e.g. {key}: 20s)")
+    _check_fault_phases(phases.fault or 0.0, phases.recovery or 0.0, sources, shown)
+
+
+def _check_configuration(configuration: dict[str, Any], has_experiment: bool,
+                         sources: dict[str, str], shown: str) -> None:
+    """Configuration only for an experiment, under names an experiment can declare."""
+    if configuration and not has_experiment:
+        raise InputError(sources.get("configuration", shown), "configuration",
+                         "the scenario runs no experiment, so there is nothing to configure")
+    for key in configuration:
+        if not key.isidentifier():
+            raise InputError(sources.get(f"configuration.{key}", shown), f"configuration.{key}",
+                             "expected a name of letters, digits and underscores")
+
+
+def _check_configuration_names(configuration: dict[str, Any], plan: ExperimentPlan,
+                               sources: dict[str, str], shown: str) -> None:
+    """Every name set is one the experiment declares (or a setting every experiment takes)."""
+    for key in configuration:
+        problem = unknown_configuration(key, plan.keys, plan.path)
+        if problem:
+            raise InputError(sources.get(f"configuration.{key}", shown),
+                             f"configuration.{key}", problem)
 
 
 def _check_load_rate(load: LoadSection, phases: PhasesSection, has_experiment: bool,
@@ -422,15 +473,19 @@ def _problem(error: dict[str, Any]) -> str:
     return message
 
 
-def _raise_validation(source: str, exc: ValidationError) -> None:
-    errors = exc.errors()
+def _raise_validation(source: str, exc: ValidationError, prefix: tuple[str, ...] = (),
+                      sources: dict[str, str] | None = None) -> None:
+    """The model's first problem (and a few more) as an ``InputError`` at its field; the
+    source is ``sources[field]`` when given (an override's option), else ``source``."""
+    errors = [{**e, "loc": (*prefix, *e["loc"])} for e in exc.errors()]
     first, rest = errors[0], errors[1:]
     problem = _problem(first)
     if rest:
         others = "; ".join(f"field '{_field_of(tuple(e['loc']))}': {_problem(e)}" for e in rest[:4])
         more = f" (and {len(rest) - 4} more)" if len(rest) > 4 else ""
         problem += f"; also {others}{more}"
-    raise InputError(source, _field_of(tuple(first["loc"])), problem) from None
+    field_name = _field_of(tuple(first["loc"]))
+    raise InputError((sources or {}).get(field_name, source), field_name, problem) from None
 
 
 def _resolve_reference(
@@ -500,35 +555,14 @@ def load_scenario_file(path: Path) -> Scenario:
                          f"available: {', '.join(KNOWN_PROFILES)}")
     _check_load_rate(model.load, model.phases, model.experiment is not None, shown)
     phases = model.phases
-    if phases.baseline <= 0:
-        raise InputError(shown, "phases.baseline", "must be longer than 0s")
-    for key in ("warmup", "baseline", "recovery"):
-        _check_phase_length(key, getattr(phases, key) or 0.0, shown)
-    if model.experiment is None:
-        for key in ("fault", "recovery"):
-            if getattr(phases, key):
-                raise InputError(shown, f"phases.{key}",
-                                 "the scenario runs no experiment (field 'experiment' is empty), "
-                                 f"so it has no {key} phase; remove it or name an experiment")
-        if model.configuration:
-            raise InputError(shown, "configuration",
-                             "the scenario runs no experiment, so there is nothing to configure")
-        experiment = None
-    else:
-        for key in ("fault", "recovery"):
-            value = getattr(phases, key)
-            if value is None:
-                raise InputError(shown, f"phases.{key}",
-                                 f"required when the scenario runs an experiment (e.g. {key}: 20s)")
-        _check_fault_phases(phases.fault or 0.0, phases.recovery or 0.0, {}, shown)
+    _check_phases(phases, model.experiment is not None, {}, shown)
+    _check_configuration(dict(model.configuration), model.experiment is not None, {}, shown)
+    experiment = None
+    if model.experiment is not None:
         experiment = _resolve_reference(
             model.experiment, kind="experiment", field_name="experiment", source=path,
             dirs=paths.experiment_dirs(path.resolve()), suffixes=paths.EXPERIMENT_SUFFIXES,
         )
-    for key in model.configuration:
-        if not key.isidentifier():
-            raise InputError(shown, f"configuration.{key}",
-                             "expected a name of letters, digits and underscores")
     spec = _resolve_reference(
         model.slo, kind="SLO spec", field_name="slo", source=path,
         dirs=paths.spec_dirs(path.resolve()), suffixes=paths.SPEC_SUFFIXES,
@@ -568,10 +602,7 @@ def load_scenario_file(path: Path) -> Scenario:
         experiment=experiment,
         configuration=dict(model.configuration),
         slo_spec=spec,
-        phases=PhasePlan(
-            warmup=phases.warmup, baseline=phases.baseline,
-            fault=phases.fault or 0.0, recovery=phases.recovery or 0.0,
-        ),
+        phases=_phase_plan(phases),
         document=document,
         plan=plan,
     )
@@ -659,10 +690,7 @@ def _plan(experiment: Path, targets: tuple[str, ...], configuration: dict[str, A
             f"the experiment {experiment.name} runs on {', '.join(plan.targets)} only, "
             f"but the scenario lists {', '.join(unsupported)}",
         )
-    for key in configuration:
-        problem = unknown_configuration(key, plan.keys, experiment)
-        if problem:
-            raise InputError(shown, f"configuration.{key}", problem)
+    _check_configuration_names(configuration, plan, {}, shown)
     return plan
 
 
