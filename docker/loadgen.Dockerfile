@@ -29,6 +29,7 @@ COPY slo/ slo/
 COPY reports/ reports/
 COPY runfolder/ runfolder/
 COPY inputs/ inputs/
+COPY promclient/ promclient/
 RUN uv sync --frozen --no-dev --no-editable
 
 FROM ${PYTHON_IMAGE} AS runtime

@@ -32,27 +32,3 @@ class SpecError(InputFileError):
 
 class ResultsError(InputFileError):
     """A run's results folder cannot be read (missing or malformed run.json, bad window)."""
-
-
-class PrometheusError(SLOError):
-    """Prometheus could not answer a query the gate needs."""
-
-
-class PrometheusUnreachable(PrometheusError):
-    """No HTTP answer from Prometheus at ``url`` (refused, timeout, DNS)."""
-
-    def __init__(self, url: str, reason: str) -> None:
-        self.url = url
-        self.reason = reason
-        super().__init__(f"Prometheus at {url} is unreachable: {reason}")
-
-
-class QueryError(PrometheusError):
-    """Prometheus rejected a query; carries the query and Prometheus' own message."""
-
-    def __init__(self, query: str, message: str, url: str = "") -> None:
-        self.query = query
-        self.message = message
-        self.url = url
-        where = f" (Prometheus at {url})" if url else ""
-        super().__init__(f"query {query!r} failed{where}: {message}")

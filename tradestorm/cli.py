@@ -25,6 +25,7 @@ ERROR_BOUNDARY: frozenset[str] = frozenset({
     "inputs.errors.FieldError",  # every package's input error: file, field, problem
     "tradestorm.errors.TradestormError",
     "slo.errors.SLOError",
+    "promclient.errors.PrometheusError",
     "reports.errors.ReportError",
     "runfolder.errors.RunFolderError",
     "loadtests.errors.LoadtestsError",

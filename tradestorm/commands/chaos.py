@@ -128,11 +128,12 @@ def run(experiment: str, target: str | None, dry_run: bool, allow_contexts: tupl
     plan = plan_experiment(path)  # the one read of the experiment file
     chosen = _target_of(plan.declared, target)
     if not dry_run:
-        from tradestorm.lever import kube_lever, local_lever, refuse_if_engaged
+        from tradestorm.commands.lever import lever_of
+        from tradestorm.lever import refuse_if_engaged
         from tradestorm.runner.connection import KubeOptions
 
-        refuse_if_engaged(local_lever(state_dir) if chosen == "local" else kube_lever(
-            KubeOptions(context=kube_context, namespace=namespace or "tradestorm")))
+        refuse_if_engaged(lever_of(chosen, state_dir, KubeOptions(
+            context=kube_context, namespace=namespace or "tradestorm")))
     config = _parse_config(config_items)
     if kube_context:
         config["kubernetes_context"] = kube_context

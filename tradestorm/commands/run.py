@@ -200,9 +200,10 @@ def _check_guards(scenario: Any, chosen: str, state_dir: Path | None, kube: Kube
     polls."""
     if not scenario.has_fault:
         return None
-    from tradestorm.lever import kube_lever, local_lever, refuse_if_engaged
+    from tradestorm.commands.lever import lever_of
+    from tradestorm.lever import refuse_if_engaged
 
-    lever = local_lever(state_dir) if chosen == "local" else kube_lever(kube or KubeOptions())
+    lever = lever_of(chosen, state_dir, kube or KubeOptions())
     refuse_if_engaged(lever)
     if scenario.calendar is not None and not allow_during_session:
         import time

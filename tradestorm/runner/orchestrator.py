@@ -39,10 +39,10 @@ from rich.console import Console
 from rich.markup import escape
 
 from inputs.durations import format_duration
+from promclient.errors import PrometheusError
+from promclient.source import PrometheusSource
 from runfolder.manifest import seal
 from runfolder.record import PhaseRecord, RunRecord, write_json
-from slo.errors import PrometheusError
-from slo.prometheus import PrometheusSource
 from tradestorm.runner import versions as versions_mod
 from tradestorm.runner.errors import StageError
 from tradestorm.runner.progress import Progress, RunView
