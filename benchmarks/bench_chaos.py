@@ -96,7 +96,7 @@ def bench_safety_overhead(repeat: int, tmp: Path) -> list[tuple[str, str, str]]:
 
 def bench_kube_reads(calls: int, tmp: Path) -> list[tuple[str, str, str]]:
     from kubernetes import client, config
-    from tradestorm_chaos.drivers.kubernetes import KubernetesDriver
+    from tradestorm_chaos.drivers.kubernetes.api import read_json
 
     kube, kubeconfig = _fake_cluster(tmp)
     try:
@@ -109,7 +109,7 @@ def bench_kube_reads(calls: int, tmp: Path) -> list[tuple[str, str, str]]:
         typed = (time.perf_counter() - t0) / calls
         t0 = time.perf_counter()
         for _ in range(calls):
-            KubernetesDriver._json(core.list_namespaced_pod, NS)
+            read_json(core.list_namespaced_pod, NS)
         raw = (time.perf_counter() - t0) / calls
     finally:
         kube.stop()

@@ -54,7 +54,6 @@ class KubernetesDriver:
     """One namespace of one kube context, broken and checked as a run asks."""
 
     target = "kubernetes"
-    _json = staticmethod(read_json)  # benchmarks/bench_chaos.py times the driver's raw reads
 
     def __init__(self, settings: ChaosSettings, session: RunSession) -> None:
         self.settings = settings
