@@ -3,7 +3,7 @@
 Prints figures side by side with a baseline measured in the same run:
 
 1. **Safety overhead** (against the FAKE Kubernetes API server of tests/fakes):
-   ``tradestorm_chaos.runner.run_experiment`` (allow-lists, pre-flight audit,
+   ``tradestorm_chaos.execution.run_experiment`` (allow-lists, pre-flight audit,
    rollbacks always, sweep, steady state re-checked, residue audit) against
    plain Chaos Toolkit ``chaoslib.experiment.run_experiment`` on the same
    experiment file (baseline): wall time and API requests.
@@ -50,7 +50,7 @@ def _fake_cluster(tmp: Path) -> tuple[Any, Path]:
 def bench_safety_overhead(repeat: int, tmp: Path) -> list[tuple[str, str, str]]:
     import yaml
     from chaoslib.experiment import run_experiment as chaoslib_run
-    from tradestorm_chaos.runner import run_experiment
+    from tradestorm_chaos.execution import run_experiment
 
     experiment = ROOT / "experiments" / "partition-marketdata.yaml"
     kube, kubeconfig = _fake_cluster(tmp)
@@ -96,7 +96,7 @@ def bench_safety_overhead(repeat: int, tmp: Path) -> list[tuple[str, str, str]]:
 
 def bench_kube_reads(calls: int, tmp: Path) -> list[tuple[str, str, str]]:
     from kubernetes import client, config
-    from tradestorm_chaos.drivers.kubernetes import KubernetesDriver
+    from tradestorm_chaos.drivers.kubernetes.api import read_json
 
     kube, kubeconfig = _fake_cluster(tmp)
     try:
@@ -109,7 +109,7 @@ def bench_kube_reads(calls: int, tmp: Path) -> list[tuple[str, str, str]]:
         typed = (time.perf_counter() - t0) / calls
         t0 = time.perf_counter()
         for _ in range(calls):
-            KubernetesDriver._json(core.list_namespaced_pod, NS)
+            read_json(core.list_namespaced_pod, NS)
         raw = (time.perf_counter() - t0) / calls
     finally:
         kube.stop()
@@ -120,7 +120,7 @@ def bench_kube_reads(calls: int, tmp: Path) -> list[tuple[str, str, str]]:
 def bench_fault_precision(repeat: int, state_dir: Path | None,
                           tmp: Path) -> list[tuple[str, str, str]]:
     import httpx
-    from tradestorm_chaos.runner import run_experiment
+    from tradestorm_chaos.execution import run_experiment
 
     from tradestorm.local.target import LocalTarget
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from slo.durations import parse_duration
+from inputs.durations import parse_duration
 
 REPO = Path(__file__).resolve().parents[1]
 

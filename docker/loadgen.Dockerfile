@@ -27,6 +27,9 @@ COPY loadtests/ loadtests/
 COPY experiments/ experiments/
 COPY slo/ slo/
 COPY reports/ reports/
+COPY runfolder/ runfolder/
+COPY inputs/ inputs/
+COPY promclient/ promclient/
 RUN uv sync --frozen --no-dev --no-editable
 
 FROM ${PYTHON_IMAGE} AS runtime

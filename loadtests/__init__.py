@@ -7,7 +7,7 @@ Run it as plain Locust::
         --load-profile spike --rate 100 --target-users 50 --profile-duration 2m \
         --accounts-file .tradestorm/local/accounts.json
 
-or through ``tradestorm load`` / :func:`loadtests.runner.start_load`.
+or through ``tradestorm load`` / :func:`loadtests.launcher.start_load`.
 This package never imports the platform (``tradeplat``); it speaks its public
 HTTP API only (docs/contracts.md §1.1).
 """

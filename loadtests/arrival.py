@@ -32,8 +32,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from inputs import durations
 from loadtests.errors import ConfigError
-from slo import durations
 
 #: The highest rate one load process (a Locust worker, or the only process) is allowed to
 #: schedule, in orders per second. benchmarks/bench_loadgen.py measures what one core

@@ -8,21 +8,15 @@ journal, database unreachable): an error, not a verdict.
 
 from __future__ import annotations
 
-from pathlib import Path
+from inputs.errors import FieldError
 
 
 class LoadtestsError(Exception):
     """Root of every error ``loadtests`` raises on purpose."""
 
 
-class ConfigError(LoadtestsError):
+class ConfigError(LoadtestsError, FieldError):
     """A file or option given by the user is malformed; names the source and the field."""
-
-    def __init__(self, source: str | Path, field: str, problem: str) -> None:
-        self.source = str(source)
-        self.field = field
-        self.problem = problem
-        super().__init__(f"{self.source}: field '{field}': {problem}")
 
 
 class LoadRunError(LoadtestsError):

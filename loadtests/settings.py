@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from inputs import durations
 from loadtests.arrival import RateSchedule, Stage, make_schedule, parse_stages
 from loadtests.errors import ConfigError
 from loadtests.latency_log import LOG_NAME
 from loadtests.profiles import PROFILE_NAMES, Profile, is_arrival_rate, make_profile
-from slo import durations
 
 DEFAULT_STATE_DIR = Path(".tradestorm/local")
 
@@ -183,7 +183,7 @@ def _bool(source: str, field: str, value: Any) -> bool:
 
 
 def parse_duration(value: str | float, source: str = "options", field: str = "duration") -> float:
-    """Seconds in ``20``, ``20s``, ``5m``, ``1h30m`` (:mod:`slo.durations`); ``ConfigError``
+    """Seconds in ``20``, ``20s``, ``5m``, ``1h30m`` (:mod:`inputs.durations`); ``ConfigError``
     names the field."""
     try:
         seconds = durations.parse_duration(value)

@@ -8,34 +8,34 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from inputs.errors import FieldError
+
 
 class ReportError(Exception):
     """Root of every error the report builder raises on purpose."""
 
 
-class ResultsNotFoundError(ReportError):
+class _ReportInputError(ReportError, FieldError):
+    """An input error of the report (``inputs.errors.FieldError``): ``path`` is its source."""
+
+    @property
+    def path(self) -> str:
+        return self.source
+
+
+class ResultsNotFoundError(_ReportInputError):
     """The results folder (or results root) does not exist or holds no results."""
 
     def __init__(self, path: str | Path, problem: str) -> None:
-        self.path = str(path)
-        self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
+        super().__init__(path, "RESULTS_DIR", problem)
 
 
-class ResultsFileError(ReportError):
+class ResultsFileError(_ReportInputError):
     """A results file is malformed; names the file and the field."""
 
-    def __init__(self, path: str | Path, field: str, problem: str) -> None:
-        self.path = str(path)
-        self.field = field
-        self.problem = problem
-        super().__init__(f"{self.path}: field '{field}': {problem}")
 
-
-class ReportWriteError(ReportError):
+class ReportWriteError(_ReportInputError):
     """The report file could not be written."""
 
     def __init__(self, path: str | Path, problem: str) -> None:
-        self.path = str(path)
-        self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
+        super().__init__(path, "output", problem)

@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from inputs.errors import FieldError
 
 
-class RunFolderError(Exception):
+class RunFolderError(FieldError):
     """``source`` (a file or folder), ``field`` (a dotted path or ``(file)``) and ``problem``."""
-
-    def __init__(self, source: Path | str, field: str, problem: str) -> None:
-        self.source = str(source)
-        self.field = field
-        self.problem = problem
-        super().__init__(f"{source}: {field}: {problem}")

@@ -25,7 +25,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from slo.series import PROCESS_LABELS, Series
+from promclient.series import Series
+from slo.series import PROCESS_LABELS
 
 _EDGE = 1e-6  # seconds: a scrape exactly on a bound is inside
 

@@ -9,7 +9,7 @@ cannot judge: verdict ``error``, exit 2).
 
 from __future__ import annotations
 
-from pathlib import Path
+from inputs.errors import FieldError
 
 
 class SLOError(Exception):
@@ -18,18 +18,12 @@ class SLOError(Exception):
     exit_code = 2
 
 
-class InputFileError(SLOError):
+class InputFileError(SLOError, FieldError):
     """A file the user gave (spec, run.json, reconcile.json, ...) is malformed.
 
     ``source`` names the file (and, for multi-document YAML, the document),
     ``field`` the path inside it (``spec.objectives[2].op``).
     """
-
-    def __init__(self, source: str | Path, field: str, problem: str) -> None:
-        self.source = str(source)
-        self.field = field
-        self.problem = problem
-        super().__init__(f"{self.source}: field '{field}': {problem}")
 
 
 class SpecError(InputFileError):
@@ -38,27 +32,3 @@ class SpecError(InputFileError):
 
 class ResultsError(InputFileError):
     """A run's results folder cannot be read (missing or malformed run.json, bad window)."""
-
-
-class PrometheusError(SLOError):
-    """Prometheus could not answer a query the gate needs."""
-
-
-class PrometheusUnreachable(PrometheusError):
-    """No HTTP answer from Prometheus at ``url`` (refused, timeout, DNS)."""
-
-    def __init__(self, url: str, reason: str) -> None:
-        self.url = url
-        self.reason = reason
-        super().__init__(f"Prometheus at {url} is unreachable: {reason}")
-
-
-class QueryError(PrometheusError):
-    """Prometheus rejected a query; carries the query and Prometheus' own message."""
-
-    def __init__(self, query: str, message: str, url: str = "") -> None:
-        self.query = query
-        self.message = message
-        self.url = url
-        where = f" (Prometheus at {url})" if url else ""
-        super().__init__(f"query {query!r} failed{where}: {message}")

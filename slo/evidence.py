@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from promclient.errors import PrometheusError
+from promclient.series import Series
 from runfolder.layout import EVIDENCE_DIR
 from runfolder.record import write_json
 from slo.comparison import Previous
-from slo.errors import PrometheusError, ResultsError
+from slo.errors import ResultsError
 from slo.objectives import Fetched
-from slo.series import Series
 
 SCHEMA = 1
 SAMPLES_JSON = "samples.json"

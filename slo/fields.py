@@ -7,7 +7,7 @@ import math
 import re
 from typing import Any
 
-from slo.durations import parse_duration
+from inputs.durations import parse_duration
 from slo.errors import SpecError
 from slo.spec import OP_ALIASES, OPS
 

@@ -22,17 +22,18 @@ import tempfile
 import time
 from pathlib import Path
 
+from promclient.errors import PrometheusError
+from promclient.source import PrometheusSource
 from runfolder.layout import JUNIT_XML, RUN_JSON, SLO_JSON
 from runfolder.manifest import seal
 from slo.comparison import Previous, evaluate_comparisons
-from slo.errors import PrometheusError, ResultsError
+from slo.errors import ResultsError
 from slo.evidence import Evidence, save_evidence
 from slo.hpa import applicable as hpa_applicable
 from slo.hpa import evaluate_hpa, hpa_queries
 from slo.integrity import evaluate_integrity
 from slo.junit import write_junit
 from slo.objectives import Fetched, evaluate_objective, phases_to_judge
-from slo.prometheus import PrometheusSource
 from slo.recovery import evaluate_recovery, faults_for
 from slo.result import EXIT_CODES, GateResult
 from slo.run import RunInfo, read_run, window_run

@@ -17,10 +17,10 @@ replica count after it had scaled in (out, in, out again).
 
 from __future__ import annotations
 
-from slo.errors import PrometheusError
+from promclient.errors import PrometheusError
+from promclient.series import Series
 from slo.result import FAIL, NO_DATA, NOT_APPLICABLE, PASS, WARNING, HPAResult
 from slo.run import RunInfo
-from slo.series import Series
 from slo.spec import HPACheck
 
 CURRENT = "kube_horizontalpodautoscaler_status_current_replicas"

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
+from promclient.errors import PrometheusError
+from promclient.series import Series
 from slo import counters, hdr
-from slo.errors import PrometheusError
 from slo.relative import interval, judge_relative, ratio
 from slo.result import FAIL, NO_DATA, NOT_APPLICABLE, PASS, WARNING, ObjectiveResult
 from slo.run import Phase, RunInfo
-from slo.series import (
-    Coverage,
-    Series,
-    coverage,
-    event_sum,
-    grid_points,
-    process_groups,
-    reduce,
-)
+from slo.series import Coverage, coverage, event_sum, grid_points, process_groups, reduce
 from slo.spec import (
     DEFAULT_COVERAGE,
     ROUTE_CLASS_LABEL,

@@ -17,11 +17,12 @@ no new events keeps the state of the last one.
 
 from __future__ import annotations
 
+from promclient.errors import PrometheusError
+from promclient.series import Series
 from slo import counters
-from slo.errors import PrometheusError
 from slo.result import FAIL, NO_DATA, NOT_APPLICABLE, PASS, WARNING, RecoveryResult
 from slo.run import Fault, RunInfo
-from slo.series import Series, grid_points
+from slo.series import grid_points
 from slo.spec import Recovery, meets
 
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from slo.prometheus import PrometheusSource
-from slo.series import Series
+from promclient.series import Series
+from promclient.source import PrometheusSource
 
 SCHEMA = 1
 EDGE_SERVICE = "gateway"  # the server-side twin of the client's view
@@ -90,8 +90,8 @@ def export_timeseries(
     """Write ``timeseries.json`` for ``[start, end]`` to ``path`` and return it;
     ``extra``: panels of the run's own (e.g. its guardrails' series) after the standard ones.
 
-    Raises :class:`slo.errors.PrometheusUnreachable` when Prometheus does not
-    answer and :class:`slo.errors.QueryError` when it rejects a query.
+    Raises :class:`promclient.errors.PrometheusUnreachable` when Prometheus does not
+    answer and :class:`promclient.errors.QueryError` when it rejects a query.
     """
     if end <= start:
         raise ValueError(f"end ({end}) must be after start ({start})")

@@ -2,8 +2,11 @@
 
 Subcommands live in ``tradestorm.commands.<module>`` and are imported only when
 used, so ``tradestorm status`` does not pay for Locust or Chaos Toolkit imports.
-Errors from the harness become a one-line message and exit code 2; a verdict
-(0 pass, 1 fail, 2 inconclusive) is returned by the command itself.
+Every package's errors are mapped here, once (``ERROR_BOUNDARY``): an input
+error of any package (``inputs.errors.FieldError``: the file, the field, the
+problem) and each package's root error become one line ``error: ...`` and exit
+code 2; a verdict (0 pass, 1 fail, 2 inconclusive, 3 aborted) is returned by the
+command itself.
 """
 
 from __future__ import annotations
@@ -14,7 +17,26 @@ from typing import Any
 
 import click
 
-from tradestorm.errors import TradestormError
+# Each package's root error (and the one input-error shape), by dotted name so that the
+# table costs no import: ``tradestorm status`` does not load Locust or Chaos Toolkit to map
+# the errors of ``tradestorm load`` or ``tradestorm chaos``. An error outside it is a bug and
+# keeps its traceback.
+ERROR_BOUNDARY: frozenset[str] = frozenset({
+    "inputs.errors.FieldError",  # every package's input error: file, field, problem
+    "tradestorm.errors.TradestormError",
+    "slo.errors.SLOError",
+    "promclient.errors.PrometheusError",
+    "reports.errors.ReportError",
+    "runfolder.errors.RunFolderError",
+    "loadtests.errors.LoadtestsError",
+    "tradestorm_chaos.errors.ChaosError",
+})
+
+
+def mapped_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is one of the errors the CLI shows as a message with exit 2."""
+    return any(f"{cls.__module__}.{cls.__qualname__}" in ERROR_BOUNDARY
+               for cls in type(exc).__mro__)
 
 # name -> "module:attribute" of a click.Command
 COMMANDS: dict[str, str] = {
@@ -44,12 +66,7 @@ class LazyGroup(click.Group):
         if target is None:
             return None
         module_name, attr = target.split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            return None  # a command whose part is not built yet is simply not offered
+        module = importlib.import_module(module_name)
         command = getattr(module, attr)
         assert isinstance(command, click.Command)
         return command
@@ -57,9 +74,11 @@ class LazyGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except TradestormError as exc:
+        except Exception as exc:
+            if not mapped_error(exc):
+                raise
             click.echo(f"error: {exc}", err=True)
-            ctx.exit(exc.exit_code)
+            ctx.exit(getattr(exc, "exit_code", 2))
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

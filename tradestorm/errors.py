@@ -8,7 +8,7 @@ the harness itself. Verdicts (pass 0, fail 1) are not errors.
 
 from __future__ import annotations
 
-from pathlib import Path
+from inputs.errors import FieldError
 
 
 class TradestormError(Exception):
@@ -17,14 +17,8 @@ class TradestormError(Exception):
     exit_code = 2
 
 
-class InputError(TradestormError):
+class InputError(TradestormError, FieldError):
     """A file or argument the user gave is malformed; names the file and the field."""
-
-    def __init__(self, source: str | Path, field: str, problem: str) -> None:
-        self.source = str(source)
-        self.field = field
-        self.problem = problem
-        super().__init__(f"{self.source}: field '{field}': {problem}")
 
 
 class ComponentError(TradestormError):

@@ -95,23 +95,6 @@ def local_lever(state_dir: Path | None) -> FileLever:
     return FileLever(resolve_state_dir(state_dir))
 
 
-def kube_lever(options: Any) -> Lever:
-    """The lever of the Kubernetes target ``options`` (a ``KubeOptions``) points at."""
-    from tradestorm.errors import InputError
-    from tradestorm.kube.client import KubeConnection
-    from tradestorm.kube.lever import ConfigMapLever
-    from tradestorm.kube.target import KubernetesTarget
-
-    if not options.context:
-        raise InputError("--context", "context", "required with --target kubernetes")
-    # the lever is the target's: a context that is not allow-listed is refused before any
-    # connection, as the target itself refuses it
-    KubernetesTarget(context=options.context, namespace=options.namespace,
-                     allowed_contexts=options.allowed_contexts,
-                     kubeconfig=options.kubeconfig).check_allowed()
-    return ConfigMapLever(KubeConnection(options.context, options.kubeconfig), options.namespace)
-
-
 def refuse_if_engaged(lever: Lever) -> None:
     """Raise ``LeverEngaged`` (exit 2, naming who, when and why) when the lever is engaged."""
     from tradestorm.errors import LeverEngaged

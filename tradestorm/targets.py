@@ -111,7 +111,7 @@ class Connection:
     scope: Scope
     #: Chaos Toolkit configuration keys that say where the target is
     chaos_configuration: dict[str, Any]
-    #: keyword arguments of ``tradestorm_chaos.runner.run_experiment``/``clean_target``
+    #: keyword arguments of ``tradestorm_chaos.execution.run_experiment``/``clean_target``
     chaos_options: dict[str, Any]
     start_load: Callable[[LoadRequest, Path, Say], LoadHandle]
     #: seconds for the last samples to be scraped and their recording rules evaluated

@@ -36,9 +36,35 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tradeplat.services import SERVICES as PLATFORM_SERVICES
+
 from tradestorm_chaos.errors import ExperimentInvalid
 
 TARGETS = ("local", "kubernetes")
+#: the platform's services (its own list): the ``service`` an activity may name, on either target
+SERVICES = PLATFORM_SERVICES
+# Settings every experiment takes from its configuration (``ChaosSettings``).
+SETTINGS_PREFIXES = ("tradestorm_", "kubernetes_")
+
+# Configuration a scenario run sets from the target it runs on (``--target``,
+# ``--state-dir``, ``--context``): a scenario setting them would aim the experiment
+# elsewhere than the load.
+RUNNER_KEYS = {
+    "tradestorm_target": "the target comes from --target (and the scenario's 'targets')",
+    "tradestorm_state_dir": "the local target's folder comes from --state-dir",
+    "tradestorm_prometheus_url": "Prometheus is the target's (--prometheus-url on kubernetes)",
+    "kubernetes_context": "the kube context comes from --context",
+}
+
+# Configuration keys through which an experiment takes the length of its fault; a
+# scenario run sets the one the experiment declares from ``phases.fault``.
+FAULT_DURATION_KEYS = ("fault_duration_s", "fault_duration", "duration_s", "duration")
+
+
+def fault_duration_key(declared: Any) -> str | None:
+    """The configuration key through which the experiment takes its fault's length."""
+    return next((k for k in FAULT_DURATION_KEYS if k in (declared or {})), None)
+
 TARGET_ENV = "TRADESTORM_TARGET"
 STATE_DIR_ENV = "TRADESTORM_STATE_DIR"
 DEFAULT_STATE_DIR = Path(".tradestorm") / "local"

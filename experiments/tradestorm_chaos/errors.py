@@ -8,21 +8,15 @@ chaoslib) are mapped to the most specific subclass at the driver boundary.
 
 from __future__ import annotations
 
-from pathlib import Path
+from inputs.errors import FieldError
 
 
 class ChaosError(Exception):
     """Root of every error tradestorm_chaos raises on purpose."""
 
 
-class ExperimentInvalid(ChaosError):
+class ExperimentInvalid(ChaosError, FieldError):
     """An experiment file is malformed; names the file and the field."""
-
-    def __init__(self, source: str | Path, field: str, problem: str) -> None:
-        self.source = str(source)
-        self.field = field
-        self.problem = problem
-        super().__init__(f"{self.source}: field '{field}': {problem}")
 
 
 class NotAllowed(ChaosError):

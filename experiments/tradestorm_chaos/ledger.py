@@ -2,7 +2,7 @@
 
 Drivers record a fault *before* touching the target (so a crash half-way
 still leaves a trace of what may need undoing) and close it once the removal
-is verified. The runner turns closed entries into the ``faults`` of
+is verified. ``execution`` turns closed entries into the ``faults`` of
 ``run.json`` and sweeps open ones after the rollbacks: a fault that is still
 open when the experiment ends is removed by the sweep and, if that fails,
 reported as residue.

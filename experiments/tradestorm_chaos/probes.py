@@ -129,8 +129,8 @@ def _prometheus_url(configuration: dict[str, Any] | None) -> str:
 
 
 def _window_values(url: str, query: str, window: float, step: float) -> list[float]:
-    from slo.errors import PrometheusError
-    from slo.prometheus import PrometheusSource
+    from promclient.errors import PrometheusError
+    from promclient.source import PrometheusSource
 
     end = time.time()
     with PrometheusSource(url, timeout_s=10) as source:
@@ -172,8 +172,8 @@ def slo_holds(query: str | None = None, op: str = "<=", threshold: float | None 
 
 def _objective_holds(url: str, name: str, spec: str | None, phase: str, window: float,
                      step: float, configuration: dict[str, Any] | None) -> bool:
+    from promclient.source import PrometheusSource
     from slo.objectives import evaluate_objective
-    from slo.prometheus import PrometheusSource
     from slo.run import window_run
     from slo.validation import load_spec
 
@@ -212,7 +212,7 @@ def outbox_drained(timeout: float = 60, at_most: int = 0,
     started = time.time()
 
     def drained() -> bool:
-        from slo.prometheus import PrometheusSource
+        from promclient.source import PrometheusSource
 
         with PrometheusSource(url, timeout_s=5) as source:
             series = source.range_query("max(tradeplat_outbox_pending)", started, time.time(), 1)

@@ -40,10 +40,9 @@ import yaml
 from tradestorm_chaos import actions as actions_module
 from tradestorm_chaos import limits
 from tradestorm_chaos import probes as probes_module
-from tradestorm_chaos.config import TARGETS, ChaosSettings
+from tradestorm_chaos.config import SERVICES, TARGETS, ChaosSettings
 from tradestorm_chaos.errors import ExperimentInvalid
 
-SERVICES = ("gateway", "orders", "risk", "portfolio", "marketdata", "analytics")
 ACTIONS_MODULE = "tradestorm_chaos.actions"
 PROBES_MODULE = "tradestorm_chaos.probes"
 KUBERNETES_ONLY = {"cpu_stress", "drain_node", "hpa_scaled_out"}

@@ -42,7 +42,7 @@ from tradestorm_chaos.errors import (
     NamespaceNotAllowed,
     UnsupportedOnTarget,
 )
-from tradestorm_chaos.runner import run_experiment
+from tradestorm_chaos.execution import run_experiment
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -407,9 +407,9 @@ def test_node_drain_evicts_only_the_platform_namespace_within_its_pdbs_and_uncor
     cordoned, so after one pod of a service is gone its PodDisruptionBudget (maxUnavailable 1)
     answers 429 to the next eviction. The drain stops there instead of violating it, the run
     fails saying so, the node is uncordoned and the evicted pod comes back."""
-    from tradestorm_chaos.drivers import kubernetes as driver
+    from tradestorm_chaos.drivers.kubernetes import drain
 
-    monkeypatch.setattr(driver, "EVICTION_TIMEOUT_S", 10.0)  # how long a 429 is retried
+    monkeypatch.setattr(drain, "EVICTION_TIMEOUT_S", 10.0)  # how long a 429 is retried
     cluster = platform.cluster
     pods_before = {p["metadata"]["name"]: p for p in platform.pods()}
     system = {ns: platform.fingerprint(ns) for ns in ("kube-system", "monitoring")}
@@ -508,7 +508,7 @@ def test_readiness_probes_are_false_not_an_error_when_no_replica_is_available(
 
 def test_clean_removes_what_a_killed_run_left_and_honours_the_allow_list(
         platform: Any, prod_kubeconfig: Path) -> None:
-    from tradestorm_chaos.runner import clean_target
+    from tradestorm_chaos.execution import clean_target
 
     cluster = platform.cluster
     leftovers = [

@@ -23,7 +23,7 @@ import httpx
 import psutil
 import pytest
 from chaos_test_helpers import write_experiment
-from tradestorm_chaos.runner import ExperimentOutcome, run_experiment
+from tradestorm_chaos.execution import ExperimentOutcome, run_experiment
 
 SERVICES = ("gateway", "orders", "risk", "portfolio", "marketdata", "analytics")
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 from chaos_test_helpers import ALLOWED, NS
-from tradestorm_chaos.runner import run_experiment
+from tradestorm_chaos.execution import run_experiment
 
 pytestmark = pytest.mark.timeout(900)
 

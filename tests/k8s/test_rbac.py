@@ -1,6 +1,6 @@
 """Least privilege: no wildcard, no secret reading beyond one named Secret, no
 escalation verbs; and the harness role covers what the chaos driver
-(experiments/tradestorm_chaos/drivers/kubernetes.py) actually calls."""
+(experiments/tradestorm_chaos/drivers/kubernetes/) actually calls."""
 
 from __future__ import annotations
 

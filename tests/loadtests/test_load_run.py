@@ -18,7 +18,7 @@ from conftest import REPO, FakeGatewayProcess, start_fake_gateway
 from control_helpers import wait_for
 
 from loadtests.errors import ConfigError
-from loadtests.runner import start_load
+from loadtests.launcher import start_load
 
 
 @pytest.fixture

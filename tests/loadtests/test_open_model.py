@@ -22,9 +22,9 @@ from control_helpers import wait_for
 
 from loadtests.arrival import make_schedule, parse_stages
 from loadtests.latency_log import read_totals
+from loadtests.launcher import start_load
 from loadtests.rate_split import LEAD_S
 from loadtests.results import summarize
-from loadtests.runner import start_load
 
 STALL_S = 2.0
 TWO_S_US = 2_000_000

@@ -16,7 +16,7 @@ from conftest import REPO
 
 from loadtests.arrival import MAX_RATE_PER_PROCESS
 from loadtests.errors import ConfigError
-from loadtests.runner import start_load
+from loadtests.launcher import start_load
 from tradestorm.cli import cli
 from tradestorm.errors import InputError
 from tradestorm.runner.scenario import load_scenario_file
@@ -55,7 +55,7 @@ def test_start_load_refuses_bad_arrival_input(
 
 
 def test_the_rate_ceiling_grows_with_the_processes(fake_accounts: Path, tmp_path: Path) -> None:
-    from loadtests.runner import check_profile_options
+    from loadtests.launcher import check_profile_options
 
     check_profile_options("spike", users=10, duration_s=60, rate=2 * CEILING, processes=2)
     with pytest.raises(ConfigError):

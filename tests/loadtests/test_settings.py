@@ -1,5 +1,5 @@
 """The load generator's duration option reads the project's duration grammar
-(``slo.durations``) and names the option when it cannot."""
+(``inputs.durations``) and names the option when it cannot."""
 
 from __future__ import annotations
 

@@ -331,7 +331,7 @@ def _write_journal(results_dir, t0, fault_start, fault_end, lat_start, lat_end, 
                           "after": {"steady_state_met": not lost_orders, "probes": after},
                           "during": []},
         "run": method, "rollbacks": rollbacks,
-        # tradestorm_chaos.runner adds its own section to Chaos Toolkit's journal
+        # tradestorm_chaos.execution adds its own section to Chaos Toolkit's journal
         "tradestorm": {"status": "failed" if lost_orders else "completed",
                        "chaostoolkit_status": "completed", "deviated": lost_orders,
                        "residue_clean": not lost_orders,

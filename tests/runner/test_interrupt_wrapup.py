@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tradestorm_chaos import runner as chaos_runner_mod
+from tradestorm_chaos import execution as chaos_execution
 from tradestorm_chaos.config import ChaosSettings
 from tradestorm_chaos.session import end_session, new_session
 
@@ -41,13 +41,13 @@ class _SignalAfterReturn:
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_signal_right_after_the_experiment_still_writes_journal_and_residue(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signum: int) -> None:
-    monkeypatch.setattr(chaos_runner_mod, "_make_chaos_runner",
+    monkeypatch.setattr(chaos_execution, "_make_chaos_runner",
                         lambda: _SignalAfterReturn(signum))
     session = new_session(dry_run=True, say=lambda _line: None)
     journal_path, residue_path = tmp_path / "chaos-journal.json", tmp_path / "residue.json"
     before = time.time()
     try:
-        outcome = chaos_runner_mod._run(
+        outcome = chaos_execution._run(
             {"title": "t", "description": "d", "method": []}, ChaosSettings(), session,
             _Driver(), journal_path, residue_path, lambda _line: None, True)
     finally:

@@ -174,7 +174,7 @@ SCENARIO_ROWS = [
         options=("--set", "jitter_ms=lots")),
     Bad("set-recovery-timeout-above-limit", "options", "configuration.recovery_timeout_s",
         options=("--set", "recovery_timeout_s=99999")),
-    Bad("set-unknown-key", "options", "nope", options=("--set", "nope=1")),
+    Bad("set-unknown-key", "options", "configuration.nope", options=("--set", "nope=1")),
     Bad("option-fault-2h", "options", "phases.fault", options=("--fault", "2h")),
     Bad("option-recovery-99999999h", "options", "phases.recovery",
         options=("--recovery", "99999999h")),

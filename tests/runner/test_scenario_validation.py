@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from slo.durations import format_duration, parse_duration
-from tradestorm.errors import InputError
+from inputs.durations import format_duration, parse_duration
+from inputs.errors import FieldError
 from tradestorm.runner.errors import ScenarioNotFoundError
 from tradestorm.runner.scenario import load_scenario, load_scenario_file
 
@@ -74,9 +74,9 @@ def mutate(**changes: object) -> dict:
 DELETE = object()
 
 
-def refused(project: Path, doc: object) -> InputError:
+def refused(project: Path, doc: object) -> FieldError:
     path = write(project, doc)
-    with pytest.raises(InputError) as info:
+    with pytest.raises(FieldError) as info:
         load_scenario_file(path)
     assert info.value.source.endswith("experiments/scenarios/kill-it.yaml")
     return info.value
@@ -160,7 +160,7 @@ def test_each_mistake_names_the_file_and_the_field(
 
 def test_a_malformed_slo_spec_is_refused_before_the_run_naming_the_spec(project: Path) -> None:
     path = write(project, mutate(slo="broken"))
-    with pytest.raises(InputError) as info:
+    with pytest.raises(FieldError) as info:  # the SLO part's own input error, same shape
         load_scenario_file(path)
     assert "slo/specs/broken.yaml" in info.value.source
     assert "aggregate" in info.value.field, str(info.value)
@@ -168,7 +168,7 @@ def test_a_malformed_slo_spec_is_refused_before_the_run_naming_the_spec(project:
 
 def test_a_malformed_experiment_is_refused_before_the_run_naming_it(project: Path) -> None:
     path = write(project, mutate(experiment="broken"))
-    with pytest.raises(InputError) as info:
+    with pytest.raises(FieldError) as info:
         load_scenario_file(path)
     assert "experiments/broken.yaml" in info.value.source
     assert "kill_replicaz" in str(info.value)
@@ -206,7 +206,7 @@ def test_a_scenario_without_experiment_has_no_fault_phase(project: Path) -> None
     scenario = load_scenario_file(write(project, doc))
     assert not scenario.has_fault
     assert scenario.phases.fault == 0 and scenario.phases.recovery == 0
-    with pytest.raises(InputError) as info:
+    with pytest.raises(FieldError) as info:
         scenario.with_overrides(fault=10)
     assert info.value.field == "phases.fault"
 
@@ -221,14 +221,14 @@ def test_overrides_apply_and_are_recorded(project: Path) -> None:
     assert quick.document["phases"]["fault"] == "4s"
     assert quick.document["configuration"] == {"recovery_timeout_s": 30}
     assert scenario.phases.fault == 5.0  # the original is unchanged
-    with pytest.raises(InputError) as info:
+    with pytest.raises(FieldError) as info:
         scenario.with_overrides(configuration={"latency": 3000})
     assert info.value.source == "--set" and "has no configuration 'latency'" in str(info.value)
 
 
 def test_a_kubernetes_only_scenario_is_refused_on_local_with_the_reason(project: Path) -> None:
     scenario = load_scenario_file(write(project, mutate(targets=["kubernetes"])))
-    with pytest.raises(InputError) as info:
+    with pytest.raises(FieldError) as info:
         scenario.check_target("local")
     text = str(info.value)
     assert info.value.field == "targets"
@@ -241,7 +241,7 @@ def test_an_unknown_scenario_name_lists_the_available_ones(project: Path) -> Non
     with pytest.raises(ScenarioNotFoundError) as info:
         load_scenario("kill-itt")
     assert "kill-it" in str(info.value) and "available" in str(info.value)
-    with pytest.raises(InputError) as missing:
+    with pytest.raises(FieldError) as missing:
         load_scenario("nowhere/x.yaml")
     assert missing.value.problem == "no such file"
 
@@ -372,8 +372,15 @@ def test_overrides_are_held_to_the_same_rules_naming_the_option(project: Path) -
          "configuration.tradestorm_http_timeout_s"),
         ({"configuration": {"tradestorm_state_dir": "/elsewhere"}}, "--set",
          "configuration.tradestorm_state_dir"),
+        ({"configuration": {"latency": 3000}}, "--set", "configuration.latency"),
+        ({"users": 0}, "--users", "load.users"),
+        ({"users": 10_001}, "--users", "load.users"),
+        ({"seed": -1}, "--seed", "load.seed"),
+        ({"baseline": 0}, "--baseline", "phases.baseline"),
+        ({"warmup": -1}, "--warmup", "phases.warmup"),
+        ({"warmup": 25 * 3600}, "--warmup", "phases.warmup"),
     ]:
-        with pytest.raises(InputError) as info:
+        with pytest.raises(FieldError) as info:
             scenario.with_overrides(**overrides)
         assert (info.value.source, info.value.field) == (source, field), str(info.value)
 
@@ -383,7 +390,7 @@ def test_a_bad_default_in_the_experiment_names_the_experiment(project: Path) -> 
     experiment.write_text(experiment.read_text().replace("recovery_timeout_s: 60",
                                                          "recovery_timeout_s: 7200"))
     path = write(project, VALID)
-    with pytest.raises(InputError) as info:
+    with pytest.raises(FieldError) as info:
         load_scenario_file(path)
     assert info.value.source.endswith("experiments/pod-kill-orders.yaml")
     assert info.value.field == "configuration.recovery_timeout_s"

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tradestorm_chaos.config import FAULT_DURATION_KEYS
 
 from tradestorm.errors import InputError
-from tradestorm.runner.orchestrator import experiment_configuration
-from tradestorm.runner.scenario import FAULT_DURATION_KEYS, available_scenarios, load_scenario
-from tradestorm.targets import Connection, LoadHandle, LoadRequest, Say, Scope
+from tradestorm.runner.scenario import available_scenarios, load_scenario
+from tradestorm.targets import LoadHandle, LoadRequest, Say
 
 SHIPPED = ["steady-baseline", "pod-kill-orders", "risk-latency", "database-outage",
            "portfolio-outage", "hpa-scale-out"]
@@ -55,21 +55,22 @@ def _no_load(request: LoadRequest, results_dir: Path, say: Say) -> LoadHandle:
 
 @pytest.mark.parametrize("name", [n for n in SHIPPED if n != "steady-baseline"])
 def test_the_fault_lasts_the_scenario_fault_phase(name: str) -> None:
-    """Every timed fault takes its length from the configuration the runner sets."""
+    """Every timed fault takes its length from the configuration the run assembles from the
+    scenario's plan (also after a --fault override)."""
     scenario = load_scenario(name)
-    assert scenario.experiment is not None
+    assert scenario.experiment is not None and scenario.plan is not None
     document = yaml.safe_load(scenario.experiment.read_text())
-    conn = Connection(target=scenario.targets[0], gateway_url="http://127.0.0.1:1",
-                      prometheus_url="http://127.0.0.1:2", dsn="postgresql://x",
-                      scope=Scope(), chaos_configuration={}, chaos_options={},
-                      start_load=_no_load)
-    config = experiment_configuration(scenario, document, conn)
-    for activity in document.get("method", []):
-        args = (activity.get("provider") or {}).get("arguments") or {}
-        if "duration" in args:
-            ref = str(args["duration"])
-            assert ref.startswith("${") and ref[2:-1] in FAULT_DURATION_KEYS, (name, ref)
-            assert config[ref[2:-1]] == scenario.phases.fault
+    for planned in (scenario, scenario.with_overrides(fault=7)):
+        assert planned.plan is not None
+        config = planned.plan.configuration({"tradestorm_target": "local"})
+        run = planned.plan.as_run({"tradestorm_target": "local"})
+        for activity in document.get("method", []):
+            args = (activity.get("provider") or {}).get("arguments") or {}
+            if "duration" in args:
+                ref = str(args["duration"])
+                assert ref.startswith("${") and ref[2:-1] in FAULT_DURATION_KEYS, (name, ref)
+                assert config[ref[2:-1]] == planned.phases.fault
+                assert run["configuration"][ref[2:-1]] == planned.phases.fault
 
 
 def test_the_demo_runs_a_real_fault_scenario_on_local_in_a_few_minutes() -> None:

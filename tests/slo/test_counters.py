@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from promclient.series import Series
 from slo.counters import count_between, grouped, intervals
-from slo.series import Series
 
 
 def _series(labels, values, start=100.0, lag=0.0):

@@ -8,8 +8,8 @@ import socket
 
 import pytest
 
-from slo.errors import PrometheusUnreachable, QueryError
-from slo.prometheus import PrometheusSource, Sample
+from promclient.errors import PrometheusUnreachable, QueryError
+from promclient.source import PrometheusSource, Sample
 
 
 def free_port() -> int:

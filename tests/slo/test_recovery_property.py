@@ -9,9 +9,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from promclient.series import Series
 from slo.recovery import evaluate_recovery
 from slo.run import Fault, Phase, RunInfo
-from slo.series import Series
 from slo.spec import SLI, Recovery
 
 SLI_ERRORS = SLI(name="errors", kind="threshold", query="errors")

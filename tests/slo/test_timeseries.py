@@ -7,7 +7,7 @@ import json
 import pytest
 from slo_promdata import free_port
 
-from slo.errors import PrometheusUnreachable
+from promclient.errors import PrometheusUnreachable
 from slo.timeseries import export_timeseries
 
 PANELS = {"throughput", "error_rate", "latency", "replicas_ready", "database_up", "outbox_lag"}

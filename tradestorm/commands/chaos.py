@@ -1,7 +1,7 @@
 """``tradestorm chaos``: run and validate Chaos Toolkit experiments on a target.
 
 ``tradestorm chaos run EXPERIMENT`` runs one experiment with every safety net
-of ``tradestorm_chaos.runner`` (rollbacks always, sweep, steady state checked
+of ``tradestorm_chaos.execution`` (rollbacks always, sweep, steady state checked
 again, residue audit) and writes ``chaos-journal.json`` and ``residue.json``
 to ``--results``. Exit codes: 0 the hypothesis held and nothing was left
 behind; 1 it deviated, an action failed, or something was left behind;
@@ -24,7 +24,7 @@ from pathlib import Path
 import click
 
 from tradestorm.commands.options import state_dir_option
-from tradestorm.errors import InputError, TargetError
+from tradestorm.errors import InputError
 
 TARGET_CHOICES = ("local", "kubernetes")
 
@@ -43,19 +43,13 @@ def resolve_experiment(name: str) -> Path:
     raise InputError(name, "(file)", "no such experiment file (nor experiments/NAME.yaml)")
 
 
-def _target_of(path: Path, given: str | None) -> str:
+def _target_of(declared: dict[str, object], given: str | None) -> str:
     """--target / $TRADESTORM_TARGET, else the experiment's configuration, else local."""
     if given:
         return given
-    from tradestorm_chaos.errors import ExperimentInvalid
-    from tradestorm_chaos.validation import load_experiment_file
-
-    try:
-        configured = (load_experiment_file(path).get("configuration") or {}).get(
-            "tradestorm_target")
-    except ExperimentInvalid as exc:
-        raise InputError(exc.source, exc.field, exc.problem) from None
-    return configured if configured in TARGET_CHOICES else "local"
+    configured = declared.get("tradestorm_target")
+    return configured if isinstance(configured, str) and configured in TARGET_CHOICES \
+        else "local"
 
 
 def _parse_config(items: tuple[str, ...]) -> dict[str, object]:
@@ -126,18 +120,20 @@ def run(experiment: str, target: str | None, dry_run: bool, allow_contexts: tupl
         state_dir: Path | None, results_dir: Path | None,
         config_items: tuple[str, ...]) -> None:
     """Run EXPERIMENT: inject its faults, always roll back, audit for residue."""
-    from tradestorm_chaos.errors import ChaosError, ExperimentInvalid
-    from tradestorm_chaos.runner import run_experiment
+    from tradestorm_chaos.execution import run_experiment
+    from tradestorm_chaos.plan import Origins, plan_experiment
 
     _show_chaos_logs()
     path = resolve_experiment(experiment)
-    chosen = _target_of(path, target)
+    plan = plan_experiment(path)  # the one read of the experiment file
+    chosen = _target_of(plan.declared, target)
     if not dry_run:
-        from tradestorm.lever import kube_lever, local_lever, refuse_if_engaged
+        from tradestorm.commands.lever import lever_of
+        from tradestorm.lever import refuse_if_engaged
         from tradestorm.runner.connection import KubeOptions
 
-        refuse_if_engaged(local_lever(state_dir) if chosen == "local" else kube_lever(
-            KubeOptions(context=kube_context, namespace=namespace or "tradestorm")))
+        refuse_if_engaged(lever_of(chosen, state_dir, KubeOptions(
+            context=kube_context, namespace=namespace or "tradestorm")))
     config = _parse_config(config_items)
     if kube_context:
         config["kubernetes_context"] = kube_context
@@ -148,18 +144,14 @@ def run(experiment: str, target: str | None, dry_run: bool, allow_contexts: tupl
         results_dir = Path("chaos-results") / f"{stamp}-{path.stem}"
     click.echo(f"experiment {path} on the {chosen} target"
                + (" (dry run: nothing will be touched)" if dry_run else ""))
-    try:
-        outcome = run_experiment(
-            path, target=chosen, configuration=config,
-            journal_path=results_dir / "chaos-journal.json",
-            residue_path=results_dir / "residue.json", dry_run=dry_run,
-            allowed_contexts=allow_contexts, allowed_namespaces=allow_namespaces,
-            state_dir=state_dir, say=lambda line: click.echo(line, err=True),
-        )
-    except ExperimentInvalid as exc:
-        raise InputError(exc.source, exc.field, exc.problem) from None
-    except ChaosError as exc:
-        raise TargetError(str(exc)) from None
+    plan = plan.with_values(configuration=config, origins=Origins("--config"))
+    outcome = run_experiment(
+        plan, target=chosen, configuration=plan.configuration(),
+        journal_path=results_dir / "chaos-journal.json",
+        residue_path=results_dir / "residue.json", dry_run=dry_run,
+        allowed_contexts=allow_contexts, allowed_namespaces=allow_namespaces,
+        state_dir=state_dir, say=lambda line: click.echo(line, err=True),
+    )
 
     click.echo(f"status: {outcome.status}"
                + (" (steady state DEVIATED)" if outcome.deviated else ""))
@@ -198,23 +190,17 @@ def clean(target: str, dry_run: bool, allow_contexts: tuple[str, ...],
     Local: every proxy fault, and a stopped database is started. Kubernetes:
     chaos NetworkPolicies and Chaos Mesh objects labelled as tradestorm's.
     """
-    from tradestorm_chaos.errors import ChaosError, ExperimentInvalid
-    from tradestorm_chaos.runner import clean_target
+    from tradestorm_chaos.execution import clean_target
 
     config: dict[str, object] = {}
     if kube_context:
         config["kubernetes_context"] = kube_context
     if namespace:
         config["kubernetes_namespace"] = namespace
-    try:
-        done, residue = clean_target(
-            target=target, configuration=config, dry_run=dry_run,
-            allowed_contexts=allow_contexts, allowed_namespaces=allow_namespaces,
-            state_dir=state_dir, say=lambda line: click.echo(line, err=True))
-    except ExperimentInvalid as exc:
-        raise InputError(exc.source, exc.field, exc.problem) from None
-    except ChaosError as exc:
-        raise TargetError(str(exc)) from None
+    done, residue = clean_target(
+        target=target, configuration=config, dry_run=dry_run,
+        allowed_contexts=allow_contexts, allowed_namespaces=allow_namespaces,
+        state_dir=state_dir, say=lambda line: click.echo(line, err=True))
     if dry_run:
         click.echo("dry run: nothing was touched")
     for line in done:
@@ -230,18 +216,16 @@ def clean(target: str, dry_run: bool, allow_contexts: tuple[str, ...],
 @click.argument("experiments", nargs=-1, required=True)
 def validate(experiments: tuple[str, ...]) -> None:
     """Validate EXPERIMENTS with Chaos Toolkit and tradestorm's stricter rules."""
-    from tradestorm_chaos.errors import ExperimentInvalid
     from tradestorm_chaos.validation import declared_targets, load_and_validate
 
-    failures: list[InputError] = []
+    from inputs.errors import FieldError
+
+    failures: list[FieldError] = []
     for name in experiments:
         try:
             path = resolve_experiment(name)
             document = load_and_validate(path)
-        except ExperimentInvalid as exc:
-            failures.append(InputError(exc.source, exc.field, exc.problem))
-            continue
-        except InputError as exc:
+        except FieldError as exc:  # the experiment's (or the option's) file and field
             failures.append(exc)
             continue
         click.echo(f"ok       {path} (targets: {', '.join(declared_targets(document, path))})")

@@ -83,7 +83,6 @@ def gate(
     2 inconclusive (no data is never a pass) or error (e.g. Prometheus unreachable).
     """
     from slo import gate as slo_gate
-    from slo.errors import InputFileError, SLOError
     from slo.run import parse_time
     from slo.table import render
 
@@ -95,49 +94,44 @@ def gate(
         for name, value in (("--from", from_), ("--to", to), ("--out", out_dir))
         if value is not None
     ]
-    try:
-        if results_dir is not None:
-            if window_options:
-                raise InputError(
-                    "command line",
-                    window_options[0],
-                    "give either RESULTS_DIR or --from/--to, not both",
-                )
-            result = slo_gate.evaluate_run(
-                results_dir, spec=spec, prometheus_url=prometheus_url, results_root=results_root
+    if results_dir is not None:
+        if window_options:
+            raise InputError(
+                "command line",
+                window_options[0],
+                "give either RESULTS_DIR or --from/--to, not both",
             )
-        else:
-            if from_ is None:
-                raise InputError(
-                    "command line",
-                    "RESULTS_DIR",
-                    "give a run's results folder, or a window with --from (and --to)",
-                )
-            local_url = _state_prometheus_url()
-            url = prometheus_url or local_url
-            if target is None and url is not None and url == local_url:
-                target = "local"  # the running local target's Prometheus: no HPA there
-            if not url:
-                raise InputError(
-                    "command line",
-                    "--prometheus",
-                    "required with --from/--to when no local target runs",
-                )
-            start = parse_time(from_, option="--from")
-            end = parse_time(to or "now", option="--to")
-            result = slo_gate.evaluate_window(
-                start,
-                end,
-                prometheus_url=url,
-                spec=spec,
-                out_dir=out_dir,
-                phase=phase,
-                target=target,
+        result = slo_gate.evaluate_run(
+            results_dir, spec=spec, prometheus_url=prometheus_url, results_root=results_root
+        )
+    else:
+        if from_ is None:
+            raise InputError(
+                "command line",
+                "RESULTS_DIR",
+                "give a run's results folder, or a window with --from (and --to)",
             )
-    except InputFileError as exc:
-        raise InputError(exc.source, exc.field, exc.problem) from exc
-    except SLOError as exc:
-        raise TradestormError(str(exc)) from exc
+        local_url = _state_prometheus_url()
+        url = prometheus_url or local_url
+        if target is None and url is not None and url == local_url:
+            target = "local"  # the running local target's Prometheus: no HPA there
+        if not url:
+            raise InputError(
+                "command line",
+                "--prometheus",
+                "required with --from/--to when no local target runs",
+            )
+        start = parse_time(from_, option="--from")
+        end = parse_time(to or "now", option="--to")
+        result = slo_gate.evaluate_window(
+            start,
+            end,
+            prometheus_url=url,
+            spec=spec,
+            out_dir=out_dir,
+            phase=phase,
+            target=target,
+        )
     render(result)
     if result.error:
         click.echo(f"error: {result.error}", err=True)

@@ -15,10 +15,13 @@ from typing import Any
 import click
 
 from tradestorm.commands.options import kube_target_options, state_dir_option
+from tradestorm.lever import Lever
 
 
-def _lever(target: str, state_dir: Path | None, kube: Any) -> Any:
-    from tradestorm.lever import kube_lever, local_lever
+def lever_of(target: str, state_dir: Path | None, kube: Any) -> Lever:
+    """The safety lever of ``target`` (the local state folder's, or the cluster's)."""
+    from tradestorm.kube.lever import kube_lever
+    from tradestorm.lever import local_lever
 
     return local_lever(state_dir) if target == "local" else kube_lever(kube)
 
@@ -39,7 +42,7 @@ def engage(target: str, kube: Any, state_dir: Path | None, reason: str, by: str 
 
     if not reason.strip():
         raise click.BadParameter("must say why", param_hint="--reason")
-    state = _lever(target, state_dir, kube).engage(by or default_user(), reason.strip())
+    state = lever_of(target, state_dir, kube).engage(by or default_user(), reason.strip())
     click.echo(state.describe())
 
 
@@ -51,7 +54,7 @@ def release(target: str, kube: Any, state_dir: Path | None, by: str | None) -> N
     """Release the lever: experiments may run again."""
     from tradestorm.lever import default_user
 
-    state = _lever(target, state_dir, kube).release(by or default_user())
+    state = lever_of(target, state_dir, kube).release(by or default_user())
     click.echo(f"{state.describe()} by {state.by}")
 
 
@@ -61,6 +64,6 @@ def release(target: str, kube: Any, state_dir: Path | None, by: str | None) -> N
 @click.option("--json", "as_json", is_flag=True, help="Print the state as JSON.")
 def status(target: str, kube: Any, state_dir: Path | None, as_json: bool) -> None:
     """Show the lever's state; exit 1 when it is engaged."""
-    state = _lever(target, state_dir, kube).read()
+    state = lever_of(target, state_dir, kube).read()
     click.echo(json.dumps(state.to_dict()) if as_json else state.describe())
     raise SystemExit(1 if state.engaged else 0)

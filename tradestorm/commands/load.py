@@ -21,7 +21,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from loadtests.errors import ConfigError, LoadRunError
+from loadtests.errors import ConfigError
 from loadtests.profiles import PROFILE_NAMES
 from loadtests.settings import parse_duration
 from tradestorm.commands.options import state_dir_option
@@ -133,42 +133,37 @@ def load(
     accounts: Path | None,
 ) -> None:
     """Run a load profile: traders, market watchers, portfolio viewers, analytics users."""
+    from loadtests.launcher import DEFAULT_USERS, check_profile_options, start_load
     from loadtests.results import summarize
-    from loadtests.runner import DEFAULT_USERS, check_profile_options, start_load
 
-    try:
-        duration_s = parse_duration(duration, "--duration", "duration")
-        rate_value = _rate(rate)
-        check_profile_options(
-            profile,
-            users=DEFAULT_USERS if users is None else users,
-            duration_s=duration_s,
-            processes=processes,
-            rate=rate_value,
-            rate_stages=rate_stages,
-            max_in_flight=max_in_flight,
-        )
-        gateway, accounts_file, registration_dir = _resolve_target(
-            target, host, accounts, state_dir
-        )
-        run = start_load(
-            profile,
-            host=gateway,
-            accounts_file=accounts_file,
-            results_dir=results,
-            duration_s=duration_s,
-            users=users,
-            seed=seed,
-            processes=processes,
-            rate=rate_value,
-            rate_stages=rate_stages,
-            max_in_flight=max_in_flight,
-            state_dir=registration_dir,
-        )
-    except ConfigError as exc:
-        raise InputError(exc.source, exc.field, exc.problem) from exc
-    except LoadRunError as exc:
-        raise TradestormError(str(exc)) from exc
+    duration_s = parse_duration(duration, "--duration", "duration")
+    rate_value = _rate(rate)
+    check_profile_options(
+        profile,
+        users=DEFAULT_USERS if users is None else users,
+        duration_s=duration_s,
+        processes=processes,
+        rate=rate_value,
+        rate_stages=rate_stages,
+        max_in_flight=max_in_flight,
+    )
+    gateway, accounts_file, registration_dir = _resolve_target(
+        target, host, accounts, state_dir
+    )
+    run = start_load(
+        profile,
+        host=gateway,
+        accounts_file=accounts_file,
+        results_dir=results,
+        duration_s=duration_s,
+        users=users,
+        seed=seed,
+        processes=processes,
+        rate=rate_value,
+        rate_stages=rate_stages,
+        max_in_flight=max_in_flight,
+        state_dir=registration_dir,
+    )
     console = Console(stderr=True)
     console.print(
         f"load: profile [bold]{profile}[/] against {gateway} for {duration_s:g}s "

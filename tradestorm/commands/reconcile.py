@@ -12,9 +12,7 @@ from pathlib import Path
 
 import click
 
-from loadtests.errors import ReconcileError
 from tradestorm.commands.options import kube_target_options, state_dir_option
-from tradestorm.errors import TradestormError
 from tradestorm.runner.connection import KubeOptions, connected
 
 
@@ -63,15 +61,12 @@ def reconcile(
             connection = stack.enter_context(
                 connected(target, state_dir=state_dir, kube=kube, say=click.echo))
             dsn = connection.dsn
-        try:
-            result = run_reconcile(
-                dsn,
-                results / "journal",
-                outbox_drain_timeout_s=outbox_timeout,
-                clock_skew_s=clock_skew,
-            )
-        except ReconcileError as exc:
-            raise TradestormError(f"reconcile: {exc}") from exc
+        result = run_reconcile(
+            dsn,
+            results / "journal",
+            outbox_drain_timeout_s=outbox_timeout,
+            clock_skew_s=clock_skew,
+        )
     path = write_result(result, results)
     print_summary(result)
     click.echo(f"written {path}")

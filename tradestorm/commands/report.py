@@ -6,19 +6,6 @@ from pathlib import Path
 
 import click
 
-from tradestorm.errors import InputError
-
-
-def _input_error(exc: Exception) -> InputError:
-    from reports.errors import ResultsFileError, ResultsNotFoundError
-
-    if isinstance(exc, ResultsFileError):
-        return InputError(exc.path, exc.field, exc.problem)
-    if isinstance(exc, ResultsNotFoundError):
-        return InputError(exc.path, "RESULTS_DIR", exc.problem)
-    path = getattr(exc, "path", "report")
-    return InputError(path, "output", getattr(exc, "problem", str(exc)))
-
 
 @click.command("report")
 @click.argument("results_dir", required=False,
@@ -38,16 +25,12 @@ def report(results_dir: Path | None, output: Path | None, index_root: Path | Non
     2 when a results file is malformed.
     """
     from reports.build import build_index, build_report
-    from reports.errors import ReportError
 
     if (results_dir is None) == (index_root is None):
         raise click.UsageError("give either RESULTS_DIR or --index RESULTS_ROOT (one of them)")
-    try:
-        if index_root is not None:
-            written = build_index(index_root, output)
-        else:
-            assert results_dir is not None
-            written = build_report(results_dir, output)
-    except ReportError as exc:
-        raise _input_error(exc) from exc
+    if index_root is not None:
+        written = build_index(index_root, output)
+    else:
+        assert results_dir is not None
+        written = build_report(results_dir, output)
     click.echo(str(written))

@@ -31,7 +31,7 @@ import yaml
 from rich.console import Console
 from rich.markup import escape
 
-from slo.durations import parse_duration
+from inputs.durations import parse_duration
 from tradestorm.commands.options import state_dir_option
 from tradestorm.errors import InputError
 from tradestorm.runner.connection import KubeOptions
@@ -200,9 +200,10 @@ def _check_guards(scenario: Any, chosen: str, state_dir: Path | None, kube: Kube
     polls."""
     if not scenario.has_fault:
         return None
-    from tradestorm.lever import kube_lever, local_lever, refuse_if_engaged
+    from tradestorm.commands.lever import lever_of
+    from tradestorm.lever import refuse_if_engaged
 
-    lever = local_lever(state_dir) if chosen == "local" else kube_lever(kube or KubeOptions())
+    lever = lever_of(chosen, state_dir, kube or KubeOptions())
     refuse_if_engaged(lever)
     if scenario.calendar is not None and not allow_during_session:
         import time
@@ -264,6 +265,7 @@ def _connect_and_run(scenario: Any, run_id: str, results_dir: Path, *, chosen: s
 
 
 def _list_scenarios(console: Console) -> None:
+    from inputs.errors import FieldError
     from tradestorm.errors import TradestormError
     from tradestorm.runner.paths import display
     from tradestorm.runner.scenario import available_scenarios, load_scenario
@@ -271,7 +273,7 @@ def _list_scenarios(console: Console) -> None:
     for name in available_scenarios():
         try:
             scenario = load_scenario(name)
-        except TradestormError as exc:
+        except (TradestormError, FieldError) as exc:  # any part's input error, named
             console.print(f"{name:<20} [red]invalid[/red]: {exc}", highlight=False)
             continue
         summary = textwrap.shorten(scenario.description.split(". ")[0], 72, placeholder="...")

@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from tradestorm.commands.options import state_dir_option
-from tradestorm.errors import InputError, TargetError
+from tradestorm.errors import InputError
 from tradestorm.targets import TargetStatus
 
 EXIT_UNHEALTHY = 1
@@ -54,13 +54,8 @@ def _kube_target(ctx_name: str | None, overlay: str, namespace: str,
     allowed = list(allow_context)
     env = os.environ.get(ALLOWED_CONTEXTS_ENV, "")
     allowed += [c.strip() for c in env.split(",") if c.strip()]
-    try:
-        from tradestorm.kube.target import KubernetesTarget
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("tradestorm.kube"):
-            raise TargetError("the kubernetes target is not available in this build "
-                              "(tradestorm.kube.target is missing)") from exc
-        raise
+    from tradestorm.kube.target import KubernetesTarget
+
     return KubernetesTarget(context=ctx_name, overlay=overlay, namespace=namespace,
                             allowed_contexts=allowed, dry_run=dry_run)
 

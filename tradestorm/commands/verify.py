@@ -12,21 +12,15 @@ from pathlib import Path
 
 import click
 
-from tradestorm.errors import InputError
-
 
 @click.command()
 @click.argument("results_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
 @click.pass_context
 def verify(ctx: click.Context, results_dir: Path) -> None:
     """Check RESULTS_DIR against its manifest and judge its saved samples again, offline."""
-    from slo.errors import InputFileError
     from slo.verify import verify as verify_folder
 
-    try:
-        outcome = verify_folder(results_dir)
-    except InputFileError as exc:
-        raise InputError(exc.source, exc.field, exc.problem) from exc
+    outcome = verify_folder(results_dir)
     seal = outcome.seal
     harness = seal.sealed.get("harness") or {}
     click.echo(f"sealed at {seal.sealed.get('sealed_at')} by tradestorm "

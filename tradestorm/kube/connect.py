@@ -13,7 +13,7 @@ otherwise.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from tradestorm.kube.client import KubeConnection
 from tradestorm.kube.discovery import (
@@ -30,8 +30,17 @@ from tradestorm.kube.loadleases import remove_leftovers
 from tradestorm.kube.portforward import PortForward
 from tradestorm.targets import Connection, LoadHandle, LoadRequest, Say, Scope
 
-if TYPE_CHECKING:
-    from tradestorm.kube.target import KubernetesTarget
+
+class KubernetesTarget(Protocol):
+    """What a connection needs of the target (``tradestorm.kube.target.KubernetesTarget``,
+    which calls ``connect_kubernetes`` with itself)."""
+
+    context: str | None
+    namespace: str
+    kubeconfig: Path | None
+    allowed_contexts: tuple[str, ...]
+
+    def check_allowed(self) -> None: ...
 
 #: series that must be in Prometheus for the HPA objectives (kube-state-metrics)
 KSM_QUERY = 'count(kube_horizontalpodautoscaler_spec_max_replicas{{namespace="{ns}"}})'
@@ -46,8 +55,8 @@ def _forward(conn: KubeConnection, target: KubernetesTarget,
 
 
 def _check_kube_state_metrics(prometheus_url: str, namespace: str) -> str | None:
-    from slo.errors import PrometheusError
-    from slo.prometheus import PrometheusSource
+    from promclient.errors import PrometheusError
+    from promclient.source import PrometheusSource
 
     try:
         with PrometheusSource(prometheus_url, timeout_s=10.0, workers=1) as source:

@@ -4,6 +4,7 @@ namespace (see ``tradestorm.lever`` for what it does)."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from tradestorm.kube.client import KubeConnection
 from tradestorm.lever import LeverState
@@ -39,3 +40,17 @@ class ConfigMapLever:
 
     def release(self, by: str) -> LeverState:
         return self._write(LeverState(False, by, time.time(), "released", self.where))
+
+
+def kube_lever(options: Any) -> ConfigMapLever:
+    """The lever of the Kubernetes target ``options`` (``KubeOptions``) points at: its
+    context is checked against the allow-list before any connection, as the target's is."""
+    from tradestorm.errors import InputError
+    from tradestorm.kube.target import KubernetesTarget
+
+    if not options.context:
+        raise InputError("--context", "context", "required with --target kubernetes")
+    KubernetesTarget(context=options.context, namespace=options.namespace,
+                     allowed_contexts=options.allowed_contexts,
+                     kubeconfig=options.kubeconfig).check_allowed()
+    return ConfigMapLever(KubeConnection(options.context, options.kubeconfig), options.namespace)

@@ -44,7 +44,7 @@ def run_labels(label: str) -> dict[str, str]:
 def load_arguments(req: LoadRequest, journal_dir: str) -> list[str]:
     """The tradestorm options of every Locust process of the run (master and workers: a
     worker reads its own options, not the master's)."""
-    from slo.durations import format_duration
+    from inputs.durations import format_duration
 
     args = ["--load-profile", req.profile, "--target-users", str(req.users),
             "--profile-duration", format_duration(req.duration_s, exact=True),

@@ -13,18 +13,28 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from tradestorm.errors import TargetError
 from tradestorm.local.state import load_state, resolve_state_dir
 from tradestorm.targets import Connection, LoadHandle, LoadRequest, Say, Scope, TargetStatus
 
-if TYPE_CHECKING:
-    from tradestorm.local.target import LocalTarget
+
+class StartableTarget(Protocol):
+    """What a connection needs of the local target (``target.LocalTarget``)."""
+
+    state_dir: Path
+
+    def status(self) -> TargetStatus: ...
+
+    def up(self, *, wait: bool = True, timeout_s: float = 120,
+           progress: Callable[[str], None] | None = None) -> TargetStatus: ...
+
+    def down(self) -> None: ...
 
 
 class LocalLoad:
-    """A Locust process on this machine (``loadtests.runner.start_load``) as a ``LoadHandle``."""
+    """A Locust process on this machine (``loadtests.launcher.start_load``) as a ``LoadHandle``."""
 
     metrics_selector = ""
 
@@ -53,7 +63,7 @@ def _wait_healthy(status_fn: Callable[[], TargetStatus], timeout_s: float) -> Ta
     return status
 
 
-def connect_local(target: LocalTarget, *, say: Say, bring_up: bool, down_after: bool,
+def connect_local(target: StartableTarget, *, say: Say, bring_up: bool, down_after: bool,
                   keep_up: bool, up_timeout_s: float = 180.0,
                   healthy_timeout_s: float = 60.0) -> Connection:
     status = target.status()
@@ -87,7 +97,7 @@ def connect_local(target: LocalTarget, *, say: Say, bring_up: bool, down_after: 
     take_down = down_after or (started and not keep_up)
 
     def start_load(request: LoadRequest, results_dir: Path, say: Say) -> LoadHandle:
-        from loadtests.runner import start_load as start_locust
+        from loadtests.launcher import start_load as start_locust
 
         return LocalLoad(start_locust(
             request.profile, host=gateway_url, accounts_file=accounts_file,

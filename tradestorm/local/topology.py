@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-# docs/contracts.md §1; the gateway is the public entry point
-SERVICES = ("gateway", "orders", "risk", "portfolio", "marketdata", "analytics")
+# docs/contracts.md §1; the gateway is the public entry point (the platform's own list)
+from tradeplat.services import SERVICES as SERVICES
 
 # service -> the environment variable that tells other services where it is
 SERVICE_URL_ENV = {

@@ -4,7 +4,7 @@ One module per concept:
 
 - ``scenario``: the scenario file (load profile, experiment, SLO spec, phases,
   targets), loaded and validated once; every mistake names the file and field
-  (durations are read by ``slo.durations``, the project's one duration grammar).
+  (durations are read by ``inputs.durations``, the project's one duration grammar).
 - ``paths``: where scenarios, experiments and SLO specs are looked up.
 - ``connection``: the running target the run talks to (brought up if needed).
 - ``results``: the run's results folder and its ``run.json``.

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from slo.errors import PrometheusError
-from slo.prometheus import PrometheusSource
+from promclient.errors import PrometheusError
+from promclient.source import PrometheusSource
 from slo.timeseries import Panel
 from tradestorm.errors import InputError
 

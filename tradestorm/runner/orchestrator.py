@@ -26,7 +26,6 @@ fault sweep or taking down a target the run started.
 from __future__ import annotations
 
 import contextlib
-import json
 import signal
 import threading
 import time
@@ -36,20 +35,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from rich.console import Console
 from rich.markup import escape
 
+from inputs.durations import format_duration
+from promclient.errors import PrometheusError
+from promclient.source import PrometheusSource
 from runfolder.manifest import seal
 from runfolder.record import PhaseRecord, RunRecord, write_json
-from slo.durations import format_duration
-from slo.errors import PrometheusError
-from slo.prometheus import PrometheusSource
 from tradestorm.runner import versions as versions_mod
 from tradestorm.runner.errors import StageError
 from tradestorm.runner.progress import Progress, RunView
 from tradestorm.runner.results import write_yaml
-from tradestorm.runner.scenario import Scenario, fault_duration_key
+from tradestorm.runner.scenario import Scenario
 from tradestorm.runner.tradingcalendar import TradingCalendar, load_calendar
 from tradestorm.runner.watch import GuardrailWatch, Trip
 from tradestorm.targets import Connection, LoadRequest
@@ -105,28 +103,6 @@ def _shielded() -> Iterator[None]:
     finally:
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
-
-
-def load_experiment_document(path: Path) -> dict[str, Any]:
-    text = path.read_text(encoding="utf-8")
-    document = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    if not isinstance(document, dict):
-        raise StageError("experiment", f"{path}: not a Chaos Toolkit experiment (not a mapping)")
-    return document
-
-
-def experiment_configuration(scenario: Scenario, document: dict[str, Any],
-                             connection: Connection) -> dict[str, Any]:
-    """Chaos Toolkit configuration for this run: where the target is (from the
-    connection), the fault length from the phases, then the scenario's own
-    ``configuration`` (which wins)."""
-    declared = document.get("configuration") or {}
-    config: dict[str, Any] = dict(connection.chaos_configuration)
-    fault_key = fault_duration_key(declared)
-    if fault_key is not None:
-        config[fault_key] = scenario.phases.fault
-    config.update(scenario.configuration)
-    return config
 
 
 class Orchestrator:
@@ -275,17 +251,16 @@ class Orchestrator:
 
     def _write_inputs(self) -> dict[str, Any] | None:
         write_yaml(self.results_dir / "scenario.yaml", self.scenario.document)
-        if self.scenario.experiment is None:
+        plan = self.scenario.plan
+        if plan is None:
             return None
-        document = load_experiment_document(self.scenario.experiment)
-        config = experiment_configuration(self.scenario, document, self.conn)
+        # assembled once: where the target is (the connection), then the scenario's values
+        config = plan.configuration(self.conn.chaos_configuration)
         self.experiment_config = config
-        as_run = dict(document)
-        as_run["configuration"] = {**(document.get("configuration") or {}), **config}
-        write_json(self.results_dir / "experiment.json", as_run)
+        write_json(self.results_dir / "experiment.json", plan.as_run(self.conn.chaos_configuration))
         self.record.experiment = {
-            "path": str(self.scenario.experiment),
-            "title": document.get("title"),
+            "path": str(plan.path),
+            "title": plan.document.get("title"),
             "configuration": config,
         }
         return config
@@ -340,9 +315,9 @@ class Orchestrator:
                  "going on (the client-side SLIs may have no data)")
 
     def _run_experiment(self, config: dict[str, Any]) -> None:
-        from tradestorm_chaos.runner import run_experiment
+        from tradestorm_chaos.execution import run_experiment
 
-        assert self.scenario.experiment is not None
+        assert self.scenario.plan is not None
         plan = self.scenario.phases
         refusal = self._calendar_refusal()
         if refusal is not None:
@@ -366,7 +341,7 @@ class Orchestrator:
         self._save()
         try:
             outcome = run_experiment(
-                self.scenario.experiment,
+                self.scenario.plan,
                 configuration=config,
                 journal_path=self.results_dir / "chaos-journal.json",
                 residue_path=self.results_dir / "residue.json",
@@ -480,14 +455,14 @@ class Orchestrator:
 
         The experiment rolls back and audits residue itself; this is the
         runner's independent check, ``tradestorm chaos clean`` on the target
-        the run used (``tradestorm_chaos.runner.clean_target``: every fault the
+        the run used (``tradestorm_chaos.execution.clean_target``: every fault the
         chaos tool can find removed, a stopped database started, then the
         residue audit). Anything it had to undo, any residue it could not
         remove, and a sweep that could not run at all fail the run.
         """
         if not self.scenario.has_fault:
             return
-        from tradestorm_chaos.runner import clean_target
+        from tradestorm_chaos.execution import clean_target
 
         removed: list[str] = []
         residue: list[dict[str, Any]] = []
@@ -496,7 +471,8 @@ class Orchestrator:
             try:
                 done, items = clean_target(
                     configuration=(self.experiment_config
-                                   or experiment_configuration(self.scenario, {}, self.conn)),
+                                   or {**self.conn.chaos_configuration,
+                                       **self.scenario.configuration}),
                     **self.conn.chaos_options,
                     say=lambda line: self.say(f"[dim]sweep[/dim] {escape(line)}"),
                 )

@@ -27,9 +27,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from slo.durations import format_duration
-from slo.errors import PrometheusError
-from slo.prometheus import PrometheusSource, Sample
+from inputs.durations import format_duration
+from promclient.errors import PrometheusError
+from promclient.source import PrometheusSource, Sample
 
 # A live figure is worth nothing late: a slow Prometheus shows stale figures (the
 # poller runs in its own thread) instead of holding anything up.

@@ -24,11 +24,10 @@ own rules (its settings, and every activity argument it fills in).
 from __future__ import annotations
 
 import difflib
-import json
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import (
@@ -40,8 +39,10 @@ from pydantic import (
     StrictStr,
     ValidationError,
 )
+from tradestorm_chaos.config import RUNNER_KEYS, SETTINGS_PREFIXES
+from tradestorm_chaos.plan import ExperimentPlan, Origins, plan_experiment
 
-from slo.durations import format_duration, parse_duration
+from inputs.durations import format_duration, parse_duration
 from tradestorm.errors import InputError
 from tradestorm.runner import paths
 from tradestorm.runner.errors import ScenarioNotFoundError
@@ -81,6 +82,9 @@ def _check_phase_length(key: str, value: float, source: str) -> None:
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+_M = TypeVar("_M", bound=_Model)
 
 
 class LoadSection(_Model):
@@ -221,8 +225,8 @@ class Scenario:
     slo_spec: Path
     phases: PhasePlan
     document: dict[str, Any] = field(default_factory=dict, compare=False)
-    # configuration names the experiment declares (what ``configuration`` may set)
-    experiment_keys: frozenset[str] = frozenset()
+    # the experiment read and checked once, with this scenario's values (None: no experiment)
+    plan: ExperimentPlan | None = field(default=None, compare=False)
     # stop conditions (tradestorm.runner.guardrails) and how often they are evaluated
     guardrails: tuple[StopCondition, ...] = ()
     guardrail_interval_s: float = DEFAULT_INTERVAL_S
@@ -263,59 +267,111 @@ class Scenario:
         seed: int | None = None,
         configuration: dict[str, Any] | None = None,
     ) -> Scenario:
-        """The same scenario with command-line overrides applied (and recorded in ``document``)."""
-        phases = self.phases
+        """The same scenario with command-line overrides applied (and recorded in
+        ``document``), held to the rules of the file (its models and checks), each problem
+        named at its option (``--fault: field 'phases.fault'``). The experiment's plan is
+        checked again with the new values, not read again."""
+        shown = paths.display(self.source)
         doc = {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.document.items()}
-        doc_phases = dict(doc.get("phases") or {})
+        sources: dict[str, str] = {}
+        raw_phases = dict(doc.get("phases") or {})
         for key, value in (("warmup", warmup), ("baseline", baseline), ("fault", fault),
                            ("recovery", recovery)):
-            if value is None:
-                continue
-            if value < 0:
-                raise InputError(f"--{key}", key, "expected a duration of zero or more")
-            if key in ("fault", "recovery") and not self.has_fault:
-                raise InputError(
-                    f"--{key}", f"phases.{key}",
-                    f"scenario '{self.name}' runs no experiment, so it has no {key} phase",
-                )
-            if key == "baseline" and value <= 0:
-                raise InputError(f"--{key}", f"phases.{key}", "must be longer than 0s")
-            _check_phase_length(key, value, f"--{key}")
-            phases = replace(phases, **{key: float(value)})
-            doc_phases[key] = format_duration(value, exact=True)
-        load = self.load
-        doc_load = dict(doc.get("load") or {})
-        if users is not None:
-            if users < 1:
-                raise InputError("--users", "load.users", "expected 1 or more users")
-            load = replace(load, users=users)
-            doc_load["users"] = users
-        if seed is not None:
-            load = replace(load, seed=seed)
-            doc_load["seed"] = seed
-        config = dict(self.configuration)
-        if configuration:
-            if not self.has_fault:
-                raise InputError("--set", "configuration", f"scenario '{self.name}' runs no "
-                                 "experiment, so there is nothing to configure")
-            for key in configuration:
-                problem = unknown_configuration(key, self.experiment_keys, self.experiment)
-                if problem:
-                    raise InputError("--set", key, problem)
-            config.update(configuration)
+            if value is not None:
+                raw_phases[key] = value
+                sources[f"phases.{key}"] = f"--{key}"
+        raw_load = dict(doc.get("load") or {})
+        for key, value in (("users", users), ("seed", seed)):
+            if value is not None:
+                raw_load[key] = value
+                sources[f"load.{key}"] = f"--{key}"
+        given = dict(configuration or {})
+        sources.update({f"configuration.{k}": "--set" for k in given})
+        if given:
+            sources["configuration"] = "--set"
+        phases_model = _validated(PhasesSection, raw_phases, "phases", sources, shown)
+        load_model = _validated(LoadSection, raw_load, "load", sources, shown)
+        _check_phases(phases_model, self.has_fault, sources, shown)
+        _check_load_rate(load_model, phases_model, self.has_fault, shown)
+        _check_configuration(given, self.has_fault, sources, shown)
+        config = {**self.configuration, **given}
+        plan = self.plan
+        if plan is not None and (given or fault is not None):
+            _check_runner_keys(config, sources, shown)
+            _check_configuration_names(given, plan, sources, shown)
+            plan = plan.with_values(fault_s=phases_model.fault or None, configuration=config,
+                                    origins=Origins(shown, sources))
+        for key in ("warmup", "baseline", "fault", "recovery"):
+            if f"phases.{key}" in sources:
+                raw_phases[key] = format_duration(getattr(phases_model, key) or 0.0, exact=True)
+        doc["phases"], doc["load"] = raw_phases, raw_load
+        if given:
             doc["configuration"] = config
-        doc["phases"] = doc_phases
-        doc["load"] = doc_load
-        if self.experiment is not None:
-            shown = paths.display(self.source)
-            given = {"fault": fault, "recovery": recovery}
-            sources = {f"phases.{k}": f"--{k}" for k, v in given.items() if v is not None}
-            sources.update({f"configuration.{k}": "--set" for k in configuration or {}})
-            _check_fault_phases(phases.fault, phases.recovery, sources, shown)
-            if configuration or fault is not None:
-                check_experiment_configuration(self.experiment, config, phases.fault, sources,
-                                               shown)
-        return replace(self, phases=phases, load=load, configuration=config, document=doc)
+        return replace(self, phases=_phase_plan(phases_model),
+                       load=LoadProfile(**load_model.model_dump()), configuration=config,
+                       document=doc, plan=plan)
+
+
+def _phase_plan(phases: PhasesSection) -> PhasePlan:
+    return PhasePlan(warmup=phases.warmup, baseline=phases.baseline,
+                     fault=phases.fault or 0.0, recovery=phases.recovery or 0.0)
+
+
+def _validated(model: type[_M], data: dict[str, Any], section: str, sources: dict[str, str],
+               shown: str) -> _M:
+    """``data`` validated by the section's model; a problem is named at its field's source."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        _raise_validation(shown, exc, prefix=(section,), sources=sources)
+        raise  # unreachable, for type checkers
+
+
+def _check_phases(phases: PhasesSection, has_experiment: bool, sources: dict[str, str],
+                  shown: str) -> None:
+    """The phases a scenario may have: a baseline, phases no longer than a phase may last,
+    and a fault and a recovery exactly when it runs an experiment."""
+    def at(key: str) -> str:
+        return sources.get(f"phases.{key}", shown)
+
+    if phases.baseline <= 0:
+        raise InputError(at("baseline"), "phases.baseline", "must be longer than 0s")
+    for key in ("warmup", "baseline", "recovery"):
+        _check_phase_length(key, getattr(phases, key) or 0.0, at(key))
+    if not has_experiment:
+        for key in ("fault", "recovery"):
+            if getattr(phases, key):
+                raise InputError(at(key), f"phases.{key}",
+                                 "the scenario runs no experiment (field 'experiment' is empty), "
+                                 f"so it has no {key} phase; remove it or name an experiment")
+        return
+    for key in ("fault", "recovery"):
+        if getattr(phases, key) is None:
+            raise InputError(at(key), f"phases.{key}",
+                             f"required when the scenario runs an experiment (e.g. {key}: 20s)")
+    _check_fault_phases(phases.fault or 0.0, phases.recovery or 0.0, sources, shown)
+
+
+def _check_configuration(configuration: dict[str, Any], has_experiment: bool,
+                         sources: dict[str, str], shown: str) -> None:
+    """Configuration only for an experiment, under names an experiment can declare."""
+    if configuration and not has_experiment:
+        raise InputError(sources.get("configuration", shown), "configuration",
+                         "the scenario runs no experiment, so there is nothing to configure")
+    for key in configuration:
+        if not key.isidentifier():
+            raise InputError(sources.get(f"configuration.{key}", shown), f"configuration.{key}",
+                             "expected a name of letters, digits and underscores")
+
+
+def _check_configuration_names(configuration: dict[str, Any], plan: ExperimentPlan,
+                               sources: dict[str, str], shown: str) -> None:
+    """Every name set is one the experiment declares (or a setting every experiment takes)."""
+    for key in configuration:
+        problem = unknown_configuration(key, plan.keys, plan.path)
+        if problem:
+            raise InputError(sources.get(f"configuration.{key}", shown),
+                             f"configuration.{key}", problem)
 
 
 def _check_load_rate(load: LoadSection, phases: PhasesSection, has_experiment: bool,
@@ -417,15 +473,19 @@ def _problem(error: dict[str, Any]) -> str:
     return message
 
 
-def _raise_validation(source: str, exc: ValidationError) -> None:
-    errors = exc.errors()
+def _raise_validation(source: str, exc: ValidationError, prefix: tuple[str, ...] = (),
+                      sources: dict[str, str] | None = None) -> None:
+    """The model's first problem (and a few more) as an ``InputError`` at its field; the
+    source is ``sources[field]`` when given (an override's option), else ``source``."""
+    errors = [{**e, "loc": (*prefix, *e["loc"])} for e in exc.errors()]
     first, rest = errors[0], errors[1:]
     problem = _problem(first)
     if rest:
         others = "; ".join(f"field '{_field_of(tuple(e['loc']))}': {_problem(e)}" for e in rest[:4])
         more = f" (and {len(rest) - 4} more)" if len(rest) > 4 else ""
         problem += f"; also {others}{more}"
-    raise InputError(source, _field_of(tuple(first["loc"])), problem) from None
+    field_name = _field_of(tuple(first["loc"]))
+    raise InputError((sources or {}).get(field_name, source), field_name, problem) from None
 
 
 def _resolve_reference(
@@ -495,51 +555,23 @@ def load_scenario_file(path: Path) -> Scenario:
                          f"available: {', '.join(KNOWN_PROFILES)}")
     _check_load_rate(model.load, model.phases, model.experiment is not None, shown)
     phases = model.phases
-    if phases.baseline <= 0:
-        raise InputError(shown, "phases.baseline", "must be longer than 0s")
-    for key in ("warmup", "baseline", "recovery"):
-        _check_phase_length(key, getattr(phases, key) or 0.0, shown)
-    if model.experiment is None:
-        for key in ("fault", "recovery"):
-            if getattr(phases, key):
-                raise InputError(shown, f"phases.{key}",
-                                 "the scenario runs no experiment (field 'experiment' is empty), "
-                                 f"so it has no {key} phase; remove it or name an experiment")
-        if model.configuration:
-            raise InputError(shown, "configuration",
-                             "the scenario runs no experiment, so there is nothing to configure")
-        experiment = None
-    else:
-        for key in ("fault", "recovery"):
-            value = getattr(phases, key)
-            if value is None:
-                raise InputError(shown, f"phases.{key}",
-                                 f"required when the scenario runs an experiment (e.g. {key}: 20s)")
-        _check_fault_phases(phases.fault or 0.0, phases.recovery or 0.0, {}, shown)
+    _check_phases(phases, model.experiment is not None, {}, shown)
+    _check_configuration(dict(model.configuration), model.experiment is not None, {}, shown)
+    experiment = None
+    if model.experiment is not None:
         experiment = _resolve_reference(
             model.experiment, kind="experiment", field_name="experiment", source=path,
             dirs=paths.experiment_dirs(path.resolve()), suffixes=paths.EXPERIMENT_SUFFIXES,
         )
-    for key in model.configuration:
-        if not key.isidentifier():
-            raise InputError(shown, f"configuration.{key}",
-                             "expected a name of letters, digits and underscores")
     spec = _resolve_reference(
         model.slo, kind="SLO spec", field_name="slo", source=path,
         dirs=paths.spec_dirs(path.resolve()), suffixes=paths.SPEC_SUFFIXES,
     )
     _check_spec(spec)
-    keys: frozenset[str] = frozenset()
+    plan = None
     if experiment is not None:
-        _check_experiment(experiment, tuple(model.targets), shown,
-                          dict(model.configuration), phases.fault or 0.0)
-        keys = _experiment_keys(experiment)
-        for key in model.configuration:
-            problem = unknown_configuration(key, keys, experiment)
-            if problem:
-                raise InputError(shown, f"configuration.{key}", problem)
-        check_experiment_configuration(experiment, dict(model.configuration),
-                                       phases.fault or 0.0, {}, shown)
+        plan = _plan(experiment, tuple(model.targets), dict(model.configuration),
+                     phases.fault or 0.0, shown)
     conditions: list[StopCondition] = []
     interval = DEFAULT_INTERVAL_S
     if model.guardrails is not None:
@@ -570,12 +602,9 @@ def load_scenario_file(path: Path) -> Scenario:
         experiment=experiment,
         configuration=dict(model.configuration),
         slo_spec=spec,
-        phases=PhasePlan(
-            warmup=phases.warmup, baseline=phases.baseline,
-            fault=phases.fault or 0.0, recovery=phases.recovery or 0.0,
-        ),
+        phases=_phase_plan(phases),
         document=document,
-        experiment_keys=keys,
+        plan=plan,
     )
 
 
@@ -596,19 +625,11 @@ def check_calendar(file: Path, venues: list[str], source: str, field_name: str) 
 
 def _check_spec(spec: Path) -> None:
     """Validate the SLO spec now, not after the run (its errors name the spec and field)."""
-    try:
-        from slo.errors import InputFileError
-        from slo.validation import load_spec
-    except ImportError:  # the SLO part is not installed: the gate will say so
-        return
-    try:
-        load_spec(spec)
-    except InputFileError as exc:
-        raise InputError(exc.source, exc.field, exc.problem) from None
+    from slo.validation import load_spec
+
+    load_spec(spec)
 
 
-# Settings every experiment takes from its configuration (tradestorm_chaos.config).
-SETTINGS_PREFIXES = ("tradestorm_", "kubernetes_")
 
 
 def unknown_configuration(key: str, declared: frozenset[str], experiment: Path | None) -> str:
@@ -622,23 +643,6 @@ def unknown_configuration(key: str, declared: frozenset[str], experiment: Path |
             f"{', '.join(sorted(declared)) or 'nothing'}")
 
 
-# Configuration the run sets from the target it runs on (``--target``, ``--state-dir``,
-# ``--context``): a scenario setting them would aim the experiment elsewhere than the load.
-RUNNER_KEYS = {
-    "tradestorm_target": "the target comes from --target (and the scenario's 'targets')",
-    "tradestorm_state_dir": "the local target's folder comes from --state-dir",
-    "tradestorm_prometheus_url": "Prometheus is the target's (--prometheus-url on kubernetes)",
-    "kubernetes_context": "the kube context comes from --context",
-}
-
-# Configuration keys through which an experiment takes the length of its fault;
-# the runner sets the one the experiment declares from ``phases.fault``.
-FAULT_DURATION_KEYS = ("fault_duration_s", "fault_duration", "duration_s", "duration")
-
-
-def fault_duration_key(declared: Any) -> str | None:
-    """The configuration key through which the experiment takes ``phases.fault``."""
-    return next((k for k in FAULT_DURATION_KEYS if k in (declared or {})), None)
 
 
 def _check_fault_phases(fault: float, recovery: float, sources: dict[str, str],
@@ -659,127 +663,35 @@ def _check_fault_phases(fault: float, recovery: float, sources: dict[str, str],
                          "run measures")
 
 
-def check_experiment_configuration(experiment: Path, configuration: dict[str, Any],
-                                   fault_s: float, sources: dict[str, str], shown: str) -> None:
-    """The experiment's configuration as the run will set it, checked now with the chaos
-    part's own rules: its settings (``ChaosSettings``) and every activity argument the
-    configuration fills in (``validate_experiment`` on the substituted experiment).
-
-    A problem is reported at the field it comes from: ``configuration.KEY`` of the
-    scenario (or ``--set``), ``phases.fault`` for the fault's length, or the
-    experiment file for its own defaults.
-    """
-    from chaoslib import substitute
-    from chaoslib.configuration import load_configuration
-    from chaoslib.exceptions import ChaosException
-    from tradestorm_chaos.config import ChaosSettings
-    from tradestorm_chaos.errors import ExperimentInvalid
-    from tradestorm_chaos.validation import load_experiment_file, validate_experiment
-
+def _check_runner_keys(configuration: dict[str, Any], sources: dict[str, str],
+                       shown: str) -> None:
+    """Configuration the run sets from its target is not the scenario's to set."""
     for key in configuration:
         if key in RUNNER_KEYS:
             field_name = f"configuration.{key}"
             raise InputError(sources.get(field_name, shown), field_name,
                              f"set by the run, not by a scenario: {RUNNER_KEYS[key]}")
-    document = load_experiment_file(experiment)
-    declared = document.get("configuration") or {}
-    fault_key = fault_duration_key(declared)
-
-    def origin(key: str) -> tuple[str, str]:
-        """(source, field) of the value the run gives configuration ``key``."""
-        if key in configuration:
-            field_name = f"configuration.{key}"
-            return sources.get(field_name, shown), field_name
-        if key == fault_key:
-            return sources.get("phases.fault", shown), "phases.fault"
-        return paths.display(experiment), f"configuration.{key}"
-
-    merged = {**declared, **({fault_key: fault_s} if fault_key else {}), **configuration}
-    try:
-        resolved = load_configuration(merged)
-    except ChaosException as exc:
-        raise InputError(shown, "configuration", f"{exc}") from None
-    try:
-        ChaosSettings.from_configuration(resolved, source=shown, environ={})
-    except ExperimentInvalid as exc:
-        source, field_name = origin(exc.field.removeprefix("configuration."))
-        raise InputError(source, field_name, exc.problem) from None
-    body = {k: v for k, v in document.items() if k != "configuration"}
-    substituted = {**substitute(body, resolved, None), "configuration": declared}
-    try:
-        validate_experiment(substituted, experiment)
-    except ExperimentInvalid as exc:
-        written = _value_at(document, exc.field)
-        reference = _REFERENCE.fullmatch(written) if isinstance(written, str) else None
-        if reference is None:
-            raise InputError(exc.source, exc.field, exc.problem) from None
-        source, field_name = origin(reference.group(1))
-        raise InputError(source, field_name, f"{exc.problem} (as {exc.field} of "
-                         f"{experiment.name})") from None
 
 
-_REFERENCE = re.compile(r"\$\{(\w+)\}")
-_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
-
-
-def _value_at(document: Any, dotted: str) -> Any:
-    """The value at ``method[0].provider.arguments.ms`` in ``document`` (None if absent)."""
-    node = document
-    for name, index in _PATH_PART.findall(dotted):
-        try:
-            node = node[int(index)] if index else node[name]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return node
-
-
-def _experiment_keys(experiment: Path) -> frozenset[str]:
-    text = experiment.read_text(encoding="utf-8")
-    document = json.loads(text) if experiment.suffix == ".json" else yaml.safe_load(text)
-    config = document.get("configuration") if isinstance(document, dict) else None
-    return frozenset(config) if isinstance(config, dict) else frozenset()
-
-
-def _check_experiment(experiment: Path, targets: tuple[str, ...], shown: str,
-                      configuration: dict[str, Any] | None = None, fault_s: float = 0.0) -> None:
-    """Validate the experiment now (file and field named), with the values the run gives
-    it (the scenario's configuration, ``phases.fault``), and that it runs on the
-    scenario's targets. A value the scenario gives is reported at the scenario."""
-    try:
-        from tradestorm_chaos.errors import ExperimentInvalid
-        from tradestorm_chaos.validation import (
-            declared_targets,
-            load_experiment_file,
-            validate_experiment,
-        )
-    except ImportError:  # the chaos part is not installed: the run will say so
-        return
-    given = dict(configuration or {})
-    fault_key: str | None = None
-    try:
-        document = load_experiment_file(experiment)
-        declared = document.get("configuration")
-        if isinstance(declared, dict):
-            fault_key = fault_duration_key(declared)
-            run_values = {**({fault_key: fault_s} if fault_key and fault_s else {}), **given}
-            document = {**document, "configuration": {**declared, **run_values}}
-        validate_experiment(document, experiment)
-        supported = declared_targets(document, experiment)
-    except ExperimentInvalid as exc:
-        key = exc.field.removeprefix("configuration.")
-        if exc.field.startswith("configuration.") and key in given:
-            raise InputError(shown, exc.field, exc.problem) from None
-        if fault_key is not None and fault_s and key == fault_key:
-            raise InputError(shown, "phases.fault", f"{exc.problem} (as configuration.{key} "
-                             f"of {experiment.name})") from None
-        raise InputError(exc.source, exc.field, exc.problem) from None
-    unsupported = [t for t in targets if t not in supported]
+def _plan(experiment: Path, targets: tuple[str, ...], configuration: dict[str, Any],
+          fault_s: float, shown: str) -> ExperimentPlan:
+    """The scenario's experiment planned once (``tradestorm_chaos.plan``) with its values:
+    the scenario's configuration and ``phases.fault``; a value the experiment refuses is
+    reported at the scenario. Then the scenario's own rules on it: its targets, and
+    configuration names the experiment declares."""
+    _check_runner_keys(configuration, {}, shown)
+    # the one read of the experiment file
+    plan = plan_experiment(experiment, fault_s=fault_s or None, configuration=configuration,
+                           origins=Origins(shown))
+    unsupported = [t for t in targets if t not in plan.targets]
     if unsupported:
         raise InputError(
             shown, "targets",
-            f"the experiment {experiment.name} runs on {', '.join(supported)} only, "
+            f"the experiment {experiment.name} runs on {', '.join(plan.targets)} only, "
             f"but the scenario lists {', '.join(unsupported)}",
         )
+    _check_configuration_names(configuration, plan, {}, shown)
+    return plan
 
 
 def _valid_name(name: str) -> bool:

@@ -15,8 +15,8 @@ import re
 import shutil
 import subprocess
 
-from slo.errors import PrometheusError
-from slo.prometheus import PrometheusSource
+from promclient.errors import PrometheusError
+from promclient.source import PrometheusSource
 
 PACKAGES = {
     "tradestorm": "tradestorm",

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from slo.prometheus import PrometheusSource
+from promclient.source import PrometheusSource
 from tradestorm.lever import Lever
 from tradestorm.runner.guardrails import ConditionTracker, StopCondition
 from tradestorm.runner.tradingcalendar import TradingCalendar

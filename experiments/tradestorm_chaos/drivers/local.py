@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from tradestorm_chaos.config import ChaosSettings
+from tradestorm_chaos.config import SERVICES, ChaosSettings
 from tradestorm_chaos.drivers.base import ResidueItem, held_fault, wait_until
 from tradestorm_chaos.errors import (
     DriverError,
@@ -327,8 +327,6 @@ class LocalDriver:
 
 def _placeholder_state(state_dir: Any) -> LocalState:
     """What a dry run describes when no local target runs: the same operations, no addresses."""
-    from tradestorm_chaos.validation import SERVICES
-
     return LocalState(
         path=state_dir, supervisor_url="http://<supervisor>", supervisor_pid=None,
         gateway_url="http://<gateway>", prometheus_url=None,

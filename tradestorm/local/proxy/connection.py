@@ -20,11 +20,11 @@ import logging
 import random
 import socket
 import struct
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from tradestorm.local.proxy.backends import Backend
-    from tradestorm.local.proxy.service import ServiceProxy
+    from tradestorm.local.proxy.backends import Backend, BackendPool
+    from tradestorm.local.proxy.faults import Shaping
 
 QUEUE_HIGH_BYTES = 256 * 1024
 QUEUE_LOW_BYTES = 64 * 1024
@@ -46,6 +46,25 @@ def _rst(transport: asyncio.BaseTransport) -> None:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     transport.abort()  # type: ignore[attr-defined]
+
+
+class Proxy(Protocol):
+    """What a connection uses of its service proxy (``service.ServiceProxy``): the loop,
+    the backends, the faults' switches it reads and the counters it keeps."""
+
+    name: str
+    loop: asyncio.AbstractEventLoop
+    pool: BackendPool
+    connections: set[ClientConnection]
+    connections_total: int
+    connect_failures_total: int
+    no_backend_total: int
+    held: int
+    bytes_total: dict[str, int]
+    shaping: dict[str, Shaping]
+    fast_path: dict[str, bool]
+    blackhole_clear: asyncio.Event
+    resetting: bool
 
 
 class Channel:
@@ -159,7 +178,7 @@ class Channel:
 class ClientConnection(asyncio.Protocol):
     """The accepted side of a proxied connection."""
 
-    def __init__(self, proxy: ServiceProxy) -> None:
+    def __init__(self, proxy: Proxy) -> None:
         self.proxy = proxy
         self.transport: asyncio.Transport | None = None
         self.upstream: UpstreamConnection | None = None

@@ -47,11 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
-    from tradestorm.local.supervisor.daemon import (
-        EXIT_ALREADY_RUNNING,
-        Supervisor,
-        SupervisorOptions,
-    )
+    from tradestorm.local.supervisor.control import make_app
+    from tradestorm.local.supervisor.daemon import EXIT_ALREADY_RUNNING, Supervisor
+    from tradestorm.local.supervisor.parts import SupervisorOptions
 
     options = SupervisorOptions(state_dir=args.state_dir.absolute(), replicas=args.replicas,
                                 fresh=args.fresh, accounts=args.accounts,
@@ -64,11 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import uvloop
 
-        return uvloop.run(supervisor.run())
+        return uvloop.run(supervisor.run(make_app))
     except ImportError:  # pragma: no cover
         import asyncio
 
-        return asyncio.run(supervisor.run())
+        return asyncio.run(supervisor.run(make_app))
 
 
 if __name__ == "__main__":

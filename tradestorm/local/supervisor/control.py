@@ -52,15 +52,16 @@ async def _body(request: web.Request) -> dict[str, Any] | web.Response:
 
 def make_app(sup: Supervisor) -> web.Application:
     app = web.Application()
-    registry = registry_for(sup)
+    parts = sup.parts
+    registry = registry_for(parts)
 
     async def status(_request: web.Request) -> web.Response:
-        return web.json_response(sup.status_view())
+        return web.json_response(parts.status_view())
 
     async def kill(request: web.Request) -> web.Response:
         service = request.match_info["service"]
-        if service not in sup.replicas:
-            return _error(404, f"unknown service {service!r} (known: {', '.join(sup.replicas)})")
+        if service not in parts.replicas:
+            return _error(404, f"unknown service {service!r} (known: {', '.join(parts.replicas)})")
         body = await _body(request)
         if isinstance(body, web.Response):
             return body
@@ -117,7 +118,7 @@ def make_app(sup: Supervisor) -> web.Application:
         return web.json_response({"stopping": True}, status=202)
 
     async def healthz(_request: web.Request) -> web.Response:
-        return web.json_response({"ok": True, "phase": sup.phase})
+        return web.json_response({"ok": True, "phase": parts.phase})
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/status", status)

@@ -5,193 +5,69 @@ Prometheus and the demo accounts (in parallel) → ready. ``state.json`` is
 rewritten after every step and every restart, so ``tradestorm down`` can
 always find what runs, even after the supervisor itself was SIGKILLed.
 Stop order: services → proxies → Prometheus → PostgreSQL → supervisor.
+
+The ``Supervisor`` owns the target's ``Parts`` (parts.py, PostgreSQL's in
+database.py); ``BringUp`` (bringup.py) starts them and the ``Monitor``
+(monitor.py) keeps them up. The control API (control.py) is handed in by
+``__main__``: this module does not import it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import fcntl
-import json
 import logging
 import os
 import secrets
-import shutil
 import signal
-import subprocess
-import sys
 import time
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
-from tradestorm.errors import ComponentError, TradestormError
-from tradestorm.local import prometheus as prom
-from tradestorm.local.postgres import PostgresServer, free_port
-from tradestorm.local.processes import TARGET_ID_ENV, ProcessRecord, log_tail, spawn, terminate
-from tradestorm.local.state import SCHEMA, StateLayout, write_json_atomic
-from tradestorm.local.supervisor.logs import LogRotator, RotationPolicy
-from tradestorm.local.supervisor.replicas import Replica, backoff_delay
-from tradestorm.local.topology import DATABASE_NAME, HOST, SERVICE_URL_ENV, SERVICES
+from tradestorm.errors import TradestormError
+from tradestorm.local.processes import TARGET_ID_ENV, terminate
+from tradestorm.local.state import write_json_atomic
+from tradestorm.local.supervisor.bringup import BringUp
+from tradestorm.local.supervisor.logs import LogRotator
+from tradestorm.local.supervisor.monitor import Monitor
+from tradestorm.local.supervisor.parts import Parts, SupervisorOptions
+from tradestorm.local.topology import HOST
 
 log = logging.getLogger("tradestorm.supervisor")
 
-PROBE_INTERVAL_S = 0.5
 PROBE_TIMEOUT_S = 1.0
 STOP_GRACE_S = 10.0
 EXIT_ALREADY_RUNNING = 3
 
-
-@dataclass(frozen=True)
-class SupervisorOptions:
-    state_dir: Path
-    replicas: int = 2
-    fresh: bool = False
-    accounts: int = 20
-    start_timeout_s: float = 120.0
-    target_id: str | None = None
-    log_rotation: RotationPolicy = RotationPolicy()
-
-
-class Helper:
-    """A long-running helper process (proxies, Prometheus) restarted when it dies."""
-
-    def __init__(self, name: str, argv: list[str], log_file: Path, marker: str) -> None:
-        self.name = name
-        self.argv = argv
-        self.log_file = log_file
-        self.marker = marker
-        self.process: subprocess.Popen[bytes] | None = None
-        self.record: ProcessRecord | None = None
-        self.restarts = 0
-        self.failures = 0
-        self.started_at = 0.0
-        self.restart_at: float | None = None
-
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def start(self) -> None:
-        self.process = spawn(self.argv, log_file=self.log_file)
-        self.record = ProcessRecord.of(self.process.pid, self.marker)
-        self.started_at = time.time()
-        self.restart_at = None
-
-    def to_state(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"running": self.running, "restarts": self.restarts}
-        if self.record is not None and self.running:
-            data.update(self.record.to_state())
-        return data
+#: makes the control API of a supervisor (``control.make_app``, wired in by ``__main__``)
+ControlApp = Callable[["Supervisor"], web.Application]
 
 
 class Supervisor:
+    """One target's supervisor: its lock, its start, its control actions, its shutdown."""
+
     def __init__(self, options: SupervisorOptions) -> None:
         self.options = options
-        self.layout = StateLayout(options.state_dir)
-        self.log_rotator = LogRotator(self.layout.logs, options.log_rotation)
-        self.admin_key = secrets.token_urlsafe(24)
         # every process of this target inherits it: `down` finds stragglers by it
-        self.target_id = options.target_id or secrets.token_hex(12)
-        os.environ[TARGET_ID_ENV] = self.target_id
-        self.phase = "starting"
-        self.step = ""  # what `starting` is busy with, for `tradestorm up` to show
-        self.error: str | None = None
-        self.started_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        self.control_url = ""
-        self.postgres: PostgresServer | None = None
-        self.postgres_record: ProcessRecord | None = None
-        self.database_desired = True
-        self.database_up = False
-        self.database_restarts = 0
-        self._db_lock = asyncio.Lock()
-        self._db_failures = 0
-        self._db_restart_at: float | None = None
-        # a stop with duration_s: when (monotonic) the database is started again by itself
-        self._db_resume_at: float | None = None
-        self.proxy: Helper | None = None
-        self.proxy_ports: dict[str, Any] = {}
-        self.prometheus: Helper | None = None
-        self.prometheus_url = ""
-        self.replicas: dict[str, list[Replica]] = {}
-        self.replica_env: dict[str, str] = {}
+        target_id = options.target_id or secrets.token_hex(12)
+        os.environ[TARGET_ID_ENV] = target_id
+        self.parts = Parts(options, target_id)
+        self.log_rotator = LogRotator(self.parts.layout.logs, options.log_rotation)
         self.stopping = asyncio.Event()
         self._lock_fd: int | None = None
         self._session: aiohttp.ClientSession | None = None
         self._runner: web.AppRunner | None = None
+        self._monitor: asyncio.Task[None] | None = None  # keeps the target up once started
         self._stopped = False
-
-    # ------------------------------------------------------------------ state
-    def state(self) -> dict[str, Any]:
-        pg = self.postgres
-        svc_state: dict[str, Any] = {}
-        for service in SERVICES:
-            proxy = self.proxy_ports.get(service, {})
-            svc_state[service] = {
-                "proxy_url": f"http://{proxy['listen']}" if proxy else None,
-                "proxy_control_url": proxy.get("control_url"),
-                "replicas": [r.to_dict() for r in self.replicas.get(service, [])],
-            }
-        proxies = ({"postgres": self.proxy_ports["postgres"]}
-                   if "postgres" in self.proxy_ports else {})
-        data: dict[str, Any] = {
-            "schema": SCHEMA,
-            "phase": self.phase,
-            "step": self.step,
-            "error": self.error,
-            "supervisor": {
-                "pid": os.getpid(),
-                "control_url": self.control_url,
-                **(_self_record().to_state()),
-            },
-            "started_at": self.started_at,
-            "target_id": self.target_id,
-            "admin_key": self.admin_key,
-            "replicas_desired": self.options.replicas,
-            "gateway_url": svc_state["gateway"]["proxy_url"],
-            "prometheus": {
-                "url": self.prometheus_url or None,
-                "pid": (self.prometheus.process.pid  # type: ignore[union-attr]
-                        if self.prometheus and self.prometheus.running else None),
-                **(self.prometheus.to_state() if self.prometheus else {}),
-            },
-            "postgres": {
-                "dsn": pg.dsn if pg else None,
-                "proxy_dsn": self.proxy_dsn or None,
-                "pid": self.postgres_record.pid if self.postgres_record else None,
-                "create_time": self.postgres_record.create_time if self.postgres_record else None,
-                "marker": self.postgres_record.marker if self.postgres_record else None,
-                "data_dir": str(self.layout.postgres_data),
-                "port": pg.port if pg else None,
-                "desired": "running" if self.database_desired else "stopped",
-                "up": self.database_up,
-            },
-            "services": svc_state,
-            "proxies": proxies,
-            "proxy_process": self.proxy.to_state() if self.proxy else {},
-            "accounts_file": str(self.layout.accounts_file),
-            "logs_dir": str(self.layout.logs),
-        }
-        return data
-
-    def save(self) -> None:
-        write_json_atomic(self.layout.state_file, self.state())
-
-    @property
-    def proxy_dsn(self) -> str:
-        pg = self.proxy_ports.get("postgres")
-        if not pg:
-            return ""
-        return f"postgresql://postgres@{pg['listen']}/{DATABASE_NAME}"
 
     # ------------------------------------------------------------------ lifecycle
     def acquire_lock(self) -> bool:
-        self.layout.root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.layout.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+        self.parts.layout.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.parts.layout.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -202,35 +78,36 @@ class Supervisor:
         self._lock_fd = fd
         return True
 
-    async def run(self) -> int:
+    async def run(self, control_app: ControlApp) -> int:
+        """Start the target, keep it up until a stop is requested, take it down; the exit code."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.add_signal_handler(sig, self.stopping.set)
-        self._session = aiohttp.ClientSession(
+        session = self._session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=PROBE_TIMEOUT_S),
             connector=aiohttp.TCPConnector(force_close=True, limit=0),
         )
         code = 0
-        monitor: asyncio.Task[None] | None = None
         rotation = asyncio.create_task(self.log_rotator.run(), name="log rotation")
         try:
-            await self._start_control_api()
-            self.save()
-            monitor = await self._bring_up()
-            if monitor is not None:
-                await self.stopping.wait()
+            await self._start_control_api(control_app)
+            self.parts.save()
+            await self._start(session)
+            await self.stopping.wait()
         except TradestormError as exc:
             log.error("start failed: %s", exc)
-            self.error = str(exc)
-            self.phase = "failed"
+            self.parts.error = str(exc)
+            self.parts.phase = "failed"
             code = 1
         except Exception as exc:  # a bug must still take everything down
             log.exception("start failed")
-            self.error = f"{type(exc).__name__}: {exc}"
-            self.phase = "failed"
+            self.parts.error = f"{type(exc).__name__}: {exc}"
+            self.parts.phase = "failed"
             code = 1
         finally:
-            for task in (monitor, rotation):
+            # the monitor too when the start failed while it waited for readiness: left
+            # running, it could restart a replica the shutdown had just stopped
+            for task in (self._monitor, rotation):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
@@ -238,396 +115,32 @@ class Supervisor:
             await self.shutdown()
         return code
 
-    async def _bring_up(self) -> asyncio.Task[None] | None:
-        opts = self.options
-        layout = self.layout
-        layout.logs.mkdir(parents=True, exist_ok=True)
-        layout.prometheus_targets.mkdir(parents=True, exist_ok=True)
-        if opts.fresh:
-            for path in (layout.postgres_data.parent, layout.prometheus_data, layout.accounts_file):
-                if path.is_dir():
-                    shutil.rmtree(path)
-                else:
-                    path.unlink(missing_ok=True)
-        deadline = time.monotonic() + opts.start_timeout_s
-
-        # PostgreSQL
-        self.postgres = PostgresServer(
-            data_dir=layout.postgres_data, port=free_port(), log_file=layout.log("postgres"),
-            database=DATABASE_NAME,
-        )
-        # replicas' ports are chosen now, so the proxies can start with PostgreSQL
-        for service in SERVICES:
-            self.replicas[service] = [
-                Replica(service, i, free_port(), layout.log(f"{service}-{i}"),
-                        log_rotations=self.log_rotator.generation)
-                for i in range(opts.replicas)
-            ]
-        self.step = "starting PostgreSQL and the proxies"
-        self.save()
-        log.info("starting PostgreSQL on port %d and the proxies", self.postgres.port)
-        await self._interruptible(asyncio.gather(asyncio.to_thread(self.postgres.start),
-                                                 self._start_proxies()))
-        self._record_postgres()
-        self.database_up = True
-        self.save()
-
-        # schema
-        self.replica_env = self._replica_env()
-        self.step = "migrating the database"
-        self.save()
-        await self._run_tool(["migrate"], "migrate", deadline)
-        log.info("migrations applied")
-        self.step = (f"starting {sum(len(rs) for rs in self.replicas.values())} replicas, "
-                     "Prometheus and the demo accounts")
-
-        # replicas, Prometheus and the demo accounts in parallel
-        for replicas in self.replicas.values():
-            for r in replicas:
-                r.start(self.replica_env)
-        self.save()
-        await self._interruptible(asyncio.gather(self._start_prometheus(), self._seed(deadline)))
-        log.info("Prometheus ready and demo accounts seeded; waiting for the replicas")
-        self.save()
-        monitor = asyncio.create_task(self._monitor(), name="monitor")
-        self.step = "waiting for every replica to be ready"
-        self.save()
-        while not self._all_ready():
-            if self.stopping.is_set():
-                return monitor
-            if time.monotonic() > deadline:
-                raise ComponentError("target", f"not ready after {opts.start_timeout_s:.0f}s: "
-                                     + "; ".join(self._not_ready()))
-            if monitor.done():
-                monitor.result()
-            await asyncio.sleep(0.1)
-        self.phase = "ready"
-        self.step = ""
-        self.save()
-        log.info("ready: gateway %s, prometheus %s", self.state()["gateway_url"],
-                 self.prometheus_url)
-        return monitor
-
-    async def _interruptible(self, aw: Any) -> Any:
-        """Await ``aw`` unless a stop is requested first (then raise to unwind the start)."""
-        task = asyncio.ensure_future(aw)
-        stop = asyncio.ensure_future(self.stopping.wait())
-        done, _ = await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
-        if task in done:
-            stop.cancel()
-            return task.result()
-        task.cancel()
-        with contextlib.suppress(BaseException):
-            await task
-        raise ComponentError("target", "interrupted while starting")
-
-    def _record_postgres(self) -> None:
-        assert self.postgres is not None
-        pid = self.postgres.pid()
-        self.postgres_record = ProcessRecord.of(pid, str(self.postgres.data_dir)) if pid else None
-
-    def _replica_env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEPLAT_")}
-        # the user's own TRADEPLAT_* tuning (log level, timeouts) passes through
-        env.update({k: v for k, v in os.environ.items() if k.startswith("TRADEPLAT_")})
-        env["TRADEPLAT_DATABASE_URL"] = self.proxy_dsn
-        env["TRADEPLAT_ADMIN_KEY"] = self.admin_key
-        for service, var in SERVICE_URL_ENV.items():
-            env[var] = f"http://{self.proxy_ports[service]['listen']}"
-        env.setdefault("PYTHONUNBUFFERED", "1")
-        return env
-
-    async def _run_tool(self, args: list[str], name: str, deadline: float) -> str:
-        env = dict(self.replica_env)
-        env["TRADEPLAT_REPLICA"] = name
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tradeplat", *args, env=env,
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )
-        try:
-            out, err = await self._interruptible(
-                asyncio.wait_for(proc.communicate(), max(1.0, deadline - time.monotonic()))
-            )
-        except (TimeoutError, ComponentError):
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
-            raise ComponentError(name, "did not finish in time") from None
-        with open(self.layout.log(name), "ab") as fh:
-            fh.write(err)
-        if proc.returncode != 0:
-            raise ComponentError(f"tradeplat {name}",
-                                 f"exit {proc.returncode}: {err.decode(errors='replace')[-2000:]}")
-        return out.decode()
-
-    async def _seed(self, deadline: float) -> None:
-        out = await self._run_tool(["seed", "--accounts", str(self.options.accounts)], "seed",
-                                   deadline)
-        try:
-            accounts = json.loads(out)
-        except json.JSONDecodeError as exc:
-            raise ComponentError("tradeplat seed", f"did not print JSON: {out[:200]!r}") from exc
-        write_json_atomic(self.layout.accounts_file, accounts)
-
-    async def _start_proxies(self) -> None:
-        layout = self.layout
-        config: dict[str, Any] = {
-            "host": HOST,
-            "ports_file": str(layout.proxy_ports),
-            "health_interval_s": 1.0,
-            "proxies": [
-                {
-                    "name": service,
-                    "listen_port": 0,
-                    "control_port": 0,
-                    "check": "http",
-                    "backends": [{"name": r.name, "host": HOST, "port": r.port}
-                                 for r in self.replicas[service]],
-                }
-                for service in SERVICES
-            ],
-        }
-        assert self.postgres is not None
-        config["proxies"].append({
-            "name": "postgres", "listen_port": 0, "control_port": 0, "check": "tcp",
-            "backends": [{"name": "postgres-0", "host": HOST, "port": self.postgres.port}],
-        })
-        write_json_atomic(layout.proxy_config, config)
-        layout.proxy_ports.unlink(missing_ok=True)
-        argv = [sys.executable, "-m", "tradestorm.local.proxy", str(layout.proxy_config)]
-        self.proxy = Helper("proxy", argv, layout.log("proxy"),
-                            marker=f"tradestorm.local.proxy {layout.proxy_config}")
-        self.proxy.start()
-        deadline = time.monotonic() + 30
-        while not layout.proxy_ports.exists():
-            if not self.proxy.running:
-                raise ComponentError("proxy", "exited at start: " + log_tail(layout.log("proxy")))
-            if time.monotonic() > deadline:
-                raise ComponentError("proxy", "did not start listening within 30s")
-            await asyncio.sleep(0.05)
-        self.proxy_ports = json.loads(layout.proxy_ports.read_text())["proxies"]
-        # a restarted proxy process must come back on the same addresses
-        for entry in config["proxies"]:
-            bound = self.proxy_ports[entry["name"]]
-            entry["listen_port"] = int(bound["listen"].rsplit(":", 1)[1])
-            entry["control_port"] = int(bound["control_url"].rsplit(":", 1)[1])
-        write_json_atomic(layout.proxy_config, config)
-
-    async def _start_prometheus(self) -> None:
-        binary = prom.find_binary()
-        layout = self.layout
-        port = free_port()
-        self._write_prometheus_config()
-        argv = prom.command(binary, config=layout.prometheus_config,
-                            data_dir=layout.prometheus_data, listen=f"{HOST}:{port}")
-        self.prometheus = Helper("prometheus", argv, layout.log("prometheus"),
-                                 marker=f"--config.file={layout.prometheus_config}")
-        self.prometheus_url = f"http://{HOST}:{port}"
-        self.prometheus.start()
-        self.save()
-        deadline = time.monotonic() + 30
-        while True:
-            if not self.prometheus.running:
-                raise ComponentError("prometheus", "exited at start: "
-                                     + log_tail(layout.log("prometheus")))
-            if await self._get_ok(f"{self.prometheus_url}/-/ready"):
-                return
-            if time.monotonic() > deadline:
-                raise ComponentError("prometheus", "not ready within 30s")
-            await asyncio.sleep(0.1)
-
-    def _write_prometheus_config(self) -> None:
-        config = prom.render_config(
-            replicas={s: [(r.name, r.address) for r in rs] for s, rs in self.replicas.items()},
-            supervisor=self.control_url.removeprefix("http://"),
-            proxies={name: p["control_url"].removeprefix("http://")
-                     for name, p in self.proxy_ports.items()},
-            targets_dir=self.layout.prometheus_targets,
-            rules=prom.rule_files(),
-        )
-        prom.write_config(self.layout.prometheus_config, config)
-
-    # ------------------------------------------------------------------ monitoring
-    def _all_ready(self) -> bool:
-        return not self._not_ready()
-
-    def _not_ready(self) -> list[str]:
-        problems = []
-        for r in (r for rs in self.replicas.values() for r in rs if not r.ready):
-            why = r.last_probe_error or r.state
-            if r.last_exit is not None:
-                last_line = r.last_lines(1).strip()[-300:]
-                why = f"exited with {r.last_exit} after {r.restarts} restart(s): {last_line}"
-            problems.append(f"{r.name} not ready ({why})")
-        if not self.database_up:
-            problems.append("postgres not accepting connections")
-        if self.proxy is None or not self.proxy.running:
-            problems.append("proxy not running")
-        if self.prometheus is None or not self.prometheus.running:
-            problems.append("prometheus not running")
-        return problems
-
-    async def _get_ok(self, url: str) -> bool:
-        assert self._session is not None
-        try:
-            async with self._session.get(url) as resp:
-                await resp.read()
-                return resp.status == 200
-        except (TimeoutError, aiohttp.ClientError, OSError):
-            return False
-
-    async def _probe(self, replica: Replica) -> None:
-        if not replica.running:
-            return
-        assert self._session is not None
-        try:
-            async with self._session.get(f"{replica.url}/readyz") as resp:
-                body = await resp.read()
-                ok = resp.status == 200
-                replica.last_probe_error = "" if ok else f"/readyz {resp.status}: {body[:200]!r}"
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            ok = False
-            replica.last_probe_error = f"{type(exc).__name__}"
-        if ok and not replica.ready:
-            replica.ready_since = time.time()
-            log.info("%s ready (%.1fs after start)", replica.name,
-                     replica.ready_since - replica.started_at)
-        replica.ready = ok and replica.running
-
-    async def _monitor(self) -> None:
-        while True:
-            try:
-                await self._tick()
-            except Exception:  # the monitor must never die
-                log.exception("monitor tick failed")
-            await asyncio.sleep(PROBE_INTERVAL_S)
-
-    async def _tick(self) -> None:
-        now = time.time()
-        changed = False
-        for replicas in self.replicas.values():
-            for r in replicas:
-                if r.reap(now):
-                    changed = True
-                    log.warning("%s exited with %s; restart in %.1fs", r.name, r.last_exit,
-                                (r.restart_at or now) - now)
-                    if r.bind_conflict:
-                        await self._move_replica(r)
-                if r.process is None and r.restart_at is not None and now >= r.restart_at:
-                    r.start(self.replica_env)
-                    r.restarts += 1
-                    changed = True
-                    log.info("%s restarted (pid %s, restart #%d)", r.name, r.pid, r.restarts)
-        for helper in (self.proxy, self.prometheus):
-            if helper is not None and self._check_helper(helper, now):
-                changed = True
-        was_up = self.database_up
-        await asyncio.gather(
-            *(self._probe(r) for rs in self.replicas.values() for r in rs),
-            self._check_database(now),
-        )
-        if changed or was_up != self.database_up:
-            self.save()
-
-    async def _move_replica(self, replica: Replica) -> None:
-        """Another process took the replica's port: give it a new one, and tell the
-        proxy and Prometheus. (Ports are chosen free at start, but on a shared
-        machine another program can grab one between a crash and the restart.)"""
-        old = replica.port
-        replica.port = free_port()
-        replica.restart_at = time.time()  # not the replica's fault: no back-off
-        replica.consecutive_failures = 0
-        log.warning("%s: port %d is taken by another process; moving to %d",
-                    replica.name, old, replica.port)
-        proxy = self.proxy_ports.get(replica.service, {})
-        if proxy.get("control_url") and self._session is not None:
-            url = f"{proxy['control_url']}/backends/{replica.name}"
-            try:
-                async with self._session.put(url, json={"port": replica.port}) as resp:
-                    if resp.status != 200:
-                        log.error("proxy refused the new port of %s: %s", replica.name,
-                                  await resp.text())
-            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-                log.error("could not tell the proxy about %s: %s", replica.name, exc)
-        # a restarted proxy process and Prometheus must see the new port too
-        config_path = self.layout.proxy_config
-        with contextlib.suppress(OSError, ValueError, KeyError):
-            config = json.loads(config_path.read_text())
-            for entry in config["proxies"]:
-                for backend in entry["backends"]:
-                    if backend["name"] == replica.name:
-                        backend["port"] = replica.port
-            write_json_atomic(config_path, config)
-        if self.prometheus is not None and self.prometheus_url:
-            self._write_prometheus_config()
-            with contextlib.suppress(aiohttp.ClientError, TimeoutError, OSError):
-                assert self._session is not None
-                async with self._session.post(f"{self.prometheus_url}/-/reload") as resp:
-                    await resp.read()
-        self.save()
-
-    def _check_helper(self, helper: Helper, now: float) -> bool:
-        if helper.running:
-            return False
-        if helper.restart_at is None:
-            if now - helper.started_at >= 10:
-                helper.failures = 0
-            helper.failures += 1
-            helper.restart_at = now + backoff_delay(helper.failures)
-            log.warning("%s exited; restart in %.1fs", helper.name, helper.restart_at - now)
-            return True
-        if now >= helper.restart_at:
-            helper.start()
-            helper.restarts += 1
-            log.info("%s restarted (pid %s)", helper.name,
-                     helper.process.pid if helper.process else None)
-            return True
-        return False
-
-    async def _check_database(self, now: float) -> None:
-        pg = self.postgres
-        if pg is None or self._db_lock.locked():
-            return
-        if (not self.database_desired and self._db_resume_at is not None
-                and time.monotonic() >= self._db_resume_at):
-            # a timed stop outlives nobody: not even a chaos run killed mid-outage
-            log.warning("the requested database stop has expired; starting postgres")
-            try:
-                await self.start_database()
-            except TradestormError as exc:
-                # desired is "running" again: the crash path below retries with back-off
-                log.error("postgres start after the timed stop failed: %s", exc)
-            return
-        self.database_up = await asyncio.to_thread(pg.accepting, 0.5)
-        if self.database_up or not self.database_desired:
-            return
-        if pg.pid() is not None:
-            return  # running but not accepting (starting, or overloaded)
-        # crashed while it should run: restart with back-off, like a replica
-        if self._db_restart_at is None:
-            self._db_failures += 1
-            self._db_restart_at = now + backoff_delay(self._db_failures)
-            log.warning("postgres is down; restart in %.1fs", self._db_restart_at - now)
-            return
-        if now >= self._db_restart_at:
-            self._db_restart_at = None
-            async with self._db_lock:
-                try:
-                    await asyncio.to_thread(pg.start)
-                    self.database_restarts += 1
-                    self._record_postgres()
-                    self.database_up = True
-                    self._db_failures = 0
-                    self.save()
-                except TradestormError as exc:
-                    log.error("postgres restart failed: %s", exc)
+    async def _start(self, session: aiohttp.ClientSession) -> None:
+        """Bring the target up and wait until all of it is ready, or a stop is requested;
+        the monitor (``self._monitor``) keeps it up from then on."""
+        timeout_s = self.options.start_timeout_s
+        bring_up = BringUp(self.options, self.parts, session, self.stopping,
+                           self.log_rotator.generation)
+        bring_up.prepare()
+        deadline = time.monotonic() + timeout_s
+        await bring_up.start(deadline)
+        monitor = Monitor(self.parts, session)
+        watch = self._monitor = asyncio.create_task(monitor.run(), name="monitor")
+        self.parts.step = "waiting for every replica to be ready"
+        self.parts.save()
+        if await monitor.wait_ready(watch, self.stopping, deadline, timeout_s):
+            self.parts.phase = "ready"
+            self.parts.step = ""
+            self.parts.save()
+            log.info("ready: gateway %s, prometheus %s", self.parts.state()["gateway_url"],
+                     self.parts.prometheus_url)
 
     # ------------------------------------------------------------------ control actions
     def kill_replicas(self, service: str, count: int, sig: signal.Signals,
                       names: list[str] | None = None) -> list[dict[str, Any]]:
         import random
 
-        running = [r for r in self.replicas[service] if r.running]
+        running = [r for r in self.parts.replicas[service] if r.running]
         if names:
             running = [r for r in running if r.name in names]
         chosen = random.sample(running, min(count, len(running)))
@@ -645,109 +158,44 @@ class Supervisor:
     async def stop_database(self, mode: str = "fast",
                             duration_s: float | None = None) -> dict[str, Any]:
         """Stop PostgreSQL; with ``duration_s`` it is started again by itself afterwards."""
-        assert self.postgres is not None
-        async with self._db_lock:
-            self.database_desired = False
-            self._db_restart_at = None
-            self._db_resume_at = (time.monotonic() + duration_s
-                                  if duration_s is not None else None)
-            try:
-                await asyncio.to_thread(self.postgres.stop, mode)
-            except BaseException:
-                self.database_desired = self.postgres.pid() is not None or self.database_desired
-                if self.database_desired:
-                    self._db_resume_at = None
-                raise
-            self.database_up = False
-        self.save()
-        log.warning("postgres stopped on request (mode %s)", mode)
-        return self.database_view()
+        await self.parts.database.stop(mode, duration_s)
+        return self.parts.database.view(self.parts.proxy_dsn)
 
     async def start_database(self) -> dict[str, Any]:
-        assert self.postgres is not None
-        async with self._db_lock:
-            self.database_desired = True
-            self._db_resume_at = None
-            await asyncio.to_thread(self.postgres.start)
-            self._record_postgres()
-            self.database_up = True
-        self.save()
-        log.warning("postgres started on request")
-        return self.database_view()
-
-    def database_view(self) -> dict[str, Any]:
-        return {
-            "up": self.database_up,
-            "desired": "running" if self.database_desired else "stopped",
-            "pid": self.postgres.pid() if self.postgres else None,
-            "dsn": self.postgres.dsn if self.postgres else None,
-            "proxy_dsn": self.proxy_dsn or None,
-            "restarts": self.database_restarts,
-            # seconds until a timed stop ends and the database starts by itself
-            "resumes_in_s": (round(max(0.0, self._db_resume_at - time.monotonic()), 1)
-                             if self._db_resume_at is not None and not self.database_desired
-                             else None),
-        }
-
-    def status_view(self) -> dict[str, Any]:
-        services = {}
-        for service in SERVICES:
-            rs = self.replicas.get(service, [])
-            proxy = self.proxy_ports.get(service, {})
-            services[service] = {
-                "desired": len(rs),
-                "ready": sum(1 for r in rs if r.ready),
-                "restarts": sum(r.restarts for r in rs),
-                "proxy_url": f"http://{proxy['listen']}" if proxy else None,
-                "proxy_control_url": proxy.get("control_url"),
-                "replicas": [r.to_dict() for r in rs],
-            }
-        return {
-            "phase": self.phase,
-            "error": self.error,
-            "pid": os.getpid(),
-            "started_at": self.started_at,
-            "services": services,
-            "database": self.database_view(),
-            "prometheus": {"url": self.prometheus_url or None,
-                           **(self.prometheus.to_state() if self.prometheus else {})},
-            "proxies": {"addresses": self.proxy_ports,
-                        **(self.proxy.to_state() if self.proxy else {})},
-        }
+        await self.parts.database.start()
+        return self.parts.database.view(self.parts.proxy_dsn)
 
     # ------------------------------------------------------------------ control API
-    async def _start_control_api(self) -> None:
-        from tradestorm.local.supervisor.control import make_app
-
-        self._runner = web.AppRunner(make_app(self), handle_signals=False, access_log=None)
+    async def _start_control_api(self, control_app: ControlApp) -> None:
+        self._runner = web.AppRunner(control_app(self), handle_signals=False, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, HOST, 0)
         await site.start()
         port = self._runner.addresses[0][1]
-        self.control_url = f"http://{HOST}:{port}"
+        self.parts.control_url = f"http://{HOST}:{port}"
 
     # ------------------------------------------------------------------ shutdown
     async def shutdown(self) -> None:
         if self._stopped:
             return
         self._stopped = True
-        if self.phase != "failed":
-            self.phase = "stopping"
-            self.step = ""
+        if self.parts.phase != "failed":
+            self.parts.phase = "stopping"
+            self.parts.step = ""
         with contextlib.suppress(Exception):
-            self.save()
+            self.parts.save()
         log.info("stopping: services")
-        procs = [r.record for rs in self.replicas.values() for r in rs
+        procs = [r.record for rs in self.parts.replicas.values() for r in rs
                  if r.running and r.record is not None]
-        for r in (r for rs in self.replicas.values() for r in rs):
+        for r in (r for rs in self.parts.replicas.values() for r in rs):
             r.restart_at = None
         await asyncio.to_thread(terminate, procs, STOP_GRACE_S)
-        for rs in self.replicas.values():
+        for rs in self.parts.replicas.values():
             for r in rs:
                 if r.process is not None:
                     with contextlib.suppress(Exception):
                         r.process.wait(timeout=1)
-        for helper in (self.proxy, self.prometheus):
+        for helper in (self.parts.proxy, self.parts.prometheus):
             if helper is None:
                 continue
             log.info("stopping: %s", helper.name)
@@ -757,44 +205,18 @@ class Supervisor:
             if helper.process is not None:
                 with contextlib.suppress(Exception):
                     helper.process.wait(timeout=1)
-        if self.postgres is not None:
-            log.info("stopping: postgres")
-            try:
-                await asyncio.to_thread(self.postgres.stop, "fast")
-            except TradestormError as exc:
-                log.error("postgres stop failed (%s); sending SIGQUIT", exc)
-                if self.postgres_record is not None:
-                    await asyncio.to_thread(terminate, [self.postgres_record], 5.0,
-                                            signal.SIGQUIT)
-            # pg_ctl returns once the pid file is gone; wait for the process itself
-            record = self.postgres_record
-            if record is not None:
-                await asyncio.to_thread(_wait_gone, record, 10.0)
+        await self.parts.database.shutdown()
         if self._session is not None:
             await self._session.close()
         if self._runner is not None:
             with contextlib.suppress(Exception):
                 await self._runner.cleanup()
-        if self.phase == "failed":
+        if self.parts.phase == "failed":
             # keep the error for `tradestorm up` to report, but nothing runs any more
             with contextlib.suppress(Exception):
-                data = self.state()
+                data = self.parts.state()
                 data["phase"] = "failed"
-                write_json_atomic(self.layout.root / "last-error.json", data)
-        self.layout.state_file.unlink(missing_ok=True)
+                write_json_atomic(self.parts.layout.root / "last-error.json", data)
+        self.parts.layout.state_file.unlink(missing_ok=True)
         log.info("stopped")
 
-
-def _wait_gone(record: ProcessRecord, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while record.alive():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
-def _self_record() -> ProcessRecord:
-    record = ProcessRecord.of(os.getpid(), "tradestorm.local.supervisor")
-    assert record is not None
-    return record

@@ -1,4 +1,4 @@
-"""The project's one duration grammar (``slo.durations``): what it reads, what it
+"""The project's one duration grammar (``inputs.durations``): what it reads, what it
 refuses, and that what it writes reads back."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slo.durations import format_duration, parse_duration
+from inputs.durations import format_duration, parse_duration
 
 
 @pytest.mark.parametrize(
@@ -103,7 +103,7 @@ def test_any_descending_combination_of_parts(
 
 
 def test_importing_it_pulls_in_neither_locust_nor_gevent() -> None:
-    code = ("import sys, slo.durations, loadtests.settings; "
+    code = ("import sys, inputs.durations, loadtests.settings; "
             "print(sorted(m for m in ('locust', 'gevent') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout

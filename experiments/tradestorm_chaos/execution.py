@@ -18,7 +18,7 @@ call. Around Chaos Toolkit's own run it adds:
 6. the steady state checked again after the rollbacks;
 7. the residue audit (``residue``): anything left makes the run "failed";
 8. every activity's status checked: Chaos Toolkit reports "completed" when
-   an action failed, this runner reports "failed".
+   an action failed, this module reports "failed".
 
 It writes ``chaos-journal.json`` (Chaos Toolkit's journal, plus a
 ``tradestorm`` section) and ``residue.json``, and returns an
@@ -41,10 +41,10 @@ from tradestorm_chaos.config import TARGETS, ChaosSettings
 from tradestorm_chaos.drivers import build_driver
 from tradestorm_chaos.drivers.base import Driver, ResidueItem
 from tradestorm_chaos.errors import ExperimentInvalid, UnsupportedOnTarget
+from tradestorm_chaos.plan import ExperimentPlan, plan_experiment
 from tradestorm_chaos.residue import CONVERGING, audit, residue_document, write_residue
 from tradestorm_chaos.session import RunSession, end_session, new_session
 from tradestorm_chaos.signals import InterruptGuard
-from tradestorm_chaos.validation import declared_targets, load_and_validate
 
 logger = logging.getLogger("tradestorm_chaos")
 
@@ -138,7 +138,7 @@ def _failed_runs(journal: dict[str, Any]) -> list[str]:
 
 
 def run_experiment(
-    experiment: Path,
+    experiment: ExperimentPlan | Path,
     *,
     target: str,
     configuration: Mapping[str, Any] | None = None,
@@ -150,7 +150,10 @@ def run_experiment(
     state_dir: Path | None = None,
     say: Callable[[str], None] | None = None,
 ) -> ExperimentOutcome:
-    """Run ``experiment`` on ``target`` with every safety net; see the module docstring.
+    """Run ``experiment`` (planned by ``plan.plan_experiment``; a path is planned here) on
+    ``target`` with every safety net; see the module docstring. ``configuration`` is what
+    the caller assembled (``ExperimentPlan.configuration``); the target's own keys
+    (``tradestorm_target``, ``tradestorm_state_dir``) come from ``target`` and ``state_dir``.
 
     Raises ``ExperimentInvalid`` (malformed file), ``UnsupportedOnTarget``,
     ``NotAllowed`` (Kubernetes context/namespace) or ``TargetUnavailable``
@@ -159,22 +162,21 @@ def run_experiment(
     from chaoslib.types import Dry
 
     emit = say or (lambda line: print(line, flush=True))
-    experiment = Path(experiment)
     if target not in TARGETS:
         raise ExperimentInvalid("--target", "target", f"must be one of {', '.join(TARGETS)}")
-    document = load_and_validate(experiment)
-    targets = declared_targets(document, experiment)
-    if target not in targets:
-        raise UnsupportedOnTarget(f"{experiment.name} runs on {', '.join(targets)} only, "
+    plan = experiment if isinstance(experiment, ExperimentPlan) else plan_experiment(experiment)
+    source = plan.path
+    if target not in plan.targets:
+        raise UnsupportedOnTarget(f"{source.name} runs on {', '.join(plan.targets)} only, "
                                   f"not on {target}")
-    document = copy.deepcopy(document)
+    document = copy.deepcopy(dict(plan.document))
     overrides = dict(configuration or {})
     overrides["tradestorm_target"] = target
     if state_dir is not None:
         overrides["tradestorm_state_dir"] = str(state_dir)
     document["configuration"] = {**(document.get("configuration") or {}), **overrides}
-    resolved = _resolve_configuration(document, experiment)
-    settings = ChaosSettings.from_configuration(resolved, source=experiment)
+    resolved = _resolve_configuration(document, source)
+    settings = ChaosSettings.from_configuration(resolved, source=str(source))
     if dry_run:
         document["dry"] = Dry.PROBES  # probes are not asked; actions print, never touch
 

@@ -27,8 +27,8 @@ import requests
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
 from urllib3.util.retry import Retry
 
-from slo.errors import PrometheusError, PrometheusUnreachable, QueryError
-from slo.series import Series, from_matrix, merge
+from promclient.errors import PrometheusError, PrometheusUnreachable, QueryError
+from promclient.series import Series, from_matrix, merge
 
 MAX_POINTS = 11_000  # Prometheus refuses range queries above 11,000 points per series
 

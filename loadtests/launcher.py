@@ -24,13 +24,13 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from inputs import durations
 from loadtests.accounts import load_accounts
 from loadtests.arrival import make_schedule, parse_stages
 from loadtests.errors import ConfigError, LoadRunError
 from loadtests.latency_log import LOG_NAME
 from loadtests.profiles import is_arrival_rate, make_profile
 from loadtests.settings import default_run_id
-from slo import durations
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 DEFAULT_USERS = 10
