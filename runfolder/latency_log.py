@@ -8,6 +8,7 @@ out of order (a slow worker's late part of a second): every line counts.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,12 +48,25 @@ def read_intervals(path: Path) -> list[LatencyInterval]:
     return out
 
 
+def in_window(second: float, start: float, end: float) -> bool:
+    """Whether the 1 s interval starting at ``second`` belongs to ``[start, end)``: its
+    middle is inside (a phase bound rarely falls on a whole second; the interval goes
+    where most of it lies, so a phase neither misses its last second nor takes the next
+    phase's first)."""
+    return start <= second + 0.5 < end
+
+
+def seconds_in(start: float, end: float) -> int:
+    """How many 1 s intervals belong to ``[start, end)`` (``in_window``)."""
+    return max(0, math.ceil(end - 0.5 - 1e-9) - math.ceil(start - 0.5 - 1e-9))
+
+
 def summed(intervals: Iterable[LatencyInterval], start: float, end: float
            ) -> dict[str, HdrHistogram]:
-    """Per tag, the sum of the intervals that start in ``[start, end)``."""
+    """Per tag, the sum of the intervals that belong to ``[start, end)`` (``in_window``)."""
     sums: dict[str, HdrHistogram] = {}
     for interval in intervals:
-        if start <= interval.start < end:
+        if in_window(interval.start, start, end):
             total = sums.get(interval.tag)
             if total is None:
                 total = sums[interval.tag] = HdrHistogram(LOWEST_US, HIGHEST_US, DIGITS)
@@ -62,5 +76,5 @@ def summed(intervals: Iterable[LatencyInterval], start: float, end: float
 
 def seconds_of(intervals: Iterable[LatencyInterval], tag: str, start: float, end: float
                ) -> set[float]:
-    """The seconds in ``[start, end)`` that have a line of ``tag``."""
-    return {i.start for i in intervals if i.tag == tag and start <= i.start < end}
+    """The seconds of ``[start, end)`` (``in_window``) that have a line of ``tag``."""
+    return {i.start for i in intervals if i.tag == tag and in_window(i.start, start, end)}

@@ -15,12 +15,18 @@ seconds without an answer left out as no traffic.
 
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 from pathlib import Path
 
 from runfolder.errors import RunFolderError
-from runfolder.latency_log import LatencyInterval, read_intervals, seconds_of, summed
+from runfolder.latency_log import (
+    LatencyInterval,
+    in_window,
+    read_intervals,
+    seconds_in,
+    seconds_of,
+    summed,
+)
 from runfolder.layout import LATENCY_HLOG
 from slo.errors import ResultsError
 from slo.result import ObjectiveResult
@@ -55,7 +61,7 @@ def phase_value(
 ) -> tuple[float | None, int, int, int]:
     """(value in seconds or None when no answer, answers, seconds found, seconds expected)."""
     found_all = intervals(path)
-    expected = max(0, math.ceil(phase.end - 1e-9) - math.ceil(phase.start - 1e-9))
+    expected = seconds_in(phase.start, phase.end)
     found = len(seconds_of(found_all, f"{kind}.all", phase.start, phase.end))
     histogram = summed(found_all, phase.start, phase.end).get(f"{kind}.{route_class or 'all'}")
     if histogram is None or histogram.get_total_count() == 0:
@@ -73,7 +79,7 @@ def phase_slices(
     tag = f"{kind}.{route_class or 'all'}"
     good = total = 0
     for interval in intervals(path):
-        if interval.tag != tag or not phase.start <= interval.start < phase.end:
+        if interval.tag != tag or not in_window(interval.start, phase.start, phase.end):
             continue
         if interval.histogram.get_total_count() == 0:
             continue

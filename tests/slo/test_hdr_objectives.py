@@ -48,7 +48,7 @@ def test_the_recovery_phase_is_judged_on_its_own_answers(tmp_path, known):
     fault_start, fault_end = known.ref + 60, known.ref + 90.4
 
     def latency(t, kind, cls):
-        slow = fault_start <= t < fault_end
+        slow = fault_start <= t + 0.5 < fault_end  # the phase a second's middle is in
         if kind == "intended" and slow:
             return [1_500_000] * 20  # the stall, counted from when the orders were due
         return [1_200_000] * 20 if slow else [20_000] * 20
@@ -94,7 +94,7 @@ def test_a_timeslice_objective_is_the_share_of_the_logs_seconds_that_met_it(tmp_
     judged = _judged(result, "client-latency-timeslices[order-entry]")
     assert judged["baseline"].verdict == "pass" and judged["baseline"].value == 1.0
     _, start, end = next(p for p in known.phases(start=known.ref) if p[0] == "recovery")
-    seconds = [t for t in range(int(known.ref), int(known.ref) + 151) if start <= t < end]
+    seconds = [t for t in range(int(known.ref), int(known.ref) + 151) if start <= t + 0.5 < end]
     with_answers = len([t for t in seconds if not recovery + 10 <= t < recovery + 14])
     slow = len([t for t in seconds if recovery <= t < recovery + 6])
     assert judged["recovery"].samples == with_answers
@@ -102,6 +102,23 @@ def test_a_timeslice_objective_is_the_share_of_the_logs_seconds_that_met_it(tmp_
     assert judged["recovery"].verdict == "fail"
     assert judged["recovery"].source == "hdr:sent"
     assert f"{with_answers - slow} of the {with_answers} seconds" in judged["recovery"].detail
+
+
+def test_a_phase_ending_inside_a_second_is_covered_by_the_seconds_mostly_inside_it(tmp_path):
+    """A steady run's baseline [576.115, 584.115) whose load stopped at its end: the log's
+    last line is the second 583 (584 had no answer). Each second goes to the phase holding
+    most of it: 576..583, all there (the second 584 is the next phase's, or nobody's)."""
+    from slo import hdr
+    from slo.run import Phase
+
+    log = tmp_path / "latency.hlog"
+    _hlog(log, range(570, 584), lambda t, kind, cls: [20_000] * 3)
+    value, answers, found, expected = hdr.phase_value(
+        log, Phase("baseline", 576.115, 584.115), "sent", 99, "order-entry")
+    assert (found, expected) == (8, 8)
+    assert answers == 8 * 3 and value == pytest.approx(0.02, rel=1e-3)
+    # and a phase that starts and ends mid-second takes the seconds mostly inside it
+    assert hdr.phase_value(log, Phase("fault", 575.6, 578.4), "sent", 99, None)[2:] == (2, 2)
 
 
 @pytest.mark.parametrize("value", ["sent", "sometimes 99", "sent 0", "intended 101"])
