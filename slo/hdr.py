@@ -119,9 +119,7 @@ def judge_phase(
         return _judge_slices(objective, criteria, result, phase, log, of_class, origin)
     result.verdict = judge(value, objective.op, criteria.target, criteria.warning)
     result.value, result.samples = value, answers
-    limits = f"{objective.op} {criteria.target:g}"
-    if criteria.warning is not None:
-        limits += f" (warning beyond {criteria.warning:g})"
+    limits = criteria.describe(objective.op)
     result.detail = (f"p{percentile:g} of the {answers} answers{of_class} in the phase (HDR log, "
                      f"from the {origin} time) = {value:.6g} s; objective {limits}: "
                      f"{result.verdict}")
@@ -139,9 +137,7 @@ def _judge_slices(objective: Objective, criteria: Criteria, result: ObjectiveRes
     value = good / total
     result.verdict = judge(value, objective.op, criteria.target, criteria.warning)
     result.value, result.samples = value, total
-    limits = f"{objective.op} {criteria.target:g}"
-    if criteria.warning is not None:
-        limits += f" (warning beyond {criteria.warning:g})"
+    limits = criteria.describe(objective.op)
     result.detail = (f"{good} of the {total} seconds with answers{of_class} had p{percentile:g} "
                      f"{objective.sample_op} {objective.sample_threshold:g} s (HDR log, from "
                      f"the {origin} time): share {value:.4g}; objective {limits}: "

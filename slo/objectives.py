@@ -182,9 +182,7 @@ def _judge_relative(
     result.verdict, result.value, result.samples = verdict, value, samples
     result.reference_value = reference_value
     result.interval = [round(bounds[0], 6), round(bounds[1], 6)]
-    limits = f"{objective.op} {criteria.target:g}x"
-    if criteria.warning is not None:
-        limits += f" (warning beyond {criteria.warning:g}x)"
+    limits = criteria.describe(objective.op, "x")
     result.detail = (
         f"{objective.aggregate} in {phase.name} is {value:.3g}x the {reference_name}'s "
         f"({reference_value:.4g}{objective.sli.unit and ' ' + objective.sli.unit}); 95% "
@@ -349,9 +347,7 @@ def _describe(
     what = objective.aggregate
     if what == "compliance":
         what = f"share of samples with value {objective.sample_op} {objective.sample_threshold:g}"
-    limits = f"{objective.op} {criteria.target:g}"
-    if criteria.warning is not None:
-        limits += f" (warning beyond {criteria.warning:g})"
+    limits = criteria.describe(objective.op)
     return (
         f"{what} = {value:.6g}{objective.unit and ' ' + objective.unit} over {samples} samples; "
         f"objective {limits}: {verdict}"

@@ -116,6 +116,13 @@ class Criteria:
     target: float
     warning: float | None = None
 
+    def describe(self, op: str, unit: str = "") -> str:
+        """``<= 0.5`` (``(warning beyond 0.3)``), as objectives' details state their limits."""
+        limits = f"{op} {self.target:g}{unit}"
+        if self.warning is not None:
+            limits += f" (warning beyond {self.warning:g}{unit})"
+        return limits
+
 
 @dataclass(frozen=True)
 class Objective:

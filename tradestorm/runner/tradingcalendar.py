@@ -134,13 +134,18 @@ def _mapping(value: Any, source: str, field: str) -> dict[str, Any]:
     return value
 
 
-def _window(item: Any, venue: str, kind: str, source: str, field: str) -> Window:
-    item = _mapping(item, source, field)
-    allowed = {"name", "days", "date", "start", "end"}
-    unknown = sorted(set(item) - allowed)
+def _fields(value: Any, allowed: set[str], source: str, field: str) -> dict[str, Any]:
+    """``value`` as a mapping of the ``allowed`` fields only (else the first stranger named)."""
+    value = _mapping(value, source, field)
+    unknown = sorted(set(value) - allowed)
     if unknown:
         raise InputError(source, f"{field}.{unknown[0]}",
                          f"unknown field; allowed: {', '.join(sorted(allowed))}")
+    return value
+
+
+def _window(item: Any, venue: str, kind: str, source: str, field: str) -> Window:
+    item = _fields(item, {"name", "days", "date", "start", "end"}, source, field)
     for key in ("start", "end"):
         if key not in item:
             raise InputError(source, f"{field}.{key}", "required field is missing")
@@ -200,12 +205,8 @@ def load_calendar(path: Path) -> TradingCalendar:
     venues: dict[str, Venue] = {}
     for name, spec in raw.items():
         field = f"venues.{name}"
-        spec = _mapping(spec, source, field)
-        allowed = {"timezone", "sessions", "holidays", "maintenance", "description"}
-        extra = sorted(set(spec) - allowed)
-        if extra:
-            raise InputError(source, f"{field}.{extra[0]}",
-                             f"unknown field; allowed: {', '.join(sorted(allowed))}")
+        spec = _fields(spec, {"timezone", "sessions", "holidays", "maintenance", "description"},
+                       source, field)
         zone_name = spec.get("timezone")
         if not isinstance(zone_name, str):
             raise InputError(source, f"{field}.timezone", "required: an IANA time zone name")
