@@ -12,6 +12,7 @@ from tests.cluster.images.archive import Hasher, normalize_ref, tree_files
 from tests.cluster.images.base import _sources
 from tests.cluster.images.oci import image_config, write_oci_archive, write_scratch_layer
 from tests.cluster.images.project import LOADGEN, PLATFORM, copied_sources
+from tests.cluster.paths import REPO_ROOT
 
 
 @pytest.mark.parametrize(
@@ -72,17 +73,15 @@ def test_oci_archive_names_the_image_for_containerd_and_skopeo(tmp_path: Path) -
 
 
 def test_dockerfiles_copy_what_the_cache_key_hashes() -> None:
-    expected = [
-        "README.md",
-        "experiments",
-        "loadtests",
-        "platform",
-        "pyproject.toml",
-        "reports",
-        "slo",
-        "tradestorm",
-        "uv.lock",
-    ]
+    """Both images copy the project files and the folder of every package the wheel ships
+    (a package left out would be missing from the image's install: runfolder once was)."""
+    import tomllib
+
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    packages = project["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+    expected = sorted({"README.md", "pyproject.toml", "uv.lock",
+                       *(p.split("/")[0] for p in packages)})
+    assert {"inputs", "promclient", "runfolder", "slo", "tradestorm"} <= set(expected)
     assert copied_sources(PLATFORM.dockerfile) == expected
     assert copied_sources(LOADGEN.dockerfile) == expected
 
