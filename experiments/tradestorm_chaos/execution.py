@@ -152,8 +152,9 @@ def run_experiment(
 ) -> ExperimentOutcome:
     """Run ``experiment`` (planned by ``plan.plan_experiment``; a path is planned here) on
     ``target`` with every safety net; see the module docstring. ``configuration`` is what
-    the caller assembled (``ExperimentPlan.configuration``); the target's own keys
-    (``tradestorm_target``, ``tradestorm_state_dir``) come from ``target`` and ``state_dir``.
+    the caller assembled (``ExperimentPlan.configuration``), used as it is; the target's
+    own keys (``tradestorm_target``, ``tradestorm_state_dir``) it leaves out come from
+    ``target`` and ``state_dir`` (a value that disagrees with them is ``ExperimentInvalid``).
 
     Raises ``ExperimentInvalid`` (malformed file), ``UnsupportedOnTarget``,
     ``NotAllowed`` (Kubernetes context/namespace) or ``TargetUnavailable``
@@ -170,11 +171,18 @@ def run_experiment(
         raise UnsupportedOnTarget(f"{source.name} runs on {', '.join(plan.targets)} only, "
                                   f"not on {target}")
     document = copy.deepcopy(dict(plan.document))
-    overrides = dict(configuration or {})
-    overrides["tradestorm_target"] = target
-    if state_dir is not None:
-        overrides["tradestorm_state_dir"] = str(state_dir)
-    document["configuration"] = {**(document.get("configuration") or {}), **overrides}
+    given = dict(configuration or {})
+    # the configuration is the caller's (a scenario run assembles it once, placement
+    # included); only a bare call (tradestorm chaos run, a test) leaves the target's keys
+    # to ``target``/``state_dir``, and a value that disagrees with them is refused, never
+    # silently replaced
+    placement = {"tradestorm_target": target,
+                 **({"tradestorm_state_dir": str(state_dir)} if state_dir is not None else {})}
+    for key, value in placement.items():
+        if str(given.setdefault(key, value)) != value:
+            raise ExperimentInvalid("configuration", key, f"is {given[key]!r}, but the run "
+                                    f"is on {value!r} (--target / --state-dir)")
+    document["configuration"] = {**(document.get("configuration") or {}), **given}
     resolved = _resolve_configuration(document, source)
     settings = ChaosSettings.from_configuration(resolved, source=str(source))
     if dry_run:
