@@ -165,7 +165,8 @@ def run_experiment(
     emit = say or (lambda line: print(line, flush=True))
     if target not in TARGETS:
         raise ExperimentInvalid("--target", "target", f"must be one of {', '.join(TARGETS)}")
-    plan = experiment if isinstance(experiment, ExperimentPlan) else plan_experiment(experiment)
+    plan = (experiment if isinstance(experiment, ExperimentPlan)
+            else plan_experiment(experiment, resolve=False))
     source = plan.path
     if target not in plan.targets:
         raise UnsupportedOnTarget(f"{source.name} runs on {', '.join(plan.targets)} only, "

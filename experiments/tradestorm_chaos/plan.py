@@ -88,27 +88,42 @@ class ExperimentPlan:
 
     def with_values(self, *, fault_s: float | None = None,
                     configuration: Mapping[str, Any] | None = None,
-                    origins: Origins | None = None) -> ExperimentPlan:
-        """The same experiment with other values (``None``: keep), checked again."""
+                    origins: Origins | None = None, resolve: bool = True) -> ExperimentPlan:
+        """The same experiment with other values (``None``: keep), checked again
+        (``resolve``: as in ``plan_experiment``)."""
         plan = ExperimentPlan(
             self.path, self.document, self.targets,
             dict(self.given if configuration is None else configuration),
             self.fault_s if fault_s is None else fault_s)
-        _check_values(plan, origins or Origins(str(self.path)))
+        _check(plan, origins or Origins(str(self.path)), resolve)
         return plan
 
 
 def plan_experiment(path: Path, *, fault_s: float | None = None,
                     configuration: Mapping[str, Any] | None = None,
-                    origins: Origins | None = None) -> ExperimentPlan:
+                    origins: Origins | None = None, resolve: bool = True) -> ExperimentPlan:
     """Read ``path`` once and validate it with the values given in its configuration (a
-    default of its own that a value given replaces is not held against it)."""
+    default of its own that a value given replaces is not held against it).
+
+    ``resolve``: also check the configuration resolved now (values read from the
+    environment, the settings, every argument a value fills in), as a scenario is
+    checked before its run. ``False`` leaves that to the run (``execution``), as
+    ``tradestorm chaos run`` always did: a value known only when the experiment runs
+    fails its activity then, not the plan now."""
     path = Path(path)
     document = load_experiment_file(path)
     targets = tuple(declared_targets(document, path))
     plan = ExperimentPlan(path, document, targets, dict(configuration or {}), fault_s)
-    _check_values(plan, origins or Origins(str(path)))
+    _check(plan, origins or Origins(str(path)), resolve)
     return plan
+
+
+def _check(plan: ExperimentPlan, origins: Origins, resolve: bool) -> None:
+    if resolve:
+        _check_values(plan, origins)
+    else:  # the document with the values in its configuration; resolved when it runs
+        validate_experiment({**plan.document,
+                             "configuration": {**plan.declared, **plan.run_values()}}, plan.path)
 
 
 def _check_values(plan: ExperimentPlan, origins: Origins) -> None:

@@ -125,7 +125,7 @@ def run(experiment: str, target: str | None, dry_run: bool, allow_contexts: tupl
 
     _show_chaos_logs()
     path = resolve_experiment(experiment)
-    plan = plan_experiment(path)  # the one read of the experiment file
+    plan = plan_experiment(path, resolve=False)  # the one read; resolved when it runs
     chosen = _target_of(plan.declared, target)
     if not dry_run:
         from tradestorm.commands.lever import lever_of
@@ -144,7 +144,7 @@ def run(experiment: str, target: str | None, dry_run: bool, allow_contexts: tupl
         results_dir = Path("chaos-results") / f"{stamp}-{path.stem}"
     click.echo(f"experiment {path} on the {chosen} target"
                + (" (dry run: nothing will be touched)" if dry_run else ""))
-    plan = plan.with_values(configuration=config, origins=Origins("--config"))
+    plan = plan.with_values(configuration=config, origins=Origins("--config"), resolve=False)
     outcome = run_experiment(
         plan, target=chosen, configuration=plan.configuration(),
         journal_path=results_dir / "chaos-journal.json",
