@@ -95,17 +95,15 @@ def evaluate_objective(
                                needed)
     values = _phase_values(objective, fetched, phase.start, phase.end, include_end, step_s,
                            run.start, reaching=phase_name in REACHING_PHASES)
+    of_class = (f" for route class {objective.route_class!r}"
+                if objective.route_class is not None else "")
     if not values and covered.found:
-        of_class = (f" for route class {objective.route_class!r}"
-                    if objective.route_class is not None else "")
         result.detail = (
             f"no traffic{of_class} in the {phase_name} phase: the samples of "
             f"{objective.sli.name!r} are there but count no requests (0/0), nothing to judge"
         )
         return result
     if not values:
-        of_class = (f" for route class {objective.route_class!r}"
-                    if objective.route_class is not None else "")
         result.detail = (
             f"no samples of {objective.sli.name!r}{of_class} between {phase.start:.3f} "
             f"and {phase.end:.3f}"
