@@ -165,6 +165,7 @@ class ConditionTracker:
         self.spec = spec
         self.true_since: float | None = None
         self.last: Reading | None = None
+        self._slo_objective: Any = None  # the objective's spec, read at its first evaluation
 
     def read(self, source: PrometheusSource) -> Reading:
         c = self.condition
@@ -189,7 +190,9 @@ class ConditionTracker:
         from slo.validation import load_spec
 
         c = self.condition
-        objective = load_spec(self.spec).objective(c.objective or "")
+        if self._slo_objective is None:  # once, not at every evaluation of the watch
+            self._slo_objective = load_spec(self.spec).objective(c.objective or "")
+        objective = self._slo_objective
         assert objective is not None  # checked when the scenario was loaded
         end = time.time()
         run = window_run(end - c.window_s, end, phase=c.phase, prometheus_url=self.url)
