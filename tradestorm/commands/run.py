@@ -209,12 +209,11 @@ def _check_guards(scenario: Any, chosen: str, state_dir: Path | None, kube: Kube
         import time
 
         from tradestorm.errors import TargetError
-        from tradestorm.runner.tradingcalendar import load_calendar
 
-        window = load_calendar(scenario.calendar).window_at(
-            time.time(), list(scenario.venues) or None)
+        window = scenario.calendar.window_at(time.time(), list(scenario.venues) or None)
         if window is not None:
-            raise TargetError(f"refused: inside a protected window of {scenario.calendar.name}: "
+            raise TargetError("refused: inside a protected window of "
+                              f"{scenario.calendar.source.name}: "
                               f"{window.describe()}; no fault may start (--allow-during-session "
                               "to run anyway)")
     return lever

@@ -48,7 +48,7 @@ from tradestorm.runner.errors import StageError
 from tradestorm.runner.progress import Progress, RunView
 from tradestorm.runner.results import write_yaml
 from tradestorm.runner.scenario import Scenario
-from tradestorm.runner.tradingcalendar import TradingCalendar, load_calendar
+from tradestorm.runner.tradingcalendar import TradingCalendar
 from tradestorm.runner.watch import GuardrailWatch, Trip
 from tradestorm.targets import Connection, LoadRequest
 
@@ -155,8 +155,7 @@ class Orchestrator:
         # when the first SIGINT/SIGTERM arrived (contract §4: the open phase ends there)
         self.signalled_at: float | None = None
         self.allow_during_session = allow_during_session
-        self.calendar: TradingCalendar | None = (
-            load_calendar(scenario.calendar) if scenario.calendar is not None else None)
+        self.calendar: TradingCalendar | None = scenario.calendar
         self.watch = GuardrailWatch(
             conditions=list(scenario.guardrails), prometheus_url=connection.prometheus_url,
             spec=scenario.slo_spec, lever=lever if scenario.has_fault else None,

@@ -47,7 +47,7 @@ from tradestorm.errors import InputError
 from tradestorm.runner import paths
 from tradestorm.runner.errors import ScenarioNotFoundError
 from tradestorm.runner.guardrails import DEFAULT_INTERVAL_S, StopCondition, build_conditions
-from tradestorm.runner.tradingcalendar import check_venues, load_calendar
+from tradestorm.runner.tradingcalendar import TradingCalendar, check_venues, load_calendar
 
 TargetName = Literal["local", "kubernetes"]
 TARGETS: tuple[str, ...] = ("local", "kubernetes")
@@ -230,14 +230,15 @@ class Scenario:
     # stop conditions (tradestorm.runner.guardrails) and how often they are evaluated
     guardrails: tuple[StopCondition, ...] = ()
     guardrail_interval_s: float = DEFAULT_INTERVAL_S
-    # the trading calendar in force (None: none) and its venues (empty: all)
-    calendar: Path | None = None
+    # the trading calendar in force, read and checked once (None: none), and its venues
+    # (empty: all)
+    calendar: TradingCalendar | None = field(default=None, compare=False)
     venues: tuple[str, ...] = ()
 
     def with_calendar(self, file: Path, venues: tuple[str, ...] = ()) -> Scenario:
         """The same scenario under the calendar ``file`` (``--calendar``), checked now."""
-        check_calendar(Path(file), list(venues), "--calendar", "calendar.venues")
-        return replace(self, calendar=Path(file).resolve(), venues=tuple(venues))
+        calendar = check_calendar(Path(file), list(venues), "--calendar", "calendar.venues")
+        return replace(self, calendar=calendar, venues=tuple(venues))
 
     @property
     def has_fault(self) -> bool:
@@ -586,9 +587,9 @@ def load_scenario_file(path: Path) -> Scenario:
     calendar = None
     venues: list[str] = []
     if model.calendar is not None:
-        calendar = _find_calendar(model.calendar.file, path)
         venues = list(model.calendar.venues)
-        check_calendar(calendar, venues, shown, "calendar.venues")
+        calendar = check_calendar(_find_calendar(model.calendar.file, path), venues, shown,
+                                  "calendar.venues")
     return Scenario(
         guardrails=tuple(conditions),
         guardrail_interval_s=interval,
@@ -617,10 +618,13 @@ def _find_calendar(file: str, scenario: Path) -> Path:
     raise InputError(paths.display(scenario), "calendar.file", f"no such file: {file}")
 
 
-def check_calendar(file: Path, venues: list[str], source: str, field_name: str) -> None:
-    """Load the calendar now (a broken one names its own file and field) and its venues."""
+def check_calendar(file: Path, venues: list[str], source: str,
+                   field_name: str) -> TradingCalendar:
+    """The calendar, loaded now (a broken one names its own file and field), with its
+    venues checked."""
     calendar = load_calendar(Path(file))
     check_venues(calendar, venues, source, field_name)
+    return calendar
 
 
 def _check_spec(spec: Path) -> None:
