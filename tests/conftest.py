@@ -85,6 +85,12 @@ def local_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
         seen = handle.live_processes()
         target.down()
+        # the supervisor's, the proxy's and every replica's logs outlive the session, for
+        # whoever reads a failure afterwards (pytest keeps its last three basetemps)
+        kept = tmp_path_factory.getbasetemp() / "local-target-logs"
+        if (state_dir / "logs").is_dir():
+            shutil.copytree(state_dir / "logs", kept, dirs_exist_ok=True)
+            print(f"\nlocal target: its logs are kept in {kept}")
         shutil.rmtree(state_dir, ignore_errors=True)
 
         def _alive(p: psutil.Process) -> bool:

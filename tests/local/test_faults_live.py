@@ -284,23 +284,74 @@ def test_crashed_postgres_proxy_and_prometheus_are_restarted(target) -> None:
     for pid in (state["postgres"]["pid"], state["proxy_process"]["pid"],
                 state["prometheus"]["pid"]):
         os.kill(pid, signal.SIGKILL)
+    # back means: the supervisor restarted all three, and the gateway answers ready through
+    # the new proxy with the new database (a /readyz answered in the instant before the
+    # killed processes were gone is not "back": wait for both)
     deadline = time.monotonic() + 40
+    restarted = ("database", "proxies", "prometheus")
     with _fresh_client(timeout=3) as client:
         while True:
+            after, ready = {}, False
             try:
-                if client.get(f"{target.gateway_url}/readyz").status_code == 200:
-                    break
+                after = client.get(f"{target.supervisor_url}/status").json()
+                ready = client.get(f"{target.gateway_url}/readyz").status_code == 200
             except httpx.HTTPError:
                 pass
-            assert time.monotonic() < deadline, "the platform did not come back"
+            if ready and all(after[part]["restarts"] > before[part]["restarts"]
+                             for part in restarted):
+                break
+            assert time.monotonic() < deadline, f"the platform did not come back: {after}"
             time.sleep(0.3)
-    after = httpx.get(f"{target.supervisor_url}/status", timeout=5).json()
-    assert after["database"]["restarts"] == before["database"]["restarts"] + 1
-    assert after["proxies"]["restarts"] == before["proxies"]["restarts"] + 1
-    assert after["prometheus"]["restarts"] == before["prometheus"]["restarts"] + 1
+    for part in restarted:
+        assert after[part]["restarts"] == before[part]["restarts"] + 1, part
     new = target.state
     assert new["postgres"]["pid"] != state["postgres"]["pid"]
     # same addresses as before: clients and the state file stay valid
     assert new["gateway_url"] == state["gateway_url"]
     assert new["prometheus"]["url"] == state["prometheus"]["url"]
     assert new["postgres"]["dsn"] == state["postgres"]["dsn"]
+
+
+def test_a_proxy_that_cannot_start_says_why_and_comes_back_once_it_can(target) -> None:
+    """The proxy's listening port was taken while it was down (another program's socket):
+    the status names the exit and what the proxy said, and once the port is free again
+    the supervisor's next restart brings every proxy back on its old address."""
+    import os
+    import signal
+    import socket
+
+    state = target.state
+    host, port = state["services"]["gateway"]["proxy_url"].removeprefix("http://").split(":")
+    os.kill(state["proxy_process"]["pid"], signal.SIGKILL)
+    squatter = socket.socket()
+    squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    deadline = time.monotonic() + 5
+    while True:  # the port frees once the killed process is gone
+        try:
+            squatter.bind((host, int(port)))
+            squatter.listen()
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "could not take the proxy's port"
+            time.sleep(0.005)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            (proxy,) = [c for c in target.target.status().components
+                        if c.name == "proxy/gateway"]
+            if "address already in use" in proxy.detail.lower():
+                break
+            assert time.monotonic() < deadline, f"no reason reported: {proxy.detail!r}"
+            time.sleep(0.2)
+        assert not proxy.healthy
+        assert proxy.detail.startswith("proxy process not running (exited with 2 after "), \
+            proxy.detail
+        assert f"error: proxy gateway: cannot listen on {host}:{port}: " in proxy.detail
+    finally:
+        squatter.close()
+    deadline = time.monotonic() + 40
+    while not target.target.status().healthy:
+        assert time.monotonic() < deadline, "the proxy did not come back once its port was free"
+        time.sleep(0.3)
+    assert target.state["services"]["gateway"]["proxy_url"] == f"http://{host}:{port}"
+    assert httpx.get(f"{target.gateway_url}/healthz", timeout=5).status_code == 200

@@ -420,7 +420,14 @@ class LocalTarget:
         components.append(ComponentStatus(
             "prometheus", "monitoring", bool(prom_url) and _http_ok(f"{prom_url}/-/ready"),
             prom_url))
-        proxy_running = bool((view.get("proxies") or {}).get("running"))
+        proxies = view.get("proxies") or {}
+        proxy_running = bool(proxies.get("running"))
+        proxy_down = "proxy process not running"
+        if proxies.get("last_exit") is not None:  # what it said last says why
+            said = (proxies.get("last_output") or "").strip().splitlines()[-1:]
+            proxy_down += (f" (exited with {proxies['last_exit']} after "
+                           f"{proxies.get('restarts', 0)} restart(s)"
+                           + "".join(f": {line}" for line in said) + ")")
         for service in SERVICES:
             svc = (view.get("services") or {}).get(service) or {}
             desired, ready = int(svc.get("desired", 0)), int(svc.get("ready", 0))
@@ -428,7 +435,7 @@ class LocalTarget:
                 service, "service", desired > 0 and ready == desired,
                 svc.get("proxy_url") or "", replicas_ready=ready, replicas_desired=desired,
                 detail=f"{svc.get('restarts', 0)} restart(s)" if svc.get("restarts") else ""))
-        addresses = (view.get("proxies") or {}).get("addresses") or {}
+        addresses = proxies.get("addresses") or {}
         for name in (*SERVICES, "postgres"):
             entry = addresses.get(name) or {}
             detail = ""
@@ -443,7 +450,7 @@ class LocalTarget:
                     healthy = False
                     detail = "fault in force: " + ", ".join(f["kind"] for f in faults["faults"])
             elif not proxy_running:
-                detail = "proxy process not running"
+                detail = proxy_down
             components.append(ComponentStatus(f"proxy/{name}", "proxy", healthy,
                                               entry.get("listen", ""), detail=detail))
         return TargetStatus(self.name, running=True, components=components)

@@ -7,6 +7,7 @@ import contextlib
 import logging
 from typing import Any
 
+from tradestorm.errors import ComponentError
 from tradestorm.local.proxy.backends import BackendPool
 from tradestorm.local.proxy.connection import ClientConnection
 from tradestorm.local.proxy.faults import KINDS, Fault, Shaping
@@ -60,8 +61,14 @@ class ServiceProxy:
         return self._server is not None
 
     async def start(self) -> None:
+        """Health-check the backends and listen; a ComponentError when the port is taken."""
         await self.pool.start()
-        await self._listen()
+        try:
+            await self._listen()
+        except OSError as exc:
+            await self.pool.stop()
+            raise ComponentError(f"proxy {self.name}", f"cannot listen on {self.listen}: "
+                                 f"{exc.strerror or exc}") from exc
 
     async def _listen(self) -> None:
         self._server = await self.loop.create_server(

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tradestorm.local.processes import ProcessRecord, spawn
+from tradestorm.local.processes import ProcessRecord, read_log_since, spawn
 
 
 class Helper:
@@ -24,19 +24,34 @@ class Helper:
         self.failures = 0
         self.started_at = 0.0
         self.restart_at: float | None = None
+        self._log_offset = 0  # where this start's output begins in the log file
 
     @property
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
     def start(self) -> None:
+        try:
+            self._log_offset = self.log_file.stat().st_size
+        except OSError:
+            self._log_offset = 0
         self.process = spawn(self.argv, log_file=self.log_file)
         self.record = ProcessRecord.of(self.process.pid, self.marker)
         self.started_at = time.time()
         self.restart_at = None
 
+    def last_lines(self, lines: int = 3) -> str:
+        """The last lines the current (or last) start wrote: why a helper that died died."""
+        text = read_log_since(self.log_file, self._log_offset, limit=8192).decode(
+            "utf-8", "replace")
+        return "\n".join(text.strip().splitlines()[-lines:])
+
     def to_state(self) -> dict[str, Any]:
         data: dict[str, Any] = {"running": self.running, "restarts": self.restarts}
         if self.record is not None and self.running:
             data.update(self.record.to_state())
+        elif self.process is not None:
+            # down: say how it ended and what it said last (a port taken, a bad config...)
+            data["last_exit"] = self.process.poll()
+            data["last_output"] = self.last_lines()[-500:]
         return data

@@ -173,7 +173,9 @@ def _check_helper(helper: Helper, now: float) -> bool:
             helper.failures = 0
         helper.failures += 1
         helper.restart_at = now + backoff_delay(helper.failures)
-        log.warning("%s exited; restart in %.1fs", helper.name, helper.restart_at - now)
+        log.warning("%s exited with %s; restart in %.1fs; its last output: %s", helper.name,
+                    helper.process.poll() if helper.process else None,
+                    helper.restart_at - now, helper.last_lines() or "(none)")
         return True
     if now >= helper.restart_at:
         helper.start()
