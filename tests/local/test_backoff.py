@@ -30,3 +30,23 @@ def test_a_crash_loop_backs_off_and_a_long_run_resets_it(tmp_path: Path) -> None
     assert r.reap(now=r.started_at + 60)
     assert r.restart_at - (r.started_at + 60) == 0.5
     assert r.argv()[:3] == [sys.executable, "-m", "tradeplat"]
+
+
+def test_a_replica_killed_on_request_is_replaced_at_once_and_is_not_a_crash(
+        tmp_path: Path) -> None:
+    """A pod kill is a deleted pod, replaced at once: killing the same replica again and
+    again (an experiment run many times) never backs its restart off; a crash after it
+    starts the back-off from its first step."""
+    r = Replica("orders", 0, 1, tmp_path / "orders-0.log")
+    env = {"PATH": "/usr/bin:/bin"}
+    for _ in range(4):
+        r.start(env)
+        r.killed_on_request = True  # what the supervisor's kill sets before it signals
+        r.process.wait(10)
+        assert r.reap(now=r.started_at + 1)
+        assert r.restart_at == r.started_at + 1 and r.consecutive_failures == 0
+        assert not r.killed_on_request
+    r.start(env)
+    r.process.wait(10)  # exits by itself: a crash
+    assert r.reap(now=r.started_at + 1)
+    assert r.restart_at - (r.started_at + 1) == 0.5

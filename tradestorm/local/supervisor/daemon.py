@@ -151,6 +151,7 @@ class Supervisor:
             with contextlib.suppress(ProcessLookupError):
                 r.process.send_signal(sig)
             r.ready = False
+            r.killed_on_request = True
             killed.append({"name": r.name, "pid": pid, "signal": sig.name})
             log.warning("%s (pid %d) killed with %s on request", r.name, pid, sig.name)
         return killed

@@ -52,6 +52,8 @@ class Replica:
     # the rotations of a log so far: LogRotator.generation when the supervisor rotates
     log_rotations: Callable[[Path], int] = _never_rotated
     bind_conflict: bool = False  # the last exit was "address already in use"
+    # killed on request (a pod kill): replaced at once like a deleted pod, not a crash
+    killed_on_request: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -118,11 +120,17 @@ class Replica:
             "address already in use")
         self.ready = False
         self.ready_since = None
+        self.process = None
+        if self.killed_on_request:
+            # Kubernetes replaces a deleted pod at once; only a crash backs off
+            self.killed_on_request = False
+            self.consecutive_failures = 0
+            self.restart_at = now
+            return True
         if now - self.started_at >= BACKOFF_RESET_AFTER_S:
             self.consecutive_failures = 0
         self.consecutive_failures += 1
         self.restart_at = now + backoff_delay(self.consecutive_failures)
-        self.process = None
         return True
 
     def output_since_start(self, limit: int = 65536) -> bytes:
