@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tradestorm.local.processes import ProcessRecord, read_log_since, spawn
+from tradestorm.local.processes import ProcessRecord, log_tail, spawn
 
 
 class Helper:
@@ -24,27 +24,20 @@ class Helper:
         self.failures = 0
         self.started_at = 0.0
         self.restart_at: float | None = None
-        self._log_offset = 0  # where this start's output begins in the log file
 
     @property
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
     def start(self) -> None:
-        try:
-            self._log_offset = self.log_file.stat().st_size
-        except OSError:
-            self._log_offset = 0
         self.process = spawn(self.argv, log_file=self.log_file)
         self.record = ProcessRecord.of(self.process.pid, self.marker)
         self.started_at = time.time()
         self.restart_at = None
 
     def last_lines(self, lines: int = 3) -> str:
-        """The last lines the current (or last) start wrote: why a helper that died died."""
-        text = read_log_since(self.log_file, self._log_offset, limit=8192).decode(
-            "utf-8", "replace")
-        return "\n".join(text.strip().splitlines()[-lines:])
+        """The end of its log (only it writes there): why a helper that died died."""
+        return log_tail(self.log_file, lines).strip()
 
     def to_state(self) -> dict[str, Any]:
         data: dict[str, Any] = {"running": self.running, "restarts": self.restarts}
