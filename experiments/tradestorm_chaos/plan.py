@@ -122,8 +122,7 @@ def _check(plan: ExperimentPlan, origins: Origins, resolve: bool) -> None:
     if resolve:
         _check_values(plan, origins)
     else:  # the document with the values in its configuration; resolved when it runs
-        validate_experiment({**plan.document,
-                             "configuration": {**plan.declared, **plan.run_values()}}, plan.path)
+        validate_experiment(plan.as_run(), plan.path)
 
 
 def _check_values(plan: ExperimentPlan, origins: Origins) -> None:
