@@ -60,14 +60,11 @@ class Trader(PlatformUser):
         journal = ctx.journal
         if journal is not None:
             journal.submitted_fields(fields)
-        post = self.client.post
-        headers = self.order_headers
+        post = self.post_order
         attempts = ctx.settings.order_attempts
         for attempt in range(1, attempts + 1):
             sent = monotonic() if intended is not None else 0.0
-            with post(
-                "/v1/orders", data=body, headers=headers, name="/v1/orders", catch_response=True
-            ) as resp:
+            with post(body) as resp:
                 code = resp.status_code
                 if intended is not None:
                     self.answered(sent, intended)
@@ -103,6 +100,12 @@ class Trader(PlatformUser):
             if attempt < attempts:
                 gevent.sleep(min(2.0, 0.1 * 2**attempt) * (0.5 + self.rng.random()))
         return None
+
+    def post_order(self, body: str) -> Any:
+        """``POST /v1/orders`` with ``body``: the answer as Locust's ``catch_response``
+        context manager (the open-model sender posts through its own channel)."""
+        return self.client.post("/v1/orders", data=body, headers=self.order_headers,
+                                name="/v1/orders", catch_response=True)
 
     def answered(self, sent: float, intended: float) -> None:
         """Record an order's answer timed from ``sent`` and from ``intended`` (monotonic);
