@@ -19,8 +19,12 @@ stop). The figure compared is orders per core-second: bare at saturation, the
 open model at its highest sustained rate. Goal: open / bare >= 0.9 (reported,
 not enforced: the machine is shared).
 
-    uv run python benchmarks/bench_loadgen.py [--seconds 10] [--rates 250,500,1000,1500]
-        [--users 10] [--late-ms 20]
+The open model runs with the generator's default ``--send-tick`` (1 ms: orders due
+less than a tick apart go out together); ``--send-tick 0`` measures it waking for
+every order.
+
+    uv run python benchmarks/bench_loadgen.py [--seconds 10] [--rates 1000,2000,3000,4000]
+        [--users 10] [--late-ms 20] [--send-tick 1ms]
 """
 
 from __future__ import annotations
@@ -123,7 +127,7 @@ def bare_run(workdir: Path, url: str, users: int, seconds: float) -> dict:
                                             str(users * 10), "-t", f"{seconds:g}s"], seconds)
 
 
-def open_run(workdir: Path, url: str, rate: float, seconds: float) -> dict:
+def open_run(workdir: Path, url: str, rate: float, seconds: float, tick: str | None) -> dict:
     from loadtests.latency_log import read_totals
 
     locustfile = workdir / "open_locustfile.py"
@@ -136,6 +140,7 @@ def open_run(workdir: Path, url: str, rate: float, seconds: float) -> dict:
         "--host", url, "--load-profile", "constant-arrival-rate", "--rate", str(rate),
         "--target-users", "2000", "--profile-duration", f"{seconds + 3:g}s",
         "--accounts-file", str(accounts), "--journal-dir", str(results / "journal"),
+        *(["--send-tick", tick] if tick is not None else []),
     ], seconds)
     sends = json.loads((results / "sends.json").read_text())
     totals = read_totals(results / "latency.hlog")
@@ -149,10 +154,12 @@ def open_run(workdir: Path, url: str, rate: float, seconds: float) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--rates", default="250,500,1000,1500")
+    parser.add_argument("--rates", default="1000,2000,3000,4000")
     parser.add_argument("--users", type=int, default=10)
     parser.add_argument("--bare-rounds", type=int, default=2)
     parser.add_argument("--late-ms", type=float, default=20.0)
+    parser.add_argument("--send-tick", default=None,
+                        help="the open model's --send-tick (default: the generator's)")
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",") if r.strip()]
 
@@ -170,7 +177,7 @@ def main() -> int:
                       f"{per_core:.0f} orders per core-second")
             best = None
             for rate in rates:
-                r = open_run(workdir, url, rate, args.seconds)
+                r = open_run(workdir, url, rate, args.seconds, args.send_tick)
                 per_core = r["requests"] / r["cpu"] if r["cpu"] else 0.0
                 sustained = (r["dropped"] == 0 and r["sent"] >= 0.99 * r["scheduled"]
                              and r["late_p99_ms"] < args.late_ms)

@@ -39,7 +39,7 @@ from loadtests.errors import ConfigError
 #: schedule, in orders per second. benchmarks/bench_loadgen.py measures what one core
 #: sustains against the fake gateway; this ceiling keeps a margin below it so that the
 #: schedule, not the CPU, decides when orders go out.
-MAX_RATE_PER_PROCESS = 2000.0
+MAX_RATE_PER_PROCESS = 4000.0
 
 RAMP_CLIMB = 0.9  # ramping-arrival-rate without stages: 0 -> R over this part of the run
 EXP_SEGMENTS = 200  # market-open's exponential decay as this many linear pieces

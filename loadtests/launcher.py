@@ -30,7 +30,7 @@ from loadtests.arrival import make_schedule, parse_stages
 from loadtests.errors import ConfigError, LoadRunError
 from loadtests.latency_log import LOG_NAME
 from loadtests.profiles import is_arrival_rate, make_profile
-from loadtests.settings import default_run_id
+from loadtests.settings import default_run_id, parse_tick
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 DEFAULT_USERS = 10
@@ -153,6 +153,7 @@ def locust_command(
     run_id: str,
     rate_stages: str = "",
     max_in_flight: int | None = None,
+    send_tick: str | None = None,
 ) -> list[str]:
     """The Locust command line of a load run."""
     cmd = [
@@ -194,6 +195,8 @@ def locust_command(
         cmd += ["--rate-stages", rate_stages]
     if max_in_flight is not None:
         cmd += ["--max-in-flight", str(max_in_flight)]
+    if send_tick is not None:
+        cmd += ["--send-tick", str(send_tick)]
     if state_dir is not None:
         cmd += ["--state-dir", str(state_dir)]
     if processes > 1:
@@ -222,10 +225,12 @@ def check_profile_options(
     rate: float = 0.0,
     rate_stages: str = "",
     max_in_flight: int | None = None,
+    send_tick: str | None = None,
 ) -> None:
-    """Refuse a bad profile, users, duration, processes, rate, stages or in-flight bound
-    (``ConfigError`` naming the option): an arrival rate that is not a number > 0 or above
-    what ``processes`` can schedule, overlapping stages, an in-flight bound below 1."""
+    """Refuse a bad profile, users, duration, processes, rate, stages, in-flight bound or
+    send tick (``ConfigError`` naming the option): an arrival rate that is not a number > 0
+    or above what ``processes`` can schedule, overlapping stages, an in-flight bound below
+    1, a tick that is not 0 or a duration up to 50 ms."""
     if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
         raise ConfigError("options", "processes", f"must be an integer >= 1, got {processes!r}")
     if is_arrival_rate(profile):
@@ -243,6 +248,8 @@ def check_profile_options(
     ):
         raise ConfigError("options", "max-in-flight",
                           f"the in-flight bound must be an integer >= 1, got {max_in_flight!r}")
+    if send_tick is not None:
+        parse_tick(send_tick)
 
 
 def start_load(
@@ -260,19 +267,22 @@ def start_load(
     run_id: str | None = None,
     rate_stages: str = "",
     max_in_flight: int | None = None,
+    send_tick: str | None = None,
 ) -> LoadRun:
     """Start the load; returns at once with a :class:`LoadRun` (see docs/contracts.md §5).
 
     ``rate`` is orders per second at the peak for an arrival-rate profile (user
     iterations per second for a closed model); ``rate_stages`` (``FROM-TO:RATE[-RATE],...``)
     shapes ``ramping-arrival-rate`` instead; ``max_in_flight`` bounds the orders in
-    flight of an arrival-rate profile over all processes (default: ``users``).
+    flight of an arrival-rate profile over all processes (default: ``users``);
+    ``send_tick`` is its sender's ``--send-tick`` (default: the generator's, 1 ms).
     Raises ``ConfigError`` for a bad profile, users, duration, processes, rate,
     stages, in-flight bound or accounts file, before anything is started.
     """
     users = DEFAULT_USERS if users is None else users
     check_profile_options(profile, users=users, duration_s=duration_s, processes=processes,
-                          rate=rate, rate_stages=rate_stages, max_in_flight=max_in_flight)
+                          rate=rate, rate_stages=rate_stages, max_in_flight=max_in_flight,
+                          send_tick=send_tick)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError("options", "seed", f"must be an integer >= 0, got {seed!r}")
     if not host.startswith(("http://", "https://")):
@@ -304,6 +314,7 @@ def start_load(
         run_id=run_id,
         rate_stages=str(rate_stages or "").strip(),
         max_in_flight=max_in_flight,
+        send_tick=send_tick,
     )
     log_path = results_dir / "logs" / "locust.log"
     log_file = open(log_path, "ab")  # noqa: SIM115 - closed by LoadRun

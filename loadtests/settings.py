@@ -66,6 +66,14 @@ OPTIONS: dict[str, tuple[str, str, str | None, str]] = {
         "arrival-rate profiles: orders in flight at most over all load processes (default: "
         "--target-users); a send due while it is reached is dropped and counted",
     ),
+    "send_tick": (
+        "--send-tick",
+        "TRADESTORM_SEND_TICK",
+        "1ms",
+        "arrival-rate profiles: a sender wakes at most once per tick and sends every order due "
+        "by then (0: wake for each order); orders go out at most a tick late, which their "
+        "intended-time latency includes",
+    ),
     "latency_log": (
         "--latency-log",
         "TRADESTORM_LATENCY_LOG",
@@ -194,6 +202,24 @@ def parse_duration(value: str | float, source: str = "options", field: str = "du
     return seconds
 
 
+MAX_SEND_TICK_S = 0.05
+
+
+def parse_tick(value: str | float, source: str = "options", field: str = "send-tick") -> float:
+    """A send tick: ``0`` (off), or a duration up to 50 ms (``1ms``, ``0.002``)."""
+    text = str(value).strip()
+    if text in ("0", "0s", "0ms"):
+        return 0.0
+    try:
+        seconds = durations.parse_duration(text)
+    except ValueError as exc:
+        raise ConfigError(source, field, str(exc)) from None
+    if not 0 <= seconds <= MAX_SEND_TICK_S:
+        raise ConfigError(source, field, f"must be 0 (off) or at most {MAX_SEND_TICK_S * 1000:g}"
+                          f" ms, got {value!r}")
+    return seconds
+
+
 def default_run_id() -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
 
@@ -217,6 +243,7 @@ class LoadSettings:
     run_id: str
     rate_stages: tuple[Stage, ...] = ()
     max_in_flight: int = 1
+    send_tick_s: float = 0.001
     latency_log: Path = Path(LOG_NAME)
     processes: int = 1  # load processes sharing the rate (0: unknown, in a --worker)
 
@@ -302,6 +329,7 @@ class LoadSettings:
             run_id=run_id,
             rate_stages=stages,
             max_in_flight=max_in_flight,
+            send_tick_s=parse_tick(get("send_tick"), src, "send-tick"),
             latency_log=Path(get("latency_log")),
             processes=declared_processes(options),
         )

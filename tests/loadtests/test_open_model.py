@@ -220,3 +220,33 @@ def test_sends_over_the_in_flight_bound_are_dropped_counted_and_shown(
     assert summarize(results).dropped_sends == counts["dropped"]
     log = (results / "logs" / "locust.log").read_text()
     assert f"{counts['dropped']} DROPPED" in log
+
+
+def test_orders_closer_than_the_send_tick_go_together_at_most_a_tick_late(
+    gateways: list[FakeGatewayProcess], fake_accounts: Path, tmp_path: Path
+) -> None:
+    """At 1000 orders/s (one a millisecond) a 20 ms tick sends them in groups: each order is
+    up to 20 ms late, about 10 ms on average, and its intended-time latency says so; with the
+    tick off they go on time. The answers themselves (sent-time latency) do not change."""
+    gw = gateway(gateways)
+    rate, duration, tick_ms = 1000.0, 4.0 + LEAD_S, 20
+    lateness = {}
+    for tick in (f"{tick_ms}ms", "0"):
+        results = tmp_path / f"tick-{tick}"
+        run_load("constant-arrival-rate", gw, fake_accounts, results, duration_s=duration,
+                 users=200, rate=rate, send_tick=tick)
+        counts = sends(results)
+        assert counts["dropped"] == 0 and counts["sent"] == counts["scheduled"]
+        expected = make_schedule("constant-arrival-rate", rate=rate,
+                                 duration_s=duration).count_between(LEAD_S, duration)
+        assert abs(counts["sent"] - expected) <= 0.02 * expected  # the rate is the same
+        log = read_totals(results / "latency.hlog")
+        sent, intended = log["sent.all"], log["intended.all"]
+        lateness[tick] = {q: (intended.get_value_at_percentile(q)
+                              - sent.get_value_at_percentile(q)) / 1000.0 for q in (50, 90)}
+        lateness[tick]["max_intended"] = intended.get_max_value() / 1000.0
+    ticked, exact = lateness[f"{tick_ms}ms"], lateness["0"]
+    assert 0.3 * tick_ms <= ticked[50] <= 0.7 * tick_ms, lateness  # ~half a tick on average
+    assert ticked[90] <= tick_ms + 3, lateness
+    assert exact[50] < 3 and exact[90] < 5, lateness  # on time without a tick
+    assert ticked[50] > exact[50] + 0.3 * tick_ms, lateness

@@ -1,6 +1,7 @@
 """Bad arrival-rate input is refused before anything runs, naming the field, exit 2:
 a rate that is zero, negative, not a number or above what the load processes can
-schedule, overlapping ramp stages, an in-flight bound below 1; in a scenario file,
+schedule, overlapping ramp stages, an in-flight bound below 1, a send tick that is not
+0 or a duration up to 50 ms; in a scenario file,
 on ``tradestorm load`` and on plain Locust."""
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ CEILING = int(MAX_RATE_PER_PROCESS)
         ({"rate_stages": "0s-10s:0"}, "rate-stages", "nothing would be sent"),
         ({"rate_stages": f"0s-10s:{CEILING + 1}"}, "rate-stages", "at most"),
         ({"rate": 10, "rate_stages": "0s-10s:5"}, "rate", "either a rate or stages"),
+        ({"rate": 10, "send_tick": "60ms"}, "send-tick", "at most 50 ms"),
+        ({"rate": 10, "send_tick": "soon"}, "send-tick", "expected a duration"),
     ],
 )
 def test_start_load_refuses_bad_arrival_input(
@@ -95,6 +98,19 @@ def test_plain_locust_refuses_a_zero_rate_naming_it(fake_accounts: Path, tmp_pat
     )
     assert out.returncode == 2
     assert "field 'rate': must be a number of orders per second > 0" in out.stderr
+
+
+def test_plain_locust_refuses_a_send_tick_past_50_ms_naming_it(
+    fake_accounts: Path, tmp_path: Path
+) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "locust", "-f", str(REPO / "loadtests" / "locustfile.py"),
+         "--headless", "--host", "http://127.0.0.1:9", "--accounts-file", str(fake_accounts),
+         "--load-profile", "constant-arrival-rate", "--rate", "10", "--send-tick", "1s"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )
+    assert out.returncode == 2
+    assert "field 'send-tick': must be 0 (off) or at most 50 ms, got '1s'" in out.stderr
 
 
 SCENARIO = """\

@@ -47,7 +47,8 @@ def channel(base, key="k1"):
                         env.events.request, concurrency=4, connection_timeout=2,
                         network_timeout=2)
 
-body = '{"client_order_id":"c-1","symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":10,"price":"100.0000"}'
+body = ('{"client_order_id":"c-1","symbol":"AAPL","side":"BUY","type":"LIMIT",'
+        '"quantity":10,"price":"100.0000"}')
 out = {}
 ch = channel(url)
 with ch.post(body) as resp:
