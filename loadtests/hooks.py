@@ -179,6 +179,7 @@ def _latency_log(settings: settings_mod.LoadSettings) -> LatencyLog:
         "rate_stages": [stage.describe() for stage in settings.rate_stages],
         "duration_s": settings.duration_s,
         "max_in_flight": settings.max_in_flight if settings.open_model else None,
+        "send_tick_s": settings.send_tick_s if settings.open_model else None,
         "processes": settings.processes,
     }
     return LatencyLog(settings.latency_log, open_model=settings.open_model, meta=meta)

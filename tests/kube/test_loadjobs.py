@@ -101,3 +101,14 @@ def test_the_load_arguments_say_the_scenario_exactly() -> None:
     assert args[args.index("--target-users") + 1] == "40"
     assert run_label("20261207T031500Z-pod-kill") == "20261207t031500z-pod-kill"
     assert run_label("___") == "run"
+
+
+def test_an_arrival_rate_load_passes_its_bound_and_send_tick_to_every_process() -> None:
+    from dataclasses import replace
+
+    request = replace(REQUEST, profile="constant-arrival-rate", rate=300.0, max_in_flight=50,
+                      send_tick="2ms")
+    args = load_arguments(request, "/j")
+    assert args[args.index("--max-in-flight") + 1] == "50"
+    assert args[args.index("--send-tick") + 1] == "2ms"
+    assert "--send-tick" not in load_arguments(REQUEST, "/j")  # the generator's default

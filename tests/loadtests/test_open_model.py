@@ -236,6 +236,7 @@ def test_orders_closer_than_the_send_tick_go_together_at_most_a_tick_late(
         run_load("constant-arrival-rate", gw, fake_accounts, results, duration_s=duration,
                  users=200, rate=rate, send_tick=tick)
         counts = sends(results)
+        assert counts["send_tick_s"] == (tick_ms / 1000 if tick != "0" else 0.0)
         assert counts["dropped"] == 0 and counts["sent"] == counts["scheduled"]
         expected = make_schedule("constant-arrival-rate", rate=rate,
                                  duration_s=duration).count_between(LEAD_S, duration)

@@ -75,6 +75,8 @@ def test_the_rate_ceiling_grows_with_the_processes(fake_accounts: Path, tmp_path
         (["--profile", "ramping-arrival-rate", "--stages", "0s-1m:10,30s-2m:20"], "rate-stages"),
         (["--profile", "constant-arrival-rate", "--rate", "5", "--max-in-flight", "0"],
          "max-in-flight"),
+        (["--profile", "constant-arrival-rate", "--rate", "5", "--send-tick", "1s"],
+         "send-tick"),
     ],
 )
 def test_load_command_refuses_bad_arrival_input_with_exit_2(
@@ -132,6 +134,11 @@ phases: {{baseline: 10s}}
         (f"{{profile: constant-arrival-rate, users: 20, rate: {CEILING * 2}}}", "load.rate",
          "more than 1 load process(es)"),
         ("{profile: constant-arrival-rate, users: 0, rate: 10}", "load.users", "greater than"),
+        ("{profile: spike, users: 20, rate: 10, send_tick: 60ms}", "load.send_tick",
+         "at most 50 ms"),
+        ("{profile: spike, users: 20, rate: 10, send_tick: soon}", "load.send_tick",
+         "expected a duration"),
+        ("{profile: steady, users: 20, send_tick: 1ms}", "load.send_tick", "closed model"),
     ],
 )
 def test_a_scenario_with_a_bad_rate_is_refused(tmp_path: Path, load: str, field: str,
@@ -151,3 +158,12 @@ def test_a_scenario_with_an_arrival_rate_is_valid(tmp_path: Path) -> None:
         load=f"{{profile: spike, users: 50, rate: {CEILING * 2}, processes: 2}}"))
     scenario = load_scenario_file(path)
     assert scenario.load.rate == CEILING * 2 and scenario.load.profile == "spike"
+
+
+def test_a_scenario_carries_its_send_tick_to_the_load(tmp_path: Path) -> None:
+    path = tmp_path / "arrivals.yaml"
+    path.write_text(SCENARIO.format(
+        load="{profile: constant-arrival-rate, users: 50, rate: 100, send_tick: 2ms}"))
+    scenario = load_scenario_file(path)
+    assert scenario.load.send_tick == "2ms"
+    assert scenario.load.to_dict()["send_tick"] == "2ms"

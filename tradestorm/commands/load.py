@@ -4,7 +4,8 @@ Closed-model profiles (``steady``, ``ramp``, ``soak``) run ``--users`` users; th
 arrival-rate profiles (``constant-arrival-rate``, ``ramping-arrival-rate``, ``spike``,
 ``market-open``) send ``--rate`` orders per second at the peak (or ``--stages``) with at
 most ``--max-in-flight`` orders outstanding (default ``--users``); sends dropped at that
-bound are shown in the summary.
+bound are shown in the summary. ``--send-tick`` (default 1 ms, 0 off): orders due within a
+tick go out together, each at most a tick late.
 
 Exit codes: 0 the profile ran to its end (failed requests are data for the
 gate), 2 bad input (file and field named) or a load generator that broke
@@ -112,6 +113,12 @@ def _rate(text: str) -> float:
     default=None,
     help="arrival-rate profiles: orders in flight at most (default: --users)",
 )
+@click.option(
+    "--send-tick",
+    default=None,
+    help="arrival-rate profiles: the sender wakes at most once per tick and sends what is "
+    "due by then, at most a tick late (default 1ms; 0: wake for every order; at most 50ms)",
+)
 @state_dir_option
 @click.option("--host", default=None, help="gateway URL (instead of the running local target)")
 @click.option(
@@ -128,6 +135,7 @@ def load(
     rate: str,
     rate_stages: str,
     max_in_flight: int | None,
+    send_tick: str | None,
     state_dir: Path | None,
     host: str | None,
     accounts: Path | None,
@@ -146,6 +154,7 @@ def load(
         rate=rate_value,
         rate_stages=rate_stages,
         max_in_flight=max_in_flight,
+        send_tick=send_tick,
     )
     gateway, accounts_file, registration_dir = _resolve_target(
         target, host, accounts, state_dir
@@ -162,6 +171,7 @@ def load(
         rate=rate_value,
         rate_stages=rate_stages,
         max_in_flight=max_in_flight,
+        send_tick=send_tick,
         state_dir=registration_dir,
     )
     console = Console(stderr=True)

@@ -104,7 +104,7 @@ def connect_local(target: StartableTarget, *, say: Say, bring_up: bool, down_aft
             results_dir=results_dir, duration_s=request.duration_s, users=request.users,
             seed=request.seed, processes=request.processes, rate=request.rate,
             state_dir=state_dir, run_id=request.run_id, rate_stages=request.rate_stages,
-            max_in_flight=request.max_in_flight))
+            max_in_flight=request.max_in_flight, send_tick=request.send_tick))
 
     def close(down: bool, say: Say) -> None:
         if down and take_down:

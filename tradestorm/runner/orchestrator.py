@@ -279,6 +279,7 @@ class Orchestrator:
             duration_s=duration, processes=self.load_processes or load.processes,
             run_id=self.record.run_id.split("-", 1)[0][:24],  # the load's ids are short
             rate_stages=load.rate_stages(plan, duration), max_in_flight=load.max_in_flight,
+            send_tick=load.send_tick,
         )
         try:
             self.load_run = self.conn.start_load(request, self.results_dir, self.say)

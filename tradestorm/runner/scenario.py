@@ -99,6 +99,8 @@ class LoadSection(_Model):
                 Annotated[float, Field(gt=0, le=100_000, strict=False,
                                        allow_inf_nan=False)]] | None = None
     max_in_flight: Annotated[StrictInt, Field(ge=1, le=100_000)] | None = None
+    # arrival-rate profiles: the sender's tick ("1ms", "0" to wake for every order)
+    send_tick: StrictStr | None = None
 
 
 class PhasesSection(_Model):
@@ -165,6 +167,7 @@ class LoadProfile:
     rate: float = 0.0
     rates: dict[str, float] | None = None  # ramping-arrival-rate: orders per second per phase
     max_in_flight: int | None = None  # arrival-rate profiles (default: ``users``)
+    send_tick: str | None = None  # arrival-rate profiles (default: the generator's, 1 ms)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"profile": self.profile, "users": self.users, "seed": self.seed,
@@ -173,6 +176,8 @@ class LoadProfile:
             out["rates"] = dict(self.rates)
         if self.max_in_flight is not None:
             out["max_in_flight"] = self.max_in_flight
+        if self.send_tick is not None:
+            out["send_tick"] = self.send_tick
         return out
 
     def rate_stages(self, plan: PhasePlan, until_s: float) -> str:
@@ -380,14 +385,21 @@ def _check_load_rate(load: LoadSection, phases: PhasesSection, has_experiment: b
     """An arrival-rate profile needs a rate > 0 (or per-phase rates for a ramp) that its load
     processes can schedule."""
     if load.profile not in ARRIVAL_RATE_PROFILES:
-        for key in ("rates", "max_in_flight"):
+        for key in ("rates", "max_in_flight", "send_tick"):
             if getattr(load, key) is not None:
                 raise InputError(shown, f"load.{key}", f"profile {load.profile} is a closed "
                                  "model (users wait for their answers): only an arrival-rate "
                                  f"profile ({', '.join(ARRIVAL_RATE_PROFILES)}) takes it")
         return
     from loadtests.arrival import MAX_RATE_PER_PROCESS
+    from loadtests.errors import ConfigError
+    from loadtests.settings import parse_tick
 
+    if load.send_tick is not None:
+        try:
+            parse_tick(load.send_tick, shown, "load.send_tick")
+        except ConfigError as exc:
+            raise InputError(shown, "load.send_tick", exc.problem) from None
     if load.rates is not None:
         if load.profile != "ramping-arrival-rate":
             raise InputError(shown, "load.rates", "per-phase rates shape a "
