@@ -29,15 +29,16 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from gevent import socket as gsocket
 from geventhttpclient.connectionpool import ConnectionPool, SSLConnectionPool
 from geventhttpclient.header import Headers
-from geventhttpclient.response import HTTPConnectionClosed, HTTPParseError, HTTPSocketPoolResponse
+from geventhttpclient.response import HTTPParseError, HTTPSocketPoolResponse
 from geventhttpclient.url import URL
-from locust.exception import CatchResponseError
+from locust.contrib.fasthttp import FAILURE_EXCEPTIONS, insecure_ssl_context_factory
+from locust.exception import CatchResponseError, ResponseError
 
-# what FastHttpSession turns into "no answer" (status 0 and ``error``) instead of raising
-NO_ANSWER = (OSError, gsocket.timeout, HTTPConnectionClosed, HTTPParseError)
+# what FastHttpSession turns into "no answer" (status 0 and ``error``) instead of raising,
+# and a malformed answer
+NO_ANSWER = (*FAILURE_EXCEPTIONS, HTTPParseError)
 USER_AGENT = "tradestorm-load"
 
 
@@ -49,7 +50,7 @@ class OrderChannel:
         self,
         base_url: str,
         path: str,
-        name: str,
+        route_name: str,
         headers: Mapping[str, str],
         request_event: Any,
         *,
@@ -61,7 +62,8 @@ class OrderChannel:
         if url.scheme not in ("http", "https"):
             raise ValueError(f"the load host must be an http:// or https:// URL, got {base_url!r}")
         default_port = 443 if url.scheme == "https" else 80
-        host = url.host if url.port == default_port else f"{url.host}:{url.port}"
+        hostname = f"[{url.host}]" if ":" in url.host else url.host  # an IPv6 address
+        host = hostname if url.port == default_port else f"{hostname}:{url.port}"
         self.url = base_url.rstrip("/") + path
         target = url.path.rstrip("/") + path
         lines = [f"POST {target} HTTP/1.1", f"Host: {host}", f"User-Agent: {USER_AGENT}",
@@ -70,12 +72,16 @@ class OrderChannel:
                   if k.lower() not in ("host", "content-length", "user-agent", "accept-encoding")]
         self._head = ("\r\n".join(lines) + "\r\nContent-Length: ").encode("latin-1")
         pool_type = SSLConnectionPool if url.scheme == "https" else ConnectionPool
-        extra = {"insecure": True} if url.scheme == "https" else {}
+        # like FastHttpUser (insecure by default): a gateway's certificate is not checked
+        extra: dict[str, Any] = ({"insecure": True,
+                                  "ssl_context_factory": insecure_ssl_context_factory}
+                                 if url.scheme == "https" else {})
         self._pool = pool_type(url.host, url.port, url.host, url.port, size=max(1, concurrency),
                                connection_timeout=connection_timeout,
                                network_timeout=network_timeout, **extra)
-        self.name = name
+        self.name = route_name
         self._event = request_event
+        self.closed = False
 
     def post(self, body: str | bytes) -> SentRequest:
         """Send ``body``; the answer (or the error that stood for it) as a context manager
@@ -105,6 +111,7 @@ class OrderChannel:
                            (time.perf_counter() - started) * 1000.0)
 
     def close(self) -> None:
+        self.closed = True
         self._pool.close()
 
 
@@ -143,7 +150,10 @@ class SentRequest:
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
         if exc is not None and self._result is None:
-            return False  # an error of the caller's, not the request's: not reported, raised
+            if not isinstance(exc, ResponseError):
+                return False  # an error of the caller's, not the request's: not reported
+            self._result = exc  # as Locust: a ResponseError raised in the block is the failure
+            exc = None
         result = self._result
         if result is None:
             if self.error is not None:

@@ -207,11 +207,8 @@ MAX_SEND_TICK_S = 0.05
 
 def parse_tick(value: str | float, source: str = "options", field: str = "send-tick") -> float:
     """A send tick: ``0`` (off), or a duration up to 50 ms (``1ms``, ``0.002``)."""
-    text = str(value).strip()
-    if text in ("0", "0s", "0ms"):
-        return 0.0
     try:
-        seconds = durations.parse_duration(text)
+        seconds = durations.parse_duration(str(value).strip())
     except ValueError as exc:
         raise ConfigError(source, field, str(exc)) from None
     if not 0 <= seconds <= MAX_SEND_TICK_S:

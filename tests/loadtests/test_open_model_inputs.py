@@ -139,6 +139,10 @@ phases: {{baseline: 10s}}
         ("{profile: spike, users: 20, rate: 10, send_tick: soon}", "load.send_tick",
          "expected a duration"),
         ("{profile: steady, users: 20, send_tick: 1ms}", "load.send_tick", "closed model"),
+        ("{profile: spike, users: 20, rate: 10, send_tick: 0.5}", "load.send_tick",
+         "at most 50 ms"),
+        ("{profile: spike, users: 20, rate: 10, send_tick: true}", "load.send_tick",
+         "expected a duration"),
     ],
 )
 def test_a_scenario_with_a_bad_rate_is_refused(tmp_path: Path, load: str, field: str,
@@ -167,3 +171,7 @@ def test_a_scenario_carries_its_send_tick_to_the_load(tmp_path: Path) -> None:
     scenario = load_scenario_file(path)
     assert scenario.load.send_tick == "2ms"
     assert scenario.load.to_dict()["send_tick"] == "2ms"
+    for seconds, text in (("0", "0"), ("0.002", "0.002")):  # numbers are seconds
+        path.write_text(SCENARIO.format(load="{profile: constant-arrival-rate, users: 50, "
+                                        f"rate: 100, send_tick: {seconds}}}"))
+        assert load_scenario_file(path).load.send_tick == text

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import FakeGatewayProcess, start_fake_gateway, stop_gateway
+from conftest import start_fake_gateway, stop_gateway
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -85,15 +85,23 @@ try:
         raise KeyError("the caller's own bug")
 except KeyError:
     out["caller_error"] = {"raised": True, "reported": len(events)}
+from locust.exception import ResponseError
+with ch.post(body) as resp:  # as Locust: a ResponseError raised in the block is the failure
+    raise ResponseError("not what was asked")
+out["response_error_event"] = seen()
 print(json.dumps(out))
 """
 
 
-@pytest.fixture
-def gw() -> Iterator[FakeGatewayProcess]:
-    started = start_fake_gateway()
-    yield started
-    stop_gateway(started)
+@pytest.fixture(scope="module")
+def ran() -> Iterator[tuple[dict, str, int]]:
+    """The program's findings, the fake's URL and how many orders it received."""
+    gw = start_fake_gateway()
+    try:
+        out = run_program(gw.url)
+        yield out, gw.url, gw.orders()["posts"]
+    finally:
+        stop_gateway(gw)
 
 
 def free_port() -> int:
@@ -111,9 +119,9 @@ def run_program(url: str) -> dict:
 
 
 def test_orders_and_their_replays_are_read_and_reported_as_locust_reports_them(
-    gw: FakeGatewayProcess,
+    ran: tuple[dict, str, int],
 ) -> None:
-    out = run_program(gw.url)
+    out, url, posts = ran
     assert out["new"]["status"] == 201
     assert out["new"]["order"]["client_order_id"] == "c-1"
     assert out["new"]["replayed"] is None
@@ -122,17 +130,18 @@ def test_orders_and_their_replays_are_read_and_reported_as_locust_reports_them(
     mine, locust = out["new_event"], out["locust_event"]
     assert {k: mine[k] for k in ("request_type", "name", "url", "exception", "context")} == {
         k: locust[k] for k in ("request_type", "name", "url", "exception", "context")}
-    assert mine["url"] == gw.url + "/v1/orders"
+    assert mine["url"] == url + "/v1/orders"
     assert mine["response_length"] == out["new"]["length"] > 50
     assert 0 < mine["ms"] < 2000 and abs(mine["start_time"] - locust["start_time"]) < 30
     assert out["replay_event"]["exception"] is None  # unmarked, a 200 is a success
-    assert gw.orders()["posts"] == 5  # new, replay, Locust's replay, the failure, caller error
+    # new, replay, Locust's replay, the failure, the caller's error, the ResponseError
+    assert posts == 6
 
 
 def test_failures_are_reported_like_locust_and_a_callers_error_is_not_swallowed(
-    gw: FakeGatewayProcess,
+    ran: tuple[dict, str, int],
 ) -> None:
-    out = run_program(gw.url)
+    out = ran[0]
     assert out["unmarked_401"]["status"] == 401
     assert "missing X-API-Key" in out["unmarked_401"]["text"]
     assert out["unmarked_401_event"]["exception"] == "CatchResponseError: HTTP 401"
@@ -143,3 +152,4 @@ def test_failures_are_reported_like_locust_and_a_callers_error_is_not_swallowed(
     assert out["refused_event"]["exception"].startswith("ConnectionRefusedError")
     assert out["refused_event"]["response_length"] == 0
     assert out["caller_error"] == {"raised": True, "reported": 0}
+    assert out["response_error_event"]["exception"] == "ResponseError: not what was asked"

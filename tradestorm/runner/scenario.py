@@ -87,6 +87,15 @@ class _Model(BaseModel):
 _M = TypeVar("_M", bound=_Model)
 
 
+def _duration_text(value: object) -> object:
+    """A duration written as a number of seconds, as text (``0.002`` -> ``"0.002"``)."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration like 1ms or a number of seconds")
+    if isinstance(value, int | float):
+        return repr(value)
+    return value
+
+
 class LoadSection(_Model):
     profile: Annotated[StrictStr, Field(min_length=1)]
     users: Annotated[StrictInt, Field(ge=1, le=10_000)]
@@ -99,8 +108,9 @@ class LoadSection(_Model):
                 Annotated[float, Field(gt=0, le=100_000, strict=False,
                                        allow_inf_nan=False)]] | None = None
     max_in_flight: Annotated[StrictInt, Field(ge=1, le=100_000)] | None = None
-    # arrival-rate profiles: the sender's tick ("1ms", "0" to wake for every order)
-    send_tick: StrictStr | None = None
+    # arrival-rate profiles: the sender's tick ("1ms", 0.002 seconds, 0 to wake for every
+    # order); checked with the load's own rule (_check_load_rate)
+    send_tick: Annotated[str, BeforeValidator(_duration_text)] | None = None
 
 
 class PhasesSection(_Model):
