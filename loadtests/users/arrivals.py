@@ -18,8 +18,8 @@ send is due sooner than a tick after the sender last woke, it sleeps until that
 tick is over and then sends every order due by then. Orders a tick or more apart
 each go at their own time; closer ones go out together, up to a tick late (the
 intended-time latency includes that), and one wake-up of the sender and of the
-event loop serves several orders (a quarter less CPU per order at 4000 orders/s,
-``benchmarks/bench_loadgen.py``).
+event loop serves several orders (about a tenth less CPU per order at 4000
+orders/s, ``benchmarks/bench_loadgen.py``).
 
 Orders are posted through an :class:`~loadtests.order_channel.OrderChannel`
 (Locust still counts every request). Orders are a trader's: client order id,
