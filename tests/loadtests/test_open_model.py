@@ -227,7 +227,7 @@ def test_orders_closer_than_the_send_tick_go_together_at_most_a_tick_late(
 ) -> None:
     """At 1000 orders/s (one a millisecond) a 20 ms tick sends them in groups: each order is
     up to 20 ms late, about 10 ms on average, and its intended-time latency says so; with the
-    tick off they go on time. The answers themselves (sent-time latency) do not change."""
+    tick off they go on time."""
     gw = gateway(gateways)
     rate, duration, tick_ms = 1000.0, 4.0 + LEAD_S, 20
     lateness = {}
@@ -245,7 +245,6 @@ def test_orders_closer_than_the_send_tick_go_together_at_most_a_tick_late(
         sent, intended = log["sent.all"], log["intended.all"]
         lateness[tick] = {q: (intended.get_value_at_percentile(q)
                               - sent.get_value_at_percentile(q)) / 1000.0 for q in (50, 90)}
-        lateness[tick]["max_intended"] = intended.get_max_value() / 1000.0
     ticked, exact = lateness[f"{tick_ms}ms"], lateness["0"]
     assert 0.3 * tick_ms <= ticked[50] <= 0.7 * tick_ms, lateness  # ~half a tick on average
     assert ticked[90] <= tick_ms + 3, lateness
