@@ -153,7 +153,7 @@ def locust_command(
     run_id: str,
     rate_stages: str = "",
     max_in_flight: int | None = None,
-    send_tick: str | None = None,
+    send_tick: str | float | None = None,
 ) -> list[str]:
     """The Locust command line of a load run."""
     cmd = [
@@ -225,7 +225,7 @@ def check_profile_options(
     rate: float = 0.0,
     rate_stages: str = "",
     max_in_flight: int | None = None,
-    send_tick: str | None = None,
+    send_tick: str | float | None = None,
 ) -> None:
     """Refuse a bad profile, users, duration, processes, rate, stages, in-flight bound or
     send tick (``ConfigError`` naming the option): an arrival rate that is not a number > 0
@@ -267,7 +267,7 @@ def start_load(
     run_id: str | None = None,
     rate_stages: str = "",
     max_in_flight: int | None = None,
-    send_tick: str | None = None,
+    send_tick: str | float | None = None,
 ) -> LoadRun:
     """Start the load; returns at once with a :class:`LoadRun` (see docs/contracts.md §5).
 
@@ -275,7 +275,8 @@ def start_load(
     iterations per second for a closed model); ``rate_stages`` (``FROM-TO:RATE[-RATE],...``)
     shapes ``ramping-arrival-rate`` instead; ``max_in_flight`` bounds the orders in
     flight of an arrival-rate profile over all processes (default: ``users``);
-    ``send_tick`` is its sender's ``--send-tick`` (default: the generator's, 1 ms).
+    ``send_tick`` is its sender's ``--send-tick`` (``"1ms"``, or seconds; default: the
+    generator's, 1 ms).
     Raises ``ConfigError`` for a bad profile, users, duration, processes, rate,
     stages, in-flight bound or accounts file, before anything is started.
     """

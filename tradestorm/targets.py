@@ -63,7 +63,7 @@ class LoadRequest:
     processes: int = 1  # load processes (local) or workers (kubernetes)
     rate_stages: str = ""  # ramping-arrival-rate: FROM-TO:RATE[-RATE],... (loadtests.arrival)
     max_in_flight: int | None = None  # arrival-rate profiles: orders in flight (default: users)
-    send_tick: str | None = None  # arrival-rate profiles: the sender's tick (default: 1 ms)
+    send_tick: float | None = None  # arrival-rate profiles: the sender's tick, seconds (1 ms)
 
 
 class LoadHandle(Protocol):

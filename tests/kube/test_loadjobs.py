@@ -107,8 +107,8 @@ def test_an_arrival_rate_load_passes_its_bound_and_send_tick_to_every_process() 
     from dataclasses import replace
 
     request = replace(REQUEST, profile="constant-arrival-rate", rate=300.0, max_in_flight=50,
-                      send_tick="2ms")
+                      send_tick=0.002)
     args = load_arguments(request, "/j")
     assert args[args.index("--max-in-flight") + 1] == "50"
-    assert args[args.index("--send-tick") + 1] == "2ms"
+    assert args[args.index("--send-tick") + 1] == "0.002"
     assert "--send-tick" not in load_arguments(REQUEST, "/j")  # the generator's default

@@ -169,9 +169,9 @@ def test_a_scenario_carries_its_send_tick_to_the_load(tmp_path: Path) -> None:
     path.write_text(SCENARIO.format(
         load="{profile: constant-arrival-rate, users: 50, rate: 100, send_tick: 2ms}"))
     scenario = load_scenario_file(path)
-    assert scenario.load.send_tick == "2ms"
-    assert scenario.load.to_dict()["send_tick"] == "2ms"
-    for seconds, text in (("0", "0"), ("0.002", "0.002")):  # numbers are seconds
+    assert scenario.load.send_tick == 0.002
+    assert scenario.load.to_dict()["send_tick"] == 0.002
+    for written, seconds in (("0", 0.0), ("0.002", 0.002)):  # numbers are seconds
         path.write_text(SCENARIO.format(load="{profile: constant-arrival-rate, users: 50, "
-                                        f"rate: 100, send_tick: {seconds}}}"))
-        assert load_scenario_file(path).load.send_tick == text
+                                        f"rate: 100, send_tick: {written}}}"))
+        assert load_scenario_file(path).load.send_tick == seconds

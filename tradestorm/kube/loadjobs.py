@@ -56,7 +56,7 @@ def load_arguments(req: LoadRequest, journal_dir: str) -> list[str]:
     if req.max_in_flight is not None:
         args += ["--max-in-flight", str(req.max_in_flight)]
     if req.send_tick is not None:
-        args += ["--send-tick", req.send_tick]
+        args += ["--send-tick", repr(req.send_tick)]
     return args
 
 
