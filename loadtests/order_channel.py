@@ -90,7 +90,7 @@ class OrderChannel:
             body = body.encode()
         start_time = time.time()
         started = time.perf_counter()
-        status, headers, content, error = 0, Headers(), b"", None
+        status, content, error = 0, b"", None
         try:
             sock = self._pool.get_socket()
             try:
@@ -106,7 +106,7 @@ class OrderChannel:
             finally:
                 response.release()
         except NO_ANSWER as exc:
-            error = exc
+            headers, error = Headers(), exc
         return SentRequest(self, status, headers, content, error, start_time,
                            (time.perf_counter() - started) * 1000.0)
 
