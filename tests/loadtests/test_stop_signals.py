@@ -32,18 +32,25 @@ PROGRAM = textwrap.dedent("""
         events.quitting.fire(environment=None)
 
     def listener():  # like locust.runners.MasterRunner.client_listener, busy with messages
-        print("ready", flush=True)  # the main greenlet waits in joinall below
         # bare: busy for 3 s without yielding, so Python's own SIGINT lands in this greenlet
         # for certain (one that lands while the hub runs goes to main: a race, not the bug);
-        # with the handler the hub must run to deliver it: yield between 50 ms of work
+        # with the handler the hub must run to deliver it: yield between 50 ms of work.
+        # "ready" is printed inside the try: a signal handled right after the print, before
+        # the try began, would kill this greenlet and reach main through the hub.
         until = time.perf_counter() + 3 if mode == "bare" else None
-        while until is None or time.perf_counter() < until:
+        announced = False
+        while True:
             try:
-                started = time.perf_counter()
-                while time.perf_counter() - started < 0.05:
-                    pass
-                if until is None:
-                    gevent.sleep(0)
+                if not announced:
+                    announced = True
+                    print("ready", flush=True)  # the main greenlet waits in joinall below
+                while until is None or time.perf_counter() < until:
+                    started = time.perf_counter()
+                    while time.perf_counter() - started < 0.05:
+                        pass
+                    if until is None:
+                        gevent.sleep(0)
+                return
             except KeyboardInterrupt:
                 print("swallowed", flush=True)
 
