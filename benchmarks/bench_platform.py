@@ -17,7 +17,12 @@ costs. In each:
 Both are driven by the same asyncio + httpx client at the same concurrency.
 Printed: accepted orders/s, p50/p99 latency, errors, the ratio to the baseline
 (floor 0.25, durable run), each replica's peak resident memory under load (floor
-150 MB), and the cost of durability (durable / non-durable throughput).
+150 MB), CPU ms per order of each replica, of PostgreSQL (the server and its
+backends) and of this client, how busy the machine was, and the cost of durability
+(durable / non-durable throughput). The client's CPU per order is about the same
+in both runs: the bare insert's throughput is bounded by the client's one core
+when the client's CPU per order exceeds everything else's (on a 2-core machine
+the ratio is then at most 2·client / (client + platform + PostgreSQL)).
 """
 
 from __future__ import annotations
@@ -170,6 +175,44 @@ class RssSampler:
                       for name, p in self.procs.items()}
 
 
+class TreeCpu:
+    """CPU seconds a process and its children (PostgreSQL's backends) spend meanwhile.
+    A backend that exits before the end is not counted (the pools keep theirs)."""
+
+    def __init__(self, pid: int) -> None:
+        self.root = psutil.Process(pid)
+        self.cpu_s = 0.0
+        self._start: dict[int, float] = {}
+
+    def _snapshot(self) -> dict[int, float]:
+        seen: dict[int, float] = {}
+        for proc in [self.root, *self.root.children(recursive=True)]:
+            try:
+                times = proc.cpu_times()
+            except psutil.Error:
+                continue
+            seen[proc.pid] = float(times.user + times.system)
+        return seen
+
+    def __enter__(self) -> TreeCpu:
+        self._start = self._snapshot()
+        self._client_start = time.process_time()
+        self._machine_start = psutil.cpu_times()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        end = self._snapshot()
+        self.cpu_s = sum(cpu - self._start.get(pid, 0.0) for pid, cpu in end.items())
+        #: This process's CPU (the client driving the load, and the samplers).
+        self.client_cpu_s = time.process_time() - self._client_start
+        machine = psutil.cpu_times()
+        busy = sum(getattr(machine, f) - getattr(self._machine_start, f)
+                   for f in machine._fields if f not in ("idle", "iowait"))
+        total = sum(machine) - sum(self._machine_start)
+        #: The machine's share of busy CPU meanwhile (all cores).
+        self.machine_busy = busy / total if total else float("nan")
+
+
 def wait_http(url: str, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -182,8 +225,8 @@ def wait_http(url: str, timeout_s: float = 60) -> None:
     raise TimeoutError(url)
 
 
-def run_baseline(dsn: str, workdir: Path, args: argparse.Namespace
-                 ) -> tuple[Result, RssSampler]:
+def run_baseline(dsn: str, server_pid: int, workdir: Path, args: argparse.Namespace
+                 ) -> tuple[Result, RssSampler, TreeCpu]:
     port = free_port()
     log = (workdir / "baseline.log").open("wb")
     proc = subprocess.Popen(
@@ -193,11 +236,11 @@ def run_baseline(dsn: str, workdir: Path, args: argparse.Namespace
     )
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz")
-        with RssSampler({"baseline": proc.pid}) as rss:
+        with RssSampler({"baseline": proc.pid}) as rss, TreeCpu(server_pid) as pg:
             result = asyncio.run(drive(
                 f"http://127.0.0.1:{port}", "/orders", [{}], concurrency=args.concurrency,
                 duration_s=args.duration, warmup_s=args.warmup, name="baseline (1 insert)"))
-        return result, rss
+        return result, rss, pg
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -208,8 +251,8 @@ def run_baseline(dsn: str, workdir: Path, args: argparse.Namespace
         log.close()
 
 
-def run_full_path(dsn: str, workdir: Path, args: argparse.Namespace
-                  ) -> tuple[Result, RssSampler, dict[str, object]]:
+def run_full_path(dsn: str, server_pid: int, workdir: Path, args: argparse.Namespace
+                  ) -> tuple[Result, RssSampler, TreeCpu, dict[str, object]]:
     from tradeplat.config import load_settings
 
     settings = load_settings({"TRADEPLAT_DATABASE_URL": dsn})
@@ -221,13 +264,13 @@ def run_full_path(dsn: str, workdir: Path, args: argparse.Namespace
     with cluster:
         cluster.start(timeout_s=90)
         pids = {r.name: r.pid for r in cluster.all_replicas()}
-        with RssSampler(pids) as rss:
+        with RssSampler(pids) as rss, TreeCpu(server_pid) as pg:
             result = asyncio.run(drive(
                 cluster.url("gateway"), "/v1/orders", headers, concurrency=args.concurrency,
                 duration_s=args.duration, warmup_s=args.warmup,
                 name="full path (gateway→orders→risk, matching, outbox)"))
         extra = asyncio.run(_after_load(dsn))
-    return result, rss, extra
+    return result, rss, pg, extra
 
 
 async def _after_load(dsn: str) -> dict[str, object]:
@@ -258,8 +301,10 @@ class ModeResult:
     name: str
     baseline: Result
     baseline_rss: RssSampler
+    baseline_pg: TreeCpu
     full: Result
     rss: RssSampler
+    pg: TreeCpu
     extra: dict[str, object]
 
     @property
@@ -275,16 +320,22 @@ def run_mode(name: str, server_class: type[PostgresServer], workdir: Path,
     server.start()
     try:
         asyncio.run(migrate_dsn(server.dsn))
-        baseline, baseline_rss = run_baseline(server.dsn, workdir, args)
-        full, rss, extra = run_full_path(server.dsn, workdir, args)
+        pid = server.pid()
+        assert pid is not None
+        baseline, baseline_rss, baseline_pg = run_baseline(server.dsn, pid, workdir, args)
+        full, rss, pg, extra = run_full_path(server.dsn, pid, workdir, args)
     finally:
         server.stop(mode="fast")
-    return ModeResult(name, baseline, baseline_rss, full, rss, extra)
+    return ModeResult(name, baseline, baseline_rss, baseline_pg, full, rss, pg, extra)
 
 
 def cpu_per_order(sampler: RssSampler, name: str, result: Result) -> float:
+    return per_order(sampler.cpu_s.get(name, 0.0), result)
+
+
+def per_order(cpu_s: float, result: Result) -> float:
     orders = result.accepted + result.rejected
-    return 1000 * sampler.cpu_s.get(name, 0.0) / orders if orders else float("nan")
+    return 1000 * cpu_s / orders if orders else float("nan")
 
 
 def print_mode(mode: ModeResult) -> None:
@@ -311,6 +362,11 @@ def print_mode(mode: ModeResult) -> None:
     total = sum(cpu_per_order(mode.rss, n, full) for n in mode.rss.peak)
     print(f"{'full path total':<16} {'':>12} {total:>13.2f}  (PostgreSQL and the client "
           "not included)")
+    for label, tree, result in (("full path", mode.pg, full),
+                                ("bare insert", mode.baseline_pg, mode.baseline)):
+        print(f"{label}: CPU ms per order, PostgreSQL {per_order(tree.cpu_s, result):.2f}, "
+              f"the client {per_order(tree.client_cpu_s, result):.2f}; machine busy "
+              f"{100 * tree.machine_busy:.0f} %")
 
 
 def main() -> int:
