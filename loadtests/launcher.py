@@ -230,7 +230,8 @@ def check_profile_options(
     """Refuse a bad profile, users, duration, processes, rate, stages, in-flight bound or
     send tick (``ConfigError`` naming the option): an arrival rate that is not a number > 0
     or above what ``processes`` can schedule, overlapping stages, an in-flight bound below
-    1, a tick that is not 0 or a duration up to 50 ms."""
+    1, a tick that is not 0 or a duration up to 50 ms, or stages, an in-flight bound or a
+    tick given to a closed-model profile."""
     if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
         raise ConfigError("options", "processes", f"must be an integer >= 1, got {processes!r}")
     if is_arrival_rate(profile):
@@ -243,6 +244,13 @@ def check_profile_options(
         if str(rate_stages or "").strip():
             raise ConfigError("options", "rate-stages",
                               f"only arrival-rate profiles take stages, not {profile}")
+        # A closed model's users wait for each answer: a bound or a tick would be ignored.
+        if max_in_flight is not None:
+            raise ConfigError("options", "max-in-flight",
+                              f"only arrival-rate profiles take an in-flight bound, not {profile}")
+        if send_tick is not None:
+            raise ConfigError("options", "send-tick",
+                              f"only arrival-rate profiles take a send tick, not {profile}")
     if max_in_flight is not None and (
         isinstance(max_in_flight, bool) or not isinstance(max_in_flight, int) or max_in_flight < 1
     ):

@@ -1,8 +1,8 @@
 """Bad arrival-rate input is refused before anything runs, naming the field, exit 2:
 a rate that is zero, negative, not a number or above what the load processes can
 schedule, overlapping ramp stages, an in-flight bound below 1, a send tick that is not
-0 or a duration up to 50 ms; in a scenario file,
-on ``tradestorm load`` and on plain Locust."""
+0 or a duration up to 50 ms, or stages, an in-flight bound or a tick given to a
+closed-model profile; in a scenario file, on ``tradestorm load`` and on plain Locust."""
 
 from __future__ import annotations
 
@@ -43,12 +43,16 @@ CEILING = int(MAX_RATE_PER_PROCESS)
         ({"rate": 10, "rate_stages": "0s-10s:5"}, "rate", "either a rate or stages"),
         ({"rate": 10, "send_tick": "60ms"}, "send-tick", "at most 50 ms"),
         ({"rate": 10, "send_tick": "soon"}, "send-tick", "expected a duration"),
+        ({"profile": "steady", "max_in_flight": 50}, "max-in-flight", "not steady"),
+        ({"profile": "soak", "send_tick": "2ms"}, "send-tick", "not soak"),
     ],
 )
 def test_start_load_refuses_bad_arrival_input(
     fake_accounts: Path, tmp_path: Path, kwargs: dict, field: str, words: str
 ) -> None:
-    profile = "ramping-arrival-rate" if "rate_stages" in kwargs else "constant-arrival-rate"
+    kwargs = dict(kwargs)
+    default = "ramping-arrival-rate" if "rate_stages" in kwargs else "constant-arrival-rate"
+    profile = kwargs.pop("profile", default)
     with pytest.raises(ConfigError) as info:
         start_load(profile, host="http://127.0.0.1:9", accounts_file=fake_accounts,
                    results_dir=tmp_path / "r", duration_s=60, users=10, **kwargs)
@@ -77,6 +81,10 @@ def test_the_rate_ceiling_grows_with_the_processes(fake_accounts: Path, tmp_path
          "max-in-flight"),
         (["--profile", "constant-arrival-rate", "--rate", "5", "--send-tick", "1s"],
          "send-tick"),
+        # a closed model's users wait for each answer: a bound or a tick would be ignored
+        (["--profile", "steady", "--max-in-flight", "50"], "max-in-flight"),
+        (["--profile", "ramp", "--send-tick", "2ms"], "send-tick"),
+        (["--profile", "steady", "--stages", "0s-1m:10"], "rate-stages"),
     ],
 )
 def test_load_command_refuses_bad_arrival_input_with_exit_2(
