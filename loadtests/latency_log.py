@@ -42,6 +42,7 @@ from typing import Any, TextIO
 from hdrh.log import HistogramLogWriter
 
 from loadtests.latency import ALL, KINDS, Counts, Interval, merge_counts, to_histogram
+from loadtests.metrics import sent_route_classes
 
 LOG_NAME = "latency.hlog"
 SENDS_NAME = "sends.json"
@@ -214,6 +215,7 @@ class LatencyLog:
     def summary(self) -> dict[str, Any]:
         """What ``sends.json`` holds."""
         doc: dict[str, Any] = {"model": "open" if self.open_model else "closed", **self.meta,
+                               "route_classes": sent_route_classes(self.open_model),
                                "latency_log": self.path.name}
         if self.open_model:
             doc.update({key: self.sends.total(key) for key in ("scheduled", "sent", "dropped")})

@@ -59,6 +59,14 @@ ROUTE_CLASSES = ("order-entry", "reads", "analytics")
 _ORDER_ENTRY = frozenset({("/v1/orders", "POST"), ("/v1/orders/{order_id}", "DELETE")})
 
 
+def sent_route_classes(open_model: bool) -> list[str]:
+    """The route classes a load's users send to: an arrival-rate (open-model) sender sends
+    orders only (its one symbol list read at start is not traffic to judge); a closed
+    model's traders, market watchers, portfolio viewers and analytics users send to every
+    class. ``sends.json`` says which, so the gate does not wait for traffic never sent."""
+    return ["order-entry"] if open_model else list(ROUTE_CLASSES)
+
+
 def route_class(endpoint: str, method: str) -> str:
     """The route class of a request by its endpoint name (path template) and method:
     ``order-entry`` submits and cancels orders, ``analytics`` is ``/v1/analytics/...``

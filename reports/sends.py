@@ -1,45 +1,21 @@
-"""The load's send counts (``sends.json``): its model and, for an arrival-rate (open-model)
-profile, the sends its schedule made due, made and dropped (docs/contracts.md §2)."""
+"""The load's send counts (``sends.json``, read by :mod:`runfolder.sends`) for the report."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from pathlib import Path
 
 from reports.errors import ResultsFileError
-from runfolder.layout import SENDS_JSON
+from runfolder.errors import RunFolderError
+from runfolder.sends import Sends
+from runfolder.sends import read_sends as read_folder_sends
 
-
-@dataclass(frozen=True)
-class Sends:
-    model: str  # "open" | "closed"
-    profile: str
-    scheduled: int | None
-    sent: int | None
-    dropped: int | None
-
-    @property
-    def open_model(self) -> bool:
-        return self.model == "open"
+__all__ = ["Sends", "read_sends"]
 
 
 def read_sends(results_dir: Path) -> Sends | None:
-    path = results_dir / SENDS_JSON
+    """``sends.json`` of ``results_dir`` (None when absent); a malformed one is a
+    ``ResultsFileError`` naming the file and the field."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ResultsFileError(path, "(json)", f"not valid JSON: {exc}") from None
-    if not isinstance(data, dict) or data.get("model") not in ("open", "closed"):
-        raise ResultsFileError(path, "model", 'expected "open" or "closed"')
-
-    def count(key: str) -> int | None:
-        value = data.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise ResultsFileError(path, key, f"expected a count, got {value!r}")
-        return value
-
-    return Sends(model=data["model"], profile=str(data.get("profile") or ""),
-                 scheduled=count("scheduled"), sent=count("sent"), dropped=count("dropped"))
+        return read_folder_sends(results_dir)
+    except RunFolderError as exc:
+        raise ResultsFileError(exc.source, exc.field, exc.problem) from None

@@ -65,6 +65,14 @@ def evaluate_objective(
         else:  # never reached, a phase name no scenario uses (a typo?), or unknown: no evidence
             result.detail = f"phase {phase_name!r} is not in this run (its phases: {known})"
         return result
+    sent = run.route_classes
+    if objective.route_class is not None and sent is not None and (
+            objective.route_class not in sent):
+        # like a phase the scenario does not have: the load never sent this class
+        result.verdict = NOT_APPLICABLE
+        result.detail = (f"this run's load sends no {objective.route_class!r} requests "
+                         f"(it sends {', '.join(map(repr, sent)) or 'none'})")
+        return result
     if objective.coverage is not None:
         needed = objective.coverage
     log = hdr.log_of(run.results_dir) if objective.sli.hdr and not objective.relative_to else None

@@ -17,6 +17,7 @@ from typing import Any
 from runfolder.errors import RunFolderError
 from runfolder.layout import RUN_JSON
 from runfolder.record import read_run as runfolder_read
+from runfolder.sends import read_sends
 from slo.errors import ResultsError
 from slo.spec import RUN_PHASE
 
@@ -64,6 +65,9 @@ class RunInfo:
     # ok/error): the run-level checks of the verdict (slo/verdict.py)
     experiment: dict[str, Any] | None = None
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The route classes the run's load sent to (sends.json); None: unknown, every class
+    #: may have traffic. An objective of another class is not applicable to the run.
+    route_classes: tuple[str, ...] | None = None
 
     def phase(self, name: str) -> Phase | None:
         """The named phase; ``run`` spans the whole run after its warmup (if any)."""
@@ -136,6 +140,7 @@ def read_run(results_dir: Path) -> RunInfo:
     :class:`ResultsError` if malformed."""
     try:
         record = runfolder_read(results_dir)
+        sends = read_sends(results_dir)
     except RunFolderError as exc:
         raise ResultsError(exc.source, exc.field, exc.problem) from None
     phases = tuple(Phase(p.name, p.start, p.end if p.end is not None else p.start)
@@ -164,4 +169,5 @@ def read_run(results_dir: Path) -> RunInfo:
         prometheus_url=record.prometheus_url,
         experiment=record.experiment,
         stages=record.stages,
+        route_classes=sends.route_classes if sends is not None else None,
     )

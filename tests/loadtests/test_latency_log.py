@@ -66,6 +66,17 @@ def test_intervals_of_two_processes_merge_into_one_line_per_tag_and_second(
     sends = json.loads((tmp_path / "sends.json").read_text())
     assert (sends["scheduled"], sends["sent"], sends["dropped"]) == (10, 9, 1)
     assert sends["model"] == "open" and sends["latency_log"] == "latency.hlog"
+    # the classes its users send to: an open model sends orders only
+    assert sends["route_classes"] == ["order-entry"]
+
+
+def test_a_closed_model_says_it_sends_to_every_route_class(tmp_path: Path) -> None:
+    log = LatencyLog(tmp_path / "latency.hlog", open_model=False, meta={"profile": "steady"})
+    log.start(T0)
+    log.close()
+    sends = json.loads((tmp_path / "sends.json").read_text())
+    assert sends["model"] == "closed" and sends["scheduled"] is None
+    assert sends["route_classes"] == ["order-entry", "reads", "analytics"]
 
 
 def test_a_closed_model_records_intended_equal_to_sent(tmp_path: Path) -> None:

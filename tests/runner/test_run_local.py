@@ -316,6 +316,14 @@ def test_an_open_model_load_shows_the_stall_in_the_intended_latency_and_the_drop
     slo = read(results, "slo.json")
     intended = objectives(slo, "client-intended-latency-p99[order-entry]")["fault"]
     assert intended["value"] is not None and intended["value"] >= 2.0, intended
+    # the load sends orders only: reads and analytics are not applicable, not missing data
+    # (which would leave every open-model run inconclusive)
+    assert sends["route_classes"] == ["order-entry"]
+    for name in ("client-latency-p99[reads]", "server-latency-p99[analytics]"):
+        assert {o["verdict"] for o in objectives(slo, name).values()} == {"not_applicable"}
+    assert not any(o["verdict"] == "no_data" for o in slo["objectives"]), [
+        (o["name"], o["phase"], o["detail"]) for o in slo["objectives"]
+        if o["verdict"] == "no_data"]
     from reports.latency_hdr import phase_latency
     from reports.results import load_results
     from reports.run_info import read_run_info

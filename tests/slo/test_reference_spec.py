@@ -242,3 +242,54 @@ def test_the_healthy_run_judges_each_route_class_by_its_own_limits(reference_run
     assert {o.verdict for o in baseline.values()} == {"pass"}
     # analytics at 0.7 s would have failed one objective mixing every route (0.5 s)
     assert baseline["analytics"].value == pytest.approx(0.7)
+
+
+def _write_sends(run, model: str, route_classes: object) -> None:
+    (run / "sends.json").write_text(json.dumps({
+        "model": model, "profile": "constant-arrival-rate" if model == "open" else "steady",
+        "route_classes": route_classes, "scheduled": None, "sent": None, "dropped": None}))
+
+
+def test_objectives_of_a_route_class_the_load_never_sends_are_not_applicable(tmp_path, known):
+    """An open-model load sends orders only (its sends.json says so): the reads and analytics
+    objectives are not applicable, saying why, instead of no data that would leave every
+    open-model run inconclusive; order entry is judged as before, and a closed model's
+    sends.json (every class) changes nothing."""
+    from slo.gate import evaluate_run
+
+    def judged(model: str | None) -> dict:
+        run = write_run(tmp_path / f"20261122T060000Z-{model}", reconcile=RECONCILE_OK,
+                        phases=known.phases(start=known.slow_analytics),
+                        faults=[known.fault(start=known.slow_analytics)],
+                        prometheus_url=known.url)
+        if model == "open":
+            _write_sends(run, "open", ["order-entry"])
+        elif model == "closed":
+            _write_sends(run, "closed", ["order-entry", "reads", "analytics"])
+        result = evaluate_run(run)
+        return {(o.name, o.phase): o for o in result.objectives}
+
+    open_model, closed, unknown = judged("open"), judged("closed"), judged(None)
+    analytics = open_model[("client-latency-p99[analytics]", "baseline")]
+    assert analytics.verdict == "not_applicable" and analytics.value is None
+    assert analytics.detail == ("this run's load sends no 'analytics' requests "
+                                "(it sends 'order-entry')")
+    assert open_model[("server-latency-p99[reads]", "fault")].verdict == "not_applicable"
+    for name in ("client-latency-p99[order-entry]", "server-latency-p99[order-entry]"):
+        assert open_model[(name, "baseline")].verdict == "pass"
+        assert open_model[(name, "baseline")].value == unknown[(name, "baseline")].value
+    # every class sent, or no sends.json: judged on the samples (analytics fails)
+    for judged_all in (closed, unknown):
+        assert judged_all[("client-latency-p99[analytics]", "baseline")].verdict == "fail"
+
+
+@pytest.mark.parametrize("classes", ["order-entry", [1], [""]])
+def test_a_malformed_route_class_list_exits_2_naming_the_file_and_field(tmp_path, known,
+                                                                         classes):
+    run = write_run(tmp_path / "20261122T050000Z-pod-kill-orders",
+                    phases=known.phases(start=known.ref), faults=[known.fault(start=known.ref)],
+                    prometheus_url=known.url, reconcile=RECONCILE_OK)
+    _write_sends(run, "open", classes)
+    done = _gate(str(run))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "sends.json" in done.stderr and "route_classes" in done.stderr, done.stderr
