@@ -14,7 +14,8 @@ N-th new order opens a window of W seconds (default S) and every request that
 arrives while it is open (that order included) is answered S seconds after it
 arrived, as by a dependency that hangs; the requests and orders held are counted
 (``stalled``, ``stalled_orders``, and the window's unix times ``stall_window``).
-``GET /_fake/orders`` returns what it stored and those counts.
+``GET /_fake/orders`` returns what it stored and those counts, and the
+``Authorization`` headers the order submissions came with (``authorizations``).
 
 Run: ``python -m loadtests.fakegateway [--port 0]``; it prints
 ``listening http://127.0.0.1:PORT`` once it accepts connections.
@@ -62,6 +63,8 @@ class FakeGateway:
         self.orders: dict[tuple[str, str], dict[str, Any]] = {}
         self.by_id: dict[str, dict[str, Any]] = {}
         self.posts = 0
+        #: the Authorization headers the order submissions came with, and how many each
+        self.authorizations: dict[str, int] = {}
         self._created = 0
         self._symbols = json.dumps({"symbols": SYMBOLS}).encode()
 
@@ -111,6 +114,7 @@ class FakeGateway:
                 json.dumps({
                     "orders": list(self.by_id.values()),
                     "posts": self.posts,
+                    "authorizations": self.authorizations,
                     "stalled": self.stalled,
                     "stalled_orders": self.stalled_orders,
                     "stall_window": self.stall_window,
@@ -121,6 +125,8 @@ class FakeGateway:
             return 401, b'{"detail":"missing X-API-Key"}', []
         account = "acct-" + key
         if path == "/v1/orders" and method == "POST":
+            auth = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+            self.authorizations[auth] = self.authorizations.get(auth, 0) + 1
             return self.submit(account, body)
         if path.startswith("/v1/orders/"):
             order = self.by_id.get(path.split("/")[3])

@@ -57,11 +57,17 @@ class OrderArrivals(Trader):
 
     def __init__(self, environment: Any) -> None:
         ctx = load_context(environment, wait_s=CONTEXT_WAIT_S)
-        # the HTTP connection pool holds as many connections as orders may be in flight
+        # the order channel's pool holds as many connections as orders may be in flight (so
+        # does the Locust client's, which only reads the symbol list)
         self.concurrency = max(1, ctx.settings.max_in_flight)
         super().__init__(environment)
+        # the session's base URL and Basic auth: Locust's reading of credentials in the host
+        # URL (``http://user:pass@gateway``), taken out of the URL into an Authorization header
+        headers = dict(self.order_headers)
+        if self.client.auth_header and not any(k.lower() == "authorization" for k in headers):
+            headers["Authorization"] = self.client.auth_header
         self._channel = OrderChannel(
-            self.host, ENDPOINT, ENDPOINT, self.order_headers, environment.events.request,
+            self.client.base_url, ENDPOINT, ENDPOINT, headers, environment.events.request,
             concurrency=self.concurrency, connection_timeout=self.connection_timeout,
             network_timeout=self.network_timeout)
         self._in_flight = 0

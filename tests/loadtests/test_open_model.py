@@ -250,3 +250,25 @@ def test_orders_closer_than_the_send_tick_go_together_at_most_a_tick_late(
     assert ticked[90] <= tick_ms + 3, lateness
     assert exact[50] < 3 and exact[90] < 5, lateness  # on time without a tick
     assert ticked[50] > exact[50] + 0.3 * tick_ms, lateness
+
+
+def test_credentials_in_the_host_url_become_basic_auth_on_every_order(
+    gateways: list[FakeGatewayProcess], fake_accounts: Path, tmp_path: Path
+) -> None:
+    """As Locust's own session does: ``http://user:pass@gateway`` (percent-encoded) sends
+    ``Authorization: Basic …`` and leaves the credentials out of the URL it reports."""
+    import base64
+
+    gw = gateway(gateways)
+    results = tmp_path / "r"
+    host = gw.url.replace("http://", "http://trader:s%40cret@")
+    run = start_load("constant-arrival-rate", host=host, accounts_file=fake_accounts,
+                     results_dir=results, duration_s=3, users=5, rate=20)
+    try:
+        assert run.wait(timeout_s=60) == 0, (results / "logs" / "locust.log").read_text()[-3000:]
+    finally:
+        run.stop()
+    seen = gw.orders()
+    expected = "Basic " + base64.b64encode(b"trader:s@cret").decode()
+    assert seen["posts"] > 0 and seen["authorizations"] == {expected: seen["posts"]}
+    assert sends(results)["sent"] == seen["posts"]
