@@ -54,7 +54,7 @@ def test_a_leftover_fault_is_removed_and_fails_the_run(local_target: Any, tmp_pa
                        json={"kind": "latency", "latency_ms": 50, "duration_s": 300}).json()
     httpx.post(f"{local_target.supervisor_url}/database/stop", timeout=60).raise_for_status()
 
-    o._sweep_faults()
+    o.wrapup.sweep_faults()
 
     assert _faults(local_target) == []
     database = httpx.get(f"{local_target.supervisor_url}/status", timeout=5).json()["database"]
@@ -63,10 +63,10 @@ def test_a_leftover_fault_is_removed_and_fails_the_run(local_target: Any, tmp_pa
     assert stage["ok"] is False and stage["residue"] == [] and stage["problems"] == []
     assert stage["removed"] == [f"risk:latency:{fault['id']}", "database started"]
     assert o._status() == "failed"
-    (reason,) = o.failed_reasons
+    (reason,) = o.state.failed_reasons
     assert reason.startswith("fault_sweep: faults outlived the experiment")
     assert f"risk:latency:{fault['id']}" in reason and "database started" in reason
-    o._save()
+    o.state.save()
     record = json.loads((o.results_dir / "run.json").read_text())
     assert record["stages"]["fault_sweep"]["removed"] == stage["removed"]
     assert any(e.startswith("fault_sweep:") for e in record["errors"])
@@ -74,10 +74,10 @@ def test_a_leftover_fault_is_removed_and_fails_the_run(local_target: Any, tmp_pa
 
 def test_a_clean_target_passes_the_sweep(local_target: Any, tmp_path: Path) -> None:
     o = _orchestrator(open_local(local_target.state_dir), tmp_path)
-    o._sweep_faults()
+    o.wrapup.sweep_faults()
     assert o.record.stages["fault_sweep"] == {"removed": [], "residue": [], "problems": [],
                                               "ok": True}
-    assert o.failed_reasons == []
+    assert o.state.failed_reasons == []
 
 
 def test_a_target_the_sweep_cannot_check_fails_the_run(local_target: Any, tmp_path: Path) -> None:
@@ -92,12 +92,12 @@ def test_a_target_the_sweep_cannot_check_fails_the_run(local_target: Any, tmp_pa
     connection.chaos_configuration["tradestorm_state_dir"] = str(state_dir)
     o = _orchestrator(connection, tmp_path)
 
-    o._sweep_faults()
+    o.wrapup.sweep_faults()
 
     stage = o.record.stages["fault_sweep"]
     assert stage["ok"] is False and stage["problems"], stage
     assert "orders" in stage["problems"][0] or "127.0.0.1:9" in stage["problems"][0]
-    (reason,) = o.failed_reasons
+    (reason,) = o.state.failed_reasons
     assert "could not be checked for leftover faults" in reason
     shutil.rmtree(state_dir)
 
@@ -120,7 +120,7 @@ def test_the_sweep_is_not_cut_short_by_ctrl_c(local_target: Any, tmp_path: Path,
 
     monkeypatch.setattr(LocalDriver, "remove_faults", interrupted_remove)
     handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
-    o._sweep_faults()
+    o.wrapup.sweep_faults()
 
     assert _faults(local_target) == []
     assert o.record.stages["fault_sweep"]["removed"][0].startswith("orders:latency:")

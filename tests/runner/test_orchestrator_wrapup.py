@@ -46,7 +46,7 @@ def test_the_gate_judges_the_stages_the_run_recorded_and_the_run_keeps_its_verdi
     """The runner does not override the gate (slo/verdict.py owns the run's checks): it saves
     run.json with every stage before the gate reads it, and takes the gate's verdict as is."""
     o = _orchestrator(tmp_path, monkeypatch)
-    o._fail("load", "the load generator exited with 1")
+    o.state.fail("load", "the load generator exited with 1")
     seen: dict[str, Any] = {}
 
     def gate(results_dir: Path, **_: Any) -> SimpleNamespace:
@@ -54,7 +54,7 @@ def test_the_gate_judges_the_stages_the_run_recorded_and_the_run_keeps_its_verdi
         return SimpleNamespace(verdict="error", exit_code=2, reasons=["a stage failed"])
 
     monkeypatch.setattr("slo.gate.evaluate_run", gate)
-    o._gate()
+    o.wrapup.gate()
     assert seen["stages"]["load"] == {"ok": False, "error": "the load generator exited with 1"}
     assert seen["status"] == "failed"
     outcome = o._finish()
@@ -69,7 +69,7 @@ def test_second_interrupt_during_the_wrap_up_still_sweeps_and_records(
     done: list[str] = []
 
     def phases() -> None:
-        o._begin_phase("baseline", 60)
+        o.state.begin_phase("baseline", 60)
         raise KeyboardInterrupt  # the first Ctrl-C
 
     def stop_load() -> None:
@@ -77,10 +77,10 @@ def test_second_interrupt_during_the_wrap_up_still_sweeps_and_records(
         done.append("load")
 
     monkeypatch.setattr(o, "_run_phases", phases)
-    monkeypatch.setattr(o, "_stop_load", stop_load)
-    monkeypatch.setattr(o, "_sweep_faults", lambda: done.append("sweep"))
-    for stage in ("_reconcile", "_timeseries", "_gate", "_report"):
-        monkeypatch.setattr(o, stage, lambda: None)
+    monkeypatch.setattr(o.load, "stop", stop_load)
+    monkeypatch.setattr(o.wrapup, "sweep_faults", lambda: done.append("sweep"))
+    for stage in ("reconcile", "timeseries", "gate", "report"):
+        monkeypatch.setattr(o.wrapup, stage, lambda: None)
     outcome = o.run()
     assert done == ["load", "sweep"]
     assert outcome.exit_code == 130

@@ -10,8 +10,12 @@ One module per concept:
 - ``results``: the run's results folder and its ``run.json``.
 - ``versions``: the versions recorded in ``run.json``.
 - ``progress``: live progress in the terminal, read from Prometheus.
-- ``orchestrator``: the run itself (load, phases, experiment, reconcile,
-  timeseries, gate, report), interruptible with Ctrl-C.
+- ``orchestrator``: the run itself, its stages in order, interruptible with Ctrl-C;
+  the stages are ``load_stage`` (start, watch, stop the load), ``guardrail_stage``
+  (the guardrail watch and the calendar's refusal), ``experiment_stage`` (inputs,
+  fault and recovery phases) and ``wrapup`` (fault sweep, reconcile, timeseries,
+  gate, report), each writing through ``run_state`` (run.json, the live view, the
+  failures so far).
 - ``lock``: one run at a time per target.
 - ``errors``: the runner's errors (subclasses of ``tradestorm.errors``).
 """
