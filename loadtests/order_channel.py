@@ -110,6 +110,10 @@ class OrderChannel:
         return SentRequest(self, status, headers, content, error, start_time,
                            (time.perf_counter() - started) * 1000.0)
 
+    def report(self, request_meta: dict[str, Any]) -> None:
+        """Tell Locust of one request (its ``request`` event, ``FastHttpSession``'s fields)."""
+        self._event.fire(**request_meta)
+
     def close(self) -> None:
         self.closed = True
         self._pool.close()
@@ -162,5 +166,5 @@ class SentRequest:
                 result = CatchResponseError(f"HTTP {self.status_code}")
         meta = self.request_meta
         meta["exception"] = None if result is None or result is True else result
-        self._channel._event.fire(**meta)
+        self._channel.report(meta)
         return exc is None
