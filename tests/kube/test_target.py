@@ -597,18 +597,37 @@ def test_an_unreachable_api_server(kube_cluster: Any, tmp_path: Path) -> None:
 def test_down_removes_everything_up_created(
     kube_platform: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from tradestorm.kube.client import KubeConnection
+    from tradestorm.kube.lever import ConfigMapLever
+
     cluster = kube_platform.cluster
     out = io.StringIO()
     target = kube_platform.target(out=out)
     rendered = target.render()
     assert kube_platform.deployed()
+    # an engaged safety lever outlives down: its namespace is kept, everything else goes
+    lever = ConfigMapLever(KubeConnection(ALLOWED, cluster.kubeconfig), NS)
+    lever.engage("sre-on-call", "market incident")
 
     target.down(timeout_s=300)
 
     deleted = [line.removeprefix("deleted ") for line in out.getvalue().splitlines()
                if line.startswith("deleted ")]
-    assert sorted(deleted) == sorted(map(_describe, rendered))
-    assert deleted[-1] == "Namespace tradestorm"  # the namespace goes last
+    assert sorted(deleted) == sorted(d for d in map(_describe, rendered)
+                                     if d != "Namespace tradestorm")
+    assert "kept Namespace tradestorm: the safety lever is ENGAGED" in out.getvalue()
+    assert cluster.exists("namespace", NS) and lever.read().engaged
+    assert lever.read().reason == "market incident"
+    assert target.status().running is False
+    lever.release("sre-on-call")
+    out.seek(0)
+    out.truncate()
+
+    target.down(timeout_s=300)  # released: the namespace goes, the lever with it
+
+    deleted = [line.removeprefix("deleted ") for line in out.getvalue().splitlines()
+               if line.startswith("deleted ")]
+    assert deleted == ["Namespace tradestorm"]  # the rest went the first time
     assert not cluster.exists("namespace", NS)
     for obj in rendered:
         if not obj["metadata"].get("namespace"):  # cluster-scoped: deleted one by one

@@ -4,8 +4,9 @@
 object by object with server-side apply (see ``tradestorm.kube.client`` for
 why), and waits for the rollout: every Deployment, StatefulSet and DaemonSet
 available, every Job complete. ``down`` deletes what the overlay renders
-(namespaces last, which takes everything inside with them). ``status`` reads
-Deployments, HPAs, the PostgreSQL StatefulSet and the Jobs back.
+(namespaces last, which takes everything inside with them), except the harness's
+namespace while the safety lever in it is engaged: an engaged lever outlives ``down``.
+``status`` reads Deployments, HPAs, the PostgreSQL StatefulSet and the Jobs back.
 
 Safety: every call is refused unless ``context`` is on the allow-list shared
 with the chaos driver (``tradestorm_chaos.allowlist``: the ``allowed_contexts``
@@ -35,6 +36,7 @@ from tradestorm.kube.errors import (
     RolloutFailed,
     RolloutTimeout,
 )
+from tradestorm.kube.lever import ConfigMapLever
 from tradestorm.kube.render import (
     install_order,
     render_overlay,
@@ -168,11 +170,19 @@ class KubernetesTarget:
         try:
             from tradestorm.kube.loadleases import remove_leftovers
 
+            lever = None
             if conn.get("v1", "Namespace", self.namespace) is not None:
                 for name in remove_leftovers(conn, self.namespace, all_runs=True):
                     self._print(f"deleted {name} in {self.namespace} (a run's load)")
+                lever = ConfigMapLever(conn, self.namespace).read()
             served = []
             for obj in objects:
+                if lever is not None and lever.engaged and obj["kind"] == "Namespace" \
+                        and obj["metadata"]["name"] == self.namespace:
+                    # the lever lives in the namespace: deleting it would release the lever
+                    self._print(f"kept {describe(obj)}: {lever.describe()}; release it "
+                                "('tradestorm lever release') and run down again to remove it")
+                    continue
                 try:
                     conn.resource(obj["apiVersion"], obj["kind"])
                 except ApplyError:  # a kind the cluster does not serve: nothing of it exists
