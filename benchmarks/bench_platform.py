@@ -175,14 +175,20 @@ class RssSampler:
                       for name, p in self.procs.items()}
 
 
-class TreeCpu:
-    """CPU seconds a process and its children (PostgreSQL's backends) spend meanwhile.
-    A backend that exits before the end is not counted (the pools keep theirs)."""
+class RunCpu:
+    """CPU spent meanwhile by a process and its children (``cpu_s``: PostgreSQL and its
+    backends; a backend that exits before the end is not counted, the pools keep theirs),
+    by this process (``client_cpu_s``: the client driving the load), and the machine's
+    busy share of all its cores (``machine_busy``)."""
 
     def __init__(self, pid: int) -> None:
         self.root = psutil.Process(pid)
         self.cpu_s = 0.0
+        self.client_cpu_s = 0.0
+        self.machine_busy = float("nan")
         self._start: dict[int, float] = {}
+        self._client_start = 0.0
+        self._machine_start = psutil.cpu_times()
 
     def _snapshot(self) -> dict[int, float]:
         seen: dict[int, float] = {}
@@ -194,7 +200,7 @@ class TreeCpu:
             seen[proc.pid] = float(times.user + times.system)
         return seen
 
-    def __enter__(self) -> TreeCpu:
+    def __enter__(self) -> RunCpu:
         self._start = self._snapshot()
         self._client_start = time.process_time()
         self._machine_start = psutil.cpu_times()
@@ -203,13 +209,11 @@ class TreeCpu:
     def __exit__(self, *exc: object) -> None:
         end = self._snapshot()
         self.cpu_s = sum(cpu - self._start.get(pid, 0.0) for pid, cpu in end.items())
-        #: This process's CPU (the client driving the load, and the samplers).
-        self.client_cpu_s = time.process_time() - self._client_start
+        self.client_cpu_s = time.process_time() - self._client_start  # and the samplers'
         machine = psutil.cpu_times()
         busy = sum(getattr(machine, f) - getattr(self._machine_start, f)
                    for f in machine._fields if f not in ("idle", "iowait"))
         total = sum(machine) - sum(self._machine_start)
-        #: The machine's share of busy CPU meanwhile (all cores).
         self.machine_busy = busy / total if total else float("nan")
 
 
@@ -226,7 +230,7 @@ def wait_http(url: str, timeout_s: float = 60) -> None:
 
 
 def run_baseline(dsn: str, server_pid: int, workdir: Path, args: argparse.Namespace
-                 ) -> tuple[Result, RssSampler, TreeCpu]:
+                 ) -> tuple[Result, RssSampler, RunCpu]:
     port = free_port()
     log = (workdir / "baseline.log").open("wb")
     proc = subprocess.Popen(
@@ -236,7 +240,7 @@ def run_baseline(dsn: str, server_pid: int, workdir: Path, args: argparse.Namesp
     )
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz")
-        with RssSampler({"baseline": proc.pid}) as rss, TreeCpu(server_pid) as pg:
+        with RssSampler({"baseline": proc.pid}) as rss, RunCpu(server_pid) as pg:
             result = asyncio.run(drive(
                 f"http://127.0.0.1:{port}", "/orders", [{}], concurrency=args.concurrency,
                 duration_s=args.duration, warmup_s=args.warmup, name="baseline (1 insert)"))
@@ -252,7 +256,7 @@ def run_baseline(dsn: str, server_pid: int, workdir: Path, args: argparse.Namesp
 
 
 def run_full_path(dsn: str, server_pid: int, workdir: Path, args: argparse.Namespace
-                  ) -> tuple[Result, RssSampler, TreeCpu, dict[str, object]]:
+                  ) -> tuple[Result, RssSampler, RunCpu, dict[str, object]]:
     from tradeplat.config import load_settings
 
     settings = load_settings({"TRADEPLAT_DATABASE_URL": dsn})
@@ -264,7 +268,7 @@ def run_full_path(dsn: str, server_pid: int, workdir: Path, args: argparse.Names
     with cluster:
         cluster.start(timeout_s=90)
         pids = {r.name: r.pid for r in cluster.all_replicas()}
-        with RssSampler(pids) as rss, TreeCpu(server_pid) as pg:
+        with RssSampler(pids) as rss, RunCpu(server_pid) as pg:
             result = asyncio.run(drive(
                 cluster.url("gateway"), "/v1/orders", headers, concurrency=args.concurrency,
                 duration_s=args.duration, warmup_s=args.warmup,
@@ -301,10 +305,10 @@ class ModeResult:
     name: str
     baseline: Result
     baseline_rss: RssSampler
-    baseline_pg: TreeCpu
+    baseline_pg: RunCpu
     full: Result
     rss: RssSampler
-    pg: TreeCpu
+    pg: RunCpu
     extra: dict[str, object]
 
     @property
