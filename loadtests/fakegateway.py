@@ -105,7 +105,8 @@ class FakeGateway:
 
     def handle(self, scope: dict[str, Any], body: bytes) -> tuple[int, bytes, list]:
         method, path = scope["method"], scope["path"]
-        key = dict(scope["headers"]).get(b"x-api-key", b"").decode()
+        headers = dict(scope["headers"])
+        key = headers.get(b"x-api-key", b"").decode()
         if path == "/healthz":
             return 200, b'{"ok":true}', []
         if path == "/_fake/orders":
@@ -125,7 +126,7 @@ class FakeGateway:
             return 401, b'{"detail":"missing X-API-Key"}', []
         account = "acct-" + key
         if path == "/v1/orders" and method == "POST":
-            auth = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+            auth = headers.get(b"authorization", b"").decode("latin-1")
             self.authorizations[auth] = self.authorizations.get(auth, 0) + 1
             return self.submit(account, body)
         if path.startswith("/v1/orders/"):
