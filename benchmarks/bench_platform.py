@@ -1,8 +1,8 @@
 """Throughput and latency of the full order path vs a bare FastAPI + asyncpg insert.
 
-    uv run python benchmarks/bench_platform.py [--duration 15] [--concurrency 32]
+    uv run python benchmarks/bench_platform.py [--duration 15] [--concurrency 32] [--repeat 3]
 
-In one run on this machine, against a fresh PostgreSQL run twice: durable as the
+In one run on this machine, against a fresh PostgreSQL each time: durable as the
 local target runs it (fsync, synchronous_commit and full_page_writes on: an order
 is acknowledged once its commit is on disk), then with the former non-durable
 settings (all three off; the platform's sessions still ask for synchronous
@@ -14,9 +14,13 @@ costs. In each:
     trades, fills, outbox) with portfolio relaying fills to the ledger
     meanwhile — every service as one real process (1 replica each: on 2 cores,
     more replicas only add contention).
-Both are driven by the same asyncio + httpx client at the same concurrency.
+Both are driven by the same asyncio + httpx client at the same concurrency. The
+durable pair runs ``--repeat`` times (3): from run to run on this machine the
+ratio moves by up to ±0.08, so the median is what is judged, with the range.
+CPU is counted over the measured seconds only (the warm-up's orders are not
+counted, so neither is its CPU).
 Printed: accepted orders/s, p50/p99 latency, errors, the ratio to the baseline
-(floor 0.25, durable run), each replica's peak resident memory under load (floor
+(floor 0.25, durable run of the median ratio), each replica's peak resident memory under load (floor
 150 MB), CPU ms per order of each replica, of PostgreSQL (the server and its
 backends) and of this client, how busy the machine was, and the cost of durability
 (durable / non-durable throughput). The client's CPU per order is about the same
@@ -31,15 +35,18 @@ import argparse
 import asyncio
 import random
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 import psutil
@@ -98,9 +105,18 @@ def order_body(rng: random.Random) -> dict[str, object]:
     return body
 
 
+class Meter(Protocol):
+    """Something measured over the counted window only: from the end of the warm-up
+    to the last answer, the window whose orders the figures are divided by."""
+
+    def begin(self) -> None: ...
+
+    def end(self) -> None: ...
+
+
 async def drive(url: str, path: str, headers: list[dict[str, str]], *, concurrency: int,
                 duration_s: float, warmup_s: float, name: str,
-                count_rejected: bool = True) -> Result:
+                meters: Sequence[Meter] = ()) -> Result:
     result = Result(name)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=url, timeout=10, limits=limits) as client:
@@ -134,13 +150,21 @@ async def drive(url: str, path: str, headers: list[dict[str, str]], *, concurren
                 else:
                     result.errors[outcome] = result.errors.get(outcome, 0) + 1
 
-        await asyncio.gather(*(user(i) for i in range(concurrency)))
+        async def begin_measuring() -> None:
+            await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
+            for meter in meters:
+                meter.begin()
+
+        await asyncio.gather(begin_measuring(), *(user(i) for i in range(concurrency)))
         result.seconds = time.perf_counter() - measure_from
+        for meter in meters:
+            meter.end()
     return result
 
 
 class RssSampler:
-    """Peak resident memory and CPU seconds of each process while the load runs."""
+    """Peak resident memory of each process while the load runs (warm-up included),
+    and its CPU seconds over the counted window (a :class:`Meter`)."""
 
     def __init__(self, pids: dict[str, int], interval_s: float = 0.25) -> None:
         self.procs = {name: psutil.Process(pid) for name, pid in pids.items()}
@@ -163,23 +187,28 @@ class RssSampler:
         times = proc.cpu_times()
         return float(times.user + times.system)
 
-    def __enter__(self) -> RssSampler:
+    def begin(self) -> None:
         self._cpu_start = {name: self._cpu(p) for name, p in self.procs.items()}
+
+    def end(self) -> None:
+        self.cpu_s = {name: self._cpu(p) - self._cpu_start[name]
+                      for name, p in self.procs.items()}
+
+    def __enter__(self) -> RssSampler:
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        self.cpu_s = {name: self._cpu(p) - self._cpu_start[name]
-                      for name, p in self.procs.items()}
 
 
 class RunCpu:
-    """CPU spent meanwhile by a process and its children (``cpu_s``: PostgreSQL and its
-    backends; a backend that exits before the end is not counted, the pools keep theirs),
-    by this process (``client_cpu_s``: the client driving the load), and the machine's
-    busy share of all its cores (``machine_busy``)."""
+    """CPU spent over the counted window (a :class:`Meter`) by a process and its
+    children (``cpu_s``: PostgreSQL and its backends; a backend that exits before the
+    end is not counted, the pools keep theirs), by this process (``client_cpu_s``: the
+    client driving the load), and the machine's busy share of all its cores
+    (``machine_busy``)."""
 
     def __init__(self, pid: int) -> None:
         self.root = psutil.Process(pid)
@@ -200,13 +229,12 @@ class RunCpu:
             seen[proc.pid] = float(times.user + times.system)
         return seen
 
-    def __enter__(self) -> RunCpu:
+    def begin(self) -> None:
         self._start = self._snapshot()
         self._client_start = time.process_time()
         self._machine_start = psutil.cpu_times()
-        return self
 
-    def __exit__(self, *exc: object) -> None:
+    def end(self) -> None:
         end = self._snapshot()
         self.cpu_s = sum(cpu - self._start.get(pid, 0.0) for pid, cpu in end.items())
         self.client_cpu_s = time.process_time() - self._client_start  # and the samplers'
@@ -240,10 +268,12 @@ def run_baseline(dsn: str, server_pid: int, workdir: Path, args: argparse.Namesp
     )
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz")
-        with RssSampler({"baseline": proc.pid}) as rss, RunCpu(server_pid) as pg:
+        pg = RunCpu(server_pid)
+        with RssSampler({"baseline": proc.pid}) as rss:
             result = asyncio.run(drive(
                 f"http://127.0.0.1:{port}", "/orders", [{}], concurrency=args.concurrency,
-                duration_s=args.duration, warmup_s=args.warmup, name="baseline (1 insert)"))
+                duration_s=args.duration, warmup_s=args.warmup, name="baseline (1 insert)",
+                meters=(rss, pg)))
         return result, rss, pg
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -268,11 +298,12 @@ def run_full_path(dsn: str, server_pid: int, workdir: Path, args: argparse.Names
     with cluster:
         cluster.start(timeout_s=90)
         pids = {r.name: r.pid for r in cluster.all_replicas()}
-        with RssSampler(pids) as rss, RunCpu(server_pid) as pg:
+        pg = RunCpu(server_pid)
+        with RssSampler(pids) as rss:
             result = asyncio.run(drive(
                 cluster.url("gateway"), "/v1/orders", headers, concurrency=args.concurrency,
                 duration_s=args.duration, warmup_s=args.warmup,
-                name="full path (gateway→orders→risk, matching, outbox)"))
+                name="full path (gateway→orders→risk, matching, outbox)", meters=(rss, pg)))
         extra = asyncio.run(_after_load(dsn))
     return result, rss, pg, extra
 
@@ -314,6 +345,11 @@ class ModeResult:
     @property
     def ratio(self) -> float:
         return self.full.throughput / self.baseline.throughput if self.baseline.throughput else 0.0
+
+    @property
+    def services_ms(self) -> float:
+        """CPU ms per order of every replica together (PostgreSQL and the client not included)."""
+        return sum(cpu_per_order(self.rss, n, self.full) for n in self.rss.peak)
 
 
 def run_mode(name: str, server_class: type[PostgresServer], workdir: Path,
@@ -363,14 +399,41 @@ def print_mode(mode: ModeResult) -> None:
           f"{cpu_per_order(mode.baseline_rss, 'baseline', mode.baseline):>13.2f}")
     for name, peak in sorted(mode.rss.peak.items()):
         print(f"{name:<16} {peak / 2**20:>12.1f} {cpu_per_order(mode.rss, name, full):>13.2f}")
-    total = sum(cpu_per_order(mode.rss, n, full) for n in mode.rss.peak)
-    print(f"{'full path total':<16} {'':>12} {total:>13.2f}  (PostgreSQL and the client "
-          "not included)")
+    print(f"{'full path total':<16} {'':>12} {mode.services_ms:>13.2f}  (PostgreSQL and the "
+          "client not included)")
     for label, tree, result in (("full path", mode.pg, full),
                                 ("bare insert", mode.baseline_pg, mode.baseline)):
         print(f"{label}: CPU ms per order, PostgreSQL {per_order(tree.cpu_s, result):.2f}, "
-              f"the client {per_order(tree.client_cpu_s, result):.2f}; machine busy "
+              f"the client {per_order(tree.client_cpu_s, result):.2f} "
+              f"({client_load(tree, result):.0%} of one core); machine busy "
               f"{100 * tree.machine_busy:.0f} %")
+
+
+def client_load(tree: RunCpu, result: Result) -> float:
+    """How much of one core this (single-threaded) client used: near 100 %, the run
+    measured the client's ceiling, not the server's."""
+    return tree.client_cpu_s / result.seconds if result.seconds else float("nan")
+
+
+def print_repeats(modes: list[ModeResult]) -> ModeResult:
+    """One line per repeat of a mode, the medians; returns the repeat of the median ratio."""
+    print(f"\n== {modes[0].name}: {len(modes)} runs, each on a fresh database")
+    header = (f"{'run':<5} {'baseline/s':>10} {'full/s':>8} {'ratio':>6} {'services ms':>12} "
+              f"{'PostgreSQL ms':>14} {'client ms':>10} {'client core':>12}")
+    print(header)
+    print("-" * len(header))
+    for i, m in enumerate(modes, 1):
+        print(f"{i:<5} {m.baseline.throughput:>10.1f} {m.full.throughput:>8.1f} "
+              f"{m.ratio:>6.2f} {m.services_ms:>12.2f} {per_order(m.pg.cpu_s, m.full):>14.2f} "
+              f"{per_order(m.pg.client_cpu_s, m.full):>10.2f} "
+              f"{client_load(m.baseline_pg, m.baseline):>12.0%}")
+    ratios = sorted(m.ratio for m in modes)
+    services = sorted(m.services_ms for m in modes)
+    print(f"median ratio {statistics.median(ratios):.2f} (range {ratios[0]:.2f}–{ratios[-1]:.2f}), "
+          f"median services CPU {statistics.median(services):.2f} ms per order "
+          f"(range {services[0]:.2f}–{services[-1]:.2f}); 'client core': the bare insert's "
+          "client, busy share of its one core")
+    return sorted(modes, key=lambda m: m.ratio)[(len(modes) - 1) // 2]
 
 
 def main() -> int:
@@ -379,17 +442,26 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--accounts", type=int, default=50)
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="durable runs (baseline then full path, each on a fresh database); "
+                             "the ratio's median is judged, the detail shown is that run's")
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat: must be at least 1")
 
     with tempfile.TemporaryDirectory(prefix="bench-platform-") as tmp:
-        durable = run_mode("durable: fsync, synchronous_commit, full_page_writes on (the local "
-                           "target)", PostgresServer, Path(tmp) / "durable", args)
+        repeats = [run_mode("durable: fsync, synchronous_commit, full_page_writes on (the local "
+                            "target)", PostgresServer, Path(tmp) / f"durable-{i}", args)
+                   for i in range(args.repeat)]
         loose = run_mode("non-durable: fsync, synchronous_commit, full_page_writes off (the "
                          "former settings)", NonDurablePostgres, Path(tmp) / "loose", args)
 
     print(f"\nplatform benchmark — {psutil.cpu_count()} CPUs, load average "
           f"{psutil.getloadavg()[0]:.1f}, concurrency {args.concurrency}, "
-          f"{args.duration:.0f}s measured after {args.warmup:.0f}s warm-up per run")
+          f"{args.duration:.0f}s measured after {args.warmup:.0f}s warm-up per run; CPU "
+          "figures over the measured seconds only")
+    durable = print_repeats(repeats)
+    print("\nthe durable run of the median ratio, in detail:")
     for mode in (durable, loose):
         print_mode(mode)
     cost = (durable.full.throughput / loose.full.throughput
