@@ -417,6 +417,14 @@ def print_mode(mode: ModeResult) -> None:
               f"the client {per_order(tree.client_cpu_s, result):.2f} "
               f"({client_load(tree, result):.0%} of one core); machine busy "
               f"{100 * tree.machine_busy:.0f} %")
+    bare = (cpu_per_order(mode.baseline_rss, "baseline", mode.baseline)
+            + per_order(mode.baseline_pg.cpu_s, mode.baseline)
+            + per_order(mode.baseline_pg.client_cpu_s, mode.baseline))
+    floor = per_order(mode.pg.cpu_s, full) + per_order(mode.pg.client_cpu_s, full)
+    print(f"CPU per order, everything: bare insert {bare:.2f} ms, full path "
+          f"{mode.services_ms + floor:.2f} ms; with services that cost nothing the full path "
+          f"would still take {floor:.2f} ms (PostgreSQL and the client): at most "
+          f"{bare / floor:.2f} of the bare insert on a saturated machine")
 
 
 def client_load(tree: RunCpu, result: Result) -> float:
