@@ -27,10 +27,11 @@ Printed: accepted orders/s, p50/p99 latency, errors, the ratio to the baseline,
 each replica's peak resident memory under load, CPU ms per order of each replica,
 of PostgreSQL (the server and its backends) and of this client, how busy the
 machine was, and the cost of durability (durable / non-durable throughput).
-Floors, on the durable run of the median ratio: no errors, the full path at least
-``THROUGHPUT_FLOOR`` of the baseline (half the ratio measured, as the former 0.25
+Floors, over the durable runs: no errors in any, the median ratio at least
+``THROUGHPUT_FLOOR`` (half the ratio measured, as the former 0.25
 was half of the 0.51 the former client measured), every replica's CPU together at
-most ``SERVICES_CPU_CEILING_MS`` per order, at most ``MEMORY_FLOOR_MB`` per replica.
+most ``SERVICES_CPU_CEILING_MS`` per order (median), at most ``MEMORY_FLOOR_MB`` per
+replica.
 """
 
 from __future__ import annotations
@@ -437,20 +438,21 @@ def print_repeats(modes: list[ModeResult]) -> ModeResult:
     """One line per repeat of a mode, the medians; returns the repeat of the median ratio."""
     print(f"\n== {modes[0].name}: {len(modes)} runs, each on a fresh database")
     header = (f"{'run':<5} {'baseline/s':>10} {'full/s':>8} {'ratio':>6} {'services ms':>12} "
-              f"{'PostgreSQL ms':>14} {'client ms':>10} {'client core':>12}")
+              f"{'PostgreSQL ms':>14} {'client ms':>10} {'bare client core':>17}")
     print(header)
     print("-" * len(header))
     for i, m in enumerate(modes, 1):
         print(f"{i:<5} {m.baseline.throughput:>10.1f} {m.full.throughput:>8.1f} "
               f"{m.ratio:>6.2f} {m.services_ms:>12.2f} {per_order(m.pg.cpu_s, m.full):>14.2f} "
               f"{per_order(m.pg.client_cpu_s, m.full):>10.2f} "
-              f"{client_load(m.baseline_pg, m.baseline):>12.0%}")
+              f"{client_load(m.baseline_pg, m.baseline):>17.0%}")
     ratios = sorted(m.ratio for m in modes)
     services = sorted(m.services_ms for m in modes)
     print(f"median ratio {statistics.median(ratios):.2f} (range {ratios[0]:.2f}–{ratios[-1]:.2f}), "
           f"median services CPU {statistics.median(services):.2f} ms per order "
-          f"(range {services[0]:.2f}–{services[-1]:.2f}); 'client core': the bare insert's "
-          "client, busy share of its one core")
+          f"(range {services[0]:.2f}–{services[-1]:.2f}); CPU ms per order of the full "
+          "path; 'bare client core': the client's busy share of its one core during the bare "
+          "insert (near 100 %, it measured the client)")
     return sorted(modes, key=lambda m: m.ratio)[(len(modes) - 1) // 2]
 
 
@@ -489,13 +491,14 @@ def main() -> int:
     print(f"\ndurability: full path {durable.full.throughput:.1f} vs {loose.full.throughput:.1f} "
           f"orders/s ({cost:.2f}×), p99 {durable.full.percentile(0.99):.1f} vs "
           f"{loose.full.percentile(0.99):.1f} ms; bare insert baseline {base_cost:.2f}×")
-    worst = max(durable.rss.peak.values()) / 2**20
-    ok = (durable.ratio >= THROUGHPUT_FLOOR and not durable.full.errors
-          and not durable.baseline.errors and worst <= MEMORY_FLOOR_MB
-          and durable.services_ms <= SERVICES_CPU_CEILING_MS)
-    print(f"floors (durable run: throughput ≥ {THROUGHPUT_FLOOR}× baseline, no errors, "
-          f"services ≤ {SERVICES_CPU_CEILING_MS} CPU ms per order, ≤ {MEMORY_FLOOR_MB} MB per "
-          f"replica): {'MET' if ok else 'NOT MET'}")
+    worst = max(peak for m in repeats for peak in m.rss.peak.values()) / 2**20
+    services = statistics.median(m.services_ms for m in repeats)
+    ok = (durable.ratio >= THROUGHPUT_FLOOR
+          and not any(m.full.errors or m.baseline.errors for m in repeats)
+          and worst <= MEMORY_FLOOR_MB and services <= SERVICES_CPU_CEILING_MS)
+    print(f"floors (durable runs: median throughput ≥ {THROUGHPUT_FLOOR}× baseline, median "
+          f"services ≤ {SERVICES_CPU_CEILING_MS} CPU ms per order, no errors in any run, "
+          f"≤ {MEMORY_FLOOR_MB} MB per replica): {'MET' if ok else 'NOT MET'}")
     return 0 if ok else 1
 
 
